@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# tandem's one entry point for people and CI.
+#   ./build.sh               install what is missing, type-check, bundle into dist/tandem.js
+#   ./build.sh test [FILTER]  build, then run the uvu suite (network tests need root)
+#   ./build.sh lab [ARGS]     build, then run `tandem lab` (root): the failover demo
+#   ./build.sh bench [ARGS]   build, then run the benchmarks in bench/
+#   ./build.sh bundle | keygen | image --board FILE   OTA bundle, signing keys, appliance image
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the build and the tests use. libpcap-dev builds the pcap addon; the rest are the
+# interop peers, the broker and the wire checkers the tests drive.
+APT_PACKAGES=(libpcap-dev iproute2 keepalived frr tshark tcpdump mosquitto mosquitto-clients
+              openssl stress-ng libcap2-bin util-linux python3 make g++)
+
+log() { printf '[build] %s\n' "$*" >&2; }
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing Debian packages: ${missing[*]} (run as root to install them)"
+    return 0
+  fi
+  log "installing ${missing[*]}"
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_npm() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund >/dev/null
+  fi
+}
+
+build() {
+  install_apt
+  install_npm
+  log "type-check"
+  npx tsc --noEmit -p .
+  log "bundle"
+  npx tsup --silent
+  chmod +x dist/tandem.js
+}
+
+cmd="${1:-build}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build) build ;;
+  test)  build; exec node --import tsx test/run.ts "$@" ;;
+  lab)   build; exec node dist/tandem.js lab "$@" ;;
+  bench) build; exec node --import tsx bench/run.ts "$@" ;;
+  bundle|keygen|image) build; exec node --import tsx ota/build-cli.ts "$cmd" "$@" ;;
+  *) echo "usage: ./build.sh [build|test [FILTER]|lab|bench|bundle|keygen|image]" >&2; exit 2 ;;
+esac

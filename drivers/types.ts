@@ -1,0 +1,74 @@
+// The driver interface: everything tandem asks of the operating system and the NIC. The daemon
+// sees only this; tests use drivers/fake.ts. Backends: drivers/linux (real here), drivers/bsd
+// (NetBSD, FreeBSD, OpenBSD: encoded per the facts, untested on a real kernel).
+
+export type OsName = 'linux' | 'netbsd' | 'freebsd' | 'openbsd';
+
+/** Every failure is one of these: names the interface, the operation and errno in words. */
+export class DriverError extends Error {
+  constructor(
+    readonly op: string,            // 'set-mac', 'add-address', 'create-macvlan', ...
+    readonly ifname: string,
+    readonly errno: number,         // positive errno, 0 when not from a syscall
+    readonly code: string,          // 'EPERM', 'ENODEV', 'EBUSY', ...
+    readonly hint: string,          // plain words: 'not root / missing CAP_NET_ADMIN'
+  ) {
+    super(`${op} ${ifname}: ${code}${hint ? ` (${hint})` : ''}`);
+    this.name = 'DriverError';
+  }
+}
+
+export interface LinkInfo {
+  ifname: string;
+  index: number;
+  mac: string;
+  up: boolean;                      // administratively up (IFF_UP)
+  carrier: boolean;                 // lower layer up (IFF_LOWER_UP / link state)
+  mtu: number;
+}
+
+export type NetEvent =
+  | { type: 'link'; ifname: string; index: number; up: boolean; carrier: boolean }
+  | { type: 'link-removed'; ifname: string; index: number }
+  | { type: 'address-added'; ifname: string; index: number; address: string; prefixLength: number }
+  | { type: 'address-removed'; ifname: string; index: number; address: string; prefixLength: number };
+
+export interface PacketChannelOptions {
+  /** Capture VRRP (IP proto 112, v4 and v6). Default true. */
+  vrrp?: boolean;
+  /** Also capture ARP requests and IPv6 Neighbor Solicitations (for answering). Default false. */
+  neighbor?: boolean;
+}
+
+/** Capture and injection of whole Ethernet frames on one interface (libpcap). */
+export interface PacketChannel {
+  readonly ifname: string;
+  send(frame: Uint8Array): void;                 // throws DriverError on failure
+  onFrame(cb: (frame: Uint8Array) => void): void;
+  close(): void;
+  /** Frames the kernel dropped before we read them (pcap_stats ps_drop), when known. */
+  dropped(): number;
+}
+
+export interface Driver {
+  readonly os: OsName;
+  link(ifname: string): LinkInfo;                            // throws DriverError(ENODEV)
+  getMac(ifname: string): string;
+  /** Sets the NIC's own MAC. `cycleLink`: when the driver refuses while up (EBUSY), take the
+   *  link down, set, and bring it up again; without it the EBUSY is reported. */
+  setMac(ifname: string, mac: string, opts?: { cycleLink?: boolean }): void;
+  setUp(ifname: string, up: boolean): void;
+  /** Addresses as "addr/prefix" strings. IPv6 are added with IFA_F_NODAD where the OS has it. */
+  addAddress(ifname: string, cidr: string): void;            // adding an existing one is not an error
+  removeAddress(ifname: string, cidr: string): void;         // removing a missing one is not an error
+  listAddresses(ifname: string): string[];
+  /** A macvlan (bridge mode) on `parent` named `name` carrying `mac` (RFC 5798 7.3 virtual MAC). */
+  createMacvlan(parent: string, name: string, mac: string): void;
+  deleteLink(name: string): void;                           // deleting a missing one is not an error
+  joinMulticast(ifname: string, group: string): void;
+  leaveMulticast(ifname: string, group: string): void;
+  /** Link and address events (netlink / routing socket). Returns a function that stops watching. */
+  watch(listener: (ev: NetEvent) => void): () => void;
+  openChannel(ifname: string, opts?: PacketChannelOptions): PacketChannel;
+  close(): void;
+}
