@@ -1,0 +1,16 @@
+// tandem's packet codecs: pure, portable (Uint8Array/DataView only), never throwing on input.
+export * from './types.ts';
+export * from './constants.ts';
+export {
+  parseMac, formatMac, parseIp, formatIp, virtualMac, multicastMac, solicitedNodeAddress, toHex, fromHex,
+} from './addr.ts';
+export { onesComplementSum, internetChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from './checksum.ts';
+export { encodeAdvert, decodeAdvert, advertLength, simplePasswordAuthData } from './vrrp.ts';
+export type { IpArg, AdvertContext, EncodeAdvertContext, DecodeAdvertContext, DecodedAdvert } from './vrrp.ts';
+export { writeEthernet, readEthernet, padFrame } from './ether.ts';
+export { encodeVrrpFrame, decodeFrame } from './frame.ts';
+export type { VrrpFrameOptions } from './frame.ts';
+export { encodeArp, encodeGratuitousArp, decodeArp, BROADCAST_MAC, ZERO_MAC } from './arp.ts';
+export type { ArpOptions } from './arp.ts';
+export { encodeNeighborAdvert, encodeNeighborSolicit, decodeNd, ALL_NODES_V6 } from './nd.ts';
+export type { NeighborAdvertOptions, NeighborSolicitOptions } from './nd.ts';
