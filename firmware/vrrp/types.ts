@@ -43,3 +43,59 @@ export type VrrpAction =
   | { type: 'release-addresses' }
   | { type: 'transition'; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason }
   | { type: 'drop'; reason: 'interval-mismatch' | 'address-mismatch' | 'own-packet' | 'ignored' ; detail?: string };
+
+/** Why a `drop` action was emitted; the shell counts each reason. */
+export type VrrpDropReason = Extract<VrrpAction, { type: 'drop' }>['reason'];
+
+/**
+ * Make-before-break handover (tandem's, not in the RFC): a master that stops (Shutdown) or whose
+ * effective priority fell to 0 has sent a priority-0 advert but keeps the addresses until another
+ * router is heard with priority > 0 or `untilMs` passes; then it releases them and enters `then`.
+ */
+export interface VrrpHandover {
+  readonly then: 'init' | 'backup';
+  readonly untilMs: number;       // absolute ms: Master_Down_Interval after the priority-0 advert
+}
+
+/**
+ * One virtual router's whole state. Plain data, never mutated by the machine: `step` returns a new
+ * object. Deadlines are absolute milliseconds on the injected clock, undefined when not running.
+ */
+export interface VrrpState {
+  readonly name: VrrpStateName;
+  readonly config: VrrpConfig;
+  /** Priority used on the wire and in elections: config priority adjusted by tracking (0..255). */
+  readonly effectivePriority: number;
+  /** Master_Adver_Interval (cs): the master's advertised interval as learned in v3 backup, else ours. */
+  readonly masterAdverIntervalCs: number;
+  /** Skew_Time (cs) for effectivePriority and masterAdverIntervalCs (RFC 5798 6.1). */
+  readonly skewTimeCs: number;
+  /** Master_Down_Interval (cs) = 3 * Master_Adver_Interval + Skew_Time (RFC 5798 6.1). */
+  readonly masterDownIntervalCs: number;
+  /** The current master's address when known; our primaryIp while we are master. */
+  readonly masterIp: string | undefined;
+  /** The priority the current master last advertised (ours while master). */
+  readonly masterPriority: number | undefined;
+  /** ms of the last state transition (or of initialState). */
+  readonly since: number;
+  /** Startup received and no Shutdown since (fault remembers whether to start again on link up). */
+  readonly started: boolean;
+  /** Carrier as last reported by interface-down / interface-up. */
+  readonly linkUp: boolean;
+  /** Master_Down_Timer deadline (backup). */
+  readonly masterDownTimerMs: number | undefined;
+  /** Why the Master_Down_Timer was last armed: a priority-0 advert shortens it to Skew_Time. */
+  readonly masterDownCause: 'master-down-timer' | 'priority-zero-advert';
+  /** Adver_Timer deadline (master, not handing over). */
+  readonly adverTimerMs: number | undefined;
+  /** Preempt delay deadline (backup that heard a lower-priority master, preemptDelayMs > 0). */
+  readonly preemptTimerMs: number | undefined;
+  /** Set while a master hands over make-before-break. */
+  readonly handover: VrrpHandover | undefined;
+}
+
+/** What `step` and `reconfigure` return: the next state and the side effects, in order. */
+export interface VrrpStepResult {
+  state: VrrpState;
+  actions: VrrpAction[];
+}
