@@ -1,0 +1,56 @@
+// `tandem check [--config FILE]`: validate a configuration without touching the network.
+// Exit 0 and "FILE: ok (N instances)" when it is usable (warnings are printed too), exit 1 with
+// every problem as FILE:LINE: path: reason on stderr, exit 2 for a bad command line.
+import { parseArgs } from 'node:util';
+import { formatIssue, loadConfig } from './index.ts';
+import type { ConfigOptions } from './index.ts';
+
+export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
+
+const HELP = `Usage: tandem check [--config FILE]
+
+Validates a tandem configuration (and its board file) and prints every problem as
+FILE:LINE: path: reason. Warnings do not fail the check.
+
+Options:
+  -c, --config FILE  the configuration to check (default ${DEFAULT_CONFIG})
+  -h, --help         this text
+
+Exit status: 0 valid, 1 invalid, 2 bad usage.
+`;
+
+export interface CheckIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  options?: ConfigOptions;
+}
+
+const processIo: CheckIo = {
+  stdout: (s) => { process.stdout.write(s); },
+  stderr: (s) => { process.stderr.write(s); },
+};
+
+export async function main(argv: string[], io: CheckIo = processIo): Promise<number> {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (e) {
+    io.stderr(`tandem check: ${e instanceof Error ? e.message : String(e)} (see tandem check --help)\n`);
+    return 2;
+  }
+  if (values.help) { io.stdout(HELP); return 0; }
+  const file = values.config ?? DEFAULT_CONFIG;
+  const r = loadConfig(file, io.options);
+  const lines = (r.ok ? [] : r.errors.map(formatIssue))
+    .concat(r.warnings.map((w) => formatIssue({ ...w, reason: `warning: ${w.reason}` })));
+  if (lines.length) io.stderr(lines.join('\n') + '\n');
+  if (!r.ok) return 1;
+  const n = r.config.instances.length;
+  io.stdout(`${file}: ok (${n} instance${n === 1 ? '' : 's'})\n`);
+  return 0;
+}

@@ -1,0 +1,676 @@
+// The located tree -> a validated, defaulted TandemConfig. Every problem is collected (never only
+// the first); nothing here throws or touches the system except through the injected ConfigEnv.
+import { checkDuration, formatDuration } from './duration.ts';
+import { isLinkLocalV6, notUnicast, parseIp } from './address.ts';
+import { childPath } from './tree.ts';
+import type { LNode, Loc, MapNode, ScalarNode, SeqNode } from './tree.ts';
+import type {
+  BoardInfo, ChecksumMode, ConfigIssue, InstanceConfig, LogLevel, MacMode, MqttConfig, OtaConfig,
+  SyncGroupConfig, TandemConfig, TrackedInterface, TrackedScript, VirtualAddress,
+} from './types.ts';
+
+/** What a file check found: used only for warnings (the file may appear before tandem runs). */
+export type FileProbe = 'ok' | 'missing' | 'not-a-file' | 'not-executable' | 'unreadable';
+
+/** The outside world validation may look at; injected so tests need no real files or OS. */
+export interface ConfigEnv {
+  hostname: string;
+  readFile(path: string): string;                      // throws like fs.readFileSync
+  platform: string;                                    // process.platform
+  probe(path: string, want: 'exec' | 'read'): FileProbe;
+}
+
+export const DEFAULTS = {
+  stateDir: '/run/tandem',
+  socket: '/run/tandem/tandem.sock',
+  logLevel: 'info' as LogLevel,
+  version: 3 as const,
+  priority: 100,
+  advertIntervalMs: 1000,
+  preemptDelayMs: 0,
+  garpCount: 5,
+  garpIntervalMs: 100,
+  garpRefreshMs: 0,
+  scriptIntervalMs: 2000,
+  scriptTimeoutMs: 1000,
+  scriptRise: 1,
+  scriptFall: 1,
+  notifyTimeoutMs: 5000,
+  topicPrefix: 'tandem',
+  healthIntervalMs: 10_000,
+  protocolVersion: 5 as const,
+  offlineQueue: 1000,
+  otaRoot: '/var/lib/tandem',
+  healthDeadlineMs: 120_000,
+};
+
+export const TOP_KEYS = ['node', 'board', 'state_dir', 'control', 'log', 'instance_defaults', 'instances', 'sync_groups', 'telemetry', 'ota'] as const;
+export const INSTANCE_KEYS = [
+  'name', 'interface', 'vrid', 'version', 'priority', 'advert_interval', 'preempt', 'preempt_delay',
+  'accept_mode', 'addresses', 'mac_mode', 'mac_cycle_link', 'source_address', 'unicast_peers', 'checksum',
+  'auth', 'garp', 'track', 'notify', 'notify_timeout',
+] as const;
+const MQTT_KEYS = ['url', 'client_id', 'username', 'password_file', 'ca', 'cert', 'key', 'topic_prefix', 'health_interval', 'protocol_version', 'offline_queue'] as const;
+const OTA_KEYS = ['root', 'trusted_keys', 'health_deadline', 'allow_downgrade'] as const;
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
+const NODE_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+// Linux IFNAMSIZ is 16 with the NUL; '/' and whitespace can never appear, ':' marks old aliases.
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+// RFC 5798 5.2.4 / RFC 3768 5.3.4: the address count is one octet.
+const MAX_ADDRESSES = 255;
+// IPv6 header 40 + VRRP header 8 + 16 per address must fit a 1500-byte Ethernet MTU.
+const MAX_V6_ADDRESSES_IN_MTU = Math.floor((1500 - 40 - 8) / 16);
+
+class Ctx {
+  readonly errors: ConfigIssue[] = [];
+  readonly warnings: ConfigIssue[] = [];
+  constructor(readonly env: ConfigEnv) {}
+  error(at: Loc, reason: string, path = at.docPath) { this.errors.push({ file: at.file, line: at.line, path, reason }); }
+  warn(at: Loc, reason: string, path = at.docPath) { this.warnings.push({ file: at.file, line: at.line, path, reason }); }
+}
+
+// ---- small typed getters: each reports its own problem and returns undefined ------------------
+
+function describe(n: LNode): string {
+  if (n.kind === 'map') return 'a mapping';
+  if (n.kind === 'seq') return 'a list';
+  const v = n.value;
+  if (typeof v === 'string') return `a string ("${v.length > 40 ? `${v.slice(0, 40)}...` : v}")`;
+  if (typeof v === 'number' || typeof v === 'bigint') return `a number (${v})`;
+  if (typeof v === 'boolean') return `${v}`;
+  return 'null';
+}
+
+/** The value under key; an explicit YAML null counts as not set. */
+function get(m: MapNode | undefined, key: string): LNode | undefined {
+  const v = m?.entries.get(key)?.value;
+  return v && v.kind === 'scalar' && v.value === null ? undefined : v;
+}
+
+function missing(ctx: Ctx, m: MapNode, key: string): void {
+  ctx.error(m, `missing (required)`, childPath(m.docPath, key));
+}
+
+/** Edit distance, to suggest the key the author probably meant. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length];
+}
+
+export function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined, bestD = Infinity;
+  const w = word.toLowerCase().replace(/-/g, '_');
+  for (const k of known) {
+    const dd = w === k ? 0 : distance(w, k);
+    if (dd < bestD) { best = k; bestD = dd; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function checkKeys(ctx: Ctx, m: MapNode, known: readonly string[], refuse: Record<string, string> = {}): void {
+  for (const [k, { key }] of m.entries) {
+    if (known.includes(k)) continue;
+    if (refuse[k]) { ctx.error(key, refuse[k]); continue; }
+    const hint = closest(k, known);
+    ctx.error(key, `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`);
+  }
+}
+
+function asMap(ctx: Ctx, n: LNode | undefined): MapNode | undefined {
+  if (!n) return undefined;
+  if (n.kind === 'map') return n;
+  ctx.error(n, `expected a mapping, got ${describe(n)}`);
+  return undefined;
+}
+
+function asSeq(ctx: Ctx, n: LNode | undefined): SeqNode | undefined {
+  if (!n) return undefined;
+  if (n.kind === 'seq') return n;
+  ctx.error(n, `expected a list, got ${describe(n)}`);
+  return undefined;
+}
+
+function asString(ctx: Ctx, n: LNode | undefined, what = 'a string'): string | undefined {
+  if (!n) return undefined;
+  if (n.kind === 'scalar' && typeof n.value === 'string') return n.value;
+  ctx.error(n, `expected ${what}, got ${describe(n)}`);
+  return undefined;
+}
+
+function asInt(ctx: Ctx, n: LNode | undefined, min: number, max: number): number | undefined {
+  if (!n) return undefined;
+  const v = n.kind === 'scalar' ? n.value : undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    ctx.error(n, `expected an integer, got ${describe(n)}`);
+    return undefined;
+  }
+  if (v < min || v > max) {
+    ctx.error(n, `must be ${min}..${max}, got ${v}`);
+    return undefined;
+  }
+  return v;
+}
+
+function asBool(ctx: Ctx, n: LNode | undefined): boolean | undefined {
+  if (!n) return undefined;
+  if (n.kind === 'scalar' && typeof n.value === 'boolean') return n.value;
+  // YAML 1.2 reads yes/no/on/off as strings; say so rather than a bare "wrong type".
+  const yaml11 = n.kind === 'scalar' && typeof n.value === 'string' && /^(yes|no|on|off|y|n)$/i.test(n.value);
+  ctx.error(n, `expected true or false, got ${describe(n)}${yaml11 ? ' (YAML 1.2: write true or false)' : ''}`);
+  return undefined;
+}
+
+function asEnum<T extends string | number>(ctx: Ctx, n: LNode | undefined, values: readonly T[]): T | undefined {
+  if (!n) return undefined;
+  if (n.kind === 'scalar' && values.includes(n.value as T)) return n.value as T;
+  const list = values.map((v) => String(v));
+  const choices = list.length === 2 ? `${list[0]} or ${list[1]}` : `one of ${list.join(', ')}`;
+  ctx.error(n, `must be ${choices}, got ${n.kind === 'scalar' && (typeof n.value === 'string' || typeof n.value === 'number') ? n.value : describe(n)}`);
+  return undefined;
+}
+
+function asDuration(ctx: Ctx, n: LNode | undefined, minMs: number, maxMs: number): number | undefined {
+  if (!n) return undefined;
+  const v = n.kind === 'scalar' ? n.value : undefined;
+  const r = checkDuration(v);
+  if (!r.ok) { ctx.error(n, n.kind === 'scalar' ? r.reason : `expected a duration, got ${describe(n)}`); return undefined; }
+  if (r.ms < minMs || r.ms > maxMs) {
+    ctx.error(n, `must be ${formatDuration(minMs)}..${formatDuration(maxMs)}, got ${typeof v === 'string' ? v : `${v}s`}`);
+    return undefined;
+  }
+  return r.ms;
+}
+
+function asAbsPath(ctx: Ctx, n: LNode | undefined): string | undefined {
+  const s = asString(ctx, n, 'a path');
+  if (s === undefined || !n) return undefined;
+  if (!s.startsWith('/')) { ctx.error(n, `must be an absolute path, got "${s}"`); return undefined; }
+  if (s.includes('\0')) { ctx.error(n, 'contains a NUL byte'); return undefined; }
+  return s;
+}
+
+function probeWarn(ctx: Ctx, n: LNode | undefined, path: string | undefined, want: 'exec' | 'read'): void {
+  if (!n || path === undefined) return;
+  const p = ctx.env.probe(path, want);
+  const text: Record<FileProbe, string | undefined> = {
+    ok: undefined,
+    missing: `${path} does not exist`,
+    'not-a-file': `${path} is not a regular file`,
+    'not-executable': `${path} is not executable`,
+    unreadable: `${path} is not readable`,
+  };
+  if (text[p]) ctx.warn(n, text[p]!);
+}
+
+function seqItems(ctx: Ctx, n: LNode | undefined): LNode[] {
+  return asSeq(ctx, n)?.items ?? [];
+}
+
+// ---- addresses ---------------------------------------------------------------------------------
+
+type Ip = { family: 4 | 6; address: string; bytes: Uint8Array };
+
+function asIp(ctx: Ctx, n: LNode | undefined): Ip | undefined {
+  const s = asString(ctx, n, 'an IP address');
+  if (s === undefined || !n) return undefined;
+  const r = parseIp(s.trim());
+  if (!r.ok) { ctx.error(n, r.reason); return undefined; }
+  const bad = notUnicast(r.family, r.bytes);
+  if (bad) { ctx.error(n, `${s} ${bad}`); return undefined; }
+  return r;
+}
+
+function asPrefixed(ctx: Ctx, n: LNode): (Ip & { prefixLength: number }) | undefined {
+  if (n.kind !== 'scalar' || typeof n.value !== 'string') { ctx.error(n, `expected an address like 192.0.2.1/24, got ${describe(n)}`); return undefined; }
+  const [addr, len, extra] = n.value.trim().split('/');
+  if (extra !== undefined) { ctx.error(n, `"${n.value}" is not an address with an optional /prefix`); return undefined; }
+  const ip = asIp(ctx, { ...n, value: addr } as ScalarNode);
+  if (!ip) return undefined;
+  const max = ip.family === 4 ? 32 : 128;
+  if (len === undefined) return { ...ip, prefixLength: max };
+  if (!/^\d{1,3}$/.test(len) || Number(len) < 1 || Number(len) > max) {
+    ctx.error(n, `prefix length must be 1..${max}, got /${len}`);
+    return undefined;
+  }
+  return { ...ip, prefixLength: Number(len) };
+}
+
+// ---- instances ---------------------------------------------------------------------------------
+
+interface InstanceDraft { cfg: InstanceConfig; node: MapNode; nameNode?: LNode; ok: boolean }
+
+function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): InstanceDraft {
+  const before = ctx.errors.length;
+  checkKeys(ctx, m, INSTANCE_KEYS);
+  const nameNode = get(m, 'name');
+  let name = asString(ctx, nameNode);
+  if (!nameNode) missing(ctx, m, 'name');
+  if (name !== undefined && !NAME_RE.test(name)) { ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`); name = undefined; }
+  const label = name ?? m.docPath;
+  // A cross-field problem found on a value that came from instance_defaults: name the instance.
+  const inside = (n: Loc) => n.file === m.file && (n.docPath === m.docPath || n.docPath.startsWith(`${m.docPath}.`));
+  const where = (n: Loc) => (inside(n) ? '' : ` (instance ${label})`);
+  const cross = (n: Loc, reason: string) => ctx.error(n, reason + where(n));
+
+  const ifNode = get(m, 'interface');
+  if (!ifNode) missing(ctx, m, 'interface');
+  const iface = resolveInterface(ctx, ifNode, board);
+
+  const vridNode = get(m, 'vrid');
+  if (!vridNode) missing(ctx, m, 'vrid');
+  const vrid = asInt(ctx, vridNode, 1, 255);
+  const versionNode = get(m, 'version');
+  const version = asEnum(ctx, versionNode, [2, 3] as const) ?? DEFAULTS.version;
+
+  const prioNode = get(m, 'priority');
+  const priority = asInt(ctx, prioNode, 1, 255) ?? DEFAULTS.priority;
+  if (priority === 255) ctx.warn(prioNode!, 'priority 255 means address owner: every virtual address must be this router\'s own address (RFC 5798 5.2.4)');
+
+  const aiNode = get(m, 'advert_interval');
+  let advertIntervalMs = DEFAULTS.advertIntervalMs;
+  if (aiNode) {
+    const ms = asDuration(ctx, aiNode, 0, Number.MAX_SAFE_INTEGER);
+    if (ms !== undefined) {
+      if (version === 3) {
+        // RFC 5798 5.2.7: Max Adver Int is 12 bits of centiseconds.
+        if (ms % 10 !== 0) cross(aiNode, `VRRPv3 intervals are whole centiseconds (multiple of 10ms), got ${formatDuration(ms)}`);
+        else if (ms < 10 || ms > 40_950) cross(aiNode, `VRRPv3 interval must be 10ms..40.95s, got ${formatDuration(ms)}`);
+        else advertIntervalMs = ms;
+      } else {
+        // RFC 3768 5.3.7: Adver Int is one octet of seconds.
+        if (ms % 1000 !== 0 || ms < 1000 || ms > 255_000) cross(aiNode, `VRRPv2 interval must be whole seconds 1s..255s, got ${formatDuration(ms)}`);
+        else advertIntervalMs = ms;
+      }
+    }
+  }
+
+  const preemptNode = get(m, 'preempt');
+  const preempt = asBool(ctx, preemptNode) ?? true;
+  const pdNode = get(m, 'preempt_delay');
+  const preemptDelayMs = asDuration(ctx, pdNode, 0, 1000_000) ?? DEFAULTS.preemptDelayMs;
+  if (preemptDelayMs > 0 && !preempt) cross(pdNode!, 'preempt_delay needs preempt: true');
+  const acceptMode = asBool(ctx, get(m, 'accept_mode')) ?? false;
+
+  // Addresses: one family, canonical, no duplicates.
+  const addrNode = get(m, 'addresses');
+  if (!addrNode) missing(ctx, m, 'addresses');
+  const addresses: VirtualAddress[] = [];
+  let family: 4 | 6 | undefined;
+  let firstBytes: Uint8Array | undefined;
+  const addrSeq = asSeq(ctx, addrNode);
+  if (addrSeq) {
+    if (addrSeq.items.length === 0) cross(addrSeq, 'needs at least one address');
+    if (addrSeq.items.length > MAX_ADDRESSES) cross(addrSeq, `at most ${MAX_ADDRESSES} addresses (the count is one octet), got ${addrSeq.items.length}`);
+    const seen = new Set<string>();
+    for (const item of addrSeq.items) {
+      const a = asPrefixed(ctx, item);
+      if (!a) continue;
+      if (family === undefined) { family = a.family; firstBytes = a.bytes; }
+      else if (a.family !== family) { cross(item, `mixed address families: ${a.address} is IPv${a.family}, the first address is IPv${family}`); continue; }
+      if (seen.has(a.address)) { cross(item, `${a.address} is listed twice`); continue; }
+      seen.add(a.address);
+      addresses.push({ address: a.address, prefixLength: a.prefixLength });
+    }
+    if (family === 6 && version === 2) cross(versionNode ?? addrSeq, 'VRRPv2 is IPv4 only (RFC 3768); use version: 3 for IPv6');
+    if (family === 6 && firstBytes && !isLinkLocalV6(firstBytes)) {
+      ctx.warn(addrSeq.items[0], `the first IPv6 address should be link-local (fe80::/10): peers compare it (RFC 5798 5.2.9)`);
+    }
+    if (family === 6 && addresses.length > MAX_V6_ADDRESSES_IN_MTU) {
+      ctx.warn(addrSeq, `${addresses.length} IPv6 addresses make an advert larger than a 1500-byte MTU (at most ${MAX_V6_ADDRESSES_IN_MTU} fit)`);
+    }
+  }
+
+  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
+  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
+    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+  }
+  const mclNode = get(m, 'mac_cycle_link');
+  const macCycleLink = asBool(ctx, mclNode) ?? false;
+  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
+
+  const srcNode = get(m, 'source_address');
+  let sourceAddress: string | undefined;
+  if (srcNode) {
+    const ip = asIp(ctx, srcNode);
+    if (ip && family !== undefined && ip.family !== family) cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+    else if (ip) sourceAddress = ip.address;
+  }
+
+  const unicastPeers: string[] = [];
+  for (const item of seqItems(ctx, get(m, 'unicast_peers'))) {
+    const ip = asIp(ctx, item);
+    if (!ip) continue;
+    if (family !== undefined && ip.family !== family) { cross(item, `unicast peer ${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`); continue; }
+    if (unicastPeers.includes(ip.address)) { cross(item, `unicast peer ${ip.address} is listed twice`); continue; }
+    unicastPeers.push(ip.address);
+  }
+
+  const ckNode = get(m, 'checksum');
+  const checksum: ChecksumMode = asEnum(ctx, ckNode, ['auto', 'pseudo-header', 'vrrp-only'] as const) ?? 'auto';
+  if (checksum !== 'auto' && (version !== 3 || family === 6)) cross(ckNode!, 'checksum applies only to VRRPv3 over IPv4');
+
+  const auth = validateAuth(ctx, get(m, 'auth'), version, cross);
+  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
+  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
+
+  const notifyNode = get(m, 'notify');
+  const notify = asAbsPath(ctx, notifyNode);
+  probeWarn(ctx, notifyNode, notify, 'exec');
+  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+
+  const cfg: InstanceConfig = {
+    name: name ?? '', interface: iface ?? '', vrid: vrid ?? 0, version, family: family ?? 4, priority,
+    advertIntervalMs, preempt, preemptDelayMs, acceptMode, addresses, macMode: macMode as MacMode, macCycleLink,
+    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+    unicastPeers, checksum, auth, garp, track,
+    ...(notify !== undefined ? { notify } : {}),
+    notifyTimeoutMs, line: m.line,
+  };
+  return { cfg, node: m, nameNode, ok: ctx.errors.length === before };
+}
+
+function resolveInterface(ctx: Ctx, n: LNode | undefined, board: BoardInfo | undefined): string | undefined {
+  const s = asString(ctx, n, 'an interface name');
+  if (s === undefined || !n) return undefined;
+  const name = board?.interfaces[s] ?? s;
+  if (!IFNAME_RE.test(name) || name === '.' || name === '..') {
+    ctx.error(n, `"${name}" is not an interface name (1..15 characters, no space, / or :)`);
+    return undefined;
+  }
+  return name;
+}
+
+function validateAuth(ctx: Ctx, n: LNode | undefined, version: 2 | 3, cross: (n: Loc, r: string) => void): InstanceConfig['auth'] {
+  const m = asMap(ctx, n);
+  if (!m) return { type: 'none' };
+  checkKeys(ctx, m, ['type', 'password']);
+  const typeNode = get(m, 'type');
+  const type = asEnum(ctx, typeNode, ['none', 'simple'] as const) ?? 'none';
+  const pwNode = get(m, 'password');
+  if (type === 'none') {
+    if (pwNode) cross(pwNode, 'password needs type: simple');
+    return { type: 'none' };
+  }
+  // RFC 5798 removed authentication; RFC 3768 5.3.6 keeps type 1 only for RFC 2338 peers.
+  if (version === 3) cross(typeNode!, 'authentication is VRRPv2 only (RFC 5798 removed it)');
+  if (!pwNode) { ctx.error(m, 'missing (required with type: simple)', childPath(m.docPath, 'password')); return { type: 'none' }; }
+  const pw = asString(ctx, pwNode, 'a string (quote it)');
+  if (pw === undefined) return { type: 'none' };
+  const len = Buffer.byteLength(pw, 'utf8');
+  if (len < 1 || len > 8) { ctx.error(pwNode, `must be 1..8 bytes (RFC 3768 5.3.6 field is 8 octets), got ${len}`); return { type: 'none' }; }
+  return { type: 'simple', password: pw };
+}
+
+function validateGarp(ctx: Ctx, m: MapNode | undefined): InstanceConfig['garp'] {
+  if (m) checkKeys(ctx, m, ['count', 'interval', 'refresh']);
+  return {
+    count: asInt(ctx, get(m, 'count'), 0, 100) ?? DEFAULTS.garpCount,
+    intervalMs: asDuration(ctx, get(m, 'interval'), 0, 10_000) ?? DEFAULTS.garpIntervalMs,
+    refreshMs: asDuration(ctx, get(m, 'refresh'), 0, 86_400_000) ?? DEFAULTS.garpRefreshMs,
+  };
+}
+
+function asWeight(ctx: Ctx, n: LNode | undefined): number | undefined {
+  const w = asInt(ctx, n, -254, 254);
+  if (w === 0) { ctx.error(n!, 'weight 0 has no effect: omit weight to go to fault while down'); return undefined; }
+  return w;
+}
+
+function validateTrack(ctx: Ctx, m: MapNode | undefined, board: BoardInfo | undefined): InstanceConfig['track'] {
+  const interfaces: TrackedInterface[] = [];
+  const scripts: TrackedScript[] = [];
+  if (!m) return { interfaces, scripts };
+  checkKeys(ctx, m, ['interfaces', 'scripts']);
+  for (const item of seqItems(ctx, get(m, 'interfaces'))) {
+    const im = asMap(ctx, item);
+    if (!im) continue;
+    checkKeys(ctx, im, ['name', 'weight']);
+    const nameNode = get(im, 'name');
+    if (!nameNode) { missing(ctx, im, 'name'); continue; }
+    const name = resolveInterface(ctx, nameNode, board);
+    const weight = asWeight(ctx, get(im, 'weight'));
+    if (name === undefined) continue;
+    if (interfaces.some((i) => i.name === name)) { ctx.error(nameNode, `interface ${name} is tracked twice`); continue; }
+    interfaces.push(weight === undefined ? { name } : { name, weight });
+  }
+  for (const item of seqItems(ctx, get(m, 'scripts'))) {
+    const sm = asMap(ctx, item);
+    if (!sm) continue;
+    checkKeys(ctx, sm, ['run', 'interval', 'timeout', 'rise', 'fall', 'weight']);
+    const runNode = get(sm, 'run');
+    if (!runNode) { missing(ctx, sm, 'run'); continue; }
+    const run = asAbsPath(ctx, runNode);
+    probeWarn(ctx, runNode, run, 'exec');
+    const intervalMs = asDuration(ctx, get(sm, 'interval'), 100, 3_600_000) ?? DEFAULTS.scriptIntervalMs;
+    const toNode = get(sm, 'timeout');
+    const timeoutMs = asDuration(ctx, toNode, 100, 3_600_000) ?? DEFAULTS.scriptTimeoutMs;
+    if (timeoutMs > intervalMs) ctx.error(toNode ?? sm, `timeout ${formatDuration(timeoutMs)} is longer than interval ${formatDuration(intervalMs)}`, toNode ? undefined : childPath(sm.docPath, 'timeout'));
+    const rise = asInt(ctx, get(sm, 'rise'), 1, 255) ?? DEFAULTS.scriptRise;
+    const fall = asInt(ctx, get(sm, 'fall'), 1, 255) ?? DEFAULTS.scriptFall;
+    const weight = asWeight(ctx, get(sm, 'weight'));
+    if (run === undefined) continue;
+    scripts.push({ run, intervalMs, timeoutMs, rise, fall, ...(weight !== undefined ? { weight } : {}) });
+  }
+  return { interfaces, scripts };
+}
+
+// ---- the rest of the file ----------------------------------------------------------------------
+
+function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefined {
+  checkKeys(ctx, m, MQTT_KEYS);
+  const urlNode = get(m, 'url');
+  let url: string | undefined;
+  if (!urlNode) missing(ctx, m, 'url');
+  const u = asString(ctx, urlNode, 'a URL');
+  if (u !== undefined) {
+    let parsed: URL | undefined;
+    try { parsed = new URL(u); } catch { ctx.error(urlNode!, `"${u}" is not a URL`); }
+    if (parsed) {
+      const scheme = parsed.protocol.replace(/:$/, '');
+      if (!['mqtt', 'mqtts', 'ws', 'wss'].includes(scheme)) ctx.error(urlNode!, `scheme must be mqtt, mqtts, ws or wss, got ${scheme}`);
+      else if (!parsed.hostname) ctx.error(urlNode!, `"${u}" names no host`);
+      else url = u;
+    }
+  }
+  const clientIdNode = get(m, 'client_id');
+  const clientId = asString(ctx, clientIdNode) ?? `tandem-${node}`;
+  if (clientIdNode && clientId === '') ctx.error(clientIdNode, 'must not be empty');
+  const username = asString(ctx, get(m, 'username'));
+  const files: Partial<Record<'passwordFile' | 'ca' | 'cert' | 'key', string>> = {};
+  for (const [yamlKey, tsKey] of [['password_file', 'passwordFile'], ['ca', 'ca'], ['cert', 'cert'], ['key', 'key']] as const) {
+    const n = get(m, yamlKey);
+    const p = asAbsPath(ctx, n);
+    probeWarn(ctx, n, p, 'read');
+    if (p !== undefined) files[tsKey] = p;
+  }
+  if ((get(m, 'cert') === undefined) !== (get(m, 'key') === undefined)) {
+    const n = get(m, 'cert') ?? get(m, 'key')!;
+    ctx.error(n, 'cert and key go together: set both or neither');
+  }
+  const tpNode = get(m, 'topic_prefix');
+  let topicPrefix = asString(ctx, tpNode) ?? DEFAULTS.topicPrefix;
+  if (tpNode && (!/^[^#+/\0][^#+\0]*$/.test(topicPrefix) || topicPrefix.endsWith('/'))) {
+    ctx.error(tpNode, `"${topicPrefix}" must be non-empty, without + or #, and not start or end with /`);
+    topicPrefix = DEFAULTS.topicPrefix;
+  }
+  const healthIntervalMs = asDuration(ctx, get(m, 'health_interval'), 1000, 3_600_000) ?? DEFAULTS.healthIntervalMs;
+  const protocolVersion = asEnum(ctx, get(m, 'protocol_version'), [4, 5] as const) ?? DEFAULTS.protocolVersion;
+  const offlineQueue = asInt(ctx, get(m, 'offline_queue'), 0, 1_000_000) ?? DEFAULTS.offlineQueue;
+  if (url === undefined) return undefined;
+  return {
+    url, clientId, ...(username !== undefined ? { username } : {}), ...files,
+    topicPrefix, healthIntervalMs, protocolVersion, offlineQueue,
+  };
+}
+
+function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {
+  if (m) checkKeys(ctx, m, OTA_KEYS);
+  const trustedKeys: string[] = [];
+  for (const item of seqItems(ctx, get(m, 'trusted_keys'))) {
+    const p = asAbsPath(ctx, item);
+    probeWarn(ctx, item, p, 'read');
+    if (p !== undefined) trustedKeys.push(p);
+  }
+  return {
+    root: asAbsPath(ctx, get(m, 'root')) ?? DEFAULTS.otaRoot,
+    trustedKeys,
+    healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 10_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
+    allowDowngrade: asBool(ctx, get(m, 'allow_downgrade')) ?? false,
+  };
+}
+
+function validateSyncGroups(ctx: Ctx, n: LNode | undefined, instances: InstanceDraft[]): SyncGroupConfig[] {
+  const out: SyncGroupConfig[] = [];
+  const known = new Set(instances.map((i) => i.cfg.name).filter((x) => x));
+  const member = new Map<string, string>(); // instance -> group
+  for (const item of seqItems(ctx, n)) {
+    const m = asMap(ctx, item);
+    if (!m) continue;
+    checkKeys(ctx, m, ['name', 'instances']);
+    const nameNode = get(m, 'name');
+    if (!nameNode) missing(ctx, m, 'name');
+    let name = asString(ctx, nameNode);
+    if (name !== undefined && !NAME_RE.test(name)) { ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`); name = undefined; }
+    if (name !== undefined && out.some((g) => g.name === name)) { ctx.error(nameNode!, `sync group ${name} is defined twice`); name = undefined; }
+    const listNode = get(m, 'instances');
+    if (!listNode) missing(ctx, m, 'instances');
+    const members: string[] = [];
+    const list = asSeq(ctx, listNode);
+    if (list && list.items.length === 0) ctx.error(list, 'needs at least one instance');
+    for (const it of list?.items ?? []) {
+      const inst = asString(ctx, it, 'an instance name');
+      if (inst === undefined) continue;
+      if (!known.has(inst)) {
+        const hint = closest(inst, [...known]);
+        ctx.error(it, `no instance named ${inst}${hint ? ` (did you mean ${hint}?)` : ''}`);
+        continue;
+      }
+      if (members.includes(inst)) { ctx.error(it, `${inst} is listed twice`); continue; }
+      const other = member.get(inst);
+      if (other !== undefined) { ctx.error(it, `${inst} is already in sync group ${other}: an instance belongs to at most one group`); continue; }
+      member.set(inst, name ?? '?');
+      members.push(inst);
+    }
+    if (name !== undefined) out.push({ name, instances: members });
+  }
+  return out;
+}
+
+export interface ValidateInput {
+  root: LNode;                 // the merged tree (board defaults under the site file)
+  file: string;                // the site file, as named by the caller
+  board?: BoardInfo;
+}
+
+export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: TandemConfig; errors: ConfigIssue[]; warnings: ConfigIssue[] } {
+  const ctx = new Ctx(env);
+  const { root, file, board } = input;
+  const top = asMap(ctx, root);
+  if (!top) return { errors: ctx.errors, warnings: ctx.warnings };
+  checkKeys(ctx, top, TOP_KEYS);
+
+  const nodeNode = get(top, 'node');
+  let node = asString(ctx, nodeNode) ?? env.hostname;
+  if (!NODE_RE.test(node)) {
+    ctx.error(nodeNode ?? top, nodeNode ? `"${node}" must be 1..64 characters of A-Z a-z 0-9 _ . -` : `the hostname "${node}" is not a usable node name: set node`, nodeNode ? undefined : 'node');
+    node = 'invalid';
+  }
+  const stateDir = asAbsPath(ctx, get(top, 'state_dir')) ?? DEFAULTS.stateDir;
+  const controlMap = asMap(ctx, get(top, 'control'));
+  if (controlMap) checkKeys(ctx, controlMap, ['socket']);
+  const socket = asAbsPath(ctx, get(controlMap, 'socket')) ?? DEFAULTS.socket;
+  const logMap = asMap(ctx, get(top, 'log'));
+  if (logMap) checkKeys(ctx, logMap, ['level']);
+  const level = asEnum(ctx, get(logMap, 'level'), ['trace', 'debug', 'info', 'warn', 'error'] as const) ?? DEFAULTS.logLevel;
+
+  // instance_defaults sit under every instance; the instance's own keys win.
+  const defaultsNode = get(top, 'instance_defaults');
+  const defaults = asMap(ctx, defaultsNode);
+  if (defaults) {
+    checkKeys(ctx, defaults, INSTANCE_KEYS.filter((k) => k !== 'name' && k !== 'vrid'), {
+      name: 'an instance name cannot have a default', vrid: 'a VRID cannot have a default',
+    });
+  }
+
+  const instNode = get(top, 'instances');
+  const drafts: InstanceDraft[] = [];
+  const instSeq = asSeq(ctx, instNode);
+  if (!instNode) ctx.error(top, 'missing (required): at least one instance', 'instances');
+  else if (instSeq && instSeq.items.length === 0) ctx.error(instSeq, 'needs at least one instance');
+  for (const item of instSeq?.items ?? []) {
+    const m = asMap(ctx, item);
+    if (!m) continue;
+    drafts.push(validateInstance(ctx, defaults ? mergeUnder(defaults, m) : m, board));
+  }
+
+  // Names are unique; VRID + interface + family identify a virtual router on the wire (RFC 5798 5.2.3).
+  const byName = new Map<string, InstanceDraft>();
+  const byRouter = new Map<string, InstanceDraft>();
+  for (const d of drafts) {
+    const { name, vrid, interface: iface, family } = d.cfg;
+    if (name) {
+      const first = byName.get(name);
+      if (first) ctx.error(d.nameNode!, `duplicate instance name ${name} (first at line ${first.node.line})`);
+      else byName.set(name, d);
+    }
+    if (vrid && iface && d.cfg.addresses.length) {
+      const key = `${vrid}/${iface}/${family}`;
+      const first = byRouter.get(key);
+      const at = get(d.node, 'vrid') ?? d.node;
+      if (first) ctx.error(at, `VRID ${vrid} on ${iface} (IPv${family}) is already used by instance ${first.cfg.name || '?'} at line ${first.node.line}`);
+      else byRouter.set(key, d);
+    }
+  }
+
+  const syncGroups = validateSyncGroups(ctx, get(top, 'sync_groups'), drafts);
+
+  let telemetry: TandemConfig['telemetry'];
+  const telMap = asMap(ctx, get(top, 'telemetry'));
+  if (telMap) {
+    checkKeys(ctx, telMap, ['mqtt']);
+    const mqttMap = asMap(ctx, get(telMap, 'mqtt'));
+    const mqtt = mqttMap ? validateMqtt(ctx, mqttMap, node) : undefined;
+    telemetry = mqtt ? { mqtt } : {};
+  }
+  const ota = validateOta(ctx, asMap(ctx, get(top, 'ota')));
+
+  const errors = dedupe(ctx.errors);
+  const warnings = dedupe(ctx.warnings);
+  if (errors.length) return { errors, warnings };
+  const config: TandemConfig = {
+    file, node, ...(board ? { board } : {}), stateDir, control: { socket }, log: { level },
+    instances: drafts.map((d) => d.cfg), syncGroups, ...(telemetry ? { telemetry } : {}), ota,
+  };
+  return { config, errors, warnings };
+}
+
+/** instance_defaults under an instance: like mergeTree, but the instance keeps its own location. */
+function mergeUnder(defaults: MapNode, inst: MapNode): MapNode {
+  const entries = new Map(defaults.entries);
+  for (const [k, v] of inst.entries) {
+    const b = entries.get(k);
+    entries.set(k, b && b.value.kind === 'map' && v.value.kind === 'map' ? { key: v.key, value: mergeUnder(b.value, v.value) } : v);
+  }
+  return { ...inst, entries };
+}
+
+/** The same line reached twice (a default shared by several instances) is reported once. */
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.file}\0${i.line}\0${i.path}\0${i.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
