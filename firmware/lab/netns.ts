@@ -135,16 +135,21 @@ function isLabNs(name: string, prefix: string): boolean {
   return name === `${prefix}-sw` || (name.startsWith(prefix) && /^-[rc]\d+$/.test(name.slice(prefix.length)));
 }
 
+/** Names of the network namespaces that exist now (`ip netns list`). */
+export function listNamespaces(): string[] {
+  return listNetns();
+}
+
 function listNetns(): string[] {
   let out = '';
-  try { out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }); } catch { return []; }
+  try { out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }); } catch { return []; }
   return out.split('\n').map((l) => l.split(' ')[0]).filter((s) => s.length > 0);
 }
 
 function killNsProcessesSync(ns: string): void {
   let pids: number[] = [];
   try {
-    pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+    pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
       .split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n !== process.pid);
   } catch { return; }
   for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }

@@ -354,3 +354,7 @@ ${o.configExtra ?? ''}
     socketPath, unixUrl: `mqtt+unix://${socketPath}`, dir, stop, log,
   };
 }
+
+// tshark capture and checker live in wire.ts; re-exported so peers are one import for tests.
+export { captureVrrp, startVrrpCapture, checkVrrpCapture, parseTsharkLine } from './wire.ts';
+export type { VrrpRow, VrrpCheck, VrrpProblem, VrrpCapture } from './wire.ts';

@@ -1,0 +1,172 @@
+// A client-side reachability prober at 1 ms granularity: ICMP echo to the VIP every 1 ms from a
+// client namespace, and the outages (gaps between replies) computed from the reply times. The
+// sender is a small python3 raw-socket loop, since Node has no raw sockets and iputils-ping is
+// not among the packages the build installs.
+import type { Lab } from './netns.ts';
+import { LabError } from './netns.ts';
+
+export interface Outage {
+  /** Unix time (ms) of the last reply before the gap. */
+  startMs: number;
+  /** Time from the last reply before the gap to the first one after it (or to the stop). */
+  lengthMs: number;
+  /** Echo requests without a reply inside the gap. */
+  lostPackets: number;
+}
+
+export interface ProbeReport {
+  sent: number;
+  received: number;
+  lost: number;
+  outages: Outage[];
+  longestOutageMs: number;
+  /** Requests lost before the first reply (address resolution, or the target not up yet). */
+  initialLost: number;
+  intervalMs: number;
+}
+
+export interface ProbeReply { n: number; timeMs: number }
+
+export interface ProberOptions {
+  /** Time between echo requests (default 1 ms). */
+  intervalMs?: number;
+  /** A gap counts as an outage when at least this many requests in a row went unanswered (default 1). */
+  minLostPackets?: number;
+}
+
+// Prints "R <n> <epoch_ms>" per reply (n = 0-based request number, unwrapped from the 16-bit
+// sequence) and "S <sent>" at the end. Sends on an absolute schedule; if it falls behind it does
+// not burst to catch up. Stops on SIGTERM, waiting 200 ms for late replies.
+const PROBER_PY = `
+import os, select, signal, socket, struct, sys, time
+target, interval = sys.argv[1], float(sys.argv[2]) / 1000.0
+ident = os.getpid() & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.setblocking(False)
+stop = [False]
+signal.signal(signal.SIGTERM, lambda *a: stop.__setitem__(0, True))
+signal.signal(signal.SIGINT, lambda *a: stop.__setitem__(0, True))
+def csum(b):
+    if len(b) % 2: b += b'\\0'
+    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while t > 0xffff: t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+out = sys.stdout
+sent = 0
+nxt = time.monotonic()
+end = None
+print('READY', flush=True)
+while True:
+    now = time.monotonic()
+    if stop[0] and end is None: end = now + 0.2
+    if end is not None and now >= end: break
+    if end is None and now >= nxt:
+        seq = sent & 0xffff
+        body = struct.pack('!d', time.time()) + b'tandem-lab-probe'
+        hdr = struct.pack('!BBHHH', 8, 0, 0, ident, seq)
+        pkt = struct.pack('!BBHHH', 8, 0, csum(hdr + body), ident, seq) + body
+        try: s.sendto(pkt, (target, 0))
+        except OSError: pass
+        sent += 1
+        nxt += interval
+        if nxt < now: nxt = now + interval
+    wait = max(0.0, (nxt if end is None else end) - time.monotonic())
+    r, _, _ = select.select([s], [], [], wait)
+    while r:
+        try: data = s.recv(2048)
+        except (BlockingIOError, InterruptedError): break
+        ihl = (data[0] & 0x0f) * 4
+        if len(data) < ihl + 8: continue
+        typ, code, _, rid, rseq = struct.unpack('!BBHHH', data[ihl:ihl + 8])
+        if typ != 0 or rid != ident: continue
+        last = (sent - 1) & 0xffff
+        n = sent - 1 - ((last - rseq) & 0xffff)
+        out.write('R %d %.3f\\n' % (n, time.time() * 1000.0))
+    out.flush()
+print('S %d' % sent, flush=True)
+`;
+
+/**
+ * Outages from replies (any order, duplicates allowed). A gap between consecutive answered
+ * requests a and b with b - a - 1 >= minLostPackets is an outage lasting from a's reply to b's.
+ * If requests after the last reply went unanswered, the tail is an outage up to `stopMs`.
+ */
+export function computeProbeReport(replies: readonly ProbeReply[], sent: number, opts: { intervalMs: number; stopMs: number; minLostPackets?: number }): ProbeReport {
+  const minLost = Math.max(1, opts.minLostPackets ?? 1);
+  const byN = new Map<number, number>();
+  for (const r of replies) if (r.n >= 0 && r.n < sent && !byN.has(r.n)) byN.set(r.n, r.timeMs);
+  const got = [...byN.entries()].sort((a, b) => a[0] - b[0]);
+  const outages: Outage[] = [];
+  for (let i = 1; i < got.length; i++) {
+    const [na, ta] = got[i - 1];
+    const [nb, tb] = got[i];
+    const lostPackets = nb - na - 1;
+    if (lostPackets >= minLost) outages.push({ startMs: ta, lengthMs: Math.max(0, tb - ta), lostPackets });
+  }
+  if (got.length > 0) {
+    const [nLast, tLast] = got[got.length - 1];
+    const tail = sent - 1 - nLast;
+    if (tail >= minLost) outages.push({ startMs: tLast, lengthMs: Math.max(0, opts.stopMs - tLast), lostPackets: tail });
+  }
+  const received = got.length;
+  return {
+    sent,
+    received,
+    lost: sent - received,
+    outages,
+    longestOutageMs: outages.reduce((m, o) => Math.max(m, o.lengthMs), 0),
+    initialLost: got.length ? got[0][0] : sent,
+    intervalMs: opts.intervalMs,
+  };
+}
+
+export interface Prober {
+  /** Resolves once the first echo request is about to go out. */
+  readonly ready: Promise<void>;
+  /** Replies so far (for waiting until the target answers). */
+  received(): number;
+  stop(): Promise<ProbeReport>;
+}
+
+/** Probe `target` (IPv4) from `clientNs` every `intervalMs` (1 ms by default) until stop(). */
+export function startProber(lab: Lab, clientNs: string, target: string, opts: ProberOptions = {}): Prober {
+  const intervalMs = opts.intervalMs ?? 1;
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(target)) throw new LabError(`prober: IPv4 target expected, got ${target}`);
+  const child = lab.spawn(clientNs, ['python3', '-u', '-c', PROBER_PY, target, String(intervalMs)]);
+  const replies: ProbeReply[] = [];
+  let sent = -1;
+  let buf = '';
+  let err = '';
+  let readyResolve!: () => void;
+  const ready = new Promise<void>((res) => { readyResolve = res; });
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const [k, a, b] = line.split(' ');
+      if (k === 'R') replies.push({ n: Number(a), timeMs: Number(b) });
+      else if (k === 'S') sent = Number(a);
+      else if (k === 'READY') readyResolve();
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  child.once('exit', () => readyResolve());
+  return {
+    ready,
+    received: () => replies.length,
+    async stop() {
+      const stopMs = Date.now();
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+        const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5_000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (sent < 0) throw new LabError(`prober in ${clientNs} ended without a summary: ${err.trim()}`);
+      return computeProbeReport(replies, sent, { intervalMs, stopMs, minLostPackets: opts.minLostPackets });
+    },
+  };
+}
