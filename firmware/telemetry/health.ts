@@ -1,0 +1,44 @@
+// Process health for the `health` topic: CPU from process.cpuUsage deltas and event-loop delay
+// percentiles from perf_hooks, both covering only the time since the previous sample.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { HealthSample } from './payloads.ts';
+
+const NS_PER_MS = 1e6;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+export class HealthSampler {
+  private hist: IntervalHistogram;
+  private lastCpu: NodeJS.CpuUsage;
+  private lastAtMs: number;
+
+  constructor(private readonly nowMs: () => number, private readonly resolutionMs = 10) {
+    this.hist = monitorEventLoopDelay({ resolution: resolutionMs });
+    this.hist.enable();
+    this.lastCpu = process.cpuUsage();
+    this.lastAtMs = nowMs();
+  }
+
+  /** Reads and resets: each sample covers the interval since the previous one. */
+  sample(): HealthSample {
+    const now = this.nowMs();
+    const cpu = process.cpuUsage(this.lastCpu);          // microseconds since lastCpu
+    const wallUs = Math.max(1, (now - this.lastAtMs) * 1000);
+    const h = this.hist;
+    const empty = h.count === 0;
+    // The histogram records whole timer intervals; the delay is what exceeds the resolution.
+    const delay = (ns: number) => (empty ? 0 : round2(Math.max(0, ns / NS_PER_MS - this.resolutionMs)));
+    const loopDelayMs = { p50: delay(h.percentile(50)), p99: delay(h.percentile(99)), max: delay(h.max) };
+    h.reset();
+    this.lastCpu = process.cpuUsage();
+    this.lastAtMs = now;
+    return {
+      uptimeS: Math.round(process.uptime()),
+      rssBytes: process.memoryUsage.rss(),
+      cpuUserPct: round2((cpu.user / wallUs) * 100),
+      cpuSystemPct: round2((cpu.system / wallUs) * 100),
+      loopDelayMs,
+    };
+  }
+
+  stop(): void { this.hist.disable(); }
+}
