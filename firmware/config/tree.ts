@@ -42,6 +42,7 @@ export function parseYamlTree(text: string, file: string): TreeResult {
   for (const w of doc.warnings) warnings.push({ file, line: lineOf(w.pos[0]), path: '(yaml)', reason: firstLine(w.message) });
   if (errors.length) return { errors, warnings };
 
+  const active = new Set<unknown>(); // collections being converted: an alias to one is a loop
   const convert = (n: unknown, docPath: string, depth: number): LNode => {
     const line = lineOf((n as YamlNode | null)?.range?.[0]);
     if (depth > MAX_DEPTH) {
@@ -54,8 +55,21 @@ export function parseYamlTree(text: string, file: string): TreeResult {
         errors.push({ file, line, path: docPath, reason: `alias *${n.source} names no anchor` });
         return { kind: 'scalar', value: null, file, line, docPath };
       }
+      if (active.has(target)) {
+        errors.push({ file, line, path: docPath, reason: `alias *${n.source} refers to a node that contains it` });
+        return { kind: 'scalar', value: null, file, line, docPath };
+      }
       return convert(target, docPath, depth + 1);
     }
+    if (isMap(n) || isSeq(n)) {
+      active.add(n);
+      try { return convertCollection(n, docPath, depth); } finally { active.delete(n); }
+    }
+    if (isScalar(n)) return { kind: 'scalar', value: n.value, file, line, docPath };
+    return { kind: 'scalar', value: null, file, line, docPath };
+  };
+  const convertCollection = (n: unknown, docPath: string, depth: number): LNode => {
+    const line = lineOf((n as YamlNode | null)?.range?.[0]);
     if (isMap(n)) {
       const node: MapNode = { kind: 'map', entries: new Map(), file, line, docPath };
       const merges: LNode[] = [];
@@ -86,7 +100,6 @@ export function parseYamlTree(text: string, file: string): TreeResult {
     if (isSeq(n)) {
       return { kind: 'seq', items: n.items.map((it, i) => convert(it, childPath(docPath, i), depth + 1)), file, line, docPath };
     }
-    if (isScalar(n)) return { kind: 'scalar', value: n.value, file, line, docPath };
     return { kind: 'scalar', value: null, file, line, docPath };
   };
   const root = convert(doc.contents, '(top)', 0);

@@ -76,7 +76,7 @@ function describe(n: LNode): string {
   if (n.kind === 'map') return 'a mapping';
   if (n.kind === 'seq') return 'a list';
   const v = n.value;
-  if (typeof v === 'string') return `a string ("${v.length > 40 ? `${v.slice(0, 40)}...` : v}")`;
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)})`;
   if (typeof v === 'number' || typeof v === 'bigint') return `a number (${v})`;
   if (typeof v === 'boolean') return `${v}`;
   return 'null';
@@ -92,19 +92,18 @@ function missing(ctx: Ctx, m: MapNode, key: string): void {
   ctx.error(m, `missing (required)`, childPath(m.docPath, key));
 }
 
-/** Edit distance, to suggest the key the author probably meant. */
+/** Edit distance counting a swap of neighbours as one edit (vird -> vrid), to suggest a key. */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return d[b.length];
+  return d[a.length][b.length];
 }
 
 export function closest(word: string, known: readonly string[]): string | undefined {
@@ -114,7 +113,7 @@ export function closest(word: string, known: readonly string[]): string | undefi
     const dd = w === k ? 0 : distance(w, k);
     if (dd < bestD) { best = k; bestD = dd; }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function checkKeys(ctx: Ctx, m: MapNode, known: readonly string[], refuse: Record<string, string> = {}): void {
