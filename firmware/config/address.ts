@@ -83,6 +83,10 @@ export function parseIp(text: string): ParsedIp {
   if (v4) return { ok: true, family: 4, address: Array.from(v4).join('.'), bytes: v4 };
   const v6 = text.includes(':') ? parseV6(text) : undefined;
   if (v6) return { ok: true, family: 6, address: formatIPv6(v6), bytes: v6 };
+  if (/^\d+(\.\d+){3}$/.test(text) && /(^|\.)0\d/.test(text)) {
+    return { ok: false, reason: `"${text}": a leading zero is ambiguous (octal to some tools): write it without` };
+  }
+  if (/^[0-9a-fA-F:.]+\/\d+$/.test(text)) return { ok: false, reason: `"${text}": no /prefix here, only an address` };
   return { ok: false, reason: `"${text}" is not an IPv4 or IPv6 address` };
 }
 
