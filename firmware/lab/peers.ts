@@ -32,7 +32,7 @@ export interface VrrpPeerOptions {
   version: 2 | 3;
   advertIntervalMs: number;
   /** Virtual addresses, without prefix length (the lab's /24 or /64 is used). */
-  addresses: string[];
+  addresses: readonly string[];
   /** Default true, as in RFC 5798 6.1 (Preempt_Mode). */
   preempt?: boolean;
   family?: 'ipv4' | 'ipv6';
