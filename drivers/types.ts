@@ -18,6 +18,24 @@ export class DriverError extends Error {
   }
 }
 
+/** Plain-words hint for an errno name, shared by every backend ('' when there is nothing to add). */
+export function errnoHint(code: string): string {
+  switch (code) {
+    case 'EPERM': case 'EACCES': return 'not root / missing CAP_NET_ADMIN';
+    case 'ENODEV': case 'ENXIO': return 'no such interface';
+    case 'EBUSY': return 'the NIC driver refuses this while the link is up';
+    case 'EADDRINUSE': return 'address already in use on this port';
+    case 'EADDRNOTAVAIL': return 'address not valid here (multicast or zero MAC, or not configured)';
+    case 'EEXIST': return 'already exists';
+    case 'EINVAL': return 'the kernel rejected an argument';
+    case 'EOPNOTSUPP': return 'not supported by this interface or kernel';
+    case 'ENOBUFS': case 'ENOMEM': return 'kernel out of buffers';
+    case 'ENETDOWN': return 'interface is down';
+    case 'ETIMEDOUT': return 'no answer from the kernel in time';
+    default: return '';
+  }
+}
+
 export interface LinkInfo {
   ifname: string;
   index: number;
@@ -38,6 +56,11 @@ export interface PacketChannelOptions {
   vrrp?: boolean;
   /** Also capture ARP requests and IPv6 Neighbor Solicitations (for answering). Default false. */
   neighbor?: boolean;
+  /** Capture in promiscuous mode. Default false: the Linux driver joins the VRRP group MACs
+   *  (01:00:5e:00:00:12, 33:33:00:00:00:12) for the channel's lifetime instead. */
+  promiscuous?: boolean;
+  /** A libpcap filter expression used instead of the two above (tests, diagnostics). */
+  filter?: string;
 }
 
 /** Capture and injection of whole Ethernet frames on one interface (libpcap). */
