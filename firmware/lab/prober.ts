@@ -22,7 +22,10 @@ export interface ProbeReport {
   longestOutageMs: number;
   /** Requests lost before the first reply (address resolution, or the target not up yet). */
   initialLost: number;
+  /** The requested interval between echo requests. */
   intervalMs: number;
+  /** From the first request to the last: sent / durationMs is the rate really achieved. */
+  durationMs: number;
 }
 
 export interface ProbeReply { n: number; timeMs: number }
@@ -55,6 +58,8 @@ out = sys.stdout
 sent = 0
 nxt = time.monotonic()
 end = None
+first_ms = last_ms = 0.0
+last_flush = nxt
 print('READY', flush=True)
 while True:
     now = time.monotonic()
@@ -67,6 +72,8 @@ while True:
         pkt = struct.pack('!BBHHH', 8, 0, csum(hdr + body), ident, seq) + body
         try: s.sendto(pkt, (target, 0))
         except OSError: pass
+        last_ms = time.time() * 1000.0
+        if sent == 0: first_ms = last_ms
         sent += 1
         nxt += interval
         if nxt < now: nxt = now + interval
@@ -82,8 +89,10 @@ while True:
         last = (sent - 1) & 0xffff
         n = sent - 1 - ((last - rseq) & 0xffff)
         out.write('R %d %.3f\\n' % (n, time.time() * 1000.0))
-    out.flush()
-print('S %d' % sent, flush=True)
+    if now - last_flush >= 0.01:
+        out.flush()
+        last_flush = now
+print('S %d %.3f' % (sent, last_ms - first_ms), flush=True)
 `;
 
 /**
@@ -91,7 +100,7 @@ print('S %d' % sent, flush=True)
  * requests a and b with b - a - 1 >= minLostPackets is an outage lasting from a's reply to b's.
  * If requests after the last reply went unanswered, the tail is an outage up to `stopMs`.
  */
-export function computeProbeReport(replies: readonly ProbeReply[], sent: number, opts: { intervalMs: number; stopMs: number; minLostPackets?: number }): ProbeReport {
+export function computeProbeReport(replies: readonly ProbeReply[], sent: number, opts: { intervalMs: number; stopMs: number; minLostPackets?: number; durationMs?: number }): ProbeReport {
   const minLost = Math.max(1, opts.minLostPackets ?? 1);
   const byN = new Map<number, number>();
   for (const r of replies) if (r.n >= 0 && r.n < sent && !byN.has(r.n)) byN.set(r.n, r.timeMs);
@@ -117,6 +126,7 @@ export function computeProbeReport(replies: readonly ProbeReply[], sent: number,
     longestOutageMs: outages.reduce((m, o) => Math.max(m, o.lengthMs), 0),
     initialLost: got.length ? got[0][0] : sent,
     intervalMs: opts.intervalMs,
+    durationMs: opts.durationMs ?? sent * opts.intervalMs,
   };
 }
 
@@ -135,6 +145,7 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
   const child = lab.spawn(clientNs, ['python3', '-u', '-c', PROBER_PY, target, String(intervalMs)]);
   const replies: ProbeReply[] = [];
   let sent = -1;
+  let durationMs = 0;
   let buf = '';
   let err = '';
   let readyResolve!: () => void;
@@ -147,7 +158,7 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
       buf = buf.slice(nl + 1);
       const [k, a, b] = line.split(' ');
       if (k === 'R') replies.push({ n: Number(a), timeMs: Number(b) });
-      else if (k === 'S') sent = Number(a);
+      else if (k === 'S') { sent = Number(a); durationMs = Number(b); }
       else if (k === 'READY') readyResolve();
     }
   });
@@ -166,7 +177,7 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
         clearTimeout(t);
       }
       if (sent < 0) throw new LabError(`prober in ${clientNs} ended without a summary: ${err.trim()}`);
-      return computeProbeReport(replies, sent, { intervalMs, stopMs, minLostPackets: opts.minLostPackets });
+      return computeProbeReport(replies, sent, { intervalMs, stopMs, minLostPackets: opts.minLostPackets, durationMs });
     },
   };
 }
