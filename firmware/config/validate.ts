@@ -174,7 +174,9 @@ function asEnum<T extends string | number>(ctx: Ctx, n: LNode | undefined, value
   if (n.kind === 'scalar' && values.includes(n.value as T)) return n.value as T;
   const list = values.map((v) => String(v));
   const choices = list.length === 2 ? `${list[0]} or ${list[1]}` : `one of ${list.join(', ')}`;
-  ctx.error(n, `must be ${choices}, got ${n.kind === 'scalar' && (typeof n.value === 'string' || typeof n.value === 'number') ? n.value : describe(n)}`);
+  // Print the bare value when its type is right (mode: virt), else say what it is (version: "3").
+  const sameType = n.kind === 'scalar' && values.some((v) => typeof v === typeof n.value);
+  ctx.error(n, `must be ${choices}, got ${sameType ? String((n as ScalarNode).value) : describe(n)}`);
   return undefined;
 }
 

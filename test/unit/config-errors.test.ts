@@ -71,6 +71,8 @@ const BAD: [string, string, string[]][] = [
     ['bad.yaml:6: instances[0].preempt: expected true or false, got a string ("yes") (YAML 1.2: write true or false)']],
   ['an unknown mac_mode', `instances:\n${I('    mac_mode: virt\n')}`,
     ['bad.yaml:6: instances[0].mac_mode: must be one of none, virtual, move, got virt']],
+  ['a quoted version number', `instances:\n${I('    version: "3"\n')}`,
+    ['bad.yaml:6: instances[0].version: must be 2 or 3, got a string ("3")']],
   ['missing required keys and no addresses', 'instances:\n  - interface: eth0\n    addresses: []\n',
     ['bad.yaml:2: instances[0].name: missing (required)',
      'bad.yaml:2: instances[0].vrid: missing (required)',

@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkDuration, formatDuration, parseDuration } from '../../firmware/config/index.ts';
-import { isLinkLocalV6, notUnicast, parseIp } from '../../firmware/config/address.ts';
+import { formatIPv6, isLinkLocalV6, notUnicast, parseIp } from '../../firmware/config/address.ts';
+import fc from 'fast-check';
 
 test('parseDuration reads every documented form as milliseconds', () => {
   const rows: [string | number, number][] = [
@@ -71,6 +72,18 @@ test('notUnicast names addresses that can never be a virtual address', () => {
 test('isLinkLocalV6 is fe80::/10 exactly', () => {
   const ll = (s: string) => { const r = parseIp(s); return r.ok && isLinkLocalV6(r.bytes); };
   assert.equal(['fe80::1', 'febf::1', 'fec0::1', '2001:db8::1'].map(ll), [true, true, false, false]);
+});
+
+test('cross-check: any 16 bytes format to text that parses back to the same bytes and the same text', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+    const text = formatIPv6(bytes);
+    const r = parseIp(text);
+    return r.ok && r.family === 6 && r.address === text && Buffer.from(r.bytes).equals(Buffer.from(bytes));
+  }), { numRuns: 2000 });
+});
+
+test('cross-check: any whole-millisecond duration survives formatDuration -> parseDuration', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 86_400_000 }), (ms) => parseDuration(formatDuration(ms)) === ms), { numRuns: 2000 });
 });
 
 test.run();
