@@ -182,7 +182,7 @@ export class Telemetry {
     if (this.connected) {
       // The same seq as the Will: one of the two reaches subscribers, never both.
       const body = statusPayload(envelope(this.host.bootId, this.willSeq, this.now()), this.host.node, 'offline',
-        this.host.version, this.host.slot());
+        this.host.version, this.slot());
       await withTimeout(STOP_PUBLISH_MS, (done) => {
         client.publish(this.topics.status, JSON.stringify(body), { qos: 1, retain: true }, () => done());
       });
@@ -222,7 +222,9 @@ export class Telemetry {
     if (this.stopped || gen !== this.gen) return;
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.cfg.url, opts);
+      // Explicit username/passwordFile win over credentials in the URL (MQTT.js would let the URL win).
+      const url = this.cfg.username !== undefined || this.cfg.passwordFile ? redactUrl(this.cfg.url) : this.cfg.url;
+      client = mqtt.connect(url, opts);
     } catch (err) {
       this.rateLog('error', 'url', { url: redactUrl(this.cfg.url), err: (err as Error).message }, 'telemetry: cannot create MQTT client');
       this.scheduleReconnect();
@@ -248,7 +250,7 @@ export class Telemetry {
     // The Will carries a seq reserved now; see stop().
     this.willSeq = ++this.seq;
     const will = statusPayload(envelope(this.host.bootId, this.willSeq, this.now()), this.host.node, 'offline',
-      this.host.version, this.host.slot());
+      this.host.version, this.slot());
     const v5 = cfg.protocolVersion === 5;
     const opts: IClientOptions = {
       clientId: cfg.clientId,
@@ -331,10 +333,10 @@ export class Telemetry {
 
   /** Hands messages to MQTT.js while connected and under the in-flight limit; O(limit) per call. */
   private pump(): void {
-    while (this.connected && this.client && this.inFlight < this.inFlightMax) {
+    while (this.connected && this.client?.connected && this.inFlight < this.inFlightMax) {
       if (this.statusDirty && !this.statusInFlight) {
         this.statusDirty = false;
-        const body = statusPayload(this.env(), this.host.node, this.published, this.host.version, this.host.slot());
+        const body = statusPayload(this.env(), this.host.node, this.published, this.host.version, this.slot());
         this.statusInFlight = true;
         this.send({ topic: this.topics.status, payload: Buffer.from(JSON.stringify(body)), retain: true, alias: 'status' }, (ok) => {
           this.statusInFlight = false;
@@ -397,16 +399,25 @@ export class Telemetry {
     client.publish(m.topic, m.payload, { qos: 1, retain: m.retain, ...(v5 ? { properties: props } : {}) }, (err) => {
       if (gen !== this.gen) return;            // an older connection: rewind() resends what it lost
       this.inFlight--;
-      if (err && this.connected && this.client === client) {
+      const code = (err as { code?: unknown } | undefined)?.code;
+      if (err && typeof code === 'number' && code >= 0x80) {
         // PUBACK with a failure reason code (MQTT 5 section 3.4.2.1): retrying would loop.
+        // Any other error means the connection closed first; rewind() resends it.
         this.rejected++;
         this.rateLog('warn', 'rejected', { topic: m.topic, err: err.message }, 'telemetry: broker refused a message, dropped');
         done(true);
+      } else if (err) {
+        done(false);
+        return;                                // closing: no new publishes on this client
       } else {
-        done(!err);
+        done(true);
       }
       this.pump();
     });
+  }
+
+  private slot(): string | undefined {
+    try { return this.host.slot(); } catch { return undefined; }
   }
 
   private env() { return envelope(this.host.bootId, ++this.seq, this.now()); }
@@ -415,7 +426,7 @@ export class Telemetry {
     if (!this.sampler) return;
     const sample = this.sampler.sample();        // always, so each report covers one period
     const client = this.client;
-    if (!this.connected || !client) return;
+    if (!this.connected || !client?.connected) return;
     // A stalled broker: don't pile QoS 0 messages into the socket.
     if (this.inFlight >= this.inFlightMax || (client.stream?.writableLength ?? 0) > HEALTH_BACKPRESSURE_BYTES) return;
     let instances: HealthInstance[] = [];
@@ -425,7 +436,7 @@ export class Telemetry {
       this.rateLog('error', 'status', { err: (err as Error).message }, 'telemetry: host status() failed');
     }
     const s = this.stats();
-    const body = healthPayload(this.env(), this.host.node, this.host.version, this.host.slot(), sample, instances,
+    const body = healthPayload(this.env(), this.host.node, this.host.version, this.slot(), sample, instances,
       { queued: s.queued, dropped: s.dropped, reconnects: s.reconnects, oversized: s.oversized });
     const payload = Buffer.from(JSON.stringify(body));
     const v5 = this.cfg.protocolVersion === 5;
