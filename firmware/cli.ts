@@ -5,7 +5,9 @@ import { VERSION } from './version.ts';
 
 type Main = (argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {};
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
+  check: { summary: 'validate a configuration file', load: async () => (await import('./config/check-cli.ts')).main },
+};
 
 const HELP = () => `tandem ${VERSION}: VRRP (RFC 5798 v3 / RFC 3768 v2) router redundancy
 
