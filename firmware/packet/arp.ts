@@ -48,7 +48,7 @@ function ipv4(s: string): Uint8Array {
 export function encodeArp(o: ArpOptions): Uint8Array {
   const ethDst = o.ethDst ?? (o.op === 'request' ? BROADCAST_MAC : o.targetMac);
   const { frame, offset } = writeEthernet(ethDst, o.ethSrc ?? o.senderMac, o.vlan, ETHERTYPE_ARP, ARP_IPV4_LEN);
-  const v = new DataView(frame.buffer, offset, ARP_IPV4_LEN);
+  const v = new DataView(frame.buffer, frame.byteOffset + offset, ARP_IPV4_LEN);
   v.setUint16(0, ARP_HTYPE_ETHERNET);
   v.setUint16(2, ETHERTYPE_IPV4);
   v.setUint8(4, MAC_LEN);

@@ -22,7 +22,7 @@ export function writeEthernet(dst: string, src: string, vlan: number | undefined
   const frame = new Uint8Array(offset + payloadLen);
   frame.set(parseMac(dst), 0);
   frame.set(parseMac(src), MAC_LEN);
-  const view = new DataView(frame.buffer);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (tagged) {
     view.setUint16(12, ETHERTYPE_VLAN);
     view.setUint16(14, vlan & 0x0fff); // PCP 0, DEI 0
