@@ -1,0 +1,405 @@
+// An in-memory Driver for unit tests: links, addresses, MACs, macvlans, multicast joins and
+// events, with every call recorded. FakeLan joins several fake drivers' packet channels into one
+// broadcast segment. Behaviour follows the Linux driver: the same errors (ENODEV, EEXIST,
+// EADDRNOTAVAIL for a multicast MAC, EBUSY while up when a NIC is made to refuse live changes),
+// the same idempotence, events delivered later (a microtask), never inside the call that caused them.
+import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
+import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions } from './types.ts';
+import { DriverError, errnoHint } from './types.ts';
+
+const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EBADF: 9, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, EADDRINUSE: 98, EADDRNOTAVAIL: 99 };
+
+function fail(op: string, ifname: string, code: string, extra = ''): DriverError {
+  return new DriverError(op, ifname, ERRNO[code] ?? 0, code, [errnoHint(code), extra].filter(Boolean).join('; '));
+}
+
+export interface FakeCall { op: string; args: unknown[] }
+
+export interface FakeLinkOptions {
+  mac?: string;
+  up?: boolean;                // default true
+  cable?: boolean;             // carrier when up; default true
+  mtu?: number;                // default 1500
+  /** Refuse a MAC change while up with EBUSY, as drivers without IFF_LIVE_ADDR_CHANGE do. */
+  refuseMacWhileUp?: boolean;
+}
+
+interface FakeLink {
+  ifname: string; index: number; mac: string; up: boolean; cable: boolean; mtu: number;
+  refuseMacWhileUp: boolean; parent?: string; kind?: 'macvlan'; addresses: string[];
+  reported?: { up: boolean; carrier: boolean };   // last state sent to watchers
+}
+
+export interface FakeDriverOptions {
+  os?: OsName;
+  links?: Record<string, FakeLinkOptions>;
+  /** 'microtask' (default) like a real kernel: events after the call returns. 'sync' for tests
+   *  that want them inline. */
+  delivery?: 'microtask' | 'sync';
+}
+
+/** Which frames a channel with these options would capture (the pcap filter, re-done by hand). */
+export function fakeChannelAccepts(opts: PacketChannelOptions, frame: Uint8Array): boolean {
+  if (opts.filter !== undefined) return true;
+  if (frame.length < 14) return false;
+  const type = (frame[12] << 8) | frame[13];
+  const vrrp = (type === 0x0800 && frame.length > 23 && frame[23] === 112) || (type === 0x86dd && frame.length > 20 && frame[20] === 112);
+  const neighbor = type === 0x0806 || (type === 0x86dd && frame.length > 54 && frame[20] === 58 && frame[54] === 135);
+  return (opts.vrrp !== false && vrrp) || (opts.neighbor === true && neighbor);
+}
+
+export class FakeChannel implements PacketChannel {
+  readonly sent: Uint8Array[] = [];
+  private readonly listeners: Array<(f: Uint8Array) => void> = [];
+  closed = false;
+  droppedCount = 0;
+
+  constructor(readonly driver: FakeDriver, readonly ifname: string, readonly opts: PacketChannelOptions) {}
+
+  send(frame: Uint8Array): void {
+    this.driver.record('send', [this.ifname, frame]);
+    if (this.closed) throw fail('send', this.ifname, 'EBADF', 'channel closed');
+    const l = this.driver.linkState(this.ifname);
+    if (!l) throw fail('send', this.ifname, 'ENODEV');
+    const copy = new Uint8Array(frame);
+    this.sent.push(copy);
+    if (l.up && l.cable) this.driver.lan?.carry(this, copy);
+  }
+
+  onFrame(cb: (frame: Uint8Array) => void): void { this.listeners.push(cb); }
+
+  /** Hands a frame to the listeners as if captured (applies the channel's filter). */
+  deliver(frame: Uint8Array): boolean {
+    if (this.closed || !fakeChannelAccepts(this.opts, frame)) return false;
+    const copy = new Uint8Array(frame);
+    for (const cb of this.listeners) cb(copy);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.driver.record('channel-close', [this.ifname]);
+    this.driver.forgetChannel(this);
+  }
+
+  dropped(): number { return this.droppedCount; }
+}
+
+export class FakeDriver implements Driver {
+  readonly os: OsName;
+  readonly calls: FakeCall[] = [];
+  lan: FakeLan | null = null;
+  private readonly links = new Map<string, FakeLink>();
+  private readonly listeners = new Set<(ev: NetEvent) => void>();
+  private readonly chans = new Set<FakeChannel>();
+  private readonly joins = new Map<string, number>();
+  private readonly failures = new Map<string, string[]>();
+  private readonly delivery: 'microtask' | 'sync';
+  private nextIndex = 1;
+  closed = false;
+
+  constructor(opts: FakeDriverOptions = {}) {
+    this.os = opts.os ?? 'linux';
+    this.delivery = opts.delivery ?? 'microtask';
+    this.addLinkQuietly('lo', { mac: '00:00:00:00:00:00' });
+    for (const [name, o] of Object.entries(opts.links ?? {})) this.addLinkQuietly(name, o);
+  }
+
+  // ---- test controls ----
+
+  record(op: string, args: unknown[]): void { this.calls.push({ op, args }); }
+
+  /** Calls of one operation, e.g. callsOf('set-mac'). */
+  callsOf(op: string): unknown[][] { return this.calls.filter((c) => c.op === op).map((c) => c.args); }
+
+  /** Makes the next call of `op` ('set-mac', 'add-address', ...) throw DriverError(code). */
+  failNext(op: string, code: string): void {
+    const q = this.failures.get(op) ?? [];
+    q.push(code);
+    this.failures.set(op, q);
+  }
+
+  private maybeFail(op: string, ifname: string): void {
+    const code = this.failures.get(op)?.shift();
+    if (code) throw fail(op, ifname, code, 'injected by FakeDriver.failNext');
+  }
+
+  private addLinkQuietly(ifname: string, o: FakeLinkOptions, extra: Partial<FakeLink> = {}): FakeLink {
+    const index = this.nextIndex++;
+    const l: FakeLink = {
+      ifname, index, mac: (o.mac ? formatMac(parseMac(o.mac)!) : `02:fa:ce:00:00:${index.toString(16).padStart(2, '0')}`),
+      up: o.up ?? true, cable: o.cable ?? true, mtu: o.mtu ?? 1500, refuseMacWhileUp: o.refuseMacWhileUp ?? false,
+      addresses: [], ...extra,
+    };
+    this.links.set(ifname, l);
+    if (!extra.parent) l.reported = { up: l.up, carrier: this.carrier(l) };
+    return l;
+  }
+
+  /** A NIC appears (hot-plug): emits a link event. */
+  addLink(ifname: string, o: FakeLinkOptions = {}): LinkInfo {
+    const l = this.addLinkQuietly(ifname, o);
+    this.emit({ type: 'link', ifname, index: l.index, up: l.up, carrier: this.carrier(l) });
+    return this.info(l);
+  }
+
+  /** A NIC disappears: emits link-removed (and its macvlans go too). */
+  removeLink(ifname: string): void {
+    const l = this.links.get(ifname);
+    if (!l) return;
+    for (const m of [...this.links.values()]) if (m.parent === ifname) this.removeLink(m.ifname);
+    this.links.delete(ifname);
+    this.emit({ type: 'link-removed', ifname, index: l.index });
+  }
+
+  /** Plug or unplug the cable: carrier follows when the link is up. */
+  setCable(ifname: string, cable: boolean): void {
+    const l = this.need('set-cable', ifname);
+    if (l.cable === cable) return;
+    l.cable = cable;
+    this.emitLink(l);
+    for (const m of this.links.values()) if (m.parent === ifname) this.emitLink(m);
+  }
+
+  /** The frames sent on `ifname` (all interfaces when omitted), oldest first. */
+  sentFrames(ifname?: string): Uint8Array[] {
+    return this.callsOf('send').filter((a) => ifname === undefined || a[0] === ifname).map((a) => a[1] as Uint8Array);
+  }
+
+  /** Delivers a frame to this driver's open channels on `ifname`; returns how many took it. */
+  deliver(ifname: string, frame: Uint8Array): number {
+    let n = 0;
+    for (const ch of this.chans) if (ch.ifname === ifname && ch.deliver(frame)) n++;
+    return n;
+  }
+
+  openChannels(ifname?: string): FakeChannel[] {
+    return [...this.chans].filter((c) => ifname === undefined || c.ifname === ifname);
+  }
+
+  /** Multicast MACs joined on `ifname` (with joinMulticast, counted once each). */
+  joinedGroups(ifname: string): string[] {
+    return [...this.joins.keys()].filter((k) => k.startsWith(`${ifname}|`)).map((k) => k.split('|')[1]);
+  }
+
+  linkState(ifname: string): Readonly<FakeLink> | undefined { return this.links.get(ifname); }
+
+  forgetChannel(ch: FakeChannel): void { this.chans.delete(ch); }
+
+  // ---- events ----
+
+  private emit(ev: NetEvent): void {
+    if (this.listeners.size === 0) return;
+    const run = () => { for (const l of [...this.listeners]) l(ev); };
+    if (this.delivery === 'sync') run(); else queueMicrotask(run);
+  }
+
+  private carrier(l: FakeLink): boolean {
+    const parent = l.parent ? this.links.get(l.parent) : undefined;
+    return l.up && l.cable && (!l.parent || (!!parent && parent.up && parent.cable));
+  }
+
+  /** Like the Linux watcher: only a change of up or carrier is reported. */
+  private emitLink(l: FakeLink): void {
+    const now = { up: l.up, carrier: this.carrier(l) };
+    if (l.reported && l.reported.up === now.up && l.reported.carrier === now.carrier) return;
+    l.reported = now;
+    this.emit({ type: 'link', ifname: l.ifname, index: l.index, ...now });
+  }
+
+  private need(op: string, ifname: string): FakeLink {
+    const l = this.links.get(ifname);
+    if (!l) throw fail(op, ifname, 'ENODEV');
+    return l;
+  }
+
+  private info(l: FakeLink): LinkInfo {
+    return { ifname: l.ifname, index: l.index, mac: l.mac, up: l.up, carrier: this.carrier(l), mtu: l.mtu };
+  }
+
+  // ---- Driver ----
+
+  link(ifname: string): LinkInfo {
+    this.record('link', [ifname]);
+    this.maybeFail('link', ifname);
+    return this.info(this.need('link', ifname));
+  }
+
+  getMac(ifname: string): string {
+    this.record('get-mac', [ifname]);
+    this.maybeFail('get-mac', ifname);
+    return this.need('get-mac', ifname).mac;
+  }
+
+  setMac(ifname: string, mac: string, opts: { cycleLink?: boolean } = {}): void {
+    this.record('set-mac', [ifname, mac, opts]);
+    this.maybeFail('set-mac', ifname);
+    const l = this.need('set-mac', ifname);
+    const bytes = parseMac(mac);
+    if (!bytes) throw fail('set-mac', ifname, 'EINVAL', `'${mac}' is not a MAC address`);
+    if ((bytes[0] & 1) === 1 || bytes.every((b) => b === 0)) throw fail('set-mac', ifname, 'EADDRNOTAVAIL');
+    if (l.refuseMacWhileUp && l.up) {
+      if (!opts.cycleLink) throw fail('set-mac', ifname, 'EBUSY', 'cycleLink takes the link down for the change');
+      l.up = false;
+      this.emitLink(l);
+      l.mac = formatMac(bytes);
+      l.up = true;
+      this.emitLink(l);
+      return;
+    }
+    l.mac = formatMac(bytes);
+  }
+
+  setUp(ifname: string, up: boolean): void {
+    this.record('set-up', [ifname, up]);
+    this.maybeFail('set-up', ifname);
+    const l = this.need('set-up', ifname);
+    if (l.up === up) return;
+    l.up = up;
+    this.emitLink(l);
+    for (const m of this.links.values()) if (m.parent === ifname) this.emitLink(m);
+  }
+
+  addAddress(ifname: string, cidrText: string): void {
+    this.record('add-address', [ifname, cidrText]);
+    this.maybeFail('add-address', ifname);
+    const l = this.need('add-address', ifname);
+    const c = parseCidr(cidrText);
+    if (!c) throw fail('add-address', ifname, 'EINVAL', `'${cidrText}' is not an address/prefix`);
+    if (l.addresses.includes(c.text)) return;
+    l.addresses.push(c.text);
+    this.emit({ type: 'address-added', ifname, index: l.index, address: c.text.split('/')[0], prefixLength: c.prefixLength });
+  }
+
+  removeAddress(ifname: string, cidrText: string): void {
+    this.record('remove-address', [ifname, cidrText]);
+    this.maybeFail('remove-address', ifname);
+    const l = this.need('remove-address', ifname);
+    const c = parseCidr(cidrText);
+    if (!c) throw fail('remove-address', ifname, 'EINVAL', `'${cidrText}' is not an address/prefix`);
+    const at = l.addresses.indexOf(c.text);
+    if (at < 0) return;
+    l.addresses.splice(at, 1);
+    this.emit({ type: 'address-removed', ifname, index: l.index, address: c.text.split('/')[0], prefixLength: c.prefixLength });
+  }
+
+  listAddresses(ifname: string): string[] {
+    this.record('list-addresses', [ifname]);
+    this.maybeFail('list-addresses', ifname);
+    return [...this.need('list-addresses', ifname).addresses];
+  }
+
+  createMacvlan(parent: string, name: string, mac: string): void {
+    this.record('create-macvlan', [parent, name, mac]);
+    this.maybeFail('create-macvlan', name);
+    this.need('create-macvlan', parent);
+    if (this.links.has(name)) throw fail('create-macvlan', name, 'EEXIST');
+    const bytes = parseMac(mac);
+    if (!bytes) throw fail('create-macvlan', name, 'EINVAL', `'${mac}' is not a MAC address`);
+    for (const l of this.links.values()) {
+      if (l.parent === parent && l.mac === formatMac(bytes)) throw fail('create-macvlan', name, 'EADDRINUSE');
+    }
+    const l = this.addLinkQuietly(name, { mac, up: false }, { parent, kind: 'macvlan' });
+    this.emitLink(l);
+  }
+
+  deleteLink(name: string): void {
+    this.record('delete-link', [name]);
+    this.maybeFail('delete-link', name);
+    this.removeLink(name);
+  }
+
+  joinMulticast(ifname: string, group: string): void {
+    this.record('join-multicast', [ifname, group]);
+    this.maybeFail('join-multicast', ifname);
+    this.need('join-multicast', ifname);
+    const mac = multicastMac(group);
+    if (!mac) throw fail('join-multicast', ifname, 'EINVAL', `'${group}' is not a multicast group or MAC`);
+    const key = `${ifname}|${formatMac(mac)}`;
+    this.joins.set(key, (this.joins.get(key) ?? 0) + 1);
+  }
+
+  leaveMulticast(ifname: string, group: string): void {
+    this.record('leave-multicast', [ifname, group]);
+    this.maybeFail('leave-multicast', ifname);
+    const mac = multicastMac(group);
+    if (!mac) throw fail('leave-multicast', ifname, 'EINVAL', `'${group}' is not a multicast group or MAC`);
+    const key = `${ifname}|${formatMac(mac)}`;
+    const n = this.joins.get(key) ?? 0;
+    if (n > 1) this.joins.set(key, n - 1); else this.joins.delete(key);
+  }
+
+  watch(listener: (ev: NetEvent) => void): () => void {
+    this.record('watch', []);
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  openChannel(ifname: string, opts: PacketChannelOptions = {}): PacketChannel {
+    this.record('open-channel', [ifname, opts]);
+    this.maybeFail('open-channel', ifname);
+    this.need('open-channel', ifname);
+    const ch = new FakeChannel(this, ifname, opts);
+    this.chans.add(ch);
+    return ch;
+  }
+
+  close(): void {
+    this.record('close', []);
+    this.closed = true;
+    for (const ch of [...this.chans]) ch.close();
+    this.listeners.clear();
+    this.lan?.detach(this);
+  }
+}
+
+/** One broadcast segment: a frame sent on an attached (driver, interface) reaches every other
+ *  attached one whose link is up with carrier, unless the segment is cut for it. Like a Linux
+ *  packet socket, the sending channel never sees its own frame. */
+export class FakeLan {
+  private readonly ports: Array<{ driver: FakeDriver; ifname: string }> = [];
+  private readonly cut = new Set<string>();
+  readonly frames: Array<{ from: string; frame: Uint8Array }> = [];
+  /** Optional: return false to drop a frame in transit (loss, partitions by content). */
+  filter: ((frame: Uint8Array, from: { driver: FakeDriver; ifname: string }, to: { driver: FakeDriver; ifname: string }) => boolean) | null = null;
+
+  constructor(private readonly delivery: 'microtask' | 'sync' = 'microtask') {}
+
+  attach(driver: FakeDriver, ifname: string): this {
+    if (driver.lan && driver.lan !== this) throw new Error('a FakeDriver joins at most one FakeLan');
+    driver.lan = this;
+    this.ports.push({ driver, ifname });
+    return this;
+  }
+
+  detach(driver: FakeDriver): void {
+    for (let i = this.ports.length - 1; i >= 0; i--) if (this.ports[i].driver === driver) this.ports.splice(i, 1);
+    if (driver.lan === this) driver.lan = null;
+  }
+
+  private key(driver: FakeDriver, ifname: string): string {
+    return `${this.ports.findIndex((p) => p.driver === driver)}|${ifname}`;
+  }
+
+  /** Cuts (or restores) one port: nothing goes in or out, the link itself stays up. */
+  setCut(driver: FakeDriver, ifname: string, cut: boolean): void {
+    if (cut) this.cut.add(this.key(driver, ifname)); else this.cut.delete(this.key(driver, ifname));
+  }
+
+  carry(from: FakeChannel, frame: Uint8Array): void {
+    const src = this.ports.find((p) => p.driver === from.driver && p.ifname === from.ifname);
+    if (!src || this.cut.has(this.key(src.driver, src.ifname))) return;
+    this.frames.push({ from: `${this.ports.indexOf(src)}:${src.ifname}`, frame });
+    const go = () => {
+      for (const dst of this.ports) {
+        if (this.cut.has(this.key(dst.driver, dst.ifname))) continue;
+        const l = dst.driver.linkState(dst.ifname);
+        if (!l || !l.up || !l.cable) continue;
+        if (this.filter && !this.filter(frame, src, dst)) continue;
+        for (const ch of dst.driver.openChannels(dst.ifname)) if (ch !== from) ch.deliver(frame);
+      }
+    };
+    if (this.delivery === 'sync') go(); else queueMicrotask(go);
+  }
+}
