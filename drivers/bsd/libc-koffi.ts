@@ -80,7 +80,14 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
       return out;
     },
     watchReadable(fd, onReadable) {
-      const h = koffi.node.poll(fd, { readable: true }, (ev) => { if (ev.readable) onReadable(); });
+      // koffi 3.3 calls back with (status, events) although its .d.ts declares (events).
+      const cb = (status: unknown, ev?: { readable?: boolean }) => {
+        const events = typeof status === 'object' ? (status as { readable?: boolean }) : ev;
+        if ((typeof status !== 'number' || status === 0) && events?.readable) onReadable();
+      };
+      type DeclaredCb = (ev: { readable: boolean; writable: boolean; disconnect: boolean }) => void;
+      const h = koffi.node.poll(fd, { readable: true }, cb as unknown as DeclaredCb) as ReturnType<typeof koffi.node.poll> | null;
+      if (!h) throw new Error(`uv_poll on fd ${fd} failed`);
       return { close: () => h.close() };
     },
   };
