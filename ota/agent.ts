@@ -10,7 +10,7 @@
 //   download/          a partial download and its offset, kept across restarts
 //   staging/           a bundle being unpacked and verified; never a slot until renamed into one
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, promises as fsp, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash, type KeyObject } from 'node:crypto';
 import * as tar from 'tar';
@@ -361,6 +361,9 @@ export class OtaAgent {
       // 5. Durable, then renamed into the slot (one rename: a slot is whole or absent).
       progress.step('write');
       await fsyncTree(staging, (n) => progress.write(n));
+      // Read back what is on disk: a write error or a bad disk shows here, not at the next boot.
+      const back = await verifySlot(staging);
+      if (!back.ok) { await fsp.rm(staging, { recursive: true, force: true }); return fail('digest-mismatch', `after writing: ${back.detail}`); }
       await fsp.rename(staging, this.slotDir(slot));
       await fsyncDir(this.p('slots'));
       await this.o.onStep?.('slot-written');
@@ -526,21 +529,30 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
         const out = join(dir, f.path);
         const h = createHash('sha256');
         let size = 0;
-        e.pause();
-        pending.push((async () => {
-          await fsp.mkdir(dirname(out), { recursive: true });
-          await new Promise<void>((res, rej) => {
-            const ws = createWriteStream(out, { mode: f.mode & 0o777 });
-            e.on('data', (c: Buffer) => { h.update(c); size += c.length; });
-            e.pipe(ws);
-            ws.on('finish', res);
-            ws.on('error', rej);
+        // Directories synchronously, so the entry is piped before the parser hands out the next one.
+        try { mkdirSync(dirname(out), { recursive: true }); } catch (err) {
+          e.resume();
+          settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${(err as Error).message}` });
+          return;
+        }
+        const ws = createWriteStream(out, { mode: f.mode & 0o777 });
+        // Copy each chunk: the parser may reuse the memory behind it before an async write lands.
+        e.on('data', (c: Buffer) => {
+          h.update(c);
+          size += c.length;
+          if (!ws.write(Buffer.from(c))) { e.pause(); ws.once('drain', () => e.resume()); }
+        });
+        e.on('end', () => ws.end());
+        pending.push(new Promise<void>((res) => {
+          ws.on('error', (err) => { settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${err.message}` }); res(); });
+          ws.on('close', () => {
+            const sha = h.digest('hex');
+            if (size !== f.size || sha !== f.sha256) {
+              settle({ ok: false, reason: 'digest-mismatch', detail: `${f.path}: sha256 ${sha} (${size} bytes), manifest says ${f.sha256} (${f.size} bytes)` });
+            }
+            res();
           });
-          const sha = h.digest('hex');
-          if (size !== f.size || sha !== f.sha256) {
-            settle({ ok: false, reason: 'digest-mismatch', detail: `${f.path}: sha256 ${sha} (${size} bytes), manifest says ${f.sha256} (${f.size} bytes)` });
-          }
-        })().catch((err) => settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${(err as Error).message}` })));
+        }));
       },
     });
     parser.on('error', (e: Error) => settle({ ok: false, reason: 'bad-manifest', detail: `bundle unreadable: ${e.message}` }));

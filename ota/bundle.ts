@@ -76,18 +76,20 @@ export function collectModules(roots: string[], repoRoot: string): { dirs: strin
   return { dirs: [...dirs].sort(), missing };
 }
 
-// Build leftovers and tooling that never run on the appliance.
-const SKIP_DIRS = new Set(['node_modules', '.bin', 'obj.target', '.deps', '.github', 'test', 'tests', 'spec', 'example', 'examples', 'doc', 'docs', 'benchmarks']);
+// Build leftovers and tooling that never run on the appliance. Top-level only: a package's own
+// code may live in a nested folder with one of these names (yaml has dist/doc/).
+const SKIP_ANYWHERE = new Set(['node_modules', '.bin', 'obj.target', '.deps']);
+const SKIP_TOP = new Set(['.github', 'test', 'tests', 'spec', 'example', 'examples', 'doc', 'docs', 'benchmarks']);
 const SKIP_FILE = /\.(md|markdown|map|ts|mts|cts|tsbuildinfo|gyp|gypi|cc|c|h|hpp|cpp|o|a|mk)$|^(Makefile|Gruntfile\.js|\.npmignore|\.eslintrc.*|\.travis\.yml)$/i;
 const KEEP_FILE = /\.d\.ts$/; // harmless, tiny; keeps packages that read their own types happy
 
-async function copyPackage(src: string, dst: string): Promise<void> {
+async function copyPackage(src: string, dst: string, top = true): Promise<void> {
   await fsp.mkdir(dst, { recursive: true });
   for (const e of await fsp.readdir(src, { withFileTypes: true })) {
     const s = join(src, e.name), d = join(dst, e.name);
     if (e.isDirectory()) {
-      if (SKIP_DIRS.has(e.name)) continue;
-      await copyPackage(s, d);
+      if (SKIP_ANYWHERE.has(e.name) || (top && SKIP_TOP.has(e.name))) continue;
+      await copyPackage(s, d, false);
     } else if (e.isFile()) {
       if (SKIP_FILE.test(e.name) && !KEEP_FILE.test(e.name) && e.name !== 'LICENSE.md') continue;
       await fsp.copyFile(s, d);
