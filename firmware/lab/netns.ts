@@ -123,10 +123,13 @@ function installExitHooks(): void {
   // 'exit' handlers must be synchronous: kill and delete with execFileSync.
   process.on('exit', () => { for (const lab of liveLabs) lab.destroySync(); });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
+    const onSignal = () => {
       for (const lab of liveLabs) lab.destroySync();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
-    });
+      // Installing a listener disables Node's default exit; restore it unless someone else
+      // (a daemon under test, say) also listens and will decide when to exit.
+      if (process.listenerCount(sig) === 0) process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once(sig, onSignal);
   }
 }
 
