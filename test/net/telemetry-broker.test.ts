@@ -8,6 +8,8 @@ import type { MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, connect as tcpConnect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import { join } from 'node:path';
 import { Telemetry } from '../../firmware/telemetry/telemetry.ts';
 import { CommandError, type MqttConfig, type StatusSnapshot, type TelemetryHost } from '../../firmware/telemetry/types.ts';
@@ -372,11 +374,33 @@ test('TLS: verifies the broker against the CA file and presents a client certifi
   }
 });
 
+/** A loopback TCP relay to the broker that decodes what the client sends (mqtt-packet's parser). */
+async function wiretap(brokerPort: number) {
+  const sent: { cmd: string; topic?: string; alias?: number }[] = [];
+  const socks: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = tcpConnect({ port: brokerPort, host: '127.0.0.1' });
+    socks.push(client, upstream);
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (p: any) => sent.push({ cmd: p.cmd, topic: p.topic, alias: p.properties?.topicAlias }));
+    parser.on('error', () => {});
+    client.on('data', (d) => { parser.parse(d); upstream.write(d); });
+    upstream.on('data', (d) => client.write(d));
+    const close = () => { client.destroy(); upstream.destroy(); };
+    client.on('close', close); upstream.on('close', close);
+    client.on('error', close); upstream.on('error', close);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return { port, sent, close: () => { for (const s of socks) s.destroy(); server.close(); } };
+}
+
 test('v5 CONNACK limits: oversized messages are dropped and counted, not sent; aliases and receive maximum are honoured', async () => {
   const broker = await Broker.start({ maxPacketSize: 2_048, maxTopicAlias: 10, extra: ['max_inflight_messages 3'] });
+  const tap = await wiretap(broker.port);
   const host = new FakeHost();
   const { log, lines } = captureLog();
-  const tm = new Telemetry(cfgFor(broker.url, { healthIntervalMs: 100 }), host, log);
+  const tm = new Telemetry(cfgFor(`mqtt://127.0.0.1:${tap.port}`, { healthIntervalMs: 100 }), host, log);
   let sub: Awaited<ReturnType<typeof listen>> | undefined;
   try {
     sub = await listen(broker.url, 'tandem/#');
@@ -384,9 +408,13 @@ test('v5 CONNACK limits: oversized messages are dropped and counted, not sent; a
     await waitFor('connected', () => tm.stats().connected);
     const connack = lines.find((l) => l.includes('connected to MQTT broker'))!;
     assert.match(connack, /"maximumPacketSize":2048/);
+    assert.match(connack, /"receiveMaximum":3/);
+    await waitFor('status and state acknowledged', () => tm.stats().inFlight === 0);
     for (let i = 0; i < 40; i++) {
       tm.event({ instance: 'lan', reason: i === 20 ? 'big' : 'small', i, blob: i === 20 ? 'x'.repeat(4_000) : '' });
     }
+    await new Promise((r) => setImmediate(r));       // runs right after the pump, before any PUBACK is read
+    assert.is(tm.stats().inFlight, 3, 'in-flight QoS 1 limited to the Receive Maximum');
     await waitFor('39 events', () => jsonOf(sub!.got, 'tandem/r1/events').length >= 39);
     await sleep(300);
     const ev = jsonOf(sub.got, 'tandem/r1/events');
@@ -396,9 +424,18 @@ test('v5 CONNACK limits: oversized messages are dropped and counted, not sent; a
     assert.ok(tm.stats().inFlight <= 3);
     assert.ok(jsonOf(sub.got, 'tandem/r1/health').length >= 2, 'health uses a topic alias and still arrives intact');
     assert.ok(jsonOf(sub.got, 'tandem/r1/health').every((h) => h.node === 'r1'));
+    // On the wire: the first publish per fixed topic registers its alias, later ones carry only the alias.
+    const pubs = tap.sent.filter((p) => p.cmd === 'publish');
+    for (const [topic, alias] of [['tandem/r1/events', 3], ['tandem/r1/health', 4]] as const) {
+      const uses = pubs.filter((p) => p.alias === alias);
+      assert.ok(uses.length >= 2, `${topic}: ${uses.length} aliased publishes`);
+      assert.is(uses[0].topic, topic);
+      assert.ok(uses.slice(1).every((p) => p.topic === ''), `${topic} sent in full more than once`);
+    }
   } finally {
     await tm.stop();
     sub?.c.end(true);
+    tap.close();
     await broker.close();
   }
 });
