@@ -346,7 +346,7 @@ export class LinuxDriver implements Driver {
   // ---- frames ----
 
   openChannel(ifname: string, opts: PacketChannelOptions = {}): PacketChannel {
-    this.checkName('open-channel', ifname);
+    this.ifreq('open-channel', ifname, SIOCGIFINDEX);   // ENODEV named as this operation
     const groups = opts.vrrp !== false && !opts.promiscuous ? VRRP_GROUPS : [];
     const done: string[] = [];
     try {
