@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LibcSymbols } from '../../drivers/bsd/abi.ts';
 import { createBsdBackend, type BsdLibc, type RawIfaddr } from '../../drivers/bsd/backend.ts';
+import { createBsdDriver } from '../../drivers/bsd/index.ts';
 import { DriverError, type NetEvent, type PacketChannel } from '../../drivers/types.ts';
 
 interface Call { fn: string; args: number[]; hex?: string }
@@ -245,6 +246,14 @@ test('without a channel opener openChannel is ENOTSUP, and nothing is joined', (
   const f = fake();
   assert.throws(() => createBsdBackend('netbsd', { abi: 'lp64', loadLibc: f.load }).openChannel('wm0'), (e: DriverError) => e.code === 'ENOTSUP');
   assert.equal(f.log, []);
+});
+
+test('createBsdDriver wires the per-OS symbol table and the ABI into the backend', () => {
+  const f = fake();
+  const d = createBsdDriver('netbsd', { abi: 'i386', loadLibc: f.load });
+  assert.is(d.os, 'netbsd');
+  d.setMac('wm0', MAC);
+  assert.equal(f.brief(), ['__socket30(18, 2, 0)', 'ioctl(10, 0x8118691C)', 'close(10)']);
 });
 
 test.run();
