@@ -1,0 +1,341 @@
+// One virtual router at run time: the imperative shell around the pure state machine.
+// receive -> step -> perform actions -> re-arm one timer. Nothing here blocks: sends are one
+// pcap_inject each, address changes one netlink round trip, notify scripts are queued elsewhere.
+import { writeFileSync } from 'node:fs';
+import type { InstanceConfig } from '../config/types.ts';
+import type { Driver, PacketChannel } from '../../drivers/types.ts';
+import type { ChecksumForm, VrrpAdvert } from '../packet/types.ts';
+import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName } from '../vrrp/types.ts';
+import { encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../packet/index.ts';
+import { initialState, isStopped, nextDeadline, step } from '../vrrp/index.ts';
+import type { Journal } from './journal.ts';
+import type { Logger } from './log.ts';
+
+export interface InstanceCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  transitions: number;
+  becameMaster: number;
+  announcements: number;       // gratuitous ARP / unsolicited NA frames sent
+  addressesRestored: number;   // VIPs put back after other software removed them (keepalived #836)
+  sendErrors: number;
+  lateTimers: number;          // timers that fired over a quarter interval late (keepalived #2066)
+  drops: Record<string, number>;
+}
+
+export interface InstanceHooks {
+  onTransition(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
+}
+
+export interface InstanceEnv {
+  driver: Driver;
+  channel: PacketChannel;
+  journal: Journal;
+  log: Logger;
+  now: () => number;           // monotonic ms
+  /** This router's own address on the interface (IPv4 primary, or IPv6 link-local). */
+  primaryIp: string;
+  /** The NIC's own MAC (before any mac_mode move). */
+  nicMac: string;
+  hooks: InstanceHooks;
+}
+
+/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vrrp<4|6>.<ifindex>.<vrid>" fits IFNAMSIZ. */
+export function macvlanName(ifindex: number, family: 4 | 6, vrid: number): string {
+  return `vr${family}.${ifindex}.${vrid}`.slice(0, 15);
+}
+
+export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm: ChecksumForm): VrrpConfig {
+  return {
+    vrid: c.vrid,
+    version: c.version,
+    family: c.family,
+    priority: c.priority,
+    advertIntervalCs: Math.round(c.advertIntervalMs / 10),
+    preempt: c.preempt,
+    preemptDelayMs: c.preemptDelayMs,
+    acceptMode: c.acceptMode,
+    addresses: c.addresses.map((a) => a.address),
+    primaryIp,
+    checksumForm,
+  };
+}
+
+export class Instance {
+  state: VrrpState;
+  readonly counters: InstanceCounters = {
+    advertsSent: 0, advertsReceived: 0, transitions: 0, becameMaster: 0, announcements: 0,
+    addressesRestored: 0, sendErrors: 0, lateTimers: 0, drops: {},
+  };
+  readonly vmac: string;
+  /** Where the VIPs live: the NIC itself, or the macvlan in mac_mode virtual. */
+  readonly addrIfname: string;
+  checksumForm: ChecksumForm;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  private garpTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private owning = false;      // VIPs currently held
+  private lastSrcMismatchLog = 0;
+
+  constructor(readonly cfg: InstanceConfig, private env: InstanceEnv, ifindex: number) {
+    this.vmac = virtualMac(cfg.vrid, cfg.family);
+    this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
+    this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
+    this.state = initialState(toVrrpConfig(cfg, env.primaryIp, this.checksumForm), env.now());
+  }
+
+  get name(): string { return this.cfg.name; }
+  get primaryIp(): string { return this.env.primaryIp; }
+  get stopped(): boolean { return isStopped(this.state); }
+
+  /** Prepare the interface side (macvlan for mac_mode virtual), then Startup. */
+  start(): void {
+    if (this.cfg.macMode === 'virtual') this.prepareMacvlan();
+    this.feed({ type: 'startup' });
+  }
+
+  feed(ev: VrrpEvent): void {
+    const now = this.env.now();
+    const { state, actions } = step(this.state, ev, now);
+    this.state = state;
+    for (const a of actions) this.perform(a);
+    this.arm();
+  }
+
+  /** A decoded advertisement for our VRID (already checked for version and auth). */
+  receive(src: string, advert: VrrpAdvert, form: ChecksumForm): void {
+    this.counters.advertsReceived++;
+    if (this.cfg.checksum === 'auto' && this.cfg.family === 4 && this.cfg.version === 3 && form !== this.checksumForm) {
+      // Follow the peers' checksum form (RFC 5798 vs RFC 9568 split), so both sides accept each other.
+      this.env.log.info({ instance: this.name, from: this.checksumForm, to: form, peer: src }, 'following the peer\'s VRRPv3 IPv4 checksum form');
+      this.checksumForm = form;
+    }
+    this.feed({ type: 'advert', src, advert });
+  }
+
+  drop(reason: string): void {
+    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+  }
+
+  /** Final teardown after the machine stopped: VIPs gone, macvlan deleted, MAC restored. */
+  dispose(): void {
+    this.clearTimers();
+    if (this.owning) this.releaseAddresses();
+    if (this.cfg.macMode === 'virtual') {
+      try { this.env.driver.deleteLink(this.addrIfname); this.env.journal.forgetLink(this.addrIfname); }
+      catch (e) { this.env.log.warn({ instance: this.name, err: (e as Error).message }, 'could not delete macvlan'); }
+    }
+  }
+
+  /** Someone else removed one of our VIPs while we are master: put it back (keepalived #836). */
+  addressRemoved(ifname: string, address: string): void {
+    if (!this.owning || ifname !== this.addrIfname) return;
+    const vip = this.cfg.addresses.find((a) => a.address === address);
+    if (!vip) return;
+    const cidr = `${vip.address}/${vip.prefixLength}`;
+    try {
+      this.env.driver.addAddress(this.addrIfname, cidr);
+      this.counters.addressesRestored++;
+      this.env.log.warn({ instance: this.name, address: cidr }, 'a virtual address was removed by other software: restored');
+      this.announce();
+    } catch (e) {
+      this.env.log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not restore a virtual address');
+    }
+  }
+
+  private perform(a: VrrpAction): void {
+    switch (a.type) {
+      case 'send-advert': return this.sendAdvert(a.priority, a.maxAdverIntervalCs);
+      case 'announce': return this.announce();
+      case 'take-addresses': return this.takeAddresses();
+      case 'release-addresses': return this.releaseAddresses();
+      case 'transition':
+        this.counters.transitions++;
+        if (a.to === 'master') this.counters.becameMaster++;
+        this.env.log.info({ instance: this.name, from: a.from, to: a.to, reason: a.reason }, 'transition');
+        this.env.hooks.onTransition(this, a.from, a.to, a.reason);
+        return;
+      case 'drop': return this.drop(a.reason);
+      default: {
+        const never: never = a;
+        this.env.log.warn({ action: never }, 'unknown action');
+      }
+    }
+  }
+
+  private arm(): void {
+    const due = nextDeadline(this.state);
+    if (due === undefined) { if (this.timer) clearTimeout(this.timer); this.timer = undefined; return; }
+    if (this.timer && due === this.timerDue) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - this.env.now()));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const late = this.env.now() - this.timerDue;
+    if (late > this.cfg.advertIntervalMs / 4) this.counters.lateTimers++;
+    // Timers run before I/O in Node's loop: after a stall, adverts that arrived meanwhile are still
+    // unread. Defer to the check phase, after the poll phase has read them, so a late timer does
+    // not cause a false takeover (keepalived #2066).
+    setImmediate(() => this.feed({ type: 'timer' }));
+  }
+
+  private sendAdvert(priority: number, maxAdverIntervalCs: number): void {
+    const c = this.cfg;
+    const advert: VrrpAdvert = {
+      version: c.version, vrid: c.vrid, priority, maxAdverIntervalCs,
+      addresses: c.addresses.map((x) => x.address),
+      ...(c.version === 2 ? v2Auth(c) : {}),
+    };
+    const frame = encodeVrrpFrame({ srcMac: this.vmac, family: c.family, src: this.env.primaryIp, advert, checksumForm: this.checksumForm });
+    this.send(frame, 'advert') && this.counters.advertsSent++;
+  }
+
+  private send(frame: Uint8Array, what: string): boolean {
+    try {
+      this.env.channel.send(frame);
+      return true;
+    } catch (e) {
+      this.counters.sendErrors++;
+      const now = this.env.now();
+      if (now - this.lastSrcMismatchLog > 5000) {
+        this.lastSrcMismatchLog = now;
+        this.env.log.error({ instance: this.name, what, err: (e as Error).message }, 'send failed');
+      }
+      return false;
+    }
+  }
+
+  /** The MAC hosts should use for the VIPs in this mode. */
+  private ownerMac(): string {
+    return this.cfg.macMode === 'none' ? this.env.nicMac : this.vmac;
+  }
+
+  /** Gratuitous ARP / unsolicited NA: one burst now, the rest of `garp.count` spaced by its interval. */
+  private announce(): void {
+    if (this.garpTimer) clearTimeout(this.garpTimer);
+    let left = this.cfg.garp.count;
+    const burst = () => {
+      this.garpTimer = undefined;
+      if (!this.owning || left <= 0) return;
+      left--;
+      this.announceOnce();
+      if (left > 0) this.garpTimer = setTimeout(burst, this.cfg.garp.intervalMs);
+    };
+    burst();
+  }
+
+  private announceOnce(): void {
+    const mac = this.ownerMac();
+    for (const { address } of this.cfg.addresses) {
+      const frame = this.cfg.family === 4
+        ? encodeGratuitousArp({ mac, ip: address })
+        : encodeNeighborAdvert({ srcMac: mac, src: this.env.primaryIp, target: address, override: true, router: true });
+      if (this.send(frame, 'announce')) this.counters.announcements++;
+    }
+  }
+
+  private takeAddresses(): void {
+    const { driver, journal, log } = this.env;
+    const c = this.cfg;
+    try {
+      if (c.macMode === 'move') {
+        journal.recordMac(c.interface, this.env.nicMac);
+        driver.setMac(c.interface, this.vmac, { cycleLink: c.macCycleLink });
+      } else if (c.macMode === 'virtual') {
+        driver.setUp(this.addrIfname, true);
+      }
+    } catch (e) {
+      log.error({ instance: this.name, err: (e as Error).message }, 'could not put the virtual MAC in place');
+    }
+    for (const a of c.addresses) {
+      const cidr = `${a.address}/${a.prefixLength}`;
+      journal.recordAddress(this.addrIfname, cidr);
+      try { driver.addAddress(this.addrIfname, cidr); }
+      catch (e) { log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not add a virtual address'); }
+    }
+    this.owning = true;
+    if (c.garp.refreshMs > 0) {
+      if (this.refreshTimer) clearInterval(this.refreshTimer);
+      this.refreshTimer = setInterval(() => this.announceOnce(), c.garp.refreshMs);
+    }
+  }
+
+  private releaseAddresses(): void {
+    const { driver, journal, log } = this.env;
+    const c = this.cfg;
+    this.owning = false;
+    if (this.garpTimer) { clearTimeout(this.garpTimer); this.garpTimer = undefined; }
+    if (this.refreshTimer) { clearInterval(this.refreshTimer); this.refreshTimer = undefined; }
+    for (const a of c.addresses) {
+      const cidr = `${a.address}/${a.prefixLength}`;
+      try { driver.removeAddress(this.addrIfname, cidr); journal.forgetAddress(this.addrIfname, cidr); }
+      catch (e) { log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not remove a virtual address'); }
+    }
+    try {
+      if (c.macMode === 'move') {
+        driver.setMac(c.interface, this.env.nicMac, { cycleLink: c.macCycleLink });
+        journal.forgetMac(c.interface);
+      } else if (c.macMode === 'virtual') {
+        driver.setUp(this.addrIfname, false);
+      }
+    } catch (e) {
+      log.error({ instance: this.name, err: (e as Error).message }, 'could not restore the MAC');
+    }
+  }
+
+  private prepareMacvlan(): void {
+    const { driver, journal } = this.env;
+    journal.recordLink(this.addrIfname);
+    driver.deleteLink(this.addrIfname);   // a leftover from a crash, if any
+    driver.createMacvlan(this.cfg.interface, this.addrIfname, this.vmac);
+    if (driver.os === 'linux') {
+      // Every router's macvlan has the same MAC: an EUI-64 link-local derived from it would collide
+      // (and RFC 9568 7.4 says never to source from it). IPv4 instances need no IPv6 at all.
+      const key = this.cfg.family === 4 ? 'disable_ipv6' : 'addr_gen_mode';
+      try { writeFileSync(`/proc/sys/net/ipv6/conf/${this.addrIfname}/${key}`, '1'); }
+      catch (e) { this.env.log.warn({ instance: this.name, err: (e as Error).message }, `could not set ${key} on the macvlan`); }
+    }
+    driver.setUp(this.addrIfname, false); // up only while master, so a backup never answers
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.garpTimer) clearTimeout(this.garpTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.timer = this.garpTimer = this.refreshTimer = undefined;
+  }
+
+  status(now: number) {
+    const s = this.state;
+    return {
+      name: this.cfg.name,
+      interface: this.cfg.interface,
+      vrid: this.cfg.vrid,
+      version: this.cfg.version,
+      family: this.cfg.family,
+      addresses: this.cfg.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      macMode: this.cfg.macMode,
+      state: s.name,
+      priority: this.cfg.priority,
+      effectivePriority: s.effectivePriority,
+      masterIp: s.masterIp ?? null,
+      masterAdverIntervalMs: s.masterAdverIntervalCs * 10,
+      timeInStateMs: Math.max(0, Math.round(now - s.since)),
+      checksumForm: this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
+      counters: { ...this.counters, drops: { ...this.counters.drops } },
+    };
+  }
+}
+
+function v2Auth(c: InstanceConfig): Pick<VrrpAdvert, 'authType' | 'authData'> {
+  const data = new Uint8Array(8);
+  if (c.auth.type === 'simple') {
+    data.set(new TextEncoder().encode(c.auth.password).subarray(0, 8));
+    return { authType: 1, authData: data };
+  }
+  return { authType: 0, authData: data };
+}

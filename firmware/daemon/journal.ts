@@ -1,0 +1,102 @@
+// One owner for every change tandem makes to the system, so that it can be undone: on a clean exit
+// by the daemon itself, after a crash by the next start. Each change is written to
+// `<stateDir>/changes.json` (atomically: temp file, fsync, rename) BEFORE it is made; undoing is
+// idempotent, so an intent recorded for a change that never happened costs nothing.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Changes {
+  pid: number;
+  macs: Record<string, string>;              // ifname -> original MAC
+  addresses: { ifname: string; cidr: string }[];
+  links: string[];                           // interfaces we created (macvlans)
+  sysctls: Record<string, string>;           // /proc/sys path -> original value
+}
+
+export interface Undoer {
+  setMac(ifname: string, mac: string): void;
+  removeAddress(ifname: string, cidr: string): void;
+  deleteLink(name: string): void;
+  writeSysctl(path: string, value: string): void;
+}
+
+const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], sysctls: {} });
+
+export class Journal {
+  readonly file: string;
+  private data: Changes = empty();
+
+  constructor(stateDir: string) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+    this.file = join(stateDir, 'changes.json');
+  }
+
+  /** What a previous run left behind, if that run is no longer alive. */
+  leftovers(): Changes | undefined {
+    let prev: Changes;
+    try { prev = JSON.parse(readFileSync(this.file, 'utf8')); } catch { return undefined; }
+    if (prev.pid !== process.pid && isAlive(prev.pid)) {
+      throw new Error(`another tandem (pid ${prev.pid}) owns ${this.file}: refusing to start`);
+    }
+    return { ...empty(), ...prev };
+  }
+
+  recordMac(ifname: string, original: string): void {
+    if (this.data.macs[ifname] !== undefined) return; // keep the first: the true original
+    this.data.macs[ifname] = original;
+    this.flush();
+  }
+  forgetMac(ifname: string): void { delete this.data.macs[ifname]; this.flush(); }
+
+  recordAddress(ifname: string, cidr: string): void {
+    if (this.data.addresses.some((a) => a.ifname === ifname && a.cidr === cidr)) return;
+    this.data.addresses.push({ ifname, cidr });
+    this.flush();
+  }
+  forgetAddress(ifname: string, cidr: string): void {
+    this.data.addresses = this.data.addresses.filter((a) => !(a.ifname === ifname && a.cidr === cidr));
+    this.flush();
+  }
+
+  recordLink(name: string): void {
+    if (!this.data.links.includes(name)) { this.data.links.push(name); this.flush(); }
+  }
+  forgetLink(name: string): void { this.data.links = this.data.links.filter((l) => l !== name); this.flush(); }
+
+  recordSysctl(path: string, original: string): void {
+    if (this.data.sysctls[path] !== undefined) return;
+    this.data.sysctls[path] = original;
+    this.flush();
+  }
+  forgetSysctl(path: string): void { delete this.data.sysctls[path]; this.flush(); }
+
+  current(): Changes { return this.data; }
+
+  /** Undo everything in `c` (best effort, each step on its own); returns the errors. */
+  static undo(c: Changes, u: Undoer): string[] {
+    const errors: string[] = [];
+    const attempt = (what: string, f: () => void) => { try { f(); } catch (e) { errors.push(`${what}: ${(e as Error).message}`); } };
+    for (const a of c.addresses) attempt(`remove ${a.cidr} from ${a.ifname}`, () => u.removeAddress(a.ifname, a.cidr));
+    for (const l of c.links) attempt(`delete ${l}`, () => u.deleteLink(l));
+    for (const [ifname, mac] of Object.entries(c.macs)) attempt(`restore MAC of ${ifname}`, () => u.setMac(ifname, mac));
+    for (const [path, v] of Object.entries(c.sysctls)) attempt(`restore ${path}`, () => u.writeSysctl(path, v));
+    return errors;
+  }
+
+  /** Everything is undone: start a fresh record. */
+  clear(): void {
+    this.data = empty();
+    rmSync(this.file, { force: true });
+  }
+
+  private flush(): void {
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o640);
+    try { writeSync(fd, JSON.stringify(this.data)); fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, this.file);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
