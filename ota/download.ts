@@ -46,7 +46,8 @@ export async function clearPartial(dir: string): Promise<void> {
 function request(url: URL, headers: Record<string, string>, idleMs: number): Promise<http.IncomingMessage> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers, timeout: idleMs }, resolve);
+    // The socket timeout covers connect and headers; the body has its own idle timer.
+    const req = mod.get(url, { headers, timeout: idleMs }, (res) => { req.setTimeout(0); resolve(res); });
     req.on('timeout', () => req.destroy(new DownloadError('timeout', `no answer from ${url.host} in ${idleMs} ms`)));
     req.on('error', reject);
   });
@@ -127,10 +128,11 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
   try {
     if (code !== 416) {
       await new Promise<void>((resolve, reject) => {
-        const idle = () => res!.destroy(new DownloadError('timeout', `no data for ${idleMs} ms at byte ${done}`));
+        let timedOut: DownloadError | null = null;
+        const idle = () => { timedOut = new DownloadError('timeout', `no data for ${idleMs} ms at byte ${done}`); res!.destroy(timedOut); };
         let timer = setTimeout(idle, idleMs);
-        const hard = setTimeout(() => res!.destroy(new DownloadError('timeout', `transfer not finished by its deadline at byte ${done}`)), Math.max(0, deadline - Date.now()));
-        const finish = (err?: Error) => { clearTimeout(timer); clearTimeout(hard); err ? reject(err) : resolve(); };
+        const hard = setTimeout(() => { timedOut = new DownloadError('timeout', `transfer not finished by its deadline at byte ${done}`); res!.destroy(timedOut); }, Math.max(0, deadline - Date.now()));
+        const finish = (err?: Error) => { clearTimeout(timer); clearTimeout(hard); if (timedOut) reject(timedOut); else if (err) reject(err); else resolve(); };
         let chain = Promise.resolve();
         res!.on('data', (chunk: Buffer) => {
           clearTimeout(timer); timer = setTimeout(idle, idleMs);
