@@ -478,8 +478,9 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
     try { parsed = new URL(u); } catch { ctx.error(urlNode!, `"${u}" is not a URL`); }
     if (parsed) {
       const scheme = parsed.protocol.replace(/:$/, '');
-      if (!['mqtt', 'mqtts', 'ws', 'wss'].includes(scheme)) ctx.error(urlNode!, `scheme must be mqtt, mqtts, ws or wss, got ${scheme}`);
-      else if (!parsed.hostname) ctx.error(urlNode!, `"${u}" names no host`);
+      // mqtt+unix:///run/broker.sock (MQTT.js's unix-socket form) serves a broker on this host.
+      if (!['mqtt', 'mqtts', 'ws', 'wss', 'mqtt+unix'].includes(scheme)) ctx.error(urlNode!, `scheme must be mqtt, mqtts, ws, wss or mqtt+unix, got ${scheme}`);
+      else if (scheme === 'mqtt+unix' ? !parsed.pathname || parsed.pathname === '/' : !parsed.hostname) ctx.error(urlNode!, `"${u}" names no ${scheme === 'mqtt+unix' ? 'socket path' : 'host'}`);
       else url = u;
     }
   }

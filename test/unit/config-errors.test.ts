@@ -65,7 +65,7 @@ const BAD: [string, string, string[]][] = [
   ['a source address with a prefix', `instances:\n${I('    source_address: 198.51.100.1/24\n')}`,
     ['bad.yaml:6: instances[0].source_address: "198.51.100.1/24": no /prefix here, only an address']],
   ['a telemetry URL scheme and protocol_version 3', `instances:\n${I()}telemetry:\n  mqtt: { url: "http://broker.example", protocol_version: 3 }\n`,
-    ['bad.yaml:7: telemetry.mqtt.url: scheme must be mqtt, mqtts, ws or wss, got http',
+    ['bad.yaml:7: telemetry.mqtt.url: scheme must be mqtt, mqtts, ws, wss or mqtt+unix, got http',
      'bad.yaml:7: telemetry.mqtt.protocol_version: must be 4 or 5, got 3']],
   ['a YAML 1.1 boolean', `instances:\n${I('    preempt: yes\n')}`,
     ['bad.yaml:6: instances[0].preempt: expected true or false, got a string ("yes") (YAML 1.2: write true or false)']],
