@@ -4,7 +4,10 @@ import { loadConfig, formatIssue } from '../config/index.ts';
 import { createDriver } from '../../drivers/index.ts';
 import { ConfigRejected, CommandError, Daemon } from './daemon.ts';
 import { listenControl, request } from './control.ts';
-import { createLogger, type LogLevel } from './log.ts';
+import { createLogger, type LogLevel, type Logger } from './log.ts';
+import type { MqttConfig } from '../config/types.ts';
+import type { Telemetry } from '../telemetry/telemetry.ts';
+import { VERSION } from '../version.ts';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
 export const DEFAULT_SOCKET = '/run/tandem/tandem.sock';
@@ -45,6 +48,13 @@ export async function runMain(argv: string[]): Promise<number> {
     return 1;
   }
   const server = await listenControl(daemon.config.control.socket, (req) => handleCommand(daemon, req));
+  const telemetry = new TelemetryLink(daemon, log);
+  await telemetry.apply(daemon.config.telemetry?.mqtt);
+  daemon.onEvent((e) => {
+    telemetry.current?.event(e);
+    if (e.reason === 'reloaded') void telemetry.apply(daemon.config.telemetry?.mqtt);
+  });
+  daemon.onChange(() => telemetry.current?.stateChanged());
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -54,6 +64,7 @@ export async function runMain(argv: string[]): Promise<number> {
       log.info({ signal: sig }, 'stopping: handing over');
       server.close();
       await daemon.stop();
+      await telemetry.apply(undefined);
       driver.close();
       await flushLog(log);
       resolve(0);
@@ -68,6 +79,35 @@ export async function runMain(argv: string[]): Promise<number> {
 
 function flushLog(log: { flush?: (cb?: (err?: Error) => void) => void }): Promise<void> {
   return new Promise((resolve) => { if (log.flush) log.flush(() => resolve()); else resolve(); setTimeout(resolve, 500).unref(); });
+}
+
+/** Owns the daemon's one Telemetry client; restarts it when a reload changes its settings. The
+ *  module is loaded only when telemetry is configured. */
+class TelemetryLink {
+  current: Telemetry | undefined;
+  private settings = '';
+  constructor(private daemon: Daemon, private log: Logger) {}
+
+  async apply(cfg: MqttConfig | undefined): Promise<void> {
+    const key = JSON.stringify(cfg ?? null);
+    if (key === this.settings) return;
+    this.settings = key;
+    const old = this.current;
+    this.current = undefined;
+    if (old) await old.stop();
+    if (!cfg) return;
+    const { Telemetry } = await import('../telemetry/telemetry.ts');
+    const daemon = this.daemon;
+    this.current = new Telemetry(cfg, {
+      node: daemon.config.node,
+      version: VERSION,
+      bootId: daemon.bootId,
+      slot: () => undefined,
+      status: () => daemon.status(),
+      command: async (name, args) => handleCommand(daemon, { ...args, cmd: name }),
+    }, this.log.child({ component: 'telemetry' }));
+    this.current.start();
+  }
 }
 
 export async function handleCommand(daemon: Daemon, req: Record<string, unknown>): Promise<unknown> {

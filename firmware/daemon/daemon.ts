@@ -14,6 +14,7 @@ import { Journal } from './journal.ts';
 import { NotifyQueue, TrackScript } from './notify.ts';
 import type { Logger } from './log.ts';
 import { VERSION } from '../version.ts';
+import { CommandError } from '../telemetry/types.ts';
 
 export interface DaemonOptions {
   driver: Driver;
@@ -44,7 +45,9 @@ interface TrackState {
   lastPriority: number;
 }
 
-export type TransitionListener = (e: { instance: string; from: VrrpStateName; to: VrrpStateName; reason: TransitionReason }) => void;
+/** A state transition or a notable fault, as published on telemetry's `events` topic. */
+export interface DaemonEvent { instance?: string; from?: VrrpStateName; to?: VrrpStateName; reason: TransitionReason | string; [k: string]: unknown }
+export type EventListener = (e: DaemonEvent) => void;
 
 export class Daemon {
   config!: TandemConfig;
@@ -58,7 +61,8 @@ export class Daemon {
   private unwatch: (() => void) | undefined;
   private journal!: Journal;
   private loop: IntervalHistogram;
-  private listeners: TransitionListener[] = [];
+  private listeners: EventListener[] = [];
+  private changeListeners: (() => void)[] = [];
   private stopping = false;
 
   constructor(private opts: DaemonOptions) {
@@ -68,7 +72,23 @@ export class Daemon {
 
   get log(): Logger { return this.opts.log; }
   get driver(): Driver { return this.opts.driver; }
-  onTransition(l: TransitionListener): void { this.listeners.push(l); }
+  /** Transitions and notable faults (telemetry's `events`). */
+  onEvent(l: EventListener): void { this.listeners.push(l); }
+  /** Anything `status()` shows changed in a way worth republishing (state, priority, fault). */
+  onChange(l: () => void): void { this.changeListeners.push(l); }
+
+  private emit(e: DaemonEvent): void {
+    for (const l of this.listeners) {
+      try { l(e); } catch (err) { this.log.error({ err: (err as Error).message }, 'event listener failed'); }
+    }
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) {
+      try { l(); } catch (err) { this.log.error({ err: (err as Error).message }, 'change listener failed'); }
+    }
+  }
 
   /** Load the config, clean up after a crashed run, and start every instance. */
   start(): void {
@@ -132,7 +152,7 @@ export class Daemon {
     const inst = new Instance(c, {
       driver: this.driver, channel: port.channel, journal: this.journal, log: this.log, now: this.now,
       primaryIp: this.primaryIp(c), nicMac: this.journal.current().macs[c.interface] ?? link.mac,
-      hooks: { onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason) },
+      hooks: { onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason), onEvent: (e) => this.emit(e) },
     }, link.index);
     port.byKey.set(`${c.family}:${c.vrid}`, inst);
     this.instances.set(c.name, inst);
@@ -157,6 +177,7 @@ export class Daemon {
     for (const s of c.track.scripts) {
       const ts = new TrackScript(s, (ok) => {
         this.log.info({ instance: c.name, script: s.run, ok }, 'track script changed');
+        this.emit({ instance: c.name, reason: ok ? 'track-script-ok' : 'track-script-failed', script: s.run });
         this.recompute(c.name);
       });
       t.scripts.push(ts);
@@ -204,6 +225,7 @@ export class Daemon {
           if (ok !== t.ownCarrier) {
             t.ownCarrier = ok;
             this.log.info({ instance: inst.name, interface: ev.ifname, carrier: ok }, 'interface link changed');
+            this.emit({ instance: inst.name, reason: ok ? 'carrier-up' : 'carrier-down', interface: ev.ifname });
             this.recompute(inst.name);
           }
         }
@@ -221,6 +243,7 @@ export class Daemon {
     if (was === up) return;
     if (up) t.trackedDown.delete(ifname); else t.trackedDown.add(ifname);
     this.log.info({ instance: name, tracked: ifname, up }, 'tracked interface changed');
+    this.emit({ instance: name, reason: up ? 'tracked-interface-up' : 'tracked-interface-down', interface: ifname });
     this.recompute(name);
   }
 
@@ -250,6 +273,7 @@ export class Daemon {
     if (prio !== t.lastPriority) {
       t.lastPriority = prio;
       inst.feed({ type: 'priority', priority: prio });
+      this.changed();
     }
   }
 
@@ -272,9 +296,7 @@ export class Daemon {
 
   private transitioned(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void {
     this.notify.get(inst.name)?.push([inst.cfg.notify!, inst.name, to]);
-    for (const l of this.listeners) {
-      try { l({ instance: inst.name, from, to, reason }); } catch (e) { this.log.error({ err: (e as Error).message }, 'transition listener failed'); }
-    }
+    this.emit({ instance: inst.name, from, to, reason });
   }
 
   // ---- commands (control socket, MQTT) ----
@@ -309,6 +331,7 @@ export class Daemon {
     if (!r.ok) {
       const errors = r.errors.map(formatIssue);
       this.log.error({ errors }, 'reload rejected: keeping the running configuration');
+      this.emit({ reason: 'reload-rejected', errors });
       return { ok: false, errors, kept: [], restarted: [], added: [], removed: [] };
     }
     const next = r.config;
@@ -331,6 +354,7 @@ export class Daemon {
     }
     this.recomputeAll();
     this.log.info({ kept, restarted, added, removed }, 'reloaded');
+    this.emit({ reason: 'reloaded', kept, restarted, added, removed });
     return { ok: true, errors: [], kept, restarted, added, removed };
   }
 
@@ -390,9 +414,7 @@ export class ConfigRejected extends Error {
   constructor(readonly issues: string[]) { super(`configuration rejected:\n${issues.join('\n')}`); }
 }
 
-export class CommandError extends Error {
-  constructor(readonly code: string, message: string) { super(message); }
-}
+export { CommandError };
 
 function sameInstance(a: InstanceConfig, b: InstanceConfig): boolean {
   const strip = (c: InstanceConfig) => JSON.stringify({ ...c, line: 0 });

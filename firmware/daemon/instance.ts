@@ -25,6 +25,7 @@ export interface InstanceCounters {
 
 export interface InstanceHooks {
   onTransition(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
+  onEvent?(e: { instance: string; reason: string; [k: string]: unknown }): void;
 }
 
 export interface InstanceEnv {
@@ -137,6 +138,7 @@ export class Instance {
     try {
       this.env.driver.addAddress(this.addrIfname, cidr);
       this.counters.addressesRestored++;
+      this.env.hooks.onEvent?.({ instance: this.name, reason: 'address-restored', address: cidr });
       this.env.log.warn({ instance: this.name, address: cidr }, 'a virtual address was removed by other software: restored');
       this.announce();
     } catch (e) {

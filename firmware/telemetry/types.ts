@@ -35,7 +35,7 @@ export interface InstanceStatus {
   interface: string;
   vrid: number;
   version: number;
-  family: string;
+  family: number;             // 4 or 6
   state: string;
   priority: number;
   effectivePriority: number;

@@ -59,7 +59,7 @@ class FakeHost implements TelemetryHost {
   status(): StatusSnapshot {
     return {
       node: this.node, version: this.version,
-      instances: [{ name: 'lan', interface: 'veth0', vrid: 7, version: 3, family: 'ipv4', state: this.maintenance ? 'backup' : 'master',
+      instances: [{ name: 'lan', interface: 'veth0', vrid: 7, version: 3, family: 4, state: this.maintenance ? 'backup' : 'master',
         priority: 100, effectivePriority: this.priority, masterIp: '192.0.2.1', timeInStateMs: 1000,
         counters: { advertsSent: 10, advertsReceived: 0, transitions: 1, drops: { 'bad-ttl': 0 } } }],
     };

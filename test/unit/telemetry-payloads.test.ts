@@ -14,7 +14,7 @@ const env = (seq: number) => envelope('boot-1', seq, T0);
 const counters = { advertsSent: 3, advertsReceived: 40, transitions: 2, drops: { 'bad-ttl': 1 } };
 const snapshot = {
   node: 'r1', version: '0.1.0',
-  instances: [{ name: 'lan', interface: 'eth0', vrid: 7, version: 3, family: 'ipv4', state: 'master', priority: 150,
+  instances: [{ name: 'lan', interface: 'eth0', vrid: 7, version: 3, family: 4, state: 'master', priority: 150,
     effectivePriority: 150, masterIp: '192.0.2.1', timeInStateMs: 1234, counters }],
 };
 
