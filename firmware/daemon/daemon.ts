@@ -146,6 +146,9 @@ export class Daemon {
   }
 
   private addInstance(c: InstanceConfig): Instance {
+    if (c.unicastPeers.length) {
+      throw new Error(`instance ${c.name}: unicast_peers is not implemented yet (multicast only); remove it to run`);
+    }
     const link = this.driver.link(c.interface);
     if (c.macMode === 'virtual') this.prepareVirtualMacParent(c);
     const port = this.port(c.interface);
