@@ -340,7 +340,7 @@ export class OtaAgent {
       const payloadBytes = m.files.reduce((n, f) => n + f.size, 0);
       const srcNode = s.active ? join(this.slotDir(s.active), 'node') : null;
       const nodeBytes = srcNode && existsSync(srcNode) ? statSync(srcNode).size : 0;
-      const need = payloadBytes + nodeBytes + (isUrl ? 0 : 0) + 1024 * 1024;
+      const need = payloadBytes + nodeBytes + 1024 * 1024; // + room for slot.json and directories
       const free = await freeBytes(this.root);
       if (free < need) return fail('no-space', `need ${need} bytes in ${this.root}, have ${free}`);
       progress.setPayload(payloadBytes + nodeBytes);
