@@ -1,0 +1,379 @@
+// tandem's benchmarks against keepalived 2.2.7 and FRR 8.4 vrrpd on the namespace lab.
+//   ./build.sh bench [--quick] [--runs N] [--soak 60s] [--impl tandem,keepalived,frr]
+//                    [--phases outage,graceful,jitter,soak,cpu,profile] [--cpu-window 60s] [--name NAME]
+// Writes bench/results/<date>.json, .md and .svg. Prints numbers; never fails on timing.
+// Needs root (namespaces) and a built dist/tandem.js.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { createLab, type Lab, type LabHost } from '../firmware/lab/netns.ts';
+import { startProber } from '../firmware/lab/prober.ts';
+import { startVrrpCapture, type VrrpRow } from '../firmware/lab/wire.ts';
+import { TANDEM_BIN } from '../test/lib/tandem.ts';
+import { startImpl, type ImplName, type Running, type StateName, type VrSpec } from './impl.ts';
+import { measureTrees, type TreeUsage } from './procs.ts';
+import { advertJitter, masterDownIntervalMs, round, summarize, topFunctions, type CpuProfile, type Summary } from './stats.ts';
+import { renderMarkdown, renderSvg, type BenchResults, type OutageRun, type JitterResult, type SoakResult, type CpuResult, type ProfileResult } from './report.ts';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const log = (...a: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+const MASTER_PRIO = 200;
+const BACKUP_PRIO = 100;   // Skew_Time = 156/256 of the interval: 61 ms at 100 ms
+const VIP = '192.0.2.1';
+const VRID = 51;
+
+function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (!m) throw new Error(`bad duration ${s}`);
+  const v = Number(m[1]);
+  return m[2] === 'ms' ? v : m[2] === 'm' ? v * 60_000 : v * 1000;
+}
+
+interface Opts {
+  runs: number;
+  intervals: number[];
+  soakMs: number;
+  cpuWindowMs: number;
+  impls: ImplName[];
+  phases: Set<string>;
+  quick: boolean;
+  name: string;
+}
+
+function options(argv: string[]): Opts {
+  const { values } = parseArgs({ args: argv, options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    soak: { type: 'string' },
+    'cpu-window': { type: 'string' },
+    impl: { type: 'string', default: 'tandem,keepalived,frr' },
+    phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile' },
+    name: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  } });
+  if (values.help) {
+    console.log('usage: ./build.sh bench [--quick] [--runs N] [--soak DUR] [--cpu-window DUR] [--impl a,b] [--phases p,q] [--name NAME]');
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const impls = (values.impl ?? '').split(',').filter(Boolean) as ImplName[];
+  for (const i of impls) if (!['tandem', 'keepalived', 'frr'].includes(i)) throw new Error(`unknown implementation ${i}`);
+  return {
+    quick,
+    runs: values.runs ? Number(values.runs) : quick ? 3 : 10,
+    intervals: quick ? [100, 10] : [1000, 100, 10],
+    // A 10-minute soak per implementation is the real test; --quick shortens it to a minute.
+    soakMs: values.soak ? parseDuration(values.soak) : quick ? 60_000 : 600_000,
+    cpuWindowMs: values['cpu-window'] ? parseDuration(values['cpu-window']) : quick ? 15_000 : 60_000,
+    impls,
+    phases: new Set((values.phases ?? '').split(',').filter(Boolean)),
+    name: values.name ?? new Date().toISOString().slice(0, 10),
+  };
+}
+
+async function waitStates(r: Running, want: StateName, timeoutMs: number, count?: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const s = await r.states();
+      const n = count ?? s.size;
+      if ([...s.values()].filter((x) => x === want).length >= n && s.size > 0) return true;
+    } catch { /* not up yet */ }
+    await sleep(50);
+  }
+  return false;
+}
+
+async function cleanupRouters(lab: Lab): Promise<void> {
+  for (const r of lab.routers) {
+    await lab.exec(r.ns, ['ip', 'addr', 'del', `${VIP}/24`, 'dev', r.ifname], { allowFail: true });
+    await lab.exec(r.ns, ['ip', 'addr', 'flush', 'dev', r.ifname, 'to', '198.51.100.0/24'], { allowFail: true });
+  }
+  for (const c of lab.clients) await lab.exec(c.ns, ['ip', 'neigh', 'flush', 'all'], { allowFail: true });
+}
+
+/** Start a master (router 1) and a backup (router 2); null (with the reason logged) if they do not settle. */
+async function startPair(lab: Lab, impl: ImplName, advertMs: number, instances: VrSpec[], nodeOptions?: string[]): Promise<{ m: Running; b: Running; backupStartMs: number | undefined } | null> {
+  const [r1, r2] = lab.routers;
+  const mdi = masterDownIntervalMs(advertMs, MASTER_PRIO);
+  let m: Running | undefined, b: Running | undefined;
+  try {
+    m = await startImpl(lab, r1, impl, { priority: MASTER_PRIO, advertMs, instances, nodeOptions });
+    if (!await waitStates(m, 'master', mdi + 15_000)) throw new Error(`${impl} on r1 did not become master`);
+    b = await startImpl(lab, r2, impl, { priority: BACKUP_PRIO, advertMs, instances, nodeOptions });
+    if (!await waitStates(b, 'backup', 15_000)) throw new Error(`${impl} on r2 did not settle in backup`);
+    const polledAt = Date.now();
+    const at = (await b.settledAt()) ?? polledAt;
+    return { m, b, backupStartMs: at - b.spawnedAt };
+  } catch (e) {
+    log(`  ${impl}: ${(e as Error).message}`);
+    await b?.stop('SIGKILL').catch(() => {});
+    await m?.stop('SIGKILL').catch(() => {});
+    await cleanupRouters(lab);
+    return null;
+  }
+}
+
+// ---- outage ----
+
+async function outageRun(lab: Lab, impl: ImplName, advertMs: number, kind: 'failure' | 'graceful', run: number): Promise<OutageRun> {
+  const base: OutageRun = { impl, advertMs, kind, run, outageMs: NaN, tookOver: false, outages: 0, probeRate: NaN, backupStartMs: NaN };
+  const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }]);
+  if (!pair) return { ...base, error: 'did not settle' };
+  const { m, b } = pair;
+  base.backupStartMs = pair.backupStartMs ?? NaN;
+  const r1 = lab.routers[0];
+  const mdi = masterDownIntervalMs(advertMs, BACKUP_PRIO);
+  let stopping: Promise<void> | undefined;
+  try {
+    await sleep(Math.max(300, 3 * advertMs));
+    const prober = startProber(lab, lab.clients[0].ns, VIP);
+    await prober.ready;
+    const t0 = Date.now();
+    while (prober.received() < 100 && Date.now() - t0 < 5_000) await sleep(20);
+    if (prober.received() < 100) { await prober.stop(); return { ...base, error: 'VIP not reachable before the event' }; }
+    await sleep(100 + Math.random() * advertMs); // a random phase against the advert schedule
+    const tEvent = Date.now();
+    if (kind === 'failure') await lab.linkDown(r1);
+    else stopping = m.stop('SIGTERM');
+    base.tookOver = await waitStates(b, 'master', mdi + 5_000);
+    // Let the client's traffic come back (gratuitous ARP) before stopping the prober.
+    const seen = prober.received();
+    const t1 = Date.now();
+    while (prober.received() < seen + 200 && Date.now() - t1 < 3_000) await sleep(20);
+    const rep = await prober.stop();
+    const around = rep.outages.filter((o) => o.startMs + o.lengthMs >= tEvent - 5 && o.startMs <= tEvent + mdi + 3_000);
+    base.outages = rep.outages.length;
+    base.outageMs = around.length ? round(Math.max(...around.map((o) => o.lengthMs)), 1) : 0;
+    base.probeRate = round(rep.sent / (rep.durationMs / 1000), 0);
+    return base;
+  } catch (e) {
+    return { ...base, error: (e as Error).message };
+  } finally {
+    if (kind === 'failure') await m.stop('SIGKILL').catch(() => {});
+    await stopping?.catch(() => {});
+    await b.stop('SIGTERM').catch(() => {});
+    if (kind === 'failure') await lab.linkUp(r1);
+    await cleanupRouters(lab);
+  }
+}
+
+// ---- jitter ----
+
+function jitterOf(rows: (VrrpRow | null)[], src: string, vrid: number, advertMs: number): JitterResult['deviationMs'] & { gaps: number } {
+  const times = rows.filter((r): r is VrrpRow => r !== null && r.src === src && r.vrid === vrid && r.priority > 0).map((r) => r.timeMs);
+  const j = advertJitter(times, advertMs);
+  return { gaps: j.gaps, p50: round(j.deviation.median, 2), p99: round(j.deviation.p99, 2), max: round(j.deviation.max, 2), min: round(j.deviation.min, 2) };
+}
+
+async function jitterRun(lab: Lab, impl: ImplName, advertMs: number, windowMs: number): Promise<JitterResult> {
+  const base: JitterResult = { impl, advertMs, load: 'idle', gaps: 0, deviationMs: { p50: NaN, p99: NaN, max: NaN, min: NaN } };
+  const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }]);
+  if (!pair) return { ...base, error: 'did not settle' };
+  try {
+    await sleep(500);
+    const cap = startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname);
+    await cap.ready;
+    await sleep(windowMs);
+    const j = jitterOf(await cap.stop(), lab.routers[0].ipv4, VRID, advertMs);
+    return { ...base, gaps: j.gaps, deviationMs: { p50: j.p50, p99: j.p99, max: j.max, min: j.min } };
+  } finally {
+    await pair.b.stop().catch(() => {});
+    await pair.m.stop().catch(() => {});
+    await cleanupRouters(lab);
+  }
+}
+
+// ---- soak ----
+
+const CHURN = new URL('./churn.mjs', import.meta.url).pathname;
+
+async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakResult> {
+  const advertMs = 10;
+  const churn = impl === 'tandem';
+  const base: SoakResult = { impl, advertMs, durationMs: soakMs, load: 'stress-ng --cpu 2', heapChurn: churn, backupTransitions: NaN, masterTransitions: NaN, finalStates: '', jitter: { gaps: 0, p50: NaN, p99: NaN, max: NaN, min: NaN } };
+  const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }], churn ? [`--import=${CHURN}`] : undefined);
+  if (!pair) return { ...base, error: 'did not settle' };
+  const { m, b } = pair;
+  try {
+    await sleep(1000);
+    const m0 = await m.transitions(), b0 = await b.transitions();
+    const stress = lab.spawn(null, ['stress-ng', '--cpu', '2', '--timeout', `${Math.ceil(soakMs / 1000) + 5}s`, '--quiet']);
+    const cap = startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname);
+    await cap.ready;
+    const t0 = Date.now();
+    while (Date.now() - t0 < soakMs) {
+      await sleep(Math.min(10_000, soakMs - (Date.now() - t0)));
+      log(`  soak ${impl}: ${Math.round((Date.now() - t0) / 1000)} s, backup transitions ${(await b.transitions()) - b0}`);
+    }
+    const rows = await cap.stop();
+    try { process.kill(-stress.pid!, 'SIGTERM'); } catch { /* gone */ }
+    base.masterTransitions = (await m.transitions()) - m0;
+    base.backupTransitions = (await b.transitions()) - b0;
+    base.finalStates = `${[...(await m.states()).values()].join('/')} + ${[...(await b.states()).values()].join('/')}`;
+    base.jitter = jitterOf(rows, lab.routers[0].ipv4, VRID, advertMs);
+    if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
+    return base;
+  } finally {
+    await b.stop().catch(() => {});
+    await m.stop().catch(() => {});
+    await cleanupRouters(lab);
+  }
+}
+
+// ---- CPU / RSS with K instances ----
+
+function manyInstances(k: number): VrSpec[] {
+  // K = 1 reuses the outage VIP; more use 198.51.100.VRID/32 (RFC 5737 TEST-NET-2).
+  if (k === 1) return [{ vrid: VRID, addresses: [`${VIP}/24`] }];
+  return Array.from({ length: k }, (_, i) => ({ vrid: i + 1, addresses: [`198.51.100.${i + 1}/32`] }));
+}
+
+async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, profileDir?: string): Promise<CpuResult> {
+  const advertMs = 100;
+  const base: CpuResult = { impl, instances: k, advertMs, windowMs, stable: false, masterTransitions: NaN, backupTransitions: NaN, backupStartMs: NaN };
+  const nodeOptions = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined;
+  const pair = await startPair(lab, impl, advertMs, manyInstances(k), nodeOptions);
+  if (!pair) return { ...base, error: 'did not settle' };
+  const { m, b } = pair;
+  base.backupStartMs = pair.backupStartMs ?? NaN;
+  try {
+    await sleep(2000);
+    const m0 = await m.transitions(), b0 = await b.transitions();
+    const cap = k === 1 && !profileDir ? startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname) : undefined;
+    await cap?.ready;
+    const use: Record<string, TreeUsage> = await measureTrees({ master: m.pid()!, backup: b.pid()! }, windowMs);
+    if (cap) {
+      const j = jitterOf(await cap.stop(), lab.routers[0].ipv4, VRID, advertMs);
+      base.jitter = j;
+    }
+    base.master = use.master;
+    base.backup = use.backup;
+    base.masterTransitions = (await m.transitions()) - m0;
+    base.backupTransitions = (await b.transitions()) - b0;
+    const ms = await m.states(), bs = await b.states();
+    const allM = [...ms.values()].every((s) => s === 'master'), allB = [...bs.values()].every((s) => s === 'backup');
+    base.stable = base.masterTransitions === 0 && base.backupTransitions === 0 && allM && allB;
+    if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
+    return base;
+  } finally {
+    await b.stop().catch(() => {});
+    await m.stop().catch(() => {});
+    await cleanupRouters(lab);
+  }
+}
+
+function readProfiles(dir: string): CpuProfile[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  if (process.getuid?.() !== 0) { console.error('bench: needs root (network namespaces)'); process.exit(2); }
+  if (!existsSync(TANDEM_BIN)) { console.error(`bench: ${TANDEM_BIN} missing: run ./build.sh first`); process.exit(2); }
+  const started = Date.now();
+  const results: BenchResults = {
+    name: o.name,
+    startedAt: new Date(started).toISOString(),
+    durationS: 0,
+    quick: o.quick,
+    host: {
+      cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', kernel: release(), node: process.version,
+      keepalived: versionOf(['keepalived', '--version']), frr: versionOf(['/usr/lib/frr/vrrpd', '--version']),
+    },
+    settings: { runs: o.runs, intervalsMs: o.intervals, soakMs: o.soakMs, cpuWindowMs: o.cpuWindowMs, masterPriority: MASTER_PRIO, backupPriority: BACKUP_PRIO, impls: o.impls },
+    outage: [], jitter: [], soak: [], cpu: [], profile: [],
+  };
+  const lab = await createLab({ routers: 2, clients: 1, ipv6: false });
+  log(`lab ${lab.name}; impls ${o.impls.join(', ')}; phases ${[...o.phases].join(', ')}`);
+  const ifSupported = (impl: ImplName, what: string) => impl !== 'frr' || ['outage', 'graceful', 'jitter'].includes(what);
+  try {
+    if (o.phases.has('outage')) {
+      for (const ms of o.intervals) {
+        for (let r = 0; r < o.runs; r++) {
+          for (const impl of o.impls) {
+            const res = await outageRun(lab, impl, ms, 'failure', r);
+            results.outage.push(res);
+            log(`failure ${ms} ms run ${r + 1}/${o.runs} ${impl}: outage ${res.outageMs} ms${res.tookOver ? '' : ' (no takeover)'}${res.error ? ` ERROR ${res.error}` : ''}`);
+          }
+        }
+      }
+    }
+    if (o.phases.has('graceful')) {
+      for (let r = 0; r < o.runs; r++) {
+        for (const impl of o.impls) {
+          const res = await outageRun(lab, impl, 100, 'graceful', r);
+          results.outage.push(res);
+          log(`graceful 100 ms run ${r + 1}/${o.runs} ${impl}: outage ${res.outageMs} ms${res.error ? ` ERROR ${res.error}` : ''}`);
+        }
+      }
+    }
+    if (o.phases.has('jitter')) {
+      for (const impl of o.impls) {
+        const res = await jitterRun(lab, impl, 10, o.quick ? 10_000 : 30_000);
+        results.jitter.push(res);
+        log(`jitter 10 ms idle ${impl}: p50 ${res.deviationMs.p50} p99 ${res.deviationMs.p99} max ${res.deviationMs.max} ms over ${res.gaps} gaps`);
+      }
+    }
+    if (o.phases.has('soak')) {
+      for (const impl of o.impls.filter((i) => ifSupported(i, 'soak'))) {
+        const res = await soakRun(lab, impl, o.soakMs);
+        results.soak.push(res);
+        results.jitter.push({ impl, advertMs: 10, load: 'stress-ng --cpu 2', gaps: res.jitter.gaps, deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min } });
+        log(`soak ${impl}: backup transitions ${res.backupTransitions}, master ${res.masterTransitions}${res.error ? ` ERROR ${res.error}` : ''}`);
+      }
+    }
+    if (o.phases.has('cpu')) {
+      for (const k of [1, 16, 251]) {
+        for (const impl of o.impls.filter((i) => ifSupported(i, 'cpu'))) {
+          const res = await cpuRun(lab, impl, k, o.cpuWindowMs);
+          results.cpu.push(res);
+          if (res.jitter) results.jitter.push({ impl, advertMs: 100, load: 'idle', gaps: res.jitter.gaps, deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min } });
+          log(`cpu ${k} x 100 ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`);
+        }
+      }
+    }
+    if (o.phases.has('profile') && o.impls.includes('tandem')) {
+      const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-prof-'));
+      try {
+        const k = 251;
+        const res = await cpuRun(lab, 'tandem', k, o.quick ? 15_000 : 30_000, dir);
+        const profiles = readProfiles(dir);
+        const p: ProfileResult = { instances: k, advertMs: 100, windowMs: res.windowMs, profiles: profiles.map((pr) => topFunctions(pr, 12)), masterExtra: res.masterExtra, backupExtra: res.backupExtra, cpu: { master: res.master?.cpuSecPerMin ?? NaN, backup: res.backup?.cpuSecPerMin ?? NaN } };
+        results.profile.push(p);
+        log(`profile: ${profiles.length} profiles; top ${p.profiles.map((x) => x.top.filter((t) => !t.name.startsWith('(')).slice(0, 3).map((t) => `${t.name} ${t.selfPct}%`).join(', ')).join(' | ')}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await lab.destroy();
+  }
+  results.durationS = Math.round((Date.now() - started) / 1000);
+  const outDir = new URL('./results/', import.meta.url).pathname;
+  mkdirSync(outDir, { recursive: true });
+  const stem = join(outDir, o.name);
+  writeFileSync(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(`${stem}.md`, renderMarkdown(results, `${o.name}.svg`));
+  writeFileSync(`${stem}.svg`, renderSvg(results));
+  log(`wrote ${stem}.{json,md,svg} in ${results.durationS} s`);
+  console.log(readFileSync(`${stem}.md`, 'utf8'));
+}
+
+function fmt(x: number | undefined): string { return x === undefined || !Number.isFinite(x) ? '-' : (Math.round(x * 100) / 100).toString(); }
+
+function versionOf(argv: string[]): string {
+  // keepalived prints its version on stderr.
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find((l) => l) ?? 'unknown';
+}
+
+export type { Summary, LabHost };
+
+main().catch((e) => { console.error(e); process.exit(1); });
