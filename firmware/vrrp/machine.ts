@@ -24,6 +24,9 @@ import type {
 
 type Base = Omit<VrrpState, 'skewTimeCs' | 'masterDownIntervalCs'>;
 
+/** How many times per Advertisement_Interval a master answers lower masters (split brain). */
+const LOWER_MASTER_ANSWERS = 2;
+
 /** Builds a state, recomputing Skew_Time and Master_Down_Interval (RFC 5798 6.1) from its fields. */
 function make(b: Base): VrrpState {
   const v = b.config.version;
@@ -51,7 +54,7 @@ export function initialState(config: VrrpConfig, nowMs: number): VrrpState {
     effectivePriority: clampPriority(config.priority),
     masterAdverIntervalCs: config.advertIntervalCs,
     masterIp: undefined,
-    masterPriority: undefined,
+    masterPriority: undefined, masterHeardMs: undefined,
     since: nowMs,
     started: false,
     linkUp: true,
@@ -59,6 +62,7 @@ export function initialState(config: VrrpConfig, nowMs: number): VrrpState {
     masterDownCause: 'master-down-timer',
     adverTimerMs: undefined,
     preemptTimerMs: undefined,
+    lowerMasterAnswers: undefined,
     handover: undefined,
   });
 }
@@ -114,10 +118,10 @@ function advert(s: VrrpState, priority: number = s.effectivePriority): VrrpActio
 /** RFC 5798 6.4.2 "Master_Down_Timer fires" / 6.4.1 owner startup: advertise, announce, Master. */
 function becomeMaster(s: VrrpState, nowMs: number, reason: TransitionReason): VrrpStepResult {
   const next = upd(s, {
-    name: 'master', since: nowMs, masterIp: s.config.primaryIp, masterPriority: s.effectivePriority,
+    name: 'master', since: nowMs, masterIp: s.config.primaryIp, masterPriority: s.effectivePriority, masterHeardMs: undefined,
     masterAdverIntervalCs: s.config.advertIntervalCs, masterDownTimerMs: undefined,
     masterDownCause: 'master-down-timer', preemptTimerMs: undefined, handover: undefined,
-    adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
+    lowerMasterAnswers: undefined, adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
   });
   return {
     state: next,
@@ -130,7 +134,7 @@ function becomeMaster(s: VrrpState, nowMs: number, reason: TransitionReason): Vr
 function enterBackupFresh(s: VrrpState, nowMs: number, reason: TransitionReason): VrrpStepResult {
   const b = upd(s, {
     name: 'backup', since: nowMs, masterAdverIntervalCs: s.config.advertIntervalCs,
-    masterIp: undefined, masterPriority: undefined, adverTimerMs: undefined,
+    masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined, adverTimerMs: undefined,
     preemptTimerMs: undefined, handover: undefined,
   });
   const next = upd(b, { masterDownTimerMs: nowMs + csToMs(b.masterDownIntervalCs), masterDownCause: 'master-down-timer' });
@@ -149,7 +153,7 @@ function heardMaster(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number, 
   // RFC 5798 6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT".
   // v2 has no such variable: a v2 advert's interval equals ours or was dropped (RFC 3768 7.1).
   const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
-  const b = upd(s, { ...patch, masterAdverIntervalCs: mai, masterIp: src, masterPriority: adv.priority });
+  const b = upd(s, { ...patch, masterAdverIntervalCs: mai, masterIp: src, masterPriority: adv.priority, masterHeardMs: nowMs });
   return upd(b, { masterDownTimerMs: nowMs + csToMs(b.masterDownIntervalCs), masterDownCause: 'master-down-timer' });
 }
 
@@ -164,7 +168,7 @@ function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv:
   const release: VrrpAction = { type: 'release-addresses' };
   if (then === 'init') {
     const next = upd(s, {
-      name: 'init', since: nowMs, started: false, masterIp: undefined, masterPriority: undefined,
+      name: 'init', since: nowMs, started: false, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined,
       adverTimerMs: undefined, masterDownTimerMs: undefined, preemptTimerMs: undefined, handover: undefined,
       masterAdverIntervalCs: s.config.advertIntervalCs,
     });
@@ -175,7 +179,7 @@ function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv:
     ? heardMaster(s, heard.src, heard.adv, nowMs, b)
     // Nobody took over within Master_Down_Interval: at priority 0 we never become master, so
     // there is nothing to time until the priority rises again (see onPriority).
-    : upd(s, { ...b, masterIp: undefined, masterPriority: undefined, masterDownTimerMs: undefined, masterAdverIntervalCs: s.config.advertIntervalCs });
+    : upd(s, { ...b, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined, masterDownTimerMs: undefined, masterAdverIntervalCs: s.config.advertIntervalCs });
   return { state: next, actions: [transition('master', 'backup', 'priority-change'), release] };
 }
 
@@ -208,6 +212,8 @@ function onStartup(s: VrrpState, nowMs: number): VrrpStepResult {
       return ignored(s, 'startup: already running');
     case 'master': {
       if (s.handover?.then !== 'init') return ignored(s, 'startup: already running');
+      // At priority 0 we must not resume: keep handing over, but end in Backup, not Initialize.
+      if (s.effectivePriority === 0) return { state: upd(s, { started: true, handover: { ...s.handover, then: 'backup' } }), actions: [] };
       // Restarted during a shutdown handover: we still hold the addresses, so simply resume.
       const next = upd(s, {
         started: true, handover: undefined, masterPriority: s.effectivePriority,
@@ -232,7 +238,7 @@ function onShutdown(s: VrrpState, nowMs: number): VrrpStepResult {
       // RFC 5798 6.4.2: cancel the Master_Down_Timer, transition to Initialize.
       const next = upd(s, {
         name: 'init', since: nowMs, started: false, masterDownTimerMs: undefined, preemptTimerMs: undefined,
-        masterIp: undefined, masterPriority: undefined, masterAdverIntervalCs: s.config.advertIntervalCs,
+        masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined, masterAdverIntervalCs: s.config.advertIntervalCs,
       });
       return { state: next, actions: [transition('backup', 'init', 'shutdown')] };
     }
@@ -261,7 +267,7 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
       if (s.effectivePriority === 0) {
         // Priority 0 means "never master": the master is gone but we must not take over.
         const patch: Partial<Base> = { preemptTimerMs: undefined };
-        if (down !== undefined) Object.assign(patch, { masterDownTimerMs: undefined, masterIp: undefined, masterPriority: undefined });
+        if (down !== undefined) Object.assign(patch, { masterDownTimerMs: undefined, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined });
         return { state: upd(s, patch), actions: [] };
       }
       // RFC 5798 6.4.2 "If the Master_Down_Timer fires": the earlier of the two due deadlines names the cause.
@@ -309,21 +315,42 @@ function onAdvert(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
 
 /** RFC 5798 6.4.2 "If an ADVERTISEMENT is received" in Backup. */
 function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): VrrpStepResult {
+  // tandem: while the master we follow is fresh (heard within Master_Down_Interval), an advert
+  // from a different, worse router is a master losing a split brain or its farewell advert. The
+  // RFC would take its priority 0 or its (maybe shorter) Adver Interval and restart the timer
+  // from it, so one stray packet could make us take over from a live, better master. We let it
+  // neither shorten the Master_Down_Timer nor replace the master we follow.
+  const known = s.masterIp !== undefined && s.masterHeardMs !== undefined && s.masterPriority !== undefined
+    && nowMs < s.masterHeardMs + csToMs(s.masterDownIntervalCs);
+  const fromKnown = known && compareIp(src, s.masterIp!) === 0;
+  const belowKnown = known && !fromKnown
+    && (adv.priority < s.masterPriority! || (adv.priority === s.masterPriority && compareIp(src, s.masterIp!) < 0));
   if (adv.priority === 0) {
+    if (belowKnown) return ignored(s, `priority 0 from ${src}, not our master`);
     // "Set the Master_Down_Timer to Skew_Time": the master is leaving, take over soon.
     return {
       state: upd(s, { masterDownTimerMs: nowMs + csToMs(s.skewTimeCs), masterDownCause: 'priority-zero-advert' }),
       actions: [],
     };
   }
-  if (!mayPreempt(s) || adv.priority >= s.effectivePriority) {
+  const accept = !mayPreempt(s) || adv.priority >= s.effectivePriority;
+  if (belowKnown) {
+    if (!accept) return ignored(s, `lower advert from ${src}, not our master`);   // 6.4.2 "Discard"
+    // Still alive and at least as good as us: it may keep our timer from firing, never shorten it.
+    const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
+    const until = nowMs + csToMs(masterDownIntervalCs(s.effectivePriority, mai, s.config.version));
+    if (s.masterDownTimerMs !== undefined && s.masterDownTimerMs >= until) return { state: s, actions: [] };
+    return { state: upd(s, { masterDownTimerMs: until, masterDownCause: 'master-down-timer' }), actions: [] };
+  }
+  if (accept) {
     // "Set Master_Adver_Interval ..., Recompute the Master_Down_Interval, Reset the
     // Master_Down_Timer"; a master at least as good as us also cancels a pending preempt delay.
     return { state: heardMaster(s, src, adv, nowMs, { preemptTimerMs: undefined }), actions: [] };
   }
-  // A lower-priority master and Preempt_Mode: the RFC discards the advert and lets the timer run
-  // out; we preempt now, or after preemptDelayMs during which the lower master still counts as
-  // alive (its adverts keep re-arming the Master_Down_Timer, so the delay is not cut short).
+  // The master we follow (or the only one we hear) is below us and Preempt_Mode is on: the RFC
+  // discards the advert and lets the timer run out; we preempt now, or after preemptDelayMs
+  // during which the lower master still counts as alive (its adverts keep re-arming the
+  // Master_Down_Timer, so the delay is not cut short).
   if (s.config.preemptDelayMs <= 0) return becomeMaster(s, nowMs, 'preempt');
   const next = heardMaster(s, src, adv, nowMs, { preemptTimerMs: s.preemptTimerMs ?? nowMs + s.config.preemptDelayMs });
   if (next.preemptTimerMs !== undefined && next.preemptTimerMs <= nowMs) return becomeMaster(next, nowMs, 'preempt');
@@ -351,8 +378,17 @@ function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
     };
   }
   // The RFC discards this. Two masters (split brain, keepalived #166): hosts may have learnt the
-  // other one's MAC, so re-announce ours and advertise at once so the other steps down.
-  const next = rearm();
+  // other one's MAC, so re-announce ours and advertise at once so the other steps down. At most
+  // LOWER_MASTER_ANSWERS per Advertisement_Interval: enough to answer a split brain and the
+  // loser's farewell advert, while a flood of (spoofed) lower adverts cannot become a flood of
+  // gratuitous ARPs, nor two routers that both think they win ping-pong at wire speed.
+  const interval = csToMs(s.config.advertIntervalCs);
+  const w = s.lowerMasterAnswers;
+  const fresh = w === undefined || nowMs - w.sinceMs >= interval;
+  if (!fresh && w.count >= LOWER_MASTER_ANSWERS) {
+    return ignored(s, `lower master ${src}: ${w.count} answers in the last ${nowMs - w.sinceMs} ms`);
+  }
+  const next = upd(rearm(), { lowerMasterAnswers: fresh ? { sinceMs: nowMs, count: 1 } : { sinceMs: w.sinceMs, count: w.count + 1 } });
   return { state: next, actions: [{ type: 'announce' }, advert(next)] };
 }
 
@@ -406,7 +442,7 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
 function onInterfaceDown(s: VrrpState, nowMs: number): VrrpStepResult {
   const toFault = (extra: VrrpAction[]): VrrpStepResult => {
     const next = upd(s, {
-      name: 'fault', since: nowMs, linkUp: false, masterIp: undefined, masterPriority: undefined,
+      name: 'fault', since: nowMs, linkUp: false, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined,
       masterDownTimerMs: undefined, adverTimerMs: undefined, preemptTimerMs: undefined, handover: undefined,
       masterAdverIntervalCs: s.config.advertIntervalCs,
     });

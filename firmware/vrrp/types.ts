@@ -76,6 +76,8 @@ export interface VrrpState {
   readonly masterIp: string | undefined;
   /** The priority the current master last advertised (ours while master). */
   readonly masterPriority: number | undefined;
+  /** When the master we follow was last heard (backup); it is fresh for Master_Down_Interval. */
+  readonly masterHeardMs: number | undefined;
   /** ms of the last state transition (or of initialState). */
   readonly since: number;
   /** Startup received and no Shutdown since (fault remembers whether to start again on link up). */
@@ -90,6 +92,8 @@ export interface VrrpState {
   readonly adverTimerMs: number | undefined;
   /** Preempt delay deadline (backup that heard a lower-priority master, preemptDelayMs > 0). */
   readonly preemptTimerMs: number | undefined;
+  /** Answers this master gave to lower masters (split brain) in the window from sinceMs. */
+  readonly lowerMasterAnswers: { readonly sinceMs: number; readonly count: number } | undefined;
   /** Set while a master hands over make-before-break. */
   readonly handover: VrrpHandover | undefined;
 }

@@ -278,6 +278,35 @@ test('effective priority 0 in Backup: the Master_Down_Timer never makes us maste
   assert.is(back.state.masterDownTimerMs, T0 + 9000 + 3800);   // 300 + 206*100/256 = 80.5 -> 80 cs
 });
 
+test('tandem: a worse router than the fresh master we follow cannot shorten our timer (split brain)', () => {
+  // We follow HIGHER at 200 with 1 s adverts; LOWER (150, 100 ms adverts) loses a split brain.
+  const b = st(backup(), rx(HIGHER, adv(200)), T0 + 1000).state;
+  assert.is(b.masterDownTimerMs, T0 + 1000 + 3600);
+  const r1 = st(b, rx(LOWER, adv(150, { maxAdverIntervalCs: 10 })), T0 + 1100);
+  assert.equal(r1.actions, []);
+  assert.is(r1.state, b);                                          // RFC would re-arm at +360 ms
+  const r2 = st(b, rx(LOWER, adv(0)), T0 + 1100);
+  assert.equal(r2.actions, [{ type: 'drop', reason: 'ignored', detail: `priority 0 from ${LOWER}, not our master` }]);
+  const r3 = st(b, rx(LOWER, adv(50)), T0 + 1100);                 // below us too: 6.4.2 discard, no preempt
+  assert.equal(r3.actions, [{ type: 'drop', reason: 'ignored', detail: `lower advert from ${LOWER}, not our master` }]);
+  // ... but it may keep the timer alive past the known master's deadline
+  const r4 = st(b, rx(LOWER, adv(150, { maxAdverIntervalCs: 100 })), T0 + 4000);
+  assert.is(r4.state.masterDownTimerMs, T0 + 4000 + 3600);
+  assert.is(r4.state.masterIp, HIGHER);
+  // once the known master is stale, the other router is followed as the RFC says
+  const r5 = st(r4.state, rx(LOWER, adv(150, { maxAdverIntervalCs: 10 })), T0 + 1000 + 3600);
+  assert.is(r5.state.masterIp, LOWER);
+  assert.is(r5.state.masterAdverIntervalCs, 10);
+  assert.is(r5.state.masterDownTimerMs, T0 + 4600 + 30 * 10 + 6 * 10);   // 3*10 + 156*10/256 = 6.1 cs
+});
+
+test('RFC 5798 6.4.2: a better router than the master we follow takes over as our master', () => {
+  const b = st(backup(), rx(LOWER, adv(150)), T0 + 1000).state;
+  const r = st(b, rx(HIGHER, adv(200, { maxAdverIntervalCs: 50 })), T0 + 1100);
+  assert.is(r.state.masterIp, HIGHER);
+  assert.is(r.state.masterAdverIntervalCs, 50);
+});
+
 // ---- Master ----------------------------------------------------------------------------------
 
 test('RFC 5798 6.4.3: Adver_Timer fires -> one advert, timer reset; early does nothing', () => {
@@ -322,6 +351,18 @@ test('split brain (keepalived #166): a lower or tie-losing master makes us re-an
   }
 });
 
+test('split brain: at most two answers to lower masters per Advertisement_Interval', () => {
+  const answer = [{ type: 'announce' }, { type: 'send-advert', priority: 100, maxAdverIntervalCs: 100 }];
+  const r1 = st(master(), rx(LOWER, adv(50)), T0 + 9000);
+  assert.equal(r1.actions, answer);
+  const r2 = st(r1.state, rx(LOWER, adv(50)), T0 + 9010);          // e.g. the loser's farewell
+  assert.equal(r2.actions, answer);
+  const r3 = st(r2.state, rx(LOWER, adv(50)), T0 + 9999);
+  assert.equal(r3.actions, [{ type: 'drop', reason: 'ignored', detail: `lower master ${LOWER}: 2 answers in the last 999 ms` }]);
+  assert.is(r3.state, r2.state);
+  assert.equal(st(r3.state, rx(LOWER, adv(50)), T0 + 10_000).actions, answer);
+});
+
 test('RFC 5798 6.4.3: a priority-0 advert heard by the master triggers an advert at once', () => {
   const r = st(master(), rx(HIGHER, adv(0)), T0 + 9000);
   assert.equal(r.actions, [{ type: 'send-advert', priority: 100, maxAdverIntervalCs: 100 }]);
@@ -351,6 +392,19 @@ test('make-before-break Shutdown: priority-0 advert, keep the addresses until a 
   ]);
   assert.ok(isStopped(r2.state));
   assert.is(nextDeadline(r2.state), undefined);
+});
+
+test('tandem: Startup during a Shutdown handover at priority 0 keeps handing over, ending in Backup', () => {
+  const r1 = st(master(), { type: 'shutdown' }, T0 + 9000);
+  const r2 = st(r1.state, { type: 'priority', priority: 0 }, T0 + 9050);
+  const r3 = st(r2.state, { type: 'startup' }, T0 + 9100);
+  assert.equal(r3.actions, []);
+  assert.equal(r3.state.handover, { then: 'backup', untilMs: T0 + 9000 + 3600 });
+  const r4 = st(r3.state, TIMER, T0 + 12_600);
+  assert.equal(r4.actions, [
+    { type: 'transition', from: 'master', to: 'backup', reason: 'priority-change' },
+    { type: 'release-addresses' },
+  ]);
 });
 
 test('make-before-break Shutdown: with nobody taking over, release after Master_Down_Interval', () => {
