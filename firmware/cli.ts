@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
   status: { summary: 'show the running daemon\'s instances and counters', load: async () => (await import('./daemon/cli.ts')).statusMain },
   reload: { summary: 're-read the configuration (as SIGHUP)', load: async () => (await import('./daemon/cli.ts')).reloadMain },
   check: { summary: 'validate a configuration file', load: async () => (await import('./config/check-cli.ts')).main },
+  ota: { summary: 'update the firmware (apply|status|confirm|rollback)', load: async () => (await import('../ota/cli.ts')).main },
   lab: { summary: 'failover demo in network namespaces (root)', load: async () => (await import('./lab/main.ts')).main },
 };
 

@@ -8,6 +8,9 @@ import { createLogger, type LogLevel, type Logger } from './log.ts';
 import type { MqttConfig } from '../config/types.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { VERSION } from '../version.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { OtaAgent } from '../../ota/agent.ts';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
 export const DEFAULT_SOCKET = '/run/tandem/tandem.sock';
@@ -48,7 +51,8 @@ export async function runMain(argv: string[]): Promise<number> {
     return 1;
   }
   const server = await listenControl(daemon.config.control.socket, (req) => handleCommand(daemon, req));
-  const telemetry = new TelemetryLink(daemon, log);
+  const ota = OtaLink.open(daemon, log, () => void stopAndExit('ota-update'));
+  const telemetry = new TelemetryLink(daemon, log, ota);
   await telemetry.apply(daemon.config.telemetry?.mqtt);
   daemon.onEvent((e) => {
     telemetry.current?.event(e);
@@ -56,13 +60,15 @@ export async function runMain(argv: string[]): Promise<number> {
   });
   daemon.onChange(() => telemetry.current?.stateChanged());
 
+  let stopAndExit: (why: string) => Promise<void> = async () => {};
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = async (sig: string) => {
+    const stop = stopAndExit = async (sig: string) => {
       if (stopping) { log.warn({ signal: sig }, 'second signal: exiting at once'); process.exit(1); }
       stopping = true;
       log.info({ signal: sig }, 'stopping: handing over');
       server.close();
+      if (sig === 'ota-update') telemetry.current?.setStatus('updating');
       await daemon.stop();
       await telemetry.apply(undefined);
       driver.close();
@@ -71,6 +77,7 @@ export async function runMain(argv: string[]): Promise<number> {
       // The pcap package keeps its capture handle alive after close(); exit explicitly.
       setImmediate(() => process.exit(0));
     };
+    ota?.watchHealth();
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => { void daemon.reload(); });
@@ -86,7 +93,7 @@ function flushLog(log: { flush?: (cb?: (err?: Error) => void) => void }): Promis
 class TelemetryLink {
   current: Telemetry | undefined;
   private settings = '';
-  constructor(private daemon: Daemon, private log: Logger) {}
+  constructor(private daemon: Daemon, private log: Logger, private ota: OtaLink | undefined) {}
 
   async apply(cfg: MqttConfig | undefined): Promise<void> {
     const key = JSON.stringify(cfg ?? null);
@@ -102,11 +109,79 @@ class TelemetryLink {
       node: daemon.config.node,
       version: VERSION,
       bootId: daemon.bootId,
-      slot: () => undefined,
+      slot: () => this.ota?.slot(),
       status: () => daemon.status(),
-      command: async (name, args) => handleCommand(daemon, { ...args, cmd: name }),
+      command: async (name, args, progress) => name === 'ota'
+        ? this.ota ? this.ota.apply(args, progress) : Promise.reject(new CommandError('ota-unavailable', 'this daemon was not installed from an OTA image (no ota-state.json under ota.root)'))
+        : handleCommand(daemon, { ...args, cmd: name }),
     }, this.log.child({ component: 'telemetry' }));
     this.current.start();
+    // A rollback that happened at this boot is reported once telemetry is back.
+    const rb = this.ota?.unreportedRollback();
+    if (rb) { this.current.event({ reason: 'ota-rolled-back', ...rb }); this.ota!.rollbackReported(); }
+  }
+}
+
+/** The OTA agent's hooks in the daemon, active only on an appliance installed from an image
+ *  (`<ota.root>/ota-state.json` exists): the boot check, the health verdict that confirms a trial,
+ *  and updates requested over MQTT (apply, then a graceful handover and exit so the launcher
+ *  starts the new slot). */
+class OtaLink {
+  private constructor(private agent: OtaAgent, private daemon: Daemon, private log: Logger, private restart: () => void, private trial: boolean) {}
+
+  static open(daemon: Daemon, log: Logger, restart: () => void): OtaLink | undefined {
+    const root = process.env.TANDEM_OTA_ROOT ?? daemon.config.ota.root;
+    if (!existsSync(join(root, 'ota-state.json'))) return undefined;
+    const agent = new OtaAgent({
+      root, trustedKeys: daemon.config.ota.trustedKeys, allowDowngrade: daemon.config.ota.allowDowngrade,
+      healthDeadlineS: daemon.config.ota.healthDeadlineMs / 1000,
+      log: log.child({ component: 'ota' }),
+    });
+    const d = agent.bootCheck();
+    log.info({ component: 'ota', decision: d }, 'OTA boot check');
+    return new OtaLink(agent, daemon, log, restart, d.decision === 'trial');
+  }
+
+  slot(): string | undefined { return this.agent.status().active ?? undefined; }
+
+  unreportedRollback(): Record<string, unknown> | undefined {
+    const rb = this.agent.status().lastRollback;
+    return rb && !rb.reported ? { ...rb } : undefined;
+  }
+  rollbackReported(): void { this.agent.rollbackReported(); }
+
+  /** On a trial boot: confirm once every instance is out of init and the daemon has run for a
+   *  while without crashing; exit non-zero at the deadline otherwise, so the launcher's next boot
+   *  check counts it and rolls back. */
+  watchHealth(): void {
+    if (!this.trial) return;
+    const deadlineMs = this.daemon.config.ota.healthDeadlineMs;
+    const settleMs = Math.min(10_000, deadlineMs / 4);
+    const t0 = Date.now();
+    const timer = setInterval(() => {
+      const s = this.daemon.status();
+      const healthy = s.instances.every((i) => i.state !== 'init') && Date.now() - t0 >= settleMs;
+      if (healthy) {
+        clearInterval(timer);
+        const r = this.agent.markHealthy();
+        this.log.info({ component: 'ota', result: r }, 'update healthy: confirmed');
+      } else if (Date.now() - t0 > deadlineMs) {
+        clearInterval(timer);
+        this.log.error({ component: 'ota', instances: s.instances.map((i) => [i.name, i.state]) }, 'update unhealthy at its deadline: exiting for rollback');
+        process.exit(70);
+      }
+    }, 500);
+    timer.unref();
+  }
+
+  async apply(args: Record<string, unknown>, progress: (p: object) => void): Promise<unknown> {
+    const source = args.source ?? args.url;
+    if (typeof source !== 'string' || !source) throw new CommandError('bad-argument', '"source" (a URL or a file path) is required');
+    const r = await this.agent.apply(source, (p) => progress(p));
+    if (!r.ok) throw new CommandError(r.reason, r.detail);
+    this.log.info({ component: 'ota', result: r }, 'update staged: handing over and restarting into it');
+    setTimeout(this.restart, 500); // let the reply reach the broker first
+    return r;
   }
 }
 
