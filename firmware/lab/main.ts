@@ -1,94 +1,111 @@
-// `tandem lab`: the one-command failover demo in namespaces, and cleanup after a crashed run.
-// Exports main(argv) in the shape firmware/cli.ts expects of a command module.
+// `tandem lab`: the one-command failover demo in network namespaces, and `tandem lab down` to
+// remove labs left behind. Exports main(argv) in the shape firmware/cli.ts expects.
 import { parseArgs } from 'node:util';
-import { createLab, destroyAllWithPrefix, waitFor } from './netns.ts';
-import { startKeepalived, startFrr } from './peers.ts';
-import type { PeerHandle } from './peers.ts';
-import { startProber } from './prober.ts';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { checkDuration } from '../config/duration.ts';
+import { runDemo, LAB_MAX_ROUTERS, LAB_VIP } from './demo.ts';
+import { labDown } from './registry.ts';
+import { destroyAllWithPrefix } from './netns.ts';
 
-const HELP = `Usage: tandem lab [demo] [--advert-ms N] [--backup keepalived|frr] [--keep]
-       tandem lab clean PREFIX
+const HELP = `Usage: tandem lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr]
+                  [--mqtt URL] [--keep] [--json]
+       tandem lab down
 
-demo   (default) two routers and a client in network namespaces; keepalived is master, the
-       backup is keepalived or FRR vrrpd; the master's bridge port is disabled (a silent
-       failure) and the client's 1 ms prober reports the outage. Needs root.
-clean  delete the namespaces of a lab with PREFIX (printed by demo) after a crashed run.
+Builds a switch, appliances and a client out of network namespaces (192.0.2.0/24 only), runs a
+tandem daemon on each appliance (VRRPv3, priorities 200/150/100..., VIP ${LAB_VIP}) and shows
+live who is master and whether the client reaches the VIP (1 ms ICMP probes). Then it fails the
+master silently, brings it back (preemption), stops it gracefully (handoff) and restarts it,
+measuring the client's outage each time, and prints a summary. Everything is removed at the
+end, on Ctrl-C, and on errors. Needs root and iproute2.
+
+  --advert D       advertisement interval (VRRPv3: 10ms..40.95s, a multiple of 10 ms; default 100ms)
+  --routers N      appliances, 2..${LAB_MAX_ROUTERS} (default 2)
+  --peer P         the last appliance runs keepalived or FRR vrrpd instead of tandem (interop)
+  --mqtt URL       publish telemetry to this broker instead of the embedded one; the daemons run
+                   in namespaces, so it must be reachable from there: mqtt+unix:///PATH
+  --keep           leave the lab running afterwards, to explore it; Ctrl-C or 'tandem lab down' removes it
+  --json           print the summary as one JSON object on stdout (progress goes to stderr)
+  down             remove every lab 'tandem lab' left on this machine (its process, namespaces, files)
 `;
 
-const VIP = '192.0.2.1';
-const VRID = 51;
-
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'advert-ms': { type: 'string', default: '100' },
-      backup: { type: 'string', default: 'keepalived' },
-      keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        advert: { type: 'string', default: '100ms' },
+        routers: { type: 'string', default: '2' },
+        peer: { type: 'string' },
+        mqtt: { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`tandem lab: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.help) { process.stdout.write(HELP); return 0; }
   const cmd = positionals[0] ?? 'demo';
+  if (!['demo', 'down', 'clean'].includes(cmd) || positionals.length > (cmd === 'clean' ? 2 : 1)) {
+    process.stderr.write(`tandem lab: unexpected '${positionals.join(' ')}'\n\n${HELP}`);
+    return 2;
+  }
+
+  const advert = checkDuration(values.advert);
+  if (!advert.ok) return usage(`--advert: ${advert.reason}`);
+  if (advert.ms < 10 || advert.ms > 40_950 || advert.ms % 10 !== 0) return usage('--advert: VRRPv3 needs a multiple of 10 ms, 10ms..40.95s');
+  const routers = Number(values.routers);
+  if (!Number.isInteger(routers) || routers < 2 || routers > LAB_MAX_ROUTERS) return usage(`--routers: 2..${LAB_MAX_ROUTERS}`);
+  const peer = values.peer ?? null;
+  if (peer !== null && peer !== 'keepalived' && peer !== 'frr') return usage('--peer: keepalived or frr');
+  if (values.mqtt !== undefined && !/^(mqtt|mqtts|ws|wss|mqtt\+unix):\/\//.test(values.mqtt)) return usage('--mqtt: a URL such as mqtt+unix:///run/mosquitto.sock');
+
+  const need = ['ip', 'bridge', ...(cmd === 'demo' ? ['python3'] : []), ...(peer === 'keepalived' ? ['keepalived'] : []), ...(peer === 'frr' ? ['vtysh'] : [])];
+  const problem = preflight(need);
+  if (problem) { process.stderr.write(`tandem lab: ${problem}\n`); return 1; }
+
+  if (cmd === 'down') {
+    const r = await labDown();
+    const what = [
+      r.signalled.length ? `stopped ${r.signalled.join(' ')}` : '',
+      r.deletedNamespaces.length ? `deleted namespaces ${r.deletedNamespaces.join(' ')}` : '',
+      r.removedDirs.length ? `removed ${r.removedDirs.join(' ')}` : '',
+    ].filter(Boolean);
+    process.stdout.write(what.length ? `tandem lab down: ${what.join('; ')}\n` : 'tandem lab down: no lab to remove\n');
+    return 0;
+  }
   if (cmd === 'clean') {
+    // Older form: one prefix, namespaces only.
     const prefix = positionals[1];
-    if (!prefix) { process.stderr.write(HELP); return 2; }
+    if (!prefix) return usage('clean: PREFIX missing (or use `tandem lab down`)');
     const gone = destroyAllWithPrefix(prefix);
     process.stdout.write(gone.length ? `deleted ${gone.join(' ')}\n` : `no namespaces with prefix ${prefix}\n`);
     return 0;
   }
-  if (cmd !== 'demo') { process.stderr.write(HELP); return 2; }
-  const advertIntervalMs = Number(values['advert-ms']);
-  if (!Number.isFinite(advertIntervalMs) || advertIntervalMs < 10 || advertIntervalMs > 40_950) {
-    process.stderr.write('--advert-ms: 10..40950\n');
-    return 2;
-  }
-  const backupKind = values.backup;
-  if (backupKind !== 'keepalived' && backupKind !== 'frr') { process.stderr.write('--backup: keepalived or frr\n'); return 2; }
-  return demo(advertIntervalMs, backupKind, values.keep ?? false);
+  return runDemo({
+    advertMs: advert.ms, routers, peer, mqttUrl: values.mqtt ?? null, keep: values.keep ?? false, json: values.json ?? false,
+    progress: values.json ? process.stderr : process.stdout, out: process.stdout,
+  });
 }
 
-async function demo(advertIntervalMs: number, backupKind: 'keepalived' | 'frr', keep: boolean): Promise<number> {
-  const say = (s: string) => process.stdout.write(`[lab] ${s}\n`);
-  const lab = await createLab({ routers: 2, clients: 1 });
-  say(`lab ${lab.name}: switch ${lab.switchNs}, routers ${lab.routers.map((r) => `${r.ns} ${r.ipv4}`).join(', ')}, client ${lab.clients[0].ns}`);
-  const peers: PeerHandle[] = [];
-  try {
-    const common = { ifname: 'eth0', vrid: VRID, version: 3 as const, advertIntervalMs, addresses: [VIP] };
-    const master = await startKeepalived(lab, lab.routers[0].ns, { ...common, priority: 200 });
-    peers.push(master);
-    const backup = backupKind === 'frr'
-      ? await startFrr(lab, lab.routers[1].ns, { ...common, priority: 100 })
-      : await startKeepalived(lab, lab.routers[1].ns, { ...common, priority: 100 });
-    peers.push(backup);
-    const settleMs = 5 * advertIntervalMs + 5000;
-    if (!await waitFor(async () => (await master.state()) === 'MASTER' && (await backup.state()) === 'BACKUP', settleMs, 50)) {
-      say(`no election within ${settleMs} ms: master ${await master.state()}, backup ${await backup.state()}`);
-      return 1;
-    }
-    say(`VRRPv3 VRID ${VRID} at ${advertIntervalMs} ms: ${lab.routers[0].ns} MASTER (keepalived), ${lab.routers[1].ns} BACKUP (${backupKind})`);
-    const prober = startProber(lab, lab.clients[0].ns, VIP);
-    await prober.ready;
-    if (!await waitFor(() => prober.received() >= 100, 5000)) { say('the client cannot reach the VIP'); await prober.stop(); return 1; }
-    say(`client pings ${VIP} every 1 ms; disabling ${lab.routers[0].ns}'s bridge port (silent failure)`);
-    const t0 = Date.now();
-    await lab.linkDown(lab.routers[0]);
-    const took = await waitFor(async () => (await backup.state()) === 'MASTER', 20 * advertIntervalMs + 5000, 5);
-    const tookMs = Date.now() - t0;
-    await new Promise((r) => setTimeout(r, Math.max(500, 2 * advertIntervalMs)));
-    const rep = await prober.stop();
-    say(took ? `backup became MASTER after ~${tookMs} ms` : 'backup did not become MASTER');
-    say(`prober: ${rep.sent} sent, ${rep.received} received, ${rep.lost} lost, ${(rep.sent / (rep.durationMs / 1000)).toFixed(0)} requests/s`);
-    for (const o of rep.outages) say(`  outage at ${new Date(o.startMs).toISOString()}: ${o.lengthMs.toFixed(1)} ms (${o.lostPackets} requests)`);
-    say(`longest outage ${rep.longestOutageMs.toFixed(1)} ms = ${(rep.longestOutageMs / advertIntervalMs).toFixed(2)} advert intervals`);
-    if (keep) {
-      say(`--keep: lab left running; Ctrl-C tears it down (or: tandem lab clean ${lab.name})`);
-      await new Promise(() => { /* until a signal; the exit hook cleans up */ });
-    }
-    return took ? 0 : 1;
-  } finally {
-    for (const p of peers) await p.stop().catch(() => undefined);
-    await lab.destroy();
-  }
+function usage(msg: string): number {
+  process.stderr.write(`tandem lab: ${msg}\n`);
+  return 2;
+}
+
+/** Why the lab cannot run here, or null. */
+export function preflight(tools: string[], uid = process.getuid?.(), path = process.env.PATH ?? ''): string | null {
+  if (uid !== 0) return 'the lab needs root (network namespaces, raw sockets): run it with sudo, e.g. `sudo ./build.sh lab`';
+  const dirs = [...path.split(delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
+  const missing = tools.filter((t) => !dirs.some((d) => { try { accessSync(join(d, t), constants.X_OK); return true; } catch { return false; } }));
+  if (missing.length === 0) return null;
+  const pkg: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', python3: 'python3', keepalived: 'keepalived', vtysh: 'frr' };
+  const pkgs = [...new Set(missing.map((t) => pkg[t] ?? t))];
+  return `missing ${missing.join(', ')}: install ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')})`;
 }

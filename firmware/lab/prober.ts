@@ -130,11 +130,55 @@ export function computeProbeReport(replies: readonly ProbeReply[], sent: number,
   };
 }
 
+export interface WindowOutage {
+  /** Longest time between consecutive answered requests inside the window, or from the last
+   *  reply to the window's end when nothing answered after it (then `recovered` is false). */
+  lengthMs: number;
+  /** Requests without a reply in that gap (estimated from the request rate for an open tail). */
+  lostPackets: number;
+  /** Unix time (ms) of the last reply before the gap. */
+  startMs: number;
+  recovered: boolean;
+}
+
+/**
+ * The worst gap in replies between `fromMs` and `toMs` (Unix ms), counting only gaps where at
+ * least `minLostPackets` requests went unanswered, so 1 ms send jitter is not an outage. Null when
+ * replies flowed without a loss, or when there were none at all in the window.
+ */
+export function windowOutage(replies: readonly ProbeReply[], fromMs: number, toMs: number, minLostPackets = 1): WindowOutage | null {
+  const inWin = replies.filter((r) => r.timeMs >= fromMs && r.timeMs <= toMs).sort((a, b) => a.n - b.n);
+  if (inWin.length === 0) return null;
+  let worst: WindowOutage | null = null;
+  for (let i = 1; i < inWin.length; i++) {
+    const lost = inWin[i].n - inWin[i - 1].n - 1;
+    const len = inWin[i].timeMs - inWin[i - 1].timeMs;
+    if (lost >= minLostPackets && (!worst || len > worst.lengthMs)) {
+      worst = { lengthMs: len, lostPackets: lost, startMs: inWin[i - 1].timeMs, recovered: true };
+    }
+  }
+  // Nothing answered after the last reply: an open outage up to the window's end. The loss is
+  // estimated from the request rate seen inside the window.
+  const last = inWin[inWin.length - 1];
+  const tail = toMs - last.timeMs;
+  const first = inWin[0];
+  const ratePerMs = last.timeMs > first.timeMs ? (last.n - first.n) / (last.timeMs - first.timeMs) : 1;
+  const tailLost = Math.floor(tail * ratePerMs);
+  if (tailLost >= Math.max(minLostPackets, 20) && (!worst || tail > worst.lengthMs)) {
+    worst = { lengthMs: tail, lostPackets: tailLost, startMs: last.timeMs, recovered: false };
+  }
+  return worst;
+}
+
 export interface Prober {
   /** Resolves once the first echo request is about to go out. */
   readonly ready: Promise<void>;
   /** Replies so far (for waiting until the target answers). */
   received(): number;
+  /** Unix time (ms) of the latest reply, or null before the first. */
+  lastReplyMs(): number | null;
+  /** Every reply so far, in arrival order (for outages inside a time window: windowOutage). */
+  replies(): readonly ProbeReply[];
   stop(): Promise<ProbeReport>;
 }
 
@@ -168,6 +212,8 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
   return {
     ready,
     received: () => replies.length,
+    lastReplyMs: () => (replies.length ? replies[replies.length - 1].timeMs : null),
+    replies: () => replies,
     async stop() {
       const stopMs = Date.now();
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
