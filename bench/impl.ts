@@ -24,6 +24,8 @@ export interface RouterOptions {
   instances: VrSpec[];
   /** tandem only: extra NODE_OPTIONS (e.g. --cpu-prof, the heap churn preload). */
   nodeOptions?: string[];
+  /** tandem only: extra environment (e.g. TANDEM_BENCH_PROF_DIR). */
+  env?: Record<string, string>;
 }
 
 export type StateName = 'init' | 'backup' | 'master' | 'fault' | 'unknown';
@@ -68,7 +70,7 @@ async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promi
     name: `vr${v.vrid}`, ifname: host.ifname, vrid: v.vrid, priority: o.priority,
     advert: `${o.advertMs}ms`, addresses: v.addresses,
   })).join('\n');
-  const env: Record<string, string> = { ...process.env as Record<string, string> };
+  const env: Record<string, string> = { ...process.env as Record<string, string>, ...o.env };
   if (o.nodeOptions?.length) env.NODE_OPTIONS = [env.NODE_OPTIONS ?? '', ...o.nodeOptions].join(' ').trim();
   const spawnedAt = Date.now();
   const h: TandemHandle = await startTandem(lab, host, body, { env, logLevel: 'info' });

@@ -62,6 +62,7 @@ export interface CpuResult {
   jitter?: { gaps: number; p50: number; p99: number; max: number; min: number };
   masterExtra?: Record<string, unknown>;
   backupExtra?: Record<string, unknown>;
+  pids?: { master: number; backup: number };
   error?: string;
 }
 
@@ -70,7 +71,7 @@ export interface ProfileResult {
   advertMs: number;
   windowMs: number;
   cpu: { master: number; backup: number };
-  profiles: { totalMs: number; idlePct: number; gcPct: number; top: HotFunction[] }[];
+  profiles: { role: string; totalMs: number; idlePct: number; gcPct: number; top: HotFunction[] }[];
   masterExtra?: Record<string, unknown>;
   backupExtra?: Record<string, unknown>;
 }
@@ -221,8 +222,8 @@ export function renderMarkdown(r: BenchResults, svgName: string): string {
     const p = r.profile[0];
     L.push(`## Profile: tandem, ${p.instances} instances at ${p.advertMs} ms (node --cpu-prof, ${n(p.windowMs / 1000, 0)} s)`, '');
     L.push(`CPU with the profiler on: master ${n(p.cpu.master, 2)}, backup ${n(p.cpu.backup, 2)} CPU-s/min. Loop delay: ${loopText(p.masterExtra)} (master); ${loopText(p.backupExtra)} (backup).`, '');
-    p.profiles.forEach((pr, i) => {
-      L.push(`Profile ${i + 1}: ${n(pr.totalMs / 1000, 1)} s sampled, idle ${pr.idlePct}%, GC ${pr.gcPct}%.`, '', '| Function | Where | self ms | self % |', '|---|---|---|---|');
+    p.profiles.forEach((pr) => {
+      L.push(`Profile of the ${pr.role}: ${n(pr.totalMs / 1000, 1)} s sampled, idle ${pr.idlePct}%, GC ${pr.gcPct}% of busy time.`, '', '| Function | Where | self ms | % of busy |', '|---|---|---|---|');
       for (const t of pr.top) L.push(`| \`${t.name}\` | ${t.where} | ${t.selfMs} | ${t.selfPct} |`);
       L.push('');
     });

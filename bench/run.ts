@@ -52,10 +52,20 @@ function options(argv: string[]): Opts {
     impl: { type: 'string', default: 'tandem,keepalived,frr' },
     phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile' },
     name: { type: 'string' },
+    render: { type: 'string' },
     help: { type: 'boolean', default: false },
   } });
   if (values.help) {
-    console.log('usage: ./build.sh bench [--quick] [--runs N] [--soak DUR] [--cpu-window DUR] [--impl a,b] [--phases p,q] [--name NAME]');
+    console.log('usage: ./build.sh bench [--quick] [--runs N] [--soak DUR] [--cpu-window DUR] [--impl a,b] [--phases p,q] [--name NAME] | --render NAME');
+    process.exit(0);
+  }
+  if (values.render) {
+    // Re-render the markdown and SVG of an earlier run from its JSON (no lab, no root).
+    const stem = join(new URL('./results/', import.meta.url).pathname, values.render);
+    const r = JSON.parse(readFileSync(`${stem}.json`, 'utf8')) as BenchResults;
+    writeFileSync(`${stem}.md`, renderMarkdown(r, `${values.render}.svg`));
+    writeFileSync(`${stem}.svg`, renderSvg(r));
+    console.log(`rendered ${stem}.{md,svg}`);
     process.exit(0);
   }
   const quick = values.quick ?? false;
@@ -96,15 +106,16 @@ async function cleanupRouters(lab: Lab): Promise<void> {
 }
 
 /** Start a master (router 1) and a backup (router 2); null (with the reason logged) if they do not settle. */
-async function startPair(lab: Lab, impl: ImplName, advertMs: number, instances: VrSpec[], nodeOptions?: string[]): Promise<{ m: Running; b: Running; backupStartMs: number | undefined } | null> {
+async function startPair(lab: Lab, impl: ImplName, advertMs: number, instances: VrSpec[], tandemExtra: { nodeOptions?: string[]; env?: Record<string, string> } = {}, tolerant = false): Promise<{ m: Running; b: Running; backupStartMs: number | undefined } | null> {
   const [r1, r2] = lab.routers;
   const mdi = masterDownIntervalMs(advertMs, MASTER_PRIO);
   let m: Running | undefined, b: Running | undefined;
   try {
-    m = await startImpl(lab, r1, impl, { priority: MASTER_PRIO, advertMs, instances, nodeOptions });
-    if (!await waitStates(m, 'master', mdi + 15_000)) throw new Error(`${impl} on r1 did not become master`);
-    b = await startImpl(lab, r2, impl, { priority: BACKUP_PRIO, advertMs, instances, nodeOptions });
-    if (!await waitStates(b, 'backup', 15_000)) throw new Error(`${impl} on r2 did not settle in backup`);
+    m = await startImpl(lab, r1, impl, { priority: MASTER_PRIO, advertMs, instances, ...tandemExtra });
+    // tolerant (the profile): carry on unsettled, since an unsettled daemon is what to look at.
+    if (!await waitStates(m, 'master', mdi + 15_000) && !tolerant) throw new Error(`${impl} on r1 did not become master`);
+    b = await startImpl(lab, r2, impl, { priority: BACKUP_PRIO, advertMs, instances, ...tandemExtra });
+    if (!await waitStates(b, 'backup', 15_000) && !tolerant) throw new Error(`${impl} on r2 did not settle in backup`);
     const polledAt = Date.now();
     const at = (await b.settledAt()) ?? polledAt;
     return { m, b, backupStartMs: at - b.spawnedAt };
@@ -190,12 +201,13 @@ async function jitterRun(lab: Lab, impl: ImplName, advertMs: number, windowMs: n
 // ---- soak ----
 
 const CHURN = new URL('./churn.mjs', import.meta.url).pathname;
+const CPUPROF = new URL('./cpuprof.mjs', import.meta.url).pathname;
 
 async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakResult> {
   const advertMs = 10;
   const churn = impl === 'tandem';
   const base: SoakResult = { impl, advertMs, durationMs: soakMs, load: 'stress-ng --cpu 2', heapChurn: churn, backupTransitions: NaN, masterTransitions: NaN, finalStates: '', jitter: { gaps: 0, p50: NaN, p99: NaN, max: NaN, min: NaN } };
-  const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }], churn ? [`--import=${CHURN}`] : undefined);
+  const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }], churn ? { nodeOptions: [`--import=${CHURN}`] } : {});
   if (!pair) return { ...base, error: 'did not settle' };
   const { m, b } = pair;
   try {
@@ -235,11 +247,13 @@ function manyInstances(k: number): VrSpec[] {
 async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, profileDir?: string): Promise<CpuResult> {
   const advertMs = 100;
   const base: CpuResult = { impl, instances: k, advertMs, windowMs, stable: false, masterTransitions: NaN, backupTransitions: NaN, backupStartMs: NaN };
-  const nodeOptions = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined;
-  const pair = await startPair(lab, impl, advertMs, manyInstances(k), nodeOptions);
+  // The equivalent of node --cpu-prof (refused in NODE_OPTIONS): bench/cpuprof.mjs preloaded.
+  const extra = profileDir ? { nodeOptions: [`--import=${CPUPROF}`], env: { TANDEM_BENCH_PROF_DIR: profileDir } } : {};
+  const pair = await startPair(lab, impl, advertMs, manyInstances(k), extra, profileDir !== undefined);
   if (!pair) return { ...base, error: 'did not settle' };
   const { m, b } = pair;
   base.backupStartMs = pair.backupStartMs ?? NaN;
+  base.pids = { master: m.pid() ?? 0, backup: b.pid() ?? 0 };
   try {
     await sleep(2000);
     const m0 = await m.transitions(), b0 = await b.transitions();
@@ -266,9 +280,12 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
   }
 }
 
-function readProfiles(dir: string): CpuProfile[] {
+function readProfiles(dir: string): { pid: number; profile: CpuProfile }[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+  return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => ({
+    pid: Number(/(\d+)\.cpuprofile$/.exec(f)?.[1]),
+    profile: JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile,
+  }));
 }
 
 // ---- main ----
@@ -345,7 +362,7 @@ async function main(): Promise<void> {
         const k = 251;
         const res = await cpuRun(lab, 'tandem', k, o.quick ? 15_000 : 30_000, dir);
         const profiles = readProfiles(dir);
-        const p: ProfileResult = { instances: k, advertMs: 100, windowMs: res.windowMs, profiles: profiles.map((pr) => topFunctions(pr, 12)), masterExtra: res.masterExtra, backupExtra: res.backupExtra, cpu: { master: res.master?.cpuSecPerMin ?? NaN, backup: res.backup?.cpuSecPerMin ?? NaN } };
+        const p: ProfileResult = { instances: k, advertMs: 100, windowMs: res.windowMs, profiles: profiles.map((pr) => ({ role: pr.pid === res.pids?.master ? 'master' : pr.pid === res.pids?.backup ? 'backup' : `pid ${pr.pid}`, ...topFunctions(pr.profile, 12) })), masterExtra: res.masterExtra, backupExtra: res.backupExtra, cpu: { master: res.master?.cpuSecPerMin ?? NaN, backup: res.backup?.cpuSecPerMin ?? NaN } };
         results.profile.push(p);
         log(`profile: ${profiles.length} profiles; top ${p.profiles.map((x) => x.top.filter((t) => !t.name.startsWith('(')).slice(0, 3).map((t) => `${t.name} ${t.selfPct}%`).join(', ')).join(' | ')}`);
       } finally {

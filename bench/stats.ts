@@ -153,15 +153,16 @@ export interface HotFunction {
   /** file:line, shortened to the last two path parts. */
   where: string;
   selfMs: number;
-  /** Share of all samples (idle included). */
+  /** Share of the busy (non-idle) time; for "(idle)" itself, share of all time. */
   selfPct: number;
 }
 
 /**
  * Self time per function from a .cpuprofile: each sample is charged to the node it hit, weighted
  * by the time delta that followed it (V8 records the delta before each sample; we use the next
- * one, the usual approximation). Nodes with the same name and place are merged. "(idle)",
- * "(program)" and "(garbage collector)" stay in, as they say where the time went.
+ * one, the usual approximation). Nodes with the same name and place are merged. The top list
+ * leaves out "(idle)" (reported as idlePct) and ranks the rest by self time; "(program)" and
+ * "(garbage collector)" stay in, as they say where busy time went.
  */
 export function topFunctions(p: CpuProfile, limit = 10): { totalMs: number; idlePct: number; gcPct: number; top: HotFunction[] } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -194,8 +195,14 @@ export function topFunctions(p: CpuProfile, limit = 10): { totalMs: number; idle
     merged.set(key, h);
   }
   const list = [...merged.values()];
-  for (const h of list) { h.selfPct = totalUs > 0 ? (h.selfMs * 1000 * 100) / totalUs : 0; h.selfMs = round(h.selfMs, 1); h.selfPct = round(h.selfPct, 1); }
+  const idleUs = list.filter((h) => h.name === '(idle)').reduce((a, h) => a + h.selfMs * 1000, 0);
+  const busyUs = totalUs - idleUs;
+  for (const h of list) {
+    const of = h.name === '(idle)' ? totalUs : busyUs;
+    h.selfPct = round(of > 0 ? (h.selfMs * 1000 * 100) / of : 0, 1);
+    h.selfMs = round(h.selfMs, 1);
+  }
   const pct = (name: string) => list.filter((h) => h.name === name).reduce((a, h) => a + h.selfPct, 0);
-  const top = list.sort((a, b) => b.selfMs - a.selfMs).slice(0, limit);
+  const top = list.filter((h) => h.name !== '(idle)').sort((a, b) => b.selfMs - a.selfMs).slice(0, limit);
   return { totalMs: round(totalUs / 1000, 1), idlePct: round(pct('(idle)'), 1), gcPct: round(pct('(garbage collector)'), 1), top };
 }
