@@ -170,8 +170,8 @@ test(`a flood of ${CLASSES.length} x ${PER_CLASS} bad frames at a master and a b
         const got = { port: delta(b.port, a.port), lan: delta(b.lan, a.lan), old: delta(b.old, a.old) };
         console.log(`  r${k + 1} (${stateOf(after[k], 'lan')}): ${frames.length} frames in ${ms} ms; ` +
           `interface ${JSON.stringify(got.port)}, lan ${JSON.stringify(got.lan)}, old ${JSON.stringify(got.old)}, ` +
-          `capture dropped ${JSON.stringify(after[k].interfaces.map((p) => p.captureDropped))}`);
-        assert.equal(after[k].interfaces.map((p) => p.captureDropped), [0], 'the capture dropped frames: counts cannot be exact');
+          `capture dropped ${JSON.stringify(after[k].interfaces.map((p) => (p as { captureDropped?: number }).captureDropped))}`);
+        assert.equal(after[k].interfaces.map((p) => (p as { captureDropped?: number }).captureDropped), [0], 'the capture dropped frames: counts cannot be exact');
         assert.equal(got, want, `r${k + 1} counts`);
         // No state change: same states, same master, no new transitions.
         for (const name of ['lan', 'old']) {
