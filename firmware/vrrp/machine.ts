@@ -8,9 +8,11 @@
 //
 // Deliberate deviations from the RFC text (each also noted where it happens):
 //  - Preemption (6.4.2 says "Discard the ADVERTISEMENT" and lets the Master_Down_Timer expire):
-//    a backup with Preempt_Mode that hears a lower-priority master takes over at once (reason
+//    a backup with Preempt_Mode whose master drops below it takes over at once (reason
 //    'preempt'), or after preemptDelayMs; the outcome is the RFC's, one Master_Down_Interval
 //    sooner (OpenBSD CARP does the same).
+//  - A backup ignores adverts from routers worse than the fresh master it follows for timing
+//    (backupRx), so a split-brain loser's packets cannot start a takeover.
 //  - The address owner (priority 255) does not discard every advert (7.1): as master it runs 6.4.3
 //    like anyone else, so two misconfigured owners still converge by the IP tie-break.
 //  - Shutdown and priority 0 hand over make-before-break (the RFC releases at once), and a master
@@ -327,9 +329,10 @@ function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
     && (adv.priority < s.masterPriority! || (adv.priority === s.masterPriority && compareIp(src, s.masterIp!) < 0));
   if (adv.priority === 0) {
     if (belowKnown) return ignored(s, `priority 0 from ${src}, not our master`);
-    // "Set the Master_Down_Timer to Skew_Time": the master is leaving, take over soon.
+    // "Set the Master_Down_Timer to Skew_Time": the master is leaving, take over soon. It is no
+    // longer a master to follow, so whoever advertises next is taken at its word.
     return {
-      state: upd(s, { masterDownTimerMs: nowMs + csToMs(s.skewTimeCs), masterDownCause: 'priority-zero-advert' }),
+      state: upd(s, { masterDownTimerMs: nowMs + csToMs(s.skewTimeCs), masterDownCause: 'priority-zero-advert', masterHeardMs: undefined }),
       actions: [],
     };
   }

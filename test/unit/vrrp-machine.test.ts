@@ -162,6 +162,10 @@ test('RFC 5798 6.4.2: a priority-0 advert sets Master_Down_Timer to Skew_Time', 
   assert.is(r.state.masterDownTimerMs, T0 + 20 + 600);   // Skew_Time 60 cs
   const m = st(r.state, TIMER, T0 + 620);
   assert.equal(m.actions, toMaster('priority-zero-advert'));
+  // a worse router taking over after the leaver's priority 0 is followed at once
+  const f = st(r.state, rx(LOWER, adv(150)), T0 + 300);
+  assert.is(f.state.masterIp, LOWER);
+  assert.is(f.state.masterDownTimerMs, T0 + 300 + 3600);
 });
 
 test('RFC 5798 6.4.2 + tandem: a lower-priority master is preempted at once when Preempt_Mode is on', () => {
