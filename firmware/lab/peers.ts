@@ -40,8 +40,24 @@ export interface VrrpPeerOptions {
 
 const STOP_GRACE_MS = 3_000;
 
+// Private dirs not yet removed by stop()/kill(). A peer often ends with its lab (destroy() kills
+// the process, not the handle), so whatever is left goes when this process exits.
+const liveDirs = new Set<string>();
+let dirHook = false;
+
 function privateDir(tag: string): string {
-  return mkdtempSync(join(tmpdir(), `tandem-lab-${tag}-`));
+  const dir = mkdtempSync(join(tmpdir(), `tandem-lab-${tag}-`));
+  liveDirs.add(dir);
+  if (!dirHook) {
+    dirHook = true;
+    process.on('exit', () => { for (const d of liveDirs) rmSync(d, { recursive: true, force: true }); });
+  }
+  return dir;
+}
+
+function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
 }
 
 function exitedPromise(child: ChildProcess): Promise<void> {
@@ -127,8 +143,8 @@ ${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
   const handle: PeerHandle = {
     dir,
     log,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') { await stopChild(child, signal); rmSync(dir, { recursive: true, force: true }); },
-    async kill() { await stopChild(child, 'SIGKILL'); rmSync(dir, { recursive: true, force: true }); },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') { await stopChild(child, signal); removeDir(dir); },
+    async kill() { await stopChild(child, 'SIGKILL'); removeDir(dir); },
     async state() {
       if (child.exitCode !== null || child.signalCode !== null) return 'unknown';
       try { return parseState(readFileSync(stateFile, 'utf8')); } catch { return 'unknown'; }
@@ -224,7 +240,7 @@ ${o.preempt === false ? ` no vrrp ${o.vrid} preempt\n` : ''}${o.addresses.map((a
     if (vrrpd) await stopChild(vrrpd, signal);
     await stopChild(zebra, signal);
     await cleanupLinks();
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   const log = () => `--- zebra\n${zlog()}\n--- vrrpd\n${vlog()}`;
   const vtysh = async (...commands: string[]) => {
@@ -343,7 +359,7 @@ ${o.configExtra ?? ''}
   const log = collectLog(child, join(dir, 'mosquitto.log'));
   const up = await waitFor(async () => child.exitCode !== null ||
     (await canConnect({ port, host: '127.0.0.1' }) && await canConnect({ path: socketPath })), 10_000, 50);
-  const stop = async () => { await stopChild(child, 'SIGTERM'); rmSync(dir, { recursive: true, force: true }); };
+  const stop = async () => { await stopChild(child, 'SIGTERM'); removeDir(dir); };
   if (!up || child.exitCode !== null) {
     const text = log();
     await stop();
