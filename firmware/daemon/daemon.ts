@@ -159,11 +159,7 @@ export class Daemon {
     }, link.index);
     port.byKey.set(`${c.family}:${c.vrid}`, inst);
     this.instances.set(c.name, inst);
-    if (c.notify) {
-      this.notify.set(c.name, new NotifyQueue(c.notifyTimeoutMs, (argv, r) => {
-        if (r.code !== 0) this.log.warn({ instance: c.name, argv, code: r.code, timedOut: r.timedOut, error: r.error }, 'notify script failed');
-      }));
-    }
+    this.setNotify(c);
     const t: TrackState = {
       ownCarrier: link.carrier && link.up, trackedDown: new Set(), weightLoss: 0, scriptFault: 0, scripts: [],
       maintenance: false, groupHold: false, faulted: false, lastPriority: c.priority,
@@ -188,6 +184,14 @@ export class Daemon {
     }
     inst.start();
     return inst;
+  }
+
+  private setNotify(c: InstanceConfig): void {
+    this.notify.delete(c.name);
+    if (!c.notify) return;
+    this.notify.set(c.name, new NotifyQueue(c.notifyTimeoutMs, (argv, r) => {
+      if (r.code !== 0) this.log.warn({ instance: c.name, argv, code: r.code, timedOut: r.timedOut, error: r.error }, 'notify script failed');
+    }));
   }
 
   /** In mac_mode virtual the parent must not answer ARP for the VIP with its own MAC (the Linux
@@ -341,12 +345,15 @@ export class Daemon {
     const kept: string[] = [], restarted: string[] = [], added: string[] = [], removed: string[] = [];
     const nextByName = new Map(next.instances.map((c) => [c.name, c]));
     const stop: Instance[] = [];
+    const soft: [Instance, InstanceConfig][] = [];
     for (const [name, inst] of this.instances) {
       const n = nextByName.get(name);
       if (!n) { removed.push(name); stop.push(inst); }
       else if (sameInstance(inst.cfg, n)) kept.push(name);
+      else if (softChange(inst.cfg, n)) { kept.push(name); soft.push([inst, n]); }
       else { restarted.push(name); stop.push(inst); }
     }
+    for (const [inst, n] of soft) this.reconfigureInPlace(inst, n);
     await this.stopInstances(stop);
     const old = this.config;
     this.config = { ...next, instances: next.instances };
@@ -359,6 +366,28 @@ export class Daemon {
     this.log.info({ kept, restarted, added, removed }, 'reloaded');
     this.emit({ reason: 'reloaded', kept, restarted, added, removed });
     return { ok: true, errors: [], kept, restarted, added, removed };
+  }
+
+  /** Priority, preempt, tracking, notify or announcement settings changed: no restart. */
+  private reconfigureInPlace(inst: Instance, c: InstanceConfig): void {
+    const t = this.track.get(inst.name)!;
+    if (JSON.stringify(inst.cfg.track.scripts) !== JSON.stringify(c.track.scripts)) {
+      for (const s of t.scripts) s.stop();
+      t.scripts = c.track.scripts.map((spec) => {
+        const ts = new TrackScript(spec, (ok) => {
+          this.emit({ instance: c.name, reason: ok ? 'track-script-ok' : 'track-script-failed', script: spec.run });
+          this.recompute(c.name);
+        });
+        ts.start();
+        return ts;
+      });
+    }
+    for (const name of [...t.trackedDown]) if (!c.track.interfaces.some((x) => x.name === name)) t.trackedDown.delete(name);
+    this.setNotify(c);
+    inst.reconfigure(c);
+    t.lastPriority = inst.state.effectivePriority;
+    this.recompute(c.name);
+    this.log.info({ instance: c.name }, 'reconfigured in place');
   }
 
   private async stopInstances(list: Instance[]): Promise<void> {
@@ -418,6 +447,15 @@ export class ConfigRejected extends Error {
 }
 
 export { CommandError };
+
+/** Keys whose change the running machine absorbs (RFC 5798 state is kept). */
+const SOFT_KEYS = new Set<keyof InstanceConfig>(['priority', 'preempt', 'preemptDelayMs', 'acceptMode', 'garp', 'track', 'notify', 'notifyTimeoutMs', 'line']);
+
+function softChange(a: InstanceConfig, b: InstanceConfig): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof InstanceConfig)[]);
+  for (const k of keys) if (!SOFT_KEYS.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
+  return true;
+}
 
 function sameInstance(a: InstanceConfig, b: InstanceConfig): boolean {
   const strip = (c: InstanceConfig) => JSON.stringify({ ...c, line: 0 });

@@ -7,7 +7,7 @@ import type { Driver, PacketChannel } from '../../drivers/types.ts';
 import type { ChecksumForm, VrrpAdvert } from '../packet/types.ts';
 import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName } from '../vrrp/types.ts';
 import { encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../packet/index.ts';
-import { initialState, isStopped, nextDeadline, step } from '../vrrp/index.ts';
+import { initialState, isStopped, nextDeadline, reconfigure, step } from '../vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from './log.ts';
 
@@ -79,7 +79,7 @@ export class Instance {
   private owning = false;      // VIPs currently held
   private lastSrcMismatchLog = 0;
 
-  constructor(readonly cfg: InstanceConfig, private env: InstanceEnv, ifindex: number) {
+  constructor(public cfg: InstanceConfig, private env: InstanceEnv, ifindex: number) {
     this.vmac = virtualMac(cfg.vrid, cfg.family);
     this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
@@ -99,6 +99,16 @@ export class Instance {
   feed(ev: VrrpEvent): void {
     const now = this.env.now();
     const { state, actions } = step(this.state, ev, now);
+    this.state = state;
+    for (const a of actions) this.perform(a);
+    this.arm();
+  }
+
+  /** Apply a config that differs only in what can change in place (priority, preempt, timing
+   *  of announcements, ...): the machine keeps its state, so a master stays master. */
+  reconfigure(cfg: InstanceConfig): void {
+    this.cfg = cfg;
+    const { state, actions } = reconfigure(this.state, toVrrpConfig(cfg, this.env.primaryIp, this.checksumForm), this.env.now());
     this.state = state;
     for (const a of actions) this.perform(a);
     this.arm();
