@@ -63,6 +63,8 @@ export interface CpuResult {
   masterExtra?: Record<string, unknown>;
   backupExtra?: Record<string, unknown>;
   pids?: { master: number; backup: number };
+  /** Instances not in the expected state at the end ("r1 VRID:state"). */
+  unexpectedStates?: string[];
   error?: string;
 }
 
@@ -212,7 +214,7 @@ export function renderMarkdown(r: BenchResults, svgName: string): string {
       for (const c of r.cpu.filter((x) => x.instances === k)) {
         const rat = c.impl === 'keepalived' || !ka ? '-' : `${n(ratio(c.master?.cpuSecPerMin ?? NaN, ka.master?.cpuSecPerMin ?? NaN), 2)} / ${n(ratio(c.backup?.cpuSecPerMin ?? NaN, ka.backup?.cpuSecPerMin ?? NaN), 2)}`;
         const rr = c.impl === 'keepalived' || !ka ? '-' : `${n(ratio(c.master?.rssMb ?? NaN, ka.master?.rssMb ?? NaN), 2)} / ${n(ratio(c.backup?.rssMb ?? NaN, ka.backup?.rssMb ?? NaN), 2)}`;
-        L.push(`| ${k} | ${c.impl} | ${n(c.master?.cpuSecPerMin, 2)} | ${n(c.master?.rssMb)} | ${n(c.backup?.cpuSecPerMin, 2)} | ${n(c.backup?.rssMb)} | ${rat} | ${rr} | ${c.error ? c.error : c.stable ? 'yes' : `**no** (${c.masterTransitions}/${c.backupTransitions})`} | ${(c.master?.processes ?? []).length} |`);
+        L.push(`| ${k} | ${c.impl} | ${n(c.master?.cpuSecPerMin, 2)} | ${n(c.master?.rssMb)} | ${n(c.backup?.cpuSecPerMin, 2)} | ${n(c.backup?.rssMb)} | ${rat} | ${rr} | ${c.error ? c.error : c.stable ? 'yes' : `**no** (transitions ${c.masterTransitions}/${c.backupTransitions}${c.unexpectedStates?.length ? `; ${c.unexpectedStates.length} not in the expected state, e.g. ${c.unexpectedStates.slice(0, 3).join(', ')}` : ''})`} | ${(c.master?.processes ?? []).length} |`);
       }
     }
     L.push('', `Issue reference for keepalived at 251 instances: ${TARGETS.keepalived251CpuSecPerMin} CPU-s/min, ${TARGETS.keepalived251RssMb} MB; at 100 ms its outage median about ${TARGETS.keepalivedOutage100MedianMs} ms.`, '');

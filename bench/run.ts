@@ -269,8 +269,9 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
     base.masterTransitions = (await m.transitions()) - m0;
     base.backupTransitions = (await b.transitions()) - b0;
     const ms = await m.states(), bs = await b.states();
-    const allM = [...ms.values()].every((s) => s === 'master'), allB = [...bs.values()].every((s) => s === 'backup');
-    base.stable = base.masterTransitions === 0 && base.backupTransitions === 0 && allM && allB;
+    const odd = (m: Map<number, StateName>, want: StateName) => [...m.entries()].filter(([, s]) => s !== want).map(([v, s]) => `${v}:${s}`);
+    base.unexpectedStates = [...odd(ms, 'master').map((x) => `r1 ${x}`), ...odd(bs, 'backup').map((x) => `r2 ${x}`)];
+    base.stable = base.masterTransitions === 0 && base.backupTransitions === 0 && base.unexpectedStates.length === 0;
     if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
     return base;
   } finally {
