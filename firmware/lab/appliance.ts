@@ -64,6 +64,8 @@ export interface TandemApplianceOptions extends VrrpSetup {
   telemetry?: TelemetrySetup;
   /** argv prefix that runs tandem (default tandemCommand()). */
   command?: string[];
+  /** garp.refresh: periodic re-announcement while master (ms). */
+  garpRefreshMs?: number;
 }
 
 export function tandemConfigYaml(o: TandemApplianceOptions, host: LabHost): string {
@@ -82,6 +84,7 @@ export function tandemConfigYaml(o: TandemApplianceOptions, host: LabHost): stri
     `    advert_interval: ${o.advertMs}ms`,
     '    preempt: true',
     `    addresses: [${o.vip}/${host.ipv4PrefixLen}]`,
+    ...(o.garpRefreshMs ? [`    garp: { refresh: ${o.garpRefreshMs}ms }`] : []),
   ];
   if (o.telemetry) {
     lines.push('telemetry:', '  mqtt:',

@@ -175,7 +175,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     appliances = lab.routers.map((host, i) => {
       const common = { name: `r${i + 1}`, priority: LAB_PRIORITIES[i], vrid: LAB_VRID, advertMs: o.advertMs, vip: LAB_VIP };
       if (o.peer && i === lab!.routers.length - 1) return peerAppliance(lab!, host, o.peer, common);
-      return tandemAppliance(lab!, host, { ...common, dir: join(dir, common.name), telemetry });
+      // A keepalived or FRR backup that loses a split brain steps down without a word, so a tandem
+      // master that was isolated never learns that clients point elsewhere: a periodic
+      // re-announcement bounds that (see docs/interop.md). tandem peers need none.
+      const garpRefreshMs = o.peer ? Math.max(1000, 5 * o.advertMs) : undefined;
+      return tandemAppliance(lab!, host, { ...common, dir: join(dir, common.name), telemetry, garpRefreshMs });
     });
     const A = o.advertMs;
     const macs = new Map<string, string>();
