@@ -143,7 +143,8 @@ export function verdicts(r: BenchResults): { what: string; met: boolean | undefi
   return out;
 }
 
-export function renderMarkdown(r: BenchResults, svgName: string): string {
+/** `notes`: a hand-written analysis (bench/results/NAME.notes.md) appended after the numbers. */
+export function renderMarkdown(r: BenchResults, svgName: string, notes?: string): string {
   const L: string[] = [];
   const impls = r.settings.impls;
   L.push(`# Benchmark ${r.name}${r.quick ? ' (quick)' : ''}`, '');
@@ -236,6 +237,7 @@ export function renderMarkdown(r: BenchResults, svgName: string): string {
   if (!short.length) L.push('Nowhere among the measured targets in this run.');
   for (const v of short) L.push(`- ${v.what}: ${v.detail}.`);
   L.push('');
+  if (notes?.trim()) L.push(notes.trim(), '');
   return L.join('\n');
 }
 

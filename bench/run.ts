@@ -63,7 +63,7 @@ function options(argv: string[]): Opts {
     // Re-render the markdown and SVG of an earlier run from its JSON (no lab, no root).
     const stem = join(new URL('./results/', import.meta.url).pathname, values.render);
     const r = JSON.parse(readFileSync(`${stem}.json`, 'utf8')) as BenchResults;
-    writeFileSync(`${stem}.md`, renderMarkdown(r, `${values.render}.svg`));
+    writeFileSync(`${stem}.md`, renderMarkdown(r, `${values.render}.svg`, notesOf(stem)));
     writeFileSync(`${stem}.svg`, renderSvg(r));
     console.log(`rendered ${stem}.{md,svg}`);
     process.exit(0);
@@ -378,10 +378,15 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const stem = join(outDir, o.name);
   writeFileSync(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(`${stem}.md`, renderMarkdown(results, `${o.name}.svg`));
+  writeFileSync(`${stem}.md`, renderMarkdown(results, `${o.name}.svg`, notesOf(stem)));
   writeFileSync(`${stem}.svg`, renderSvg(results));
   log(`wrote ${stem}.{json,md,svg} in ${results.durationS} s`);
   console.log(readFileSync(`${stem}.md`, 'utf8'));
+}
+
+/** The hand-written analysis of a run, if someone wrote one (kept across --render). */
+function notesOf(stem: string): string | undefined {
+  return existsSync(`${stem}.notes.md`) ? readFileSync(`${stem}.notes.md`, 'utf8') : undefined;
 }
 
 function fmt(x: number | undefined): string { return x === undefined || !Number.isFinite(x) ? '-' : (Math.round(x * 100) / 100).toString(); }
