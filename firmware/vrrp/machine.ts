@@ -282,9 +282,13 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
         return { state: s, actions: [] };
       }
       if (s.adverTimerMs === undefined || s.adverTimerMs > nowMs) return { state: s, actions: [] };
-      // RFC 5798 6.4.3 "If the Adver_Timer fires": send, reset to Advertisement_Interval. A late
-      // wake-up sends one advert and re-arms from now (no burst to catch up).
-      const next = upd(s, { adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs) });
+      // RFC 5798 6.4.3 "If the Adver_Timer fires": send, reset to Advertisement_Interval. The next
+      // deadline counts from when this one was due, not from the (late) wake-up, so lateness does
+      // not accumulate into a slower cadence; a wake-up later than a whole interval re-arms from
+      // now (one advert, no burst to catch up).
+      const interval = csToMs(s.config.advertIntervalCs);
+      const due = s.adverTimerMs + interval;
+      const next = upd(s, { adverTimerMs: due > nowMs ? due : nowMs + interval });
       return { state: next, actions: [advert(next)] };
     }
     default: return unhandled(s, s.name);

@@ -324,6 +324,14 @@ test('RFC 5798 6.4.3: Adver_Timer fires -> one advert, timer reset; early does n
   assert.is(late.state.adverTimerMs, m.adverTimerMs! + 4500);
 });
 
+test('tandem: a slightly late Adver_Timer keeps the cadence (next due = this due + interval)', () => {
+  const m = master();
+  const due = m.adverTimerMs!;
+  const r = st(m, TIMER, due + 7);
+  assert.equal(r.actions, [{ type: 'send-advert', priority: 100, maxAdverIntervalCs: 100 }]);
+  assert.is(r.state.adverTimerMs, due + 1000, 'not due + 7 + 1000: lateness does not accumulate');
+});
+
 test('RFC 5798 6.4.3: a higher-priority advert -> last advert at our priority, release, Backup', () => {
   const m = master();
   const r = st(m, rx(LOWER, adv(200, { maxAdverIntervalCs: 50 })), T0 + 9000);
