@@ -69,6 +69,10 @@ test('IPv6 VIPs (link-local first): adverts from the router\'s own link-local, f
       assert.equal([...srcs].sort(), [...ll].sort());
       assert.ok(v6.every((r) => r!.ttl === 255 && r!.checksumStatus !== 'bad'));
       assert.ok(v6.every((r) => r!.addresses[0] === 'fe80::51' && r!.addresses[1] === VIP6));
+      // SIGINT makes tshark print what dumpcap handed it so far, then exit.
+      const naDone = new Promise<void>((res) => { if (na.exitCode !== null) res(); else na.once('exit', () => res()); });
+      if (na.pid) try { process.kill(-na.pid, 'SIGINT'); } catch { /* gone */ }
+      await Promise.race([naDone, sleep(5000)]);
       const nas = naOut.split('\n').filter((l) => l.trim()).map((l) => l.split('\t'));
       const fromR2 = nas.filter((f) => f[0] === mac[1] && f[2] === VIP6);
       console.log(`  IPv6: ${v6.length} adverts from ${[...srcs].join(', ')}; ${nas.length} NAs, ${fromR2.length} from r2 for ${VIP6}`);
