@@ -10,7 +10,7 @@ import type { Telemetry } from '../telemetry/telemetry.ts';
 import { VERSION } from '../version.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { OtaAgent } from '../../ota/agent.ts';
+import type { OtaAgent } from '../../ota/agent.ts';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
 export const DEFAULT_SOCKET = '/run/tandem/tandem.sock';
@@ -51,7 +51,7 @@ export async function runMain(argv: string[]): Promise<number> {
     return 1;
   }
   const server = await listenControl(daemon.config.control.socket, (req) => handleCommand(daemon, req));
-  const ota = OtaLink.open(daemon, log, () => void stopAndExit('ota-update'));
+  const ota = await OtaLink.open(daemon, log, () => void stopAndExit('ota-update'));
   const telemetry = new TelemetryLink(daemon, log, ota);
   await telemetry.apply(daemon.config.telemetry?.mqtt);
   daemon.onEvent((e) => {
@@ -129,9 +129,10 @@ class TelemetryLink {
 class OtaLink {
   private constructor(private agent: OtaAgent, private daemon: Daemon, private log: Logger, private restart: () => void, private trial: boolean) {}
 
-  static open(daemon: Daemon, log: Logger, restart: () => void): OtaLink | undefined {
+  static async open(daemon: Daemon, log: Logger, restart: () => void): Promise<OtaLink | undefined> {
     const root = process.env.TANDEM_OTA_ROOT ?? daemon.config.ota.root;
     if (!existsSync(join(root, 'ota-state.json'))) return undefined;
+    const { OtaAgent } = await import('../../ota/agent.ts'); // not loaded on hand-run daemons
     const agent = new OtaAgent({
       root, trustedKeys: daemon.config.ota.trustedKeys, allowDowngrade: daemon.config.ota.allowDowngrade,
       healthDeadlineS: daemon.config.ota.healthDeadlineMs / 1000,

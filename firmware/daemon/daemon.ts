@@ -151,6 +151,7 @@ export class Daemon {
     }
     const link = this.driver.link(c.interface);
     if (c.macMode === 'virtual') this.prepareVirtualMacParent(c);
+    else if (c.priority !== 255) this.sweepVips(c);
     const port = this.port(c.interface);
     const inst = new Instance(c, {
       driver: this.driver, channel: port.channel, journal: this.journal, log: this.log, now: this.now,
@@ -184,6 +185,23 @@ export class Daemon {
     }
     inst.start();
     return inst;
+  }
+
+  /** A virtual address already on the interface before we own it is a leftover (a crash, or a
+   *  journal write that did not happen): remove it so a backup never answers for it. The address
+   *  owner (255) is exempt: its virtual address is its own. */
+  private sweepVips(c: InstanceConfig): void {
+    const present = new Map(this.driver.listAddresses(c.interface).map((cidr) => [cidr.split('/')[0], cidr]));
+    for (const a of c.addresses) {
+      const cidr = present.get(a.address);
+      if (!cidr) continue;
+      try {
+        this.driver.removeAddress(c.interface, cidr);
+        this.log.warn({ instance: c.name, address: cidr }, 'removed a leftover virtual address before starting');
+      } catch (e) {
+        this.log.error({ instance: c.name, address: cidr, err: (e as Error).message }, 'could not remove a leftover virtual address');
+      }
+    }
   }
 
   private setNotify(c: InstanceConfig): void {

@@ -74,6 +74,7 @@ export class Instance {
   checksumForm: ChecksumForm;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
+  private armedFor = 0;
   private garpTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private owning = false;      // VIPs currently held
@@ -176,18 +177,24 @@ export class Instance {
     }
   }
 
+  /** Arms one timer for the machine's next deadline. A backup's Master_Down deadline moves later
+   *  with every advert heard; re-creating a Node timer each time is most of a busy backup's cost,
+   *  so a timer armed for an earlier moment is kept and re-armed when it fires early. */
   private arm(): void {
     const due = nextDeadline(this.state);
     if (due === undefined) { if (this.timer) clearTimeout(this.timer); this.timer = undefined; return; }
-    if (this.timer && due === this.timerDue) return;
-    if (this.timer) clearTimeout(this.timer);
     this.timerDue = due;
+    if (this.timer && this.armedFor <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedFor = due;
     this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - this.env.now()));
   }
 
   private onTimer(): void {
     this.timer = undefined;
-    const late = this.env.now() - this.timerDue;
+    const now = this.env.now();
+    if (now < this.timerDue - 1) { this.arm(); return; } // the deadline moved on: not due yet
+    const late = now - this.timerDue;
     if (late > this.cfg.advertIntervalMs / 4) this.counters.lateTimers++;
     // Timers run before I/O in Node's loop: after a stall, adverts that arrived meanwhile are still
     // unread. Defer to the check phase, after the poll phase has read them, so a late timer does
