@@ -4,8 +4,9 @@
 // EADDRNOTAVAIL for a multicast MAC, EBUSY while up when a NIC is made to refuse live changes),
 // the same idempotence, events delivered later (a microtask), never inside the call that caused them.
 import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
-import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions } from './types.ts';
+import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions, RawVrrpOptions, RawVrrpSocket } from './types.ts';
 import { DriverError, errnoHint } from './types.ts';
+import { writeEthernet, writeIpv4Header, writeIpv6Header } from '../firmware/packet/ether.ts';
 
 const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EBADF: 9, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, EADDRINUSE: 98, EADDRNOTAVAIL: 99 };
 
@@ -86,6 +87,38 @@ export class FakeChannel implements PacketChannel {
   dropped(): number { return this.droppedCount; }
 }
 
+/** A raw VRRP socket: records each send; on a FakeLan the kernel's part is played by hand (IP
+ *  header with TTL 255, the peer's MAC "resolved" from whichever port holds `dst`), so the peer's
+ *  packet channels capture a frame as they would on Linux. A `dst` no port holds goes nowhere. */
+export class FakeRawVrrp implements RawVrrpSocket {
+  readonly sent: Array<{ dst: string; payload: Uint8Array }> = [];
+  closed = false;
+
+  constructor(readonly driver: FakeDriver, readonly ifname: string, readonly family: 4 | 6, readonly src: string | undefined) {}
+
+  send(dst: string, payload: Uint8Array): void {
+    this.driver.record('raw-send', [this.ifname, dst, payload]);
+    if (this.closed) throw fail('send-advert', this.ifname, 'EBADF', 'raw VRRP socket closed');
+    const l = this.driver.linkState(this.ifname);
+    if (!l) throw fail('send-advert', this.ifname, 'ENODEV');
+    const d = parseCidr(dst);
+    if (!d || d.family !== this.family || d.prefixLength !== (this.family === 4 ? 32 : 128)) {
+      throw fail('send-advert', this.ifname, 'EINVAL', `'${dst}' is not an IPv${this.family} address`);
+    }
+    const copy = new Uint8Array(payload);
+    this.sent.push({ dst: d.text.split('/')[0], payload: copy });
+    const src = this.src ?? l.addresses.map((a) => parseCidr(a)!).find((a) => a.family === this.family)?.text.split('/')[0];
+    if (!src || !l.up || !l.cable) return;
+    this.driver.lan?.carryIp(this.driver, this.ifname, this.family, parseCidr(src)!.address, d.address, copy);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.driver.record('raw-close', [this.ifname]);
+  }
+}
+
 export class FakeDriver implements Driver {
   readonly os: OsName;
   readonly calls: FakeCall[] = [];
@@ -93,6 +126,7 @@ export class FakeDriver implements Driver {
   private readonly links = new Map<string, FakeLink>();
   private readonly listeners = new Set<(ev: NetEvent) => void>();
   private readonly chans = new Set<FakeChannel>();
+  private readonly raws = new Set<FakeRawVrrp>();
   private readonly joins = new Map<string, number>();
   private readonly failures = new Map<string, string[]>();
   private readonly delivery: 'microtask' | 'sync';
@@ -345,9 +379,26 @@ export class FakeDriver implements Driver {
     return ch;
   }
 
+  openRawVrrp(ifname: string, family: 4 | 6, opts: RawVrrpOptions = {}): RawVrrpSocket {
+    this.record('open-raw-vrrp', [ifname, family, opts]);
+    this.maybeFail('open-raw-vrrp', ifname);
+    this.need('open-raw-vrrp', ifname);
+    if (family !== 4 && family !== 6) throw fail('open-raw-vrrp', ifname, 'EINVAL', `family must be 4 or 6, got ${String(family)}`);
+    if (opts.src !== undefined && parseCidr(opts.src)?.family !== family) {
+      throw fail('open-raw-vrrp', ifname, 'EINVAL', `source '${opts.src}' is not an IPv${family} address`);
+    }
+    const r = new FakeRawVrrp(this, ifname, family, opts.src);
+    this.raws.add(r);
+    return r;
+  }
+
+  /** Raw VRRP sockets opened and not closed. */
+  openRaws(): FakeRawVrrp[] { return [...this.raws].filter((r) => !r.closed); }
+
   close(): void {
     this.record('close', []);
     this.closed = true;
+    for (const r of this.raws) r.close();
     for (const ch of [...this.chans]) ch.close();
     this.listeners.clear();
     this.lan?.detach(this);
@@ -402,4 +453,39 @@ export class FakeLan {
     };
     if (this.delivery === 'sync') go(); else queueMicrotask(go);
   }
+
+  /** A unicast IP packet (protocol 112) from a raw socket: delivered as a frame to the port whose
+   *  interface holds `dst`, from the sender's NIC MAC to that port's, with TTL / Hop Limit 255. */
+  carryIp(driver: FakeDriver, ifname: string, family: 4 | 6, src: Uint8Array, dst: Uint8Array, payload: Uint8Array): void {
+    const from = this.ports.find((p) => p.driver === driver && p.ifname === ifname);
+    if (!from || this.cut.has(this.key(driver, ifname))) return;
+    const dstText = parseCidr(family === 4 ? [...dst].join('.') : hex6(dst))!.text;
+    const to = this.ports.find((p) => p !== from && p.driver.linkState(p.ifname)?.addresses
+      .some((a) => a.split('/')[0] === dstText.split('/')[0]));
+    if (!to) return;   // nobody answers ARP / ND for it
+    const ipLen = family === 4 ? 20 : 40;
+    const { frame, offset } = writeEthernet(to.driver.linkState(to.ifname)!.mac, driver.linkState(ifname)!.mac, undefined,
+      family === 4 ? 0x0800 : 0x86dd, ipLen + payload.length);
+    if (family === 4) {
+      writeIpv4Header(frame, offset, { tos: 0xc0, id: 0, dontFragment: true, ttl: 255, protocol: 112, src, dst, payloadLen: payload.length });
+    } else {
+      writeIpv6Header(frame, offset, { trafficClass: 0xc0, flowLabel: 0, nextHeader: 112, hopLimit: 255, src, dst, payloadLen: payload.length });
+    }
+    frame.set(payload, offset + ipLen);
+    this.frames.push({ from: `${this.ports.indexOf(from)}:${from.ifname}`, frame });
+    const go = () => {
+      if (this.cut.has(this.key(to.driver, to.ifname))) return;
+      const l = to.driver.linkState(to.ifname);
+      if (!l || !l.up || !l.cable) return;
+      if (this.filter && !this.filter(frame, from, to)) return;
+      for (const ch of to.driver.openChannels(to.ifname)) ch.deliver(frame);
+    };
+    if (this.delivery === 'sync') go(); else queueMicrotask(go);
+  }
+}
+
+function hex6(b: Uint8Array): string {
+  const g: string[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(((b[i] << 8) | b[i + 1]).toString(16));
+  return g.join(':');
 }

@@ -73,6 +73,24 @@ export interface PacketChannel {
   dropped(): number;
 }
 
+/** A raw IP socket for VRRP (IP protocol 112) on one interface, for unicast adverts: the kernel
+ *  adds the IP header and resolves the peer's link address, so a peer is reached through routing
+ *  and neighbour discovery rather than by an Ethernet frame we build. Send-only. */
+export interface RawVrrpSocket {
+  readonly ifname: string;
+  readonly family: 4 | 6;
+  /** Sends one VRRP message (the IP payload, checksum already filled in) to `dst`. Throws
+   *  DriverError. The kernel sets TTL / Hop Limit 255 (RFC 5798 5.1.1.3 / 5.1.2.3). */
+  send(dst: string, payload: Uint8Array): void;
+  close(): void;
+}
+
+export interface RawVrrpOptions {
+  /** Source address to bind (the sender's primary address, so the checksum's pseudo-header and
+   *  the packet agree). Without it the kernel picks one by its routing. */
+  src?: string;
+}
+
 export interface Driver {
   readonly os: OsName;
   link(ifname: string): LinkInfo;                            // throws DriverError(ENODEV)
@@ -93,5 +111,7 @@ export interface Driver {
   /** Link and address events (netlink / routing socket). Returns a function that stops watching. */
   watch(listener: (ev: NetEvent) => void): () => void;
   openChannel(ifname: string, opts?: PacketChannelOptions): PacketChannel;
+  /** A raw VRRP socket on `ifname` for unicast adverts (keepalived's unicast_peer). */
+  openRawVrrp(ifname: string, family: 4 | 6, opts?: RawVrrpOptions): RawVrrpSocket;
   close(): void;
 }

@@ -2,7 +2,7 @@
 // abi.ts or a pure encoder in structs.ts; this file only sequences syscalls, and each ioctl
 // socket is opened, used once and closed on every path. The binding is injected, so tests run
 // it with a recording fake (test/unit/driver-bsd-backend.test.ts); libc-koffi.ts is the real one.
-import { DriverError, type Driver, type LinkInfo, type NetEvent, type PacketChannel, type PacketChannelOptions } from '../types.ts';
+import { DriverError, type Driver, type LinkInfo, type NetEvent, type PacketChannel, type PacketChannelOptions, type RawVrrpOptions, type RawVrrpSocket } from '../types.ts';
 import {
   BSD_E, CONSTANTS, LIBC_SYMBOLS, bsdErrnoName, iocParamLength, linkStateCarrier, requestCode,
   type BsdAbi, type BsdOs, type LibcSymbols, type RequestName,
@@ -10,7 +10,7 @@ import {
 import { parseRtMessage } from './rtsock.ts';
 import {
   decodeIfData, decodeSockaddr, encodeIfreq, encodeIfreqLladdr, encodeIfreqMulti, encodeIn6AliasReq,
-  encodeIn6Ifreq, encodeInAliasReq, encodeSetActiveMac, encodeSockaddrIn, groupMac,
+  encodeIn6Ifreq, encodeInAliasReq, encodeSetActiveMac, encodeSockaddrIn, encodeSockaddrIn6, parseIPv4, parseIPv6, groupMac,
   ifreqFlags, parseCidr, parseMac, setIfreqFlags, sockaddrMaskPrefix,
 } from './structs.ts';
 
@@ -38,7 +38,18 @@ export interface BsdLibc {
   getifaddrs(): RawIfaddr[] | null;
   /** Calls back whenever fd is readable (libuv poll); close() stops it. */
   watchReadable(fd: number, onReadable: () => void): { close(): void };
+  // Raw VRRP sockets (unicast adverts). Optional so a binding without them still drives the rest;
+  // openRawVrrp then reports ENOTSUP.
+  setsockopt?(fd: number, level: number, name: number, val: Uint8Array): number;
+  bind?(fd: number, addr: Uint8Array): number;
+  /** Returns bytes sent, or -1 and errno(). */
+  sendto?(fd: number, buf: Uint8Array, flags: number, addr: Uint8Array): number;
 }
+
+// netinet/in.h and netinet6/in6.h: the same numbers on NetBSD, FreeBSD and OpenBSD.
+export const BSD_IPPROTO_IP = 0, BSD_IP_TTL = 4, BSD_IPPROTO_IPV6 = 41, BSD_IPV6_UNICAST_HOPS = 4;
+/** IANA protocol number of VRRP (RFC 5798 5.1.1.4). */
+const IPPROTO_VRRP = 112;
 
 export type LibcLoader = (symbols: LibcSymbols, abi: BsdAbi) => BsdLibc;
 export type ChannelOpener = (ifname: string, opts?: PacketChannelOptions) => PacketChannel;
@@ -75,6 +86,7 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
   const c = CONSTANTS[os];
   const libc = opts.loadLibc(LIBC_SYMBOLS[os], abi);
   const watchers = new Set<() => void>();
+  const raws = new Set<RawVrrpSocket>();
 
   const fail = (op: string, ifname: string, extra = ''): never => { throw bsdError(os, op, ifname, libc.errno(), extra); };
 
@@ -284,6 +296,55 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     };
   }
 
+  /** socket(AF_INET[6], SOCK_RAW, 112) with TTL / Hop Limit 255 (RFC 5798 5.1.1.3 / 5.1.2.3).
+   *  BSD has no SO_BINDTODEVICE: the route to the peer picks the interface (peers are on-link),
+   *  and binding the source address pins what the checksum's pseudo-header assumed. */
+  function openRawVrrp(ifname: string, family: 4 | 6, o: RawVrrpOptions = {}): RawVrrpSocket {
+    const op = 'open-raw-vrrp';
+    const { setsockopt, bind, sendto } = libc;
+    if (!setsockopt || !bind || !sendto) throw new DriverError(op, ifname, 0, 'ENOTSUP', 'the libc binding has no setsockopt/bind/sendto');
+    const index = libc.if_nametoindex(ifname);
+    if (index === 0) throw new DriverError(op, ifname, BSD_E.ENXIO, 'ENXIO', 'no such interface');
+    const sockaddr = (text: string): Uint8Array | null => {
+      if (family === 4) { const a = parseIPv4(text); return a ? encodeSockaddrIn(a) : null; }
+      const a = parseIPv6(text);
+      // RFC 4007 6: a link-local address needs its zone, the interface index.
+      return a ? encodeSockaddrIn6(os, a, a[0] === 0xfe && (a[1] & 0xc0) === 0x80 ? index : 0) : null;
+    };
+    const src = o.src !== undefined ? sockaddr(o.src) : null;
+    if (o.src !== undefined && !src) throw new DriverError(op, ifname, 0, 'EINVAL', `source '${o.src}' is not an IPv${family} address`);
+    const fd = libc.socket(family === 4 ? c.AF_INET : c.AF_INET6, c.SOCK_RAW | c.SOCK_CLOEXEC, IPPROTO_VRRP);
+    if (fd < 0) fail(op, ifname, 'socket');
+    try {
+      const ttl = new Uint8Array(4);
+      new DataView(ttl.buffer).setInt32(0, 255, true);
+      const [level, name] = family === 4 ? [BSD_IPPROTO_IP, BSD_IP_TTL] : [BSD_IPPROTO_IPV6, BSD_IPV6_UNICAST_HOPS];
+      if (setsockopt(fd, level, name, ttl) !== 0) fail(op, ifname, family === 4 ? 'IP_TTL' : 'IPV6_UNICAST_HOPS');
+      if (src && bind(fd, src) !== 0) fail(op, ifname, `bind ${o.src}`);
+    } catch (e) {
+      libc.close(fd);
+      throw e;
+    }
+    let closed = false;
+    const raw: RawVrrpSocket = {
+      ifname, family,
+      send(dst: string, payload: Uint8Array): void {
+        if (closed) throw new DriverError('send-advert', ifname, 0, 'EBADF', 'raw VRRP socket closed');
+        const sa = sockaddr(dst);
+        if (!sa) throw new DriverError('send-advert', ifname, 0, 'EINVAL', `'${dst}' is not an IPv${family} address`);
+        if (sendto(fd, payload, 0, sa) < 0) fail('send-advert', ifname, `to ${dst}`);
+      },
+      close(): void {
+        if (closed) return;
+        closed = true;
+        libc.close(fd);
+        raws.delete(raw);
+      },
+    };
+    raws.add(raw);
+    return raw;
+  }
+
   return {
     os,
     link,
@@ -307,8 +368,10 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     leaveMulticast: (ifname, group) => multicast('leave-multicast', ifname, group),
     watch,
     openChannel,
+    openRawVrrp,
     close(): void {
       for (const stop of [...watchers]) stop();
+      for (const r of [...raws]) r.close();
     },
   };
 }

@@ -43,6 +43,10 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
   const indextoname = lib.func(`const char *${symbols.if_indextoname}(unsigned int index, _Out_ uint8_t *buf)`);
   const getifaddrs = lib.func(`int ${symbols.getifaddrs}(_Out_ void **ifap)`);
   const freeifaddrs = lib.func(`void ${symbols.freeifaddrs}(void *ifa)`);
+  // Not renamed by any of the three libcs, unlike socket() on NetBSD.
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const uint8_t *val, uint32_t len)');
+  const bind = lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)');
+  const sendto = lib.func('long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)');
   const saLen = o.sockaddrLength ?? ((b: Uint8Array) => b[0]);
 
   const sockaddr = (p: bigint | null): Uint8Array | null => {
@@ -57,6 +61,9 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
     close: (fd) => close(fd),
     read: (fd, buf) => Number(read(fd, buf, buf.length)),
     errno: () => koffi.errno(),
+    setsockopt: (fd, level, name, val) => setsockopt(fd, level, name, val, val.length),
+    bind: (fd, addr) => bind(fd, addr, addr.length),
+    sendto: (fd, buf, flags, addr) => Number(sendto(fd, buf, buf.length, flags, addr, addr.length)),
     if_nametoindex: (name) => nametoindex(name),
     if_indextoname: (index) => (indextoname(index, new Uint8Array(16)) as string | null) ?? null,
     getifaddrs(): RawIfaddr[] | null {

@@ -4,7 +4,7 @@
 // keeps working there. One owner for each side effect: the multicast filters this driver joins are
 // counted and left again on close(); setMac/addAddress/createMacvlan are undone by the daemon,
 // which reads getMac first and relies on removeAddress/deleteLink being idempotent.
-import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions } from '../types.ts';
+import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions, RawVrrpOptions, RawVrrpSocket } from '../types.ts';
 import { DriverError } from '../types.ts';
 import { formatMac, multicastMac, parseCidr, parseMac } from './addr.ts';
 import { E, linuxError } from './errno.ts';
@@ -23,6 +23,7 @@ import {
 } from './netlink.ts';
 import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
+import { openLinuxRawVrrp } from './raw-vrrp.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -136,6 +137,7 @@ export class LinuxDriver implements Driver {
   private watcher: Watcher | null = null;
   private readonly joined = new Map<string, number>();         // "ifname|mac" -> references
   private readonly channels = new Set<PacketChannel>();
+  private readonly raws = new Set<RawVrrpSocket>();
   private closed = false;
 
   constructor(opts: LinuxDriverOptions = {}) {
@@ -371,6 +373,18 @@ export class LinuxDriver implements Driver {
     }
   }
 
+  openRawVrrp(ifname: string, family: 4 | 6, opts: RawVrrpOptions = {}): RawVrrpSocket {
+    const index = ifreqInt(this.ifreq('open-raw-vrrp', ifname, SIOCGIFINDEX));
+    const raw = openLinuxRawVrrp(ifname, index, family, opts);
+    const wrapped: RawVrrpSocket = {
+      ifname, family,
+      send: (dst, payload) => raw.send(dst, payload),
+      close: () => { if (this.raws.delete(wrapped)) raw.close(); },
+    };
+    this.raws.add(wrapped);
+    return wrapped;
+  }
+
   private leaveQuietly(ifname: string, group: string): void {
     try { this.leaveMulticast(ifname, group); } catch { /* the interface may be gone */ }
   }
@@ -379,6 +393,7 @@ export class LinuxDriver implements Driver {
     if (this.closed) return;
     this.closed = true;
     for (const ch of [...this.channels]) ch.close();
+    for (const r of [...this.raws]) r.close();
     for (const key of [...this.joined.keys()]) {
       const [ifname, mac] = key.split('|');
       this.joined.set(key, 1);
