@@ -146,16 +146,18 @@ export class Daemon {
   }
 
   private addInstance(c: InstanceConfig): Instance {
-    if (c.unicastPeers.length) {
-      throw new Error(`instance ${c.name}: unicast_peers is not implemented yet (multicast only); remove it to run`);
-    }
     const link = this.driver.link(c.interface);
     if (c.macMode === 'virtual') this.prepareVirtualMacParent(c);
     else if (c.priority !== 255) this.sweepVips(c);
     const port = this.port(c.interface);
+    const primaryIp = this.primaryIp(c);
+    // unicast_peers: adverts leave through a raw socket bound to our primary address, so the
+    // packet's source is the one the checksum was computed with. Receiving needs nothing more:
+    // the port's capture takes IP protocol 112 to any destination.
+    const raw = c.unicastPeers.length ? this.driver.openRawVrrp(c.interface, c.family, { src: primaryIp }) : undefined;
     const inst = new Instance(c, {
-      driver: this.driver, channel: port.channel, journal: this.journal, log: this.log, now: this.now,
-      primaryIp: this.primaryIp(c), nicMac: this.journal.current().macs[c.interface] ?? link.mac,
+      driver: this.driver, channel: port.channel, raw, journal: this.journal, log: this.log, now: this.now,
+      primaryIp, nicMac: this.journal.current().macs[c.interface] ?? link.mac,
       hooks: { onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason), onEvent: (e) => this.emit(e) },
     }, link.index);
     port.byKey.set(`${c.family}:${c.vrid}`, inst);

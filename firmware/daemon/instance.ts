@@ -3,10 +3,10 @@
 // pcap_inject each, address changes one netlink round trip, notify scripts are queued elsewhere.
 import { writeFileSync } from 'node:fs';
 import type { InstanceConfig } from '../config/types.ts';
-import type { Driver, PacketChannel } from '../../drivers/types.ts';
+import type { Driver, PacketChannel, RawVrrpSocket } from '../../drivers/types.ts';
 import type { ChecksumForm, VrrpAdvert } from '../packet/types.ts';
 import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName } from '../vrrp/types.ts';
-import { encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../packet/index.ts';
+import { encodeAdvert, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../packet/index.ts';
 import { initialState, isStopped, nextDeadline, reconfigure, step } from '../vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from './log.ts';
@@ -31,6 +31,9 @@ export interface InstanceHooks {
 export interface InstanceEnv {
   driver: Driver;
   channel: PacketChannel;
+  /** With unicast_peers: the raw socket adverts go out on, one sendto per peer (the kernel routes
+   *  and resolves them). Closed by dispose(). Without it adverts are multicast frames on `channel`. */
+  raw?: RawVrrpSocket;
   journal: Journal;
   log: Logger;
   now: () => number;           // monotonic ms
@@ -133,6 +136,7 @@ export class Instance {
   /** Final teardown after the machine stopped: VIPs gone, macvlan deleted, MAC restored. */
   dispose(): void {
     this.clearTimers();
+    this.env.raw?.close();
     if (this.owning) this.releaseAddresses();
     if (this.cfg.macMode === 'virtual') {
       try { this.env.driver.deleteLink(this.addrIfname); this.env.journal.forgetLink(this.addrIfname); }
@@ -209,13 +213,28 @@ export class Instance {
       addresses: c.addresses.map((x) => x.address),
       ...(c.version === 2 ? v2Auth(c) : {}),
     };
+    const raw = this.env.raw;
+    if (raw && c.unicastPeers.length) {
+      // Unicast (keepalived's unicast_peer): the same advert to each peer; the checksum's
+      // pseudo-header (RFC 5798 5.2.8) names the peer as destination. advertsSent counts packets.
+      for (const peer of c.unicastPeers) {
+        const payload = encodeAdvert(advert, { family: c.family, src: this.env.primaryIp, dst: peer, checksumForm: this.checksumForm });
+        this.trySend(() => raw.send(peer, payload), 'advert') && this.counters.advertsSent++;
+      }
+      return;
+    }
     const frame = encodeVrrpFrame({ srcMac: this.vmac, family: c.family, src: this.env.primaryIp, advert, checksumForm: this.checksumForm });
     this.send(frame, 'advert') && this.counters.advertsSent++;
   }
 
   private send(frame: Uint8Array, what: string): boolean {
+    return this.trySend(() => this.env.channel.send(frame), what);
+  }
+
+  /** Count a failed send and log it at most every 5 s (a dead link would flood the log). */
+  private trySend(fn: () => void, what: string): boolean {
     try {
-      this.env.channel.send(frame);
+      fn();
       return true;
     } catch (e) {
       this.counters.sendErrors++;
