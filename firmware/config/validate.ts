@@ -22,6 +22,8 @@ export interface ConfigEnv {
 
 export const DEFAULTS = {
   stateDir: '/run/tandem',
+  nice: -10,
+  realtimePriority: 0,
   socket: '/run/tandem/tandem.sock',
   logLevel: 'info' as LogLevel,
   version: 3 as const,
@@ -44,7 +46,7 @@ export const DEFAULTS = {
   healthDeadlineMs: 120_000,
 };
 
-export const TOP_KEYS = ['node', 'board', 'state_dir', 'control', 'log', 'instance_defaults', 'instances', 'sync_groups', 'telemetry', 'ota'] as const;
+export const TOP_KEYS = ['node', 'board', 'state_dir', 'control', 'log', 'scheduling', 'instance_defaults', 'instances', 'sync_groups', 'telemetry', 'ota'] as const;
 export const INSTANCE_KEYS = [
   'name', 'interface', 'vrid', 'version', 'priority', 'advert_interval', 'preempt', 'preempt_delay',
   'accept_mode', 'addresses', 'mac_mode', 'mac_cycle_link', 'source_address', 'unicast_peers', 'checksum',
@@ -594,6 +596,12 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
   const logMap = asMap(ctx, get(top, 'log'));
   if (logMap) checkKeys(ctx, logMap, ['level']);
   const level = asEnum(ctx, get(logMap, 'level'), ['trace', 'debug', 'info', 'warn', 'error'] as const) ?? DEFAULTS.logLevel;
+  const schedMap = asMap(ctx, get(top, 'scheduling'));
+  if (schedMap) checkKeys(ctx, schedMap, ['nice', 'realtime_priority']);
+  const scheduling = {
+    nice: asInt(ctx, get(schedMap, 'nice'), -20, 19) ?? DEFAULTS.nice,
+    realtimePriority: asInt(ctx, get(schedMap, 'realtime_priority'), 0, 99) ?? DEFAULTS.realtimePriority,
+  };
 
   // instance_defaults sit under every instance; the instance's own keys win.
   const defaultsNode = get(top, 'instance_defaults');
@@ -650,7 +658,7 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
   const warnings = dedupe(ctx.warnings);
   if (errors.length) return { errors, warnings };
   const config: TandemConfig = {
-    file, node, ...(board ? { board } : {}), stateDir, control: { socket }, log: { level },
+    file, node, ...(board ? { board } : {}), stateDir, control: { socket }, log: { level }, scheduling,
     instances: drafts.map((d) => d.cfg), syncGroups, ...(telemetry ? { telemetry } : {}), ota,
   };
   return { config, errors, warnings };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, formatIssue } from '../config/index.ts';
 import { createDriver } from '../../drivers/index.ts';
+import { applyScheduling } from '../../drivers/sched.ts';
 import { ConfigRejected, CommandError, Daemon } from './daemon.ts';
 import { listenControl, request } from './control.ts';
 import { createLogger, type LogLevel, type Logger } from './log.ts';
@@ -38,6 +39,9 @@ export async function runMain(argv: string[]): Promise<number> {
     return 1;
   }
   const log = createLogger((values['log-level'] ?? pre.config.log.level) as LogLevel);
+  const sched = applyScheduling(pre.config.scheduling);
+  if (sched.errors.length) log.warn({ errors: sched.errors }, 'could not raise the CPU priority');
+  else log.debug({ nice: sched.nice, realtime: sched.realtime }, 'CPU priority set');
   const driver = createDriver();
   const daemon = new Daemon({ driver, log, configFile: file, config: pre.config });
   try {

@@ -30,6 +30,7 @@ test('a file setting every key (with a board file) parses to exactly the expecte
     stateDir: '/run/tandem-test',
     control: { socket: '/run/tandem-test/ctl.sock' },
     log: { level: 'warn' },
+    scheduling: { nice: -5, realtimePriority: 10 },
     instances: [
       {
         name: 'lan', interface: 'eth0', vrid: 51, version: 3, family: 4, priority: 200,
@@ -91,6 +92,7 @@ test('a minimal instance gets every documented default', () => {
   assert.equal(config, {
     file: 'min.yaml', node: 'testhost', stateDir: '/run/tandem', control: { socket: '/run/tandem/tandem.sock' },
     log: { level: 'info' },
+    scheduling: { nice: -10, realtimePriority: 0 },
     instances: [{
       name: 'a', interface: 'eth0', vrid: 1, version: 3, family: 4, priority: 100, advertIntervalMs: 1000,
       preempt: true, preemptDelayMs: 0, acceptMode: false, addresses: [{ address: '192.0.2.10', prefixLength: 32 }],
