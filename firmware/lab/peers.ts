@@ -36,6 +36,10 @@ export interface VrrpPeerOptions {
   /** Default true, as in RFC 5798 6.1 (Preempt_Mode). */
   preempt?: boolean;
   family?: 'ipv4' | 'ipv6';
+  /** keepalived only: send adverts by unicast to these peers (`unicast_peer { ... }`) instead of
+   *  the multicast group; `unicastSrc` sets `unicast_src_ip`. */
+  unicastPeers?: readonly string[];
+  unicastSrc?: string;
 }
 
 const STOP_GRACE_MS = 3_000;
@@ -130,7 +134,7 @@ vrrp_instance VI_${o.vrid} {
   priority ${o.priority}
   advert_int ${advertS}
 ${o.preempt === false ? '  nopreempt\n' : ''}  notify ${notify}
-  virtual_ipaddress {
+${o.unicastSrc ? `  unicast_src_ip ${o.unicastSrc}\n` : ''}${o.unicastPeers?.length ? `  unicast_peer {\n${o.unicastPeers.map((p) => `    ${p}\n`).join('')}  }\n` : ''}  virtual_ipaddress {
 ${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
   }
 }
