@@ -2,83 +2,21 @@
 // are shared/facts/ioctl.md section 3 (offsets in the comment above each function). All target
 // ABIs are little-endian (amd64, aarch64, i386, earm/armv7); big-endian earmeb is not covered.
 // Decoders return null (or a partial result) on short input; they never read past the end.
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv4, formatIPv6, formatMac, multicastMac, parseCidr as parseCidrText, type Cidr } from '../linux/addr.ts';
 import { CONSTANTS, structSize, type BsdAbi, type BsdOs, type StructName } from './abi.ts';
 
 export const IFNAMSIZ = 16;
 
 // ---------------------------------------------------------------- address text <-> bytes
-export function parseMac(text: string): Uint8Array | null {
-  const parts = text.trim().split(/[:-]/);
-  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{1,2}$/.test(p))) return null;
-  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
-}
+// One implementation (firmware/packet/addr.ts) behind the drivers' null-returning adapters in
+// drivers/linux/addr.ts, which despite its folder holds nothing Linux-specific.
+export { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from '../linux/addr.ts';
+export type { Cidr } from '../linux/addr.ts';
 
-export function formatMac(b: Uint8Array): string {
-  return [...b.subarray(0, 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-export function parseIPv4(text: string): Uint8Array | null {
-  return isIPv4(text) ? Uint8Array.from(text.split('.').map(Number)) : null;
-}
-
-export function formatIPv4(b: Uint8Array): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-}
-
-export function parseIPv6(text: string): Uint8Array | null {
-  if (!isIPv6(text)) return null;
-  let s = text;
-  const dot = s.lastIndexOf('.');
-  if (dot >= 0) { // trailing dotted quad -> two hex groups
-    const colon = s.lastIndexOf(':');
-    const v4 = parseIPv4(s.slice(colon + 1));
-    if (!v4) return null;
-    s = `${s.slice(0, colon + 1)}${((v4[0] << 8) | v4[1]).toString(16)}:${((v4[2] << 8) | v4[3]).toString(16)}`;
-  }
-  const dbl = s.indexOf('::');
-  const head = dbl >= 0 ? s.slice(0, dbl) : s;
-  const tail = dbl >= 0 ? s.slice(dbl + 2) : '';
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = dbl >= 0 ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  if (groups.length !== 8) return null;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => { const v = parseInt(g, 16); out[2 * i] = v >> 8; out[2 * i + 1] = v & 0xff; });
-  return out;
-}
-
-/** RFC 5952 text: lower case, the longest run (>= 2) of zero groups as "::". */
-export function formatIPv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  let bestAt = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
-}
-
-export interface Cidr { family: 4 | 6; address: Uint8Array; prefixLength: number; text: string }
-
-/** "192.0.2.10/24" or "2001:db8::1/64"; a bare address gets the host prefix (32 / 128). */
+/** "192.0.2.10/24" or "2001:db8::1/64"; a bare address gets the host prefix (32 / 128). Unlike
+ *  the Linux driver's, text with blanks around it is refused, as it always was here. */
 export function parseCidr(text: string): Cidr | null {
-  const slash = text.indexOf('/');
-  const addr = slash >= 0 ? text.slice(0, slash) : text;
-  const v4 = parseIPv4(addr);
-  const v6 = v4 ? null : parseIPv6(addr);
-  if (!v4 && !v6) return null;
-  const max = v4 ? 32 : 128;
-  const plen = slash >= 0 ? Number(text.slice(slash + 1)) : max;
-  if (!Number.isInteger(plen) || plen < 0 || plen > max || (slash >= 0 && !/^\d+$/.test(text.slice(slash + 1)))) return null;
-  const address = (v4 ?? v6)!;
-  return { family: v4 ? 4 : 6, address, prefixLength: plen, text: `${v4 ? formatIPv4(address) : formatIPv6(address)}/${plen}` };
+  return text === text.trim() ? parseCidrText(text) : null;
 }
 
 /** Prefix length -> mask bytes (4 or 16). */
@@ -103,14 +41,10 @@ export function maskPrefixLength(mask: Uint8Array): number {
   return n;
 }
 
-/** The Ethernet group MAC of an IP multicast group (RFC 1112 6.4, RFC 2464 7), or a MAC as is. */
+/** The Ethernet group MAC of an IP multicast group (RFC 1112 6.4, RFC 2464 7), or a multicast
+ *  MAC as is; null otherwise. */
 export function groupMac(group: string): Uint8Array | null {
-  const v4 = parseIPv4(group);
-  if (v4) return (v4[0] & 0xf0) === 0xe0 ? Uint8Array.of(0x01, 0x00, 0x5e, v4[1] & 0x7f, v4[2], v4[3]) : null;
-  const v6 = parseIPv6(group);
-  if (v6) return v6[0] === 0xff ? Uint8Array.of(0x33, 0x33, v6[12], v6[13], v6[14], v6[15]) : null;
-  const mac = parseMac(group);
-  return mac && (mac[0] & 1) ? mac : null;
+  return multicastMac(group);
 }
 
 // ---------------------------------------------------------------- sockaddrs (with sa_len)

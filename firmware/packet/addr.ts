@@ -7,19 +7,33 @@ const HEX = '0123456789abcdef';
 /** "aa:bb:cc:dd:ee:ff" (also "-" separated, any case) to 6 bytes. Throws on bad input: callers
  * pass configuration that was already validated, so a bad MAC here is a programming error. */
 export function parseMac(s: string): Uint8Array {
+  const b = tryParseMac(s);
+  if (!b) throw new TypeError(`not a MAC address: ${JSON.stringify(s)}`);
+  return b;
+}
+
+/** parseMac for text that was not validated (driver arguments): undefined instead of a throw.
+ * Same form: six two-digit groups, one separator throughout, no surrounding blanks. */
+export function tryParseMac(s: string): Uint8Array | undefined {
   const m = /^([0-9a-f]{2})([:-])([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})\2([0-9a-f]{2})$/i.exec(s);
-  if (!m) throw new TypeError(`not a MAC address: ${JSON.stringify(s)}`);
-  return Uint8Array.from([m[1], m[3], m[4], m[5], m[6], m[7]], (h) => parseInt(h, 16));
+  return m ? Uint8Array.from([m[1], m[3], m[4], m[5], m[6], m[7]], (h) => parseInt(h, 16)) : undefined;
 }
 
 export function formatMac(b: Uint8Array): string {
   if (b.length !== MAC_LEN) throw new RangeError(`a MAC is ${MAC_LEN} bytes, got ${b.length}`);
+  return formatLinkAddr(b);
+}
+
+/** Any link-layer address (a MAC, a 20-byte IPoIB address, an empty one) as lower-case
+ * two-digit hex groups joined by ":". */
+export function formatLinkAddr(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < MAC_LEN; i++) s += (i ? ':' : '') + HEX[b[i] >> 4] + HEX[b[i] & 15];
+  for (let i = 0; i < b.length; i++) s += (i ? ':' : '') + HEX[b[i] >> 4] + HEX[b[i] & 15];
   return s;
 }
 
-function parseIpv4(s: string): Uint8Array | undefined {
+/** Dotted quad to 4 bytes; undefined unless exactly four decimal parts 0..255. */
+export function parseIpv4(s: string): Uint8Array | undefined {
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
   const out = new Uint8Array(IPV4_ADDR_LEN);
@@ -33,7 +47,9 @@ function parseIpv4(s: string): Uint8Array | undefined {
   return out;
 }
 
-function parseIpv6(s: string): Uint8Array | undefined {
+/** Any RFC 4291 2.2 text form to 16 bytes ("::" once, a dotted quad only as the last 32 bits);
+ * undefined when malformed or carrying a zone id. */
+export function parseIpv6(s: string): Uint8Array | undefined {
   if (s.length > 45 || s.length < 2) return undefined;
   const out = new Uint8Array(IPV6_ADDR_LEN);
   const halves = s.split('::');
@@ -83,11 +99,23 @@ export function parseIp(s: string): { family: Family; bytes: Uint8Array } | unde
 /** 4 or 16 bytes to canonical text. IPv6 per RFC 5952 4: lower case, no leading zeros, the
  * longest run (first on a tie) of two or more zero groups as "::"; IPv4-mapped in mixed form (5). */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === IPV4_ADDR_LEN) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length === IPV4_ADDR_LEN) return formatIpv4(bytes);
   if (bytes.length !== IPV6_ADDR_LEN) throw new RangeError(`an IP address is 4 or 16 bytes, got ${bytes.length}`);
+  return formatIpv6(bytes);
+}
+
+export function formatIpv4(bytes: Uint8Array): string {
+  if (bytes.length !== IPV4_ADDR_LEN) throw new RangeError(`an IPv4 address is 4 bytes, got ${bytes.length}`);
+  return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+}
+
+/** RFC 5952 4 text of 16 bytes. `mappedAsDotted: false` writes IPv4-mapped addresses in hex too
+ * (::ffff:c000:201), the form the drivers and the configuration have always printed. */
+export function formatIpv6(bytes: Uint8Array, opts: { mappedAsDotted?: boolean } = {}): string {
+  if (bytes.length !== IPV6_ADDR_LEN) throw new RangeError(`an IPv6 address is 16 bytes, got ${bytes.length}`);
   const w: number[] = [];
   for (let i = 0; i < 8; i++) w.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+  if ((opts.mappedAsDotted ?? true) && w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
     return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   }
   let best = -1, bestLen = 1;
@@ -103,6 +131,23 @@ export function formatIp(bytes: Uint8Array): string {
   return `${hex(w.slice(0, best))}::${hex(w.slice(best + bestLen))}`;
 }
 
+export interface IpPrefix { family: Family; bytes: Uint8Array; prefixLength: number }
+
+/** "192.0.2.10/24" or "2001:db8::1/64" to address and prefix length; a bare address gets the
+ * host prefix (32 / 128). Undefined when the address is not one parseIp takes or the length is
+ * not 1-3 decimal digits within the family's width. */
+export function parseIpPrefix(s: string): IpPrefix | undefined {
+  if (typeof s !== 'string') return undefined;
+  const slash = s.indexOf('/');
+  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
+  if (!ip) return undefined;
+  const max = ip.family === 4 ? 32 : 128;
+  if (slash < 0) return { ...ip, prefixLength: max };
+  const len = s.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(len) || Number(len) > max) return undefined;
+  return { ...ip, prefixLength: Number(len) };
+}
+
 /** Virtual router MAC (RFC 5798 7.3): 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6. */
 export function virtualMac(vrid: number, family: Family): string {
   if (!Number.isInteger(vrid) || vrid < 1 || vrid > 255) throw new RangeError(`VRID must be 1..255, got ${vrid}`);
@@ -114,9 +159,25 @@ export function virtualMac(vrid: number, family: Family): string {
 export function multicastMac(group: string): string {
   const ip = parseIp(group);
   if (!ip) throw new TypeError(`not an IP address: ${JSON.stringify(group)}`);
-  const b = ip.bytes;
-  if (ip.family === 4) return formatMac(Uint8Array.of(0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]));
-  return formatMac(Uint8Array.of(0x33, 0x33, b[12], b[13], b[14], b[15]));
+  return formatMac(mappedGroupMac(ip.family, ip.bytes));
+}
+
+function mappedGroupMac(family: Family, b: Uint8Array): Uint8Array {
+  if (family === 4) return Uint8Array.of(0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]);
+  return Uint8Array.of(0x33, 0x33, b[12], b[13], b[14], b[15]);
+}
+
+/** The Ethernet group address to join for `group`: the mapped MAC of an IP multicast group
+ * (224.0.0.0/4, ff00::/8; as multicastMac), or a multicast MAC (I/G bit set) given as text.
+ * Undefined for unicast addresses and anything else, so a caller cannot join a unicast MAC. */
+export function ethernetGroupOf(group: string): Uint8Array | undefined {
+  const ip = parseIp(group);
+  if (ip) {
+    const multicast = ip.family === 4 ? (ip.bytes[0] & 0xf0) === 0xe0 : ip.bytes[0] === 0xff;
+    return multicast ? mappedGroupMac(ip.family, ip.bytes) : undefined;
+  }
+  const mac = tryParseMac(group);
+  return mac && (mac[0] & 1) === 1 ? mac : undefined;
 }
 
 /** Solicited-node multicast address of an IPv6 address: ff02::1:ffXX:XXXX (RFC 4291 2.7.1). */

@@ -1,57 +1,15 @@
 // Small pure IP helpers for the election tie-break (RFC 5798 6.4.3: "the primary IPvX address of
 // the sender greater than the local primary IPvX address") and the address-list check (7.1).
-// Own parser on purpose: the state machine must not depend on the codecs in firmware/packet/.
+// The parsing is firmware/packet/addr.ts (pure, no I/O), so every part of tandem agrees on what
+// an address is.
+import { parseIpv4, parseIpv6 } from '../packet/addr.ts';
 
-/** Parses dotted-quad IPv4 or any RFC 4291 IPv6 text form to bytes; undefined if malformed. */
+/** Dotted-quad IPv4 or any RFC 4291 IPv6 text form to bytes; undefined if malformed. An IPv6
+ * zone ("fe80::1%eth0") is dropped: it names the link, it is not part of the address. */
 export function parseIp(text: string): Uint8Array | undefined {
-  return text.includes(':') ? parseV6(text) : parseV4(text);
-}
-
-function parseV4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const s = parts[i];
-    if (!/^\d{1,3}$/.test(s)) return undefined;
-    const n = Number(s);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-function parseV6(text: string): Uint8Array | undefined {
+  if (!text.includes(':')) return parseIpv4(text);
   const zone = text.indexOf('%');
-  if (zone >= 0) text = text.slice(0, zone);     // fe80::1%eth0: the zone is not part of the address
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    const parts = s.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (i === parts.length - 1 && p.includes('.')) {   // embedded IPv4 tail (::ffff:192.0.2.1)
-        const v4 = parseV4(p);
-        if (!v4) return undefined;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined;
-        out.push(parseInt(p, 16));
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
-  if (!head || !tail) return undefined;
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
-  const all = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff; });
-  return out;
+  return parseIpv6(zone >= 0 ? text.slice(0, zone) : text);
 }
 
 /**
