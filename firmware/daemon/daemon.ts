@@ -237,7 +237,12 @@ export class Daemon {
     if (d.kind !== 'vrrp') return;
     const inst = port.byKey.get(`${d.family}:${d.advert.vrid}`);
     if (!inst) { port.drops['unknown-vrid'] = (port.drops['unknown-vrid'] ?? 0) + 1; return; }
-    if (d.src === inst.primaryIp) { inst.drop('own-packet'); return; }
+    if (d.src === inst.primaryIp) {
+      // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
+      // expected, not a drop. (Frames we inject for multicast are never captured back.)
+      if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
+      return;
+    }
     if (d.advert.version !== inst.cfg.version) { inst.drop('bad-version'); return; }
     if (inst.cfg.version === 2 && !authMatches(inst.cfg, d.advert.authType, d.advert.authData)) { inst.drop('bad-auth'); return; }
     inst.receive(d.src, d.advert, d.checksumForm);
