@@ -128,6 +128,20 @@ for (const family of ['ipv4', 'ipv6'] as const) {
         assert.ok(await hasVip(lab, r1, vip));
         assert.not.ok(await hasVip(lab, r2, vip));
         console.log(`  ${family}: r2 master ${took} ms after linkDown; r1 master alone again ${back} ms after linkUp`);
+
+        // SIGTERM: r1's priority-0 advert reaches r2 by unicast, so r2 takes over after Skew_Time
+        // rather than Master_Down_Interval (RFC 5798 6.4.2); restarted, r1 preempts back (6.4.2).
+        const t2 = Date.now();
+        assert.is(await hs[0].stop(), 0);
+        await waitForStatus(hs[1], (s) => stateOf(s) === 'master', TAKEOVER_MS);
+        const handover = Date.now() - t2;
+        hs[0] = await startTandem(lab, r1, yaml(family, 200, [addrOf(r2, family)]));
+        const t3 = Date.now();
+        await waitForStatus(hs[0], (s) => stateOf(s) === 'master', TAKEOVER_MS);
+        await waitForStatus(hs[1], (s) => stateOf(s) === 'backup', TAKEOVER_MS);
+        assert.ok(await hasVip(lab, r1, vip));
+        assert.not.ok(await hasVip(lab, r2, vip));
+        console.log(`  ${family}: SIGTERM handover to r2 in ${handover} ms; restarted r1 preempted back in ${Date.now() - t3} ms`);
       } finally {
         if (caps) { await caps.check.stop().catch(() => {}); await caps.dst.stop().catch(() => {}); }
         await stopAll(hs);
