@@ -86,4 +86,13 @@ test('cross-check: any whole-millisecond duration survives formatDuration -> par
   fc.assert(fc.property(fc.integer({ min: 0, max: 86_400_000 }), (ms) => parseDuration(formatDuration(ms)) === ms), { numRuns: 2000 });
 });
 
+test('parseIp: a dotted quad only ends an IPv6 address (RFC 4291 2.2); IPv4-mapped text stays in hex', () => {
+  for (const bad of ['1.2.3.4::', '1.2.3.4::5.6.7.8', '::192.0.2.1:1']) {
+    assert.equal(parseIp(bad), { ok: false, reason: `"${bad}" is not an IPv4 or IPv6 address` }, bad);
+  }
+  const r = parseIp('::ffff:192.0.2.1');
+  assert.equal(r.ok && r.address, '::ffff:c000:201');
+  assert.equal(parseIp('010.0.0.1'), { ok: false, reason: '"010.0.0.1": a leading zero is ambiguous (octal to some tools): write it without' });
+});
+
 test.run();

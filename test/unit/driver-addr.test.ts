@@ -1,7 +1,7 @@
 // Address text for the drivers: MACs, CIDRs, RFC 5952 output, group MACs (RFC 1112 6.4, RFC 2464 7).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatIPv6, multicastMac, parseCidr, parseIPv6, parseMac } from '../../drivers/linux/addr.ts';
+import { formatIPv4, formatIPv6, formatMac, multicastMac, parseCidr, parseIPv6, parseMac } from '../../drivers/linux/addr.ts';
 import { linuxErrnoName, linuxError } from '../../drivers/linux/errno.ts';
 
 const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('hex') : null);
@@ -49,6 +49,27 @@ test('Linux errnos read as words, with the shared hint', () => {
   assert.is(e.message, 'set-mac eth0: EPERM (not root / missing CAP_NET_ADMIN)');
   assert.is(e.errno, 1);
   assert.is(linuxError('create-macvlan', 'mv0', 22, 'Invalid MAC').hint, 'the kernel rejected an argument; Invalid MAC');
+});
+
+test('drivers take no zone ids and no one-digit MAC groups (the interface and the form are fixed by the caller)', () => {
+  for (const bad of ['fe80::1%eth0', 'fe80::1%eth0.5', '2001:db8::%a:b', '::ffff:192.0.2.1%z']) {
+    assert.is(parseIPv6(bad), null, bad);
+    assert.is(parseCidr(`${bad}/64`), null, bad);
+  }
+  for (const bad of ['0:0:5e:0:1:33', '00:00-5e:00:01:33']) assert.is(parseMac(bad), null, bad);
+  assert.is(hex(parseMac(' 00:00:5e:00:01:33\n')), '00005e000133');   // blanks around are fine
+  assert.is(parseCidr(' 192.0.2.1/24 ')!.text, '192.0.2.1/24');
+  assert.is(parseCidr('192.0.2.1/0024'), null);
+});
+
+test('formatters read the first 4 / 6 / 16 bytes of what they are given', () => {
+  const b = Uint8Array.from({ length: 20 }, (_, i) => i);
+  assert.is(formatIPv4(b), '0.1.2.3');
+  assert.is(formatMac(b), '00:01:02:03:04:05');
+  assert.is(formatMac(b.subarray(0, 4)), '00:01:02:03');
+  assert.is(formatIPv6(b), '1:203:405:607:809:a0b:c0d:e0f');
+  assert.throws(() => formatIPv4(b.subarray(0, 3)), RangeError);
+  assert.throws(() => formatIPv6(b.subarray(0, 15)), RangeError);
 });
 
 test.run();

@@ -203,4 +203,11 @@ test('IPv6 text is RFC 5952: longest zero run compressed, single zero group kept
   assert.is(parseCidr('2001:db8::/64')!.text, '2001:db8::/64');
 });
 
+test('parseCidr here refuses blanks around the text (the Linux driver trims them); zones never', () => {
+  assert.is(parseCidr(' 192.0.2.1/24'), null);
+  assert.is(parseCidr('192.0.2.1/24 '), null);
+  assert.is(parseCidr('fe80::1%wm0/64'), null);
+  assert.is(parseCidr('::ffff:192.0.2.1/128')!.text, '::ffff:c000:201/128');
+});
+
 test.run();

@@ -4,6 +4,10 @@ import * as assert from 'uvu/assert';
 import {
   formatIp, formatMac, fromHex, multicastMac, parseIp, parseMac, solicitedNodeAddress, toHex, virtualMac,
 } from '../../firmware/packet/index.ts';
+import {
+  ethernetGroupOf, formatIpv4, formatIpv6, formatLinkAddr, parseIpPrefix, parseIpv4, parseIpv6, tryParseMac,
+} from '../../firmware/packet/addr.ts';
+import fc from 'fast-check';
 
 test('parseMac reads colon or dash separated MACs in any case; formatMac writes lower-case colons', () => {
   assert.is(toHex(parseMac('00:00:5E:00:01:0a')), '00005e00010a');
@@ -71,6 +75,78 @@ test('RFC 4291 2.7.1: solicited-node address of an IPv6 address', () => {
 test('toHex and fromHex are inverse; fromHex skips whitespace and comments', () => {
   assert.is(toHex(fromHex('de ad # comment\n be ef // more\n')), 'deadbeef');
   assert.throws(() => fromHex('abc'));
+});
+
+// ---- the helpers the config, VRRP and driver adapters are built on
+
+test('tryParseMac takes exactly what parseMac takes, and answers undefined where parseMac throws', () => {
+  for (const good of ['00:00:5E:00:01:0a', '02-00-00-ab-cd-ef']) assert.is(toHex(tryParseMac(good)!), toHex(parseMac(good)), good);
+  for (const bad of ['', '0:0:5e:0:1:a', '00:00:5e-00:01:0a', ' 00:00:5e:00:01:0a', '00:00:5e:00:01:0a:0b', 'zz:00:5e:00:01:0a']) {
+    assert.is(tryParseMac(bad), undefined, bad);
+  }
+});
+
+test('formatLinkAddr writes any length (formatMac is it for exactly 6 bytes)', () => {
+  assert.is(formatLinkAddr(fromHex('00005e00010a')), '00:00:5e:00:01:0a');
+  assert.is(formatLinkAddr(fromHex('c0000201')), 'c0:00:02:01');         // e.g. an ipip tunnel's link address
+  assert.is(formatLinkAddr(new Uint8Array(0)), '');
+  assert.throws(() => formatMac(fromHex('c0000201')), /6 bytes/);
+});
+
+test('parseIpv4 / parseIpv6 are parseIp split by family: neither takes the other family', () => {
+  assert.is(toHex(parseIpv4('198.51.100.7')!), 'c6336407');
+  assert.is(toHex(parseIpv6('2001:db8::192.0.2.1')!), '20010db80000000000000000c0000201');
+  assert.is(parseIpv4('::1'), undefined);
+  assert.is(parseIpv6('192.0.2.1'), undefined);
+  // RFC 4291 2.2 (3): a dotted quad is only ever the low-order 32 bits.
+  for (const bad of ['192.0.2.01', '1.2.3.4::', '1.2.3.4::5.6.7.8', 'fe80::1%eth0']) {
+    assert.is(bad.includes(':') ? parseIpv6(bad) : parseIpv4(bad), undefined, bad);
+  }
+});
+
+test('formatIpv6: mappedAsDotted false keeps IPv4-mapped in hex (RFC 5952 4 without 5); lengths are checked', () => {
+  const mapped = parseIpv6('::ffff:192.0.2.1')!;
+  assert.is(formatIpv6(mapped), '::ffff:192.0.2.1');
+  assert.is(formatIpv6(mapped, { mappedAsDotted: false }), '::ffff:c000:201');
+  assert.is(formatIpv6(parseIpv6('2001:db8:0:0:1:0:0:1')!, { mappedAsDotted: false }), '2001:db8::1:0:0:1');
+  assert.is(formatIpv4(fromHex('c0000201')), '192.0.2.1');
+  assert.throws(() => formatIpv4(new Uint8Array(16)), RangeError);
+  assert.throws(() => formatIpv6(new Uint8Array(4)), RangeError);
+});
+
+test('parseIpPrefix: address and prefix length; a bare address is a host prefix', () => {
+  assert.equal(parseIpPrefix('192.0.2.10/24'), { family: 4, bytes: fromHex('c000020a'), prefixLength: 24 });
+  assert.equal(parseIpPrefix('2001:db8::/64'), { family: 6, bytes: parseIpv6('2001:db8::'), prefixLength: 64 });
+  assert.is(parseIpPrefix('192.0.2.10')!.prefixLength, 32);
+  assert.is(parseIpPrefix('2001:db8::1')!.prefixLength, 128);
+  assert.is(parseIpPrefix('192.0.2.0/0')!.prefixLength, 0);
+  assert.is(parseIpPrefix('2001:db8::/064')!.prefixLength, 64);
+  for (const bad of ['192.0.2.1/33', '2001:db8::1/129', '192.0.2.1/', '192.0.2.1/-1', '192.0.2.1/0024', '192.0.2.1/24/1',
+    '192.0.2.1/ 24', ' 192.0.2.1/24', '192.0.2/24', 'fe80::1%eth0/64', '/24', '']) {
+    assert.is(parseIpPrefix(bad), undefined, bad);
+  }
+});
+
+test('ethernetGroupOf: RFC 1112 6.4 / RFC 2464 7 group MACs for multicast IPs, multicast MACs as is, else undefined', () => {
+  assert.is(toHex(ethernetGroupOf('224.0.0.18')!), '01005e000012');
+  assert.is(toHex(ethernetGroupOf('239.255.128.1')!), '01005e7f8001');
+  assert.is(toHex(ethernetGroupOf('ff02::12')!), '333300000012');
+  assert.is(toHex(ethernetGroupOf('01:00:5e:00:00:12')!), '01005e000012');
+  assert.is(toHex(ethernetGroupOf('33-33-00-00-00-01')!), '333300000001');
+  for (const no of ['192.0.2.1', '223.255.255.255', '240.0.0.1', '2001:db8::1', '00:00:5e:00:01:01', '::ffff:224.0.0.18', 'x', '']) {
+    assert.is(ethernetGroupOf(no), undefined, no);
+  }
+});
+
+test('cross-check: ethernetGroupOf agrees with multicastMac on every multicast group', () => {
+  fc.assert(fc.property(fc.integer({ min: 224, max: 239 }), fc.uint8Array({ minLength: 3, maxLength: 3 }), (a, r) => {
+    const g = `${a}.${r[0]}.${r[1]}.${r[2]}`;
+    return formatMac(ethernetGroupOf(g)!) === multicastMac(g);
+  }), { numRuns: 500 });
+  fc.assert(fc.property(fc.uint8Array({ minLength: 15, maxLength: 15 }), (r) => {
+    const g = formatIp(Uint8Array.of(0xff, ...r));
+    return formatMac(ethernetGroupOf(g)!) === multicastMac(g);
+  }), { numRuns: 500 });
 });
 
 test.run();

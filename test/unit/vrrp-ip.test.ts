@@ -49,4 +49,13 @@ test('sameAddressSet ignores order and text form but not content or count (RFC 5
   assert.ok(sameAddressSet([], []));
 });
 
+test('parseIp is the packet parser: no leading-zero IPv4, dotted quads only at the end; a zone only on IPv6', () => {
+  // "010" is 8 to inet_aton and 10 to others; the configuration refuses it, so the tie-break does too.
+  for (const bad of ['192.0.2.010', '::ffff:192.0.2.01', '1.2.3.4::', '1.2.3.4::5.6.7.8', '192.0.2.1%eth0']) {
+    assert.is(parseIp(bad), undefined, bad);
+  }
+  assert.is(hex(parseIp('fe80::1%eth0:1')), 'fe800000000000000000000000000001');
+  assert.is(compareIp('192.0.2.010', '192.0.2.9'), -1);                 // malformed loses
+});
+
 test.run();
