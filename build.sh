@@ -44,6 +44,7 @@ build() {
   log "type-check"
   npx tsc --noEmit -p .
   log "bundle"
+  rm -f dist/*.js dist/*.js.map   # code-split chunks of an older build (dist/keys stays)
   npx tsup --silent
   chmod +x dist/tandem.js
 }

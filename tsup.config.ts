@@ -11,10 +11,13 @@ export default defineConfig({
   platform: 'node',
   target: 'node20',
   outDir: 'dist',
-  clean: false,
+  clean: false, // dist/keys holds OTA signing keys: build.sh removes only old .js files
   sourcemap: true,
-  splitting: false,
-  banner: { js: '#!/usr/bin/env node' },
+  // Code splitting: commands and heavy modules (mqtt, tar, the OTA agent) load only when used,
+  // which keeps a running daemon's memory down (an ESM bundle would hoist every import).
+  splitting: true,
+  // env -S passes the runtime flags (firmware/runtime.ts) when the bundle is run as a program.
+  banner: { js: '#!/usr/bin/env -S node --max-semi-space-size=1' },
   define: { __TANDEM_VERSION__: JSON.stringify(pkg.version) },
   external: ['koffi', 'pcap', 'mqtt', 'pino', 'yaml', 'aedes'],
 });

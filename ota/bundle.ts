@@ -139,8 +139,13 @@ export async function buildBundle(o: BundleOptions): Promise<BundleResult> {
   try {
     const payload = join(stage, PAYLOAD_DIR);
     await fsp.mkdir(payload, { recursive: true });
-    const js = await fsp.readFile(dist, 'utf8');
-    await fsp.writeFile(join(payload, 'tandem.js'), js, { mode: 0o755 });
+    // tandem.js and its code-split chunks (loaded on demand by the commands that need them).
+    let js = '';
+    for (const name of (await fsp.readdir(join(repoRoot, 'dist'))).filter((n) => n.endsWith('.js')).sort()) {
+      const text = await fsp.readFile(join(repoRoot, 'dist', name), 'utf8');
+      await fsp.writeFile(join(payload, name), text, { mode: name === 'tandem.js' ? 0o755 : 0o644 });
+      js += text;
+    }
     if (o.otaHelper !== false) await buildOtaHelper(repoRoot, join(payload, 'tandem-ota.js'));
 
     const wanted = o.modules ?? [...new Set([...RUNTIME_MODULES, ...importedPackages(js).filter((n) => existsSync(join(repoRoot, 'node_modules', n)))])];

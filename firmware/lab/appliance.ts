@@ -1,6 +1,7 @@
 // One appliance of the demo: a tandem daemon (the running bundle, `run --config`) or an interop
 // peer (keepalived, FRR vrrpd) inside a router namespace, behind one small interface the
 // scenario and the display use: start, stop, restart, and a view of its VRRP state.
+import { nodeCommand } from '../runtime.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -50,7 +51,7 @@ export interface Appliance {
 
 /** The argv that runs this tandem: node, its flags (tsx when run from source), the entry script. */
 export function tandemCommand(): string[] {
-  return [process.execPath, ...process.execArgv, process.argv[1]];
+  return nodeCommand(process.argv[1]);
 }
 
 const START_TIMEOUT_MS = 10_000;

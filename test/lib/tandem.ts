@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab, LabHost } from '../../firmware/lab/netns.ts';
 import { request } from '../../firmware/daemon/control.ts';
+import { nodeCommand } from '../../firmware/runtime.ts';
 
 export const TANDEM_BIN = new URL('../../dist/tandem.js', import.meta.url).pathname;
 
@@ -67,7 +68,7 @@ export async function startTandem(lab: Lab, host: LabHost, body: string, opts: {
     body.startsWith('instances:') || body.includes('\ninstances:') ? body : `instances:\n${body}`,
     '',
   ].join('\n'));
-  const proc = lab.spawn(host.ns, [process.execPath, TANDEM_BIN, 'run', '--config', configFile], { env: opts.env });
+  const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile], { env: opts.env });
   let out = '';
   proc.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => { out += d; });

@@ -1,0 +1,11 @@
+// Node.js flags the daemon runs with. V8's young generation grows to 2 x 16 MB by default; tandem
+// allocates little per packet, so 1 MB semi-spaces cost a few more (tiny) scavenges and save about
+// 25 MB of RSS at 251 instances (measured: 102 -> 76 MB on the backup). V8 reads this only at
+// start, so it is on the command line: the bundle's shebang, the launcher, the lab and the tests.
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+/** argv prefix that runs tandem's bundle at `script` with the runtime flags. */
+export function nodeCommand(script: string, execArgv: readonly string[] = process.execArgv): string[] {
+  const flags = NODE_FLAGS.filter((f) => !execArgv.some((a) => a.split('=')[0] === f.split('=')[0]));
+  return [process.execPath, ...execArgv, ...flags, script];
+}
