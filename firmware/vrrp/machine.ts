@@ -40,7 +40,12 @@ function make(b: Base): VrrpState {
 }
 
 function upd(s: VrrpState, patch: Partial<Base>): VrrpState {
-  return make({ ...s, ...patch });
+  // One copy per step on the hot path (a backup runs this for every advert it hears).
+  const b = { ...s, ...patch } as { -readonly [K in keyof VrrpState]: VrrpState[K] };
+  const v = b.config.version;
+  b.skewTimeCs = skewTimeCs(b.effectivePriority, b.masterAdverIntervalCs, v);
+  b.masterDownIntervalCs = masterDownIntervalCs(b.effectivePriority, b.masterAdverIntervalCs, v);
+  return b;
 }
 
 function clampPriority(p: number): number {
@@ -155,8 +160,11 @@ function heardMaster(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number, 
   // RFC 5798 6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT".
   // v2 has no such variable: a v2 advert's interval equals ours or was dropped (RFC 3768 7.1).
   const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
-  const b = upd(s, { ...patch, masterAdverIntervalCs: mai, masterIp: src, masterPriority: adv.priority, masterHeardMs: nowMs });
-  return upd(b, { masterDownTimerMs: nowMs + csToMs(b.masterDownIntervalCs), masterDownCause: 'master-down-timer' });
+  const down = masterDownIntervalCs(patch.effectivePriority ?? s.effectivePriority, mai, s.config.version);
+  return upd(s, {
+    ...patch, masterAdverIntervalCs: mai, masterIp: src, masterPriority: adv.priority, masterHeardMs: nowMs,
+    masterDownTimerMs: nowMs + csToMs(down), masterDownCause: 'master-down-timer',
+  });
 }
 
 function mayPreempt(s: VrrpState): boolean {
