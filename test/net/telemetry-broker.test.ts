@@ -289,7 +289,11 @@ test('v3.1.1 commands: replies on <prefix>/<node>/reply echo the request id', as
     ask('set-priority', { id: 'a', args: { instance: 'lan', value: 1 } });   // duplicate id
     const byId = (id: string) => sub!.got.filter((g) => g.json.id === id).map((g) => g.json);
     await waitFor('replies', () => byId('b').some((j) => j.status === 'done') && byId('a').length >= 2 && byId('c').length && byId('d').length);
-    assert.equal(byId('a').map((j) => [j.status, j.result?.priority]), [['done', 77], ['done', 77]]);
+    // The duplicate is answered from the reply cache: 'done' if the first run had finished, or
+    // 'accepted' if it was still running when the duplicate arrived (a race the broker decides).
+    const a = byId('a').map((j) => [j.status, j.result?.priority]);
+    assert.equal(a.filter(([st]) => st === 'done'), a.filter(([st]) => st === 'done').map(() => ['done', 77]));
+    assert.ok(a.some(([st]) => st === 'done') && a.every(([st]) => st === 'done' || st === 'accepted'), JSON.stringify(a));
     assert.is(host.executed.filter((e) => e.name === 'set-priority').length, 1);
     assert.equal(byId('b').map((j) => j.status), ['accepted', 'progress', 'done']);
     assert.is(byId('c')[0].error.code, 'unknown-command');
