@@ -33,7 +33,7 @@ export interface TandemStatus {
     counters: { advertsSent: number; advertsReceived: number; transitions: number; drops: Record<string, number>; [k: string]: unknown };
     [k: string]: unknown;
   }[];
-  interfaces: { name: string; drops: Record<string, number> }[];
+  interfaces: { name: string; drops: Record<string, number>; captureDropped: number }[];
   [k: string]: unknown;
 }
 
