@@ -6,7 +6,8 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 // One ESM file for the appliance. Native modules (koffi, pcap) and the heavier runtime
 // dependencies stay external: they are shipped as node_modules beside the bundle.
 export default defineConfig({
-  entry: { tandem: 'firmware/cli.ts' },
+  // The protocol engine runs in a worker thread (firmware/daemon/engine-worker.ts): its own entry.
+  entry: { tandem: 'firmware/cli.ts', 'engine-worker': 'firmware/daemon/engine-worker.ts' },
   format: ['esm'],
   platform: 'node',
   target: 'node20',

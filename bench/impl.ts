@@ -66,10 +66,13 @@ export async function startImpl(lab: Lab, host: LabHost, impl: ImplName, o: Rout
 // ---- tandem ----
 
 async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promise<Running> {
-  const body = o.instances.map((v) => instanceYaml({
+  const instances = o.instances.map((v) => instanceYaml({
     name: `vr${v.vrid}`, ifname: host.ifname, vrid: v.vrid, priority: o.priority,
     advert: `${o.advertMs}ms`, addresses: v.addresses,
   })).join('\n');
+  // --tandem-rt N: run tandem with scheduling.realtime_priority N (keepalived runs at its defaults).
+  const rt = Number(process.env.TANDEM_BENCH_RT ?? 0);
+  const body = rt > 0 ? `scheduling: { realtime_priority: ${rt} }\ninstances:\n${instances}` : instances;
   const env: Record<string, string> = { ...process.env as Record<string, string>, ...o.env };
   if (o.nodeOptions?.length) env.NODE_OPTIONS = [env.NODE_OPTIONS ?? '', ...o.nodeOptions].join(' ').trim();
   const spawnedAt = Date.now();

@@ -1,12 +1,13 @@
 // `tandem run`, `tandem status`, `tandem reload`.
 import { parseArgs } from 'node:util';
 import { loadConfig, formatIssue } from '../config/index.ts';
-import { createDriver } from '../../drivers/index.ts';
-import { applyScheduling } from '../../drivers/sched.ts';
-import { ConfigRejected, CommandError, Daemon } from './daemon.ts';
+import { CommandError } from '../telemetry/types.ts';
+import type { StatusSnapshot } from '../telemetry/types.ts';
+import { EngineClient } from './engine.ts';
+import { exitNow } from '../../drivers/exit.ts';
 import { listenControl, request } from './control.ts';
 import { createLogger, type LogLevel, type Logger } from './log.ts';
-import type { MqttConfig } from '../config/types.ts';
+import type { MqttConfig, TandemConfig } from '../config/types.ts';
 import type { Telemetry } from '../telemetry/telemetry.ts';
 import { VERSION } from '../version.ts';
 import { existsSync } from 'node:fs';
@@ -38,66 +39,78 @@ export async function runMain(argv: string[]): Promise<number> {
     for (const i of pre.errors) process.stderr.write(formatIssue(i) + '\n');
     return 1;
   }
-  const log = createLogger((values['log-level'] ?? pre.config.log.level) as LogLevel);
-  const sched = applyScheduling(pre.config.scheduling);
-  if (sched.errors.length) log.warn({ errors: sched.errors }, 'could not raise the CPU priority');
-  else log.debug({ nice: sched.nice, realtime: sched.realtime }, 'CPU priority set');
-  const driver = createDriver();
-  const daemon = new Daemon({ driver, log, configFile: file, config: pre.config });
-  try {
-    daemon.start();
-  } catch (e) {
-    log.fatal({ err: (e as Error).message }, 'could not start');
-    await daemon.stop().catch(() => {});
-    driver.close();
-    await flushLog(log);
-    process.stderr.write(`tandem: ${(e as Error).message}\n`);
-    return 1;
-  }
-  const server = await listenControl(daemon.config.control.socket, (req) => handleCommand(daemon, req));
-  const ota = await OtaLink.open(daemon, log, () => void stopAndExit('ota-update'));
-  const telemetry = new TelemetryLink(daemon, log, ota);
-  await telemetry.apply(daemon.config.telemetry?.mqtt);
-  daemon.onEvent((e) => {
-    telemetry.current?.event(e);
-    if (e.reason === 'reloaded') void telemetry.apply(daemon.config.telemetry?.mqtt);
+  const logLevel = values['log-level'] ?? pre.config.log.level;
+  const log = createLogger(logLevel as LogLevel);
+  const engine = new EngineClient((why) => {
+    log.fatal({ err: why }, 'exiting');
+    exitNow(1);
   });
-  daemon.onChange(() => telemetry.current?.stateChanged());
+  try {
+    await engine.start(file, values['log-level']);
+  } catch (e) {
+    process.stderr.write(`tandem: ${(e as Error).message}\n`);
+    exitNow(1); // the engine thread may hold a capture handle: do not wait for it
+  }
+  const ctx: DaemonContext = { engine, config: pre.config, configFile: file, log };
+  const server = await listenControl(pre.config.control.socket, (req) => engine.request(req));
+  const ota = await OtaLink.open(ctx, () => void stopAndExit('ota-update'));
+  const telemetry = new TelemetryLink(ctx, ota);
+  await telemetry.apply(ctx.config.telemetry?.mqtt);
+  engine.onEvent((e) => {
+    telemetry.current?.event(e as { reason: string });
+    if (e.reason === 'reloaded') {
+      const r = loadConfig(file);
+      if (r.ok) { ctx.config = r.config; void telemetry.apply(r.config.telemetry?.mqtt); }
+    }
+  });
+  engine.onChange(() => telemetry.current?.stateChanged());
 
   let stopAndExit: (why: string) => Promise<void> = async () => {};
-  return new Promise<number>((resolve) => {
+  return new Promise<number>(() => {
     let stopping = false;
-    const stop = stopAndExit = async (sig: string) => {
-      if (stopping) { log.warn({ signal: sig }, 'second signal: exiting at once'); process.exit(1); }
+    stopAndExit = async (sig: string) => {
+      if (stopping) { log.warn({ signal: sig }, 'second signal: exiting at once'); exitNow(1); }
       stopping = true;
       log.info({ signal: sig }, 'stopping: handing over');
       server.close();
       if (sig === 'ota-update') telemetry.current?.setStatus('updating');
-      await daemon.stop();
+      // Longest handover: Master_Down_Interval at the largest interval (40.95 s v3, 255 s v2) is
+      // far beyond what an operator waits for; the engine bounds each instance itself.
+      await engine.stop(300_000);
       await telemetry.apply(undefined);
-      driver.close();
-      await flushLog(log);
-      resolve(0);
-      // The pcap package keeps its capture handle alive after close(); exit explicitly.
-      setImmediate(() => process.exit(0));
+      exitNow(0);
     };
     ota?.watchHealth();
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => { void daemon.reload(); });
+    process.on('SIGTERM', () => void stopAndExit('SIGTERM'));
+    process.on('SIGINT', () => void stopAndExit('SIGINT'));
+    process.on('SIGHUP', () => { void engine.request({ cmd: 'reload' }).catch((e) => log.error({ err: (e as Error).message }, 'reload failed')); });
   });
 }
 
-function flushLog(log: { flush?: (cb?: (err?: Error) => void) => void }): Promise<void> {
-  return new Promise((resolve) => { if (log.flush) log.flush(() => resolve()); else resolve(); setTimeout(resolve, 500).unref(); });
-}
+/** What the main thread's services share: the engine, the current config, the logger. */
+interface DaemonContext { engine: EngineClient; config: TandemConfig; configFile: string; log: Logger }
 
 /** Owns the daemon's one Telemetry client; restarts it when a reload changes its settings. The
  *  module is loaded only when telemetry is configured. */
 class TelemetryLink {
   current: Telemetry | undefined;
   private settings = '';
-  constructor(private daemon: Daemon, private log: Logger, private ota: OtaLink | undefined) {}
+  constructor(private ctx: DaemonContext, private ota: OtaLink | undefined) {}
+
+  /** OTA progress goes to the requester's reply topic and, as events, to the fleet: one event per
+   *  step and per 10 % (weighted by bytes), so the events topic is not flooded. */
+  private otaProgress(reply: (p: object) => void): (p: object) => void {
+    let lastStep = '', lastPct = -10;
+    return (p) => {
+      reply(p);
+      const { step, percent } = p as { step?: string; percent?: number };
+      const pct = typeof percent === 'number' ? percent : 0;
+      if (step !== lastStep || pct >= lastPct + 10 || pct === 100) {
+        lastStep = step ?? ''; lastPct = pct;
+        this.current?.event({ reason: 'ota-progress', ...p });
+      }
+    };
+  }
 
   async apply(cfg: MqttConfig | undefined): Promise<void> {
     const key = JSON.stringify(cfg ?? null);
@@ -108,17 +121,17 @@ class TelemetryLink {
     if (old) await old.stop();
     if (!cfg) return;
     const { Telemetry } = await import('../telemetry/telemetry.ts');
-    const daemon = this.daemon;
+    const { engine } = this.ctx;
     this.current = new Telemetry(cfg, {
-      node: daemon.config.node,
+      node: this.ctx.config.node,
       version: VERSION,
-      bootId: daemon.bootId,
+      bootId: engine.bootId,
       slot: () => this.ota?.slot(),
-      status: () => daemon.status(),
+      status: () => engine.status() as unknown as StatusSnapshot,
       command: async (name, args, progress) => name === 'ota'
-        ? this.ota ? this.ota.apply(args, progress) : Promise.reject(new CommandError('ota-unavailable', 'this daemon was not installed from an OTA image (no ota-state.json under ota.root)'))
-        : handleCommand(daemon, { ...args, cmd: name }),
-    }, this.log.child({ component: 'telemetry' }));
+        ? this.ota ? this.ota.apply(args, this.otaProgress(progress)) : Promise.reject(new CommandError('ota-unavailable', 'this daemon was not installed from an OTA image (no ota-state.json under ota.root)'))
+        : engine.request({ ...args, cmd: name }).catch((e: { code?: string; message: string }) => { throw new CommandError(e.code ?? 'failed', e.message); }),
+    }, this.ctx.log.child({ component: 'telemetry' }));
     this.current.start();
     // A rollback that happened at this boot is reported once telemetry is back.
     const rb = this.ota?.unreportedRollback();
@@ -131,20 +144,21 @@ class TelemetryLink {
  *  and updates requested over MQTT (apply, then a graceful handover and exit so the launcher
  *  starts the new slot). */
 class OtaLink {
-  private constructor(private agent: OtaAgent, private daemon: Daemon, private log: Logger, private restart: () => void, private trial: boolean) {}
+  private constructor(private agent: OtaAgent, private ctx: DaemonContext, private restart: () => void, private trial: boolean) {}
 
-  static async open(daemon: Daemon, log: Logger, restart: () => void): Promise<OtaLink | undefined> {
-    const root = process.env.TANDEM_OTA_ROOT ?? daemon.config.ota.root;
+  static async open(ctx: DaemonContext, restart: () => void): Promise<OtaLink | undefined> {
+    const ota = ctx.config.ota;
+    const root = process.env.TANDEM_OTA_ROOT ?? ota.root;
     if (!existsSync(join(root, 'ota-state.json'))) return undefined;
     const { OtaAgent } = await import('../../ota/agent.ts'); // not loaded on hand-run daemons
     const agent = new OtaAgent({
-      root, trustedKeys: daemon.config.ota.trustedKeys, allowDowngrade: daemon.config.ota.allowDowngrade,
-      healthDeadlineS: daemon.config.ota.healthDeadlineMs / 1000,
-      log: log.child({ component: 'ota' }),
+      root, trustedKeys: ota.trustedKeys, allowDowngrade: ota.allowDowngrade,
+      healthDeadlineS: ota.healthDeadlineMs / 1000,
+      log: ctx.log.child({ component: 'ota' }),
     });
     const d = agent.bootCheck();
-    log.info({ component: 'ota', decision: d }, 'OTA boot check');
-    return new OtaLink(agent, daemon, log, restart, d.decision === 'trial');
+    ctx.log.info({ component: 'ota', decision: d }, 'OTA boot check');
+    return new OtaLink(agent, ctx, restart, d.decision === 'trial');
   }
 
   slot(): string | undefined { return this.agent.status().active ?? undefined; }
@@ -160,20 +174,20 @@ class OtaLink {
    *  check counts it and rolls back. */
   watchHealth(): void {
     if (!this.trial) return;
-    const deadlineMs = this.daemon.config.ota.healthDeadlineMs;
+    const deadlineMs = this.ctx.config.ota.healthDeadlineMs;
     const settleMs = Math.min(10_000, deadlineMs / 4);
     const t0 = Date.now();
     const timer = setInterval(() => {
-      const s = this.daemon.status();
+      const s = this.ctx.engine.status();
       const healthy = s.instances.every((i) => i.state !== 'init') && Date.now() - t0 >= settleMs;
       if (healthy) {
         clearInterval(timer);
         const r = this.agent.markHealthy();
-        this.log.info({ component: 'ota', result: r }, 'update healthy: confirmed');
+        this.ctx.log.info({ component: 'ota', result: r }, 'update healthy: confirmed');
       } else if (Date.now() - t0 > deadlineMs) {
         clearInterval(timer);
-        this.log.error({ component: 'ota', instances: s.instances.map((i) => [i.name, i.state]) }, 'update unhealthy at its deadline: exiting for rollback');
-        process.exit(70);
+        this.ctx.log.error({ component: 'ota', instances: s.instances.map((i) => [i.name, i.state]) }, 'update unhealthy at its deadline: exiting for rollback');
+        exitNow(70);
       }
     }, 500);
     timer.unref();
@@ -184,28 +198,9 @@ class OtaLink {
     if (typeof source !== 'string' || !source) throw new CommandError('bad-argument', '"source" (a URL or a file path) is required');
     const r = await this.agent.apply(source, (p) => progress(p));
     if (!r.ok) throw new CommandError(r.reason, r.detail);
-    this.log.info({ component: 'ota', result: r }, 'update staged: handing over and restarting into it');
+    this.ctx.log.info({ component: 'ota', result: r }, 'update staged: handing over and restarting into it');
     setTimeout(this.restart, 500); // let the reply reach the broker first
     return r;
-  }
-}
-
-export async function handleCommand(daemon: Daemon, req: Record<string, unknown>): Promise<unknown> {
-  switch (req.cmd) {
-    case 'status': return daemon.status();
-    case 'reload': return daemon.reload();
-    case 'set-priority': {
-      if (typeof req.instance !== 'string') throw new CommandError('bad-argument', '"instance" (string) is required');
-      const v = req.value === null || req.value === undefined ? null : Number(req.value);
-      daemon.setPriority(req.instance, v);
-      return { instance: req.instance, priority: v };
-    }
-    case 'maintenance': {
-      if (typeof req.on !== 'boolean') throw new CommandError('bad-argument', '"on" (boolean) is required');
-      if (req.instance !== undefined && typeof req.instance !== 'string') throw new CommandError('bad-argument', '"instance" must be a string');
-      return { instances: daemon.maintenance(req.on, req.instance as string | undefined), on: req.on };
-    }
-    default: throw new CommandError('unknown-command', `unknown command '${String(req.cmd)}'`);
   }
 }
 
@@ -293,4 +288,3 @@ export async function reloadMain(argv: string[]): Promise<number> {
   return 0;
 }
 
-export { ConfigRejected };

@@ -14,7 +14,9 @@ export function createLogger(level: LogLevel = 'info', dest?: pino.DestinationSt
       redact: { paths: ['password', '*.password', 'key', '*.passwordFile'], censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    dest ?? pino.destination({ fd: 1, sync: false }),
+    // Synchronous: tandem logs transitions and faults, not packets, so a write(2) per line costs
+    // nothing, and no line is lost when the process ends with _exit (drivers/exit.ts).
+    dest ?? pino.destination({ fd: 1, sync: true }),
   );
 }
 

@@ -62,8 +62,11 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
   const prefix = `tandem-ota-${process.pid}`;
   const sub = mqtt.connect(broker.url, { protocolVersion: 5 });
   const replies: Record<string, unknown>[] = [];
-  sub.on('message', (_t, p) => { try { replies.push(JSON.parse(p.toString())); } catch { /* ignore */ } });
-  await new Promise<void>((res, rej) => { sub.once('connect', () => sub.subscribe(`${prefix}/ops`, { qos: 1 }, (e) => (e ? rej(e) : res()))); sub.once('error', rej); });
+  const events: Record<string, unknown>[] = [];
+  sub.on('message', (t, p) => {
+    try { (t.endsWith('/events') ? events : replies).push(JSON.parse(p.toString())); } catch { /* ignore */ }
+  });
+  await new Promise<void>((res, rej) => { sub.once('connect', () => sub.subscribe([`${prefix}/ops`, `${prefix}/r1/events`], { qos: 1 }, (e) => (e ? rej(e) : res()))); sub.once('error', rej); });
   try {
     await withLab({ routers: 2, clients: 0 }, async (lab) => {
       const [r1, r2] = lab.routers;
@@ -82,6 +85,12 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
         while (Date.now() - t0 < 20_000 && !replies.some((r) => r.status === 'done' || r.status === 'failed')) await sleep(100);
         const final = replies.find((r) => r.status === 'done' || r.status === 'failed');
         assert.is(final?.status, 'done', JSON.stringify(replies));
+        // Progress on the fleet's events topic, weighted by bytes: rising, 100 % only at the end.
+        const pcts = events.filter((e) => e.reason === 'ota-progress').map((e) => Number(e.percent));
+        assert.ok(pcts.length >= 3, `progress events: ${JSON.stringify(pcts)}`);
+        for (let i = 1; i < pcts.length; i++) assert.ok(pcts[i] >= pcts[i - 1], `progress went back: ${pcts}`);
+        assert.is(pcts[pcts.length - 1], 100);
+        assert.is(pcts.filter((p) => p === 100).length, 1);
         // The master hands over (priority 0) and exits 0 for the launcher to restart it.
         const code = await Promise.race([t1.exited, sleep(10_000).then(() => 'timeout')]);
         assert.is(code, 0);
