@@ -23,7 +23,7 @@ export interface ConfigEnv {
 export const DEFAULTS = {
   stateDir: '/run/tandem',
   nice: -10,
-  realtimePriority: 0,
+  realtimePriority: 10,
   socket: '/run/tandem/tandem.sock',
   logLevel: 'info' as LogLevel,
   version: 3 as const,

@@ -92,7 +92,7 @@ test('a minimal instance gets every documented default', () => {
   assert.equal(config, {
     file: 'min.yaml', node: 'testhost', stateDir: '/run/tandem', control: { socket: '/run/tandem/tandem.sock' },
     log: { level: 'info' },
-    scheduling: { nice: -10, realtimePriority: 0 },
+    scheduling: { nice: -10, realtimePriority: 10 },
     instances: [{
       name: 'a', interface: 'eth0', vrid: 1, version: 3, family: 4, priority: 100, advertIntervalMs: 1000,
       preempt: true, preemptDelayMs: 0, acceptMode: false, addresses: [{ address: '192.0.2.10', prefixLength: 32 }],
