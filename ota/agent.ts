@@ -509,8 +509,19 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
   return new Promise((resolvePromise) => {
     let settled = false;
     const pending: Promise<void>[] = [];
+    const open = new Set<ReturnType<typeof createWriteStream>>();
     const src = createReadStream(file);
-    const settle = (r: ExtractResult) => { if (settled) return; settled = true; src.destroy(); resolvePromise(r); };
+    // On failure, close every file still being written before answering: the caller removes the
+    // staging directory next, and a write landing in it meanwhile made that removal fail
+    // (ENOTEMPTY), turning 'digest-mismatch' into 'io-error'.
+    const settle = (r: ExtractResult) => {
+      if (settled) return;
+      settled = true;
+      src.destroy();
+      if (r.ok) { resolvePromise(r); return; }
+      for (const ws of open) ws.destroy();
+      void Promise.all(pending).then(() => resolvePromise(r));
+    };
     src.on('data', (c) => onBytes((c as Buffer).length));
     const parser = new tar.Parser({
       strict: true,
@@ -536,6 +547,7 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
           return;
         }
         const ws = createWriteStream(out, { mode: f.mode & 0o777 });
+        open.add(ws);
         // Copy each chunk: the parser may reuse the memory behind it before an async write lands.
         e.on('data', (c: Buffer) => {
           h.update(c);
@@ -544,8 +556,9 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
         });
         e.on('end', () => ws.end());
         pending.push(new Promise<void>((res) => {
-          ws.on('error', (err) => { settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${err.message}` }); res(); });
+          ws.on('error', (err) => { open.delete(ws); settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${err.message}` }); res(); });
           ws.on('close', () => {
+            open.delete(ws);
             const sha = h.digest('hex');
             if (size !== f.size || sha !== f.sha256) {
               settle({ ok: false, reason: 'digest-mismatch', detail: `${f.path}: sha256 ${sha} (${size} bytes), manifest says ${f.sha256} (${f.size} bytes)` });
