@@ -152,8 +152,8 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
   const child: ChildProcess = lab.spawn(host.ns, ['keepalived', '-n', '-l', '-D', '-f', confFile,
     '-p', join(dir, 'keepalived.pid'), '-r', join(dir, 'vrrp.pid'), '-c', join(dir, 'checkers.pid')]);
   let log = '';
-  child.stdout?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
-  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
+  child.stdout?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4_000_000); });
+  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4_000_000); });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const ok = await waitFor(() => existsSync(join(dir, 'vrrp.pid')) || child.exitCode !== null, 10_000);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -174,8 +174,13 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
     impl: 'keepalived', ns: host.ns, spawnedAt,
     pid: () => child.pid,
     async states() {
+      // keepalived's own log is in order ("(VI_n) Entering X STATE"); its notify scripts run
+      // asynchronously and can land out of order, so the log is the authority.
       const m = new Map<number, StateName>(o.instances.map((v) => [v.vrid, 'init']));
-      for (const e of readKaEvents(events)) { const v = names.get(e.name); if (v !== undefined) m.set(v, e.state); }
+      for (const e of log.matchAll(/\((VI_\d+)\) Entering (MASTER|BACKUP|FAULT) STATE/g)) {
+        const v = names.get(e[1]);
+        if (v !== undefined) m.set(v, e[2].toLowerCase() as StateName);
+      }
       return m;
     },
     async transitions() { return readKaEvents(events).length; },

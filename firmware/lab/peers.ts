@@ -151,6 +151,11 @@ ${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
     async kill() { await stopChild(child, 'SIGKILL'); removeDir(dir); },
     async state() {
       if (child.exitCode !== null || child.signalCode !== null) return 'unknown';
+      // keepalived runs notify scripts asynchronously, so two quick transitions (BACKUP, MASTER,
+      // BACKUP at start) can land in the state file out of order and leave it saying MASTER.
+      // Its own log says "(VI_n) Entering X STATE" in order: that is the authority.
+      const entered = [...log().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)];
+      if (entered.length) return entered[entered.length - 1][1] as PeerState;
       try { return parseState(readFileSync(stateFile, 'utf8')); } catch { return 'unknown'; }
     },
   };
