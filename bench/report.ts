@@ -50,6 +50,8 @@ export interface SoakResult {
 export interface CpuResult {
   impl: ImplName;
   instances: number;
+  /** 4 unless the set was IPv6 (absent in results written before IPv6 sets existed). */
+  family?: 4 | 6;
   advertMs: number;
   windowMs: number;
   master?: TreeUsage;
@@ -208,11 +210,12 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
   }
 
   if (r.cpu.length) {
-    L.push('## CPU and memory with K instances (IPv4, 100 ms adverts, both routers running)', '', 'CPU seconds per minute and RSS summed over every process of the implementation (keepalived: parent and VRRP child), from /proc/PID/stat and /proc/PID/status.', '');
+    L.push('## CPU and memory with K instances (IPv4 unless marked IPv6, 100 ms adverts, both routers running)', '', 'CPU seconds per minute and RSS summed over every process of the implementation (keepalived: parent and VRRP child), from /proc/PID/stat and /proc/PID/status.', '');
     L.push('| K | Implementation | master CPU-s/min | master RSS MB | backup CPU-s/min | backup RSS MB | CPU ratio m/b | RSS ratio m/b | stable | processes |', '|---|---|---|---|---|---|---|---|---|---|');
-    for (const k of [...new Set(r.cpu.map((c) => c.instances))]) {
-      const ka = r.cpu.find((c) => c.instances === k && c.impl === 'keepalived');
-      for (const c of r.cpu.filter((x) => x.instances === k)) {
+    const setOf = (c: CpuResult) => `${c.instances}${c.family === 6 ? ' IPv6' : ''}`;
+    for (const k of [...new Set(r.cpu.map(setOf))]) {
+      const ka = r.cpu.find((c) => setOf(c) === k && c.impl === 'keepalived');
+      for (const c of r.cpu.filter((x) => setOf(x) === k)) {
         const rat = c.impl === 'keepalived' || !ka ? '-' : `${n(ratio(c.master?.cpuSecPerMin ?? NaN, ka.master?.cpuSecPerMin ?? NaN), 2)} / ${n(ratio(c.backup?.cpuSecPerMin ?? NaN, ka.backup?.cpuSecPerMin ?? NaN), 2)}`;
         const rr = c.impl === 'keepalived' || !ka ? '-' : `${n(ratio(c.master?.rssMb ?? NaN, ka.master?.rssMb ?? NaN), 2)} / ${n(ratio(c.backup?.rssMb ?? NaN, ka.backup?.rssMb ?? NaN), 2)}`;
         L.push(`| ${k} | ${c.impl} | ${n(c.master?.cpuSecPerMin, 2)} | ${n(c.master?.rssMb)} | ${n(c.backup?.cpuSecPerMin, 2)} | ${n(c.backup?.rssMb)} | ${rat} | ${rr} | ${c.error ? c.error : c.stable ? 'yes' : `**no** (transitions ${c.masterTransitions}/${c.backupTransitions}${c.unexpectedStates?.length ? `; ${c.unexpectedStates.length} not in the expected state, e.g. ${c.unexpectedStates.slice(0, 3).join(', ')}` : ''})`} | ${(c.master?.processes ?? []).length} |`);

@@ -37,6 +37,8 @@ interface Opts {
   intervals: number[];
   soakMs: number;
   cpuWindowMs: number;
+  /** CPU/RSS sets: K instances of a family ("255v6" = 255 IPv6 instances). */
+  cpuSets: { k: number; family: 4 | 6 }[];
   impls: ImplName[];
   phases: Set<string>;
   quick: boolean;
@@ -49,6 +51,7 @@ function options(argv: string[]): Opts {
     runs: { type: 'string' },
     soak: { type: 'string' },
     'cpu-window': { type: 'string' },
+    'cpu-sets': { type: 'string', default: '1,16,251,255v6' },
     impl: { type: 'string', default: 'tandem,keepalived,frr' },
     phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile' },
     name: { type: 'string' },
@@ -78,6 +81,7 @@ function options(argv: string[]): Opts {
     // A 10-minute soak per implementation is the real test; --quick shortens it to a minute.
     soakMs: values.soak ? parseDuration(values.soak) : quick ? 60_000 : 600_000,
     cpuWindowMs: values['cpu-window'] ? parseDuration(values['cpu-window']) : quick ? 15_000 : 60_000,
+    cpuSets: (values['cpu-sets'] ?? '').split(',').filter(Boolean).map((x) => ({ k: Number.parseInt(x, 10), family: x.endsWith('v6') ? 6 as const : 4 as const })),
     impls,
     phases: new Set((values.phases ?? '').split(',').filter(Boolean)),
     name: values.name ?? new Date().toISOString().slice(0, 10),
@@ -238,18 +242,22 @@ async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakRe
 
 // ---- CPU / RSS with K instances ----
 
-function manyInstances(k: number): VrSpec[] {
+function manyInstances(k: number, family: 4 | 6 = 4): VrSpec[] {
+  // IPv6 (RFC 5798 5.2.9): a link-local VIP first, then a global one from 2001:db8::/32.
+  if (family === 6) {
+    return Array.from({ length: k }, (_, i) => ({ vrid: i + 1, addresses: [`fe80::5e:${(i + 1).toString(16)}/64`, `2001:db8:5e::${(i + 1).toString(16)}/128`] }));
+  }
   // K = 1 reuses the outage VIP; more use 198.51.100.VRID/32 (RFC 5737 TEST-NET-2).
   if (k === 1) return [{ vrid: VRID, addresses: [`${VIP}/24`] }];
   return Array.from({ length: k }, (_, i) => ({ vrid: i + 1, addresses: [`198.51.100.${i + 1}/32`] }));
 }
 
-async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, profileDir?: string): Promise<CpuResult> {
+async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, profileDir?: string, family: 4 | 6 = 4): Promise<CpuResult> {
   const advertMs = 100;
-  const base: CpuResult = { impl, instances: k, advertMs, windowMs, stable: false, masterTransitions: NaN, backupTransitions: NaN, backupStartMs: NaN };
+  const base: CpuResult = { impl, instances: k, family, advertMs, windowMs, stable: false, masterTransitions: NaN, backupTransitions: NaN, backupStartMs: NaN };
   // The equivalent of node --cpu-prof (refused in NODE_OPTIONS): bench/cpuprof.mjs preloaded.
   const extra = profileDir ? { nodeOptions: [`--import=${CPUPROF}`], env: { TANDEM_BENCH_PROF_DIR: profileDir } } : {};
-  const pair = await startPair(lab, impl, advertMs, manyInstances(k), extra, profileDir !== undefined);
+  const pair = await startPair(lab, impl, advertMs, manyInstances(k, family), extra, profileDir !== undefined);
   if (!pair) return { ...base, error: 'did not settle' };
   const { m, b } = pair;
   base.backupStartMs = pair.backupStartMs ?? NaN;
@@ -257,7 +265,7 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
   try {
     await sleep(2000);
     const m0 = await m.transitions(), b0 = await b.transitions();
-    const cap = k === 1 && !profileDir ? startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname) : undefined;
+    const cap = k === 1 && family === 4 && !profileDir ? startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname) : undefined;
     await cap?.ready;
     const use: Record<string, TreeUsage> = await measureTrees({ master: m.pid()!, backup: b.pid()! }, windowMs);
     if (cap) {
@@ -308,7 +316,9 @@ async function main(): Promise<void> {
     settings: { runs: o.runs, intervalsMs: o.intervals, soakMs: o.soakMs, cpuWindowMs: o.cpuWindowMs, masterPriority: MASTER_PRIO, backupPriority: BACKUP_PRIO, impls: o.impls },
     outage: [], jitter: [], soak: [], cpu: [], profile: [],
   };
-  const lab = await createLab({ routers: 2, clients: 1, ipv6: false });
+  // IPv6 only when an IPv6 CPU set runs (it needs the routers' link-locals); off keeps the other
+  // phases free of ND/RS chatter.
+  const lab = await createLab({ routers: 2, clients: 1, ipv6: o.phases.has('cpu') && o.cpuSets.some((c) => c.family === 6) });
   log(`lab ${lab.name}; impls ${o.impls.join(', ')}; phases ${[...o.phases].join(', ')}`);
   const ifSupported = (impl: ImplName, what: string) => impl !== 'frr' || ['outage', 'graceful', 'jitter'].includes(what);
   try {
@@ -348,12 +358,12 @@ async function main(): Promise<void> {
       }
     }
     if (o.phases.has('cpu')) {
-      for (const k of [1, 16, 251]) {
+      for (const { k, family } of o.cpuSets) {
         for (const impl of o.impls.filter((i) => ifSupported(i, 'cpu'))) {
-          const res = await cpuRun(lab, impl, k, o.cpuWindowMs);
+          const res = await cpuRun(lab, impl, k, o.cpuWindowMs, undefined, family);
           results.cpu.push(res);
           if (res.jitter) results.jitter.push({ impl, advertMs: 100, load: 'idle', gaps: res.jitter.gaps, deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min } });
-          log(`cpu ${k} x 100 ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`);
+          log(`cpu ${k}${family === 6 ? ' IPv6' : ''} x 100 ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`);
         }
       }
     }
