@@ -85,11 +85,14 @@ async function waitStates(a: Router, as: PeerState, b: Router, bs: PeerState, ti
   return Date.now() - t0;
 }
 
-async function tandemChecks(r: Router, label: string): Promise<void> {
+async function tandemChecks(r: Router, label: string, wasBackup: boolean): Promise<void> {
   if (r.kind !== 'tandem') return;
   const st = await (r as Router & { t: TandemHandle }).t.status();
   const inst = st.instances[0];
-  assert.ok(inst.counters.advertsReceived > 0, `${label}: tandem heard no FRR adverts`);
+  // A tandem that was master throughout may never hear FRR: FRR is a silent backup, and after the
+  // heal it steps down without a word when it hears tandem first (a race). Only a tandem that was
+  // backup is sure to have heard FRR's adverts.
+  if (wasBackup) assert.ok(inst.counters.advertsReceived > 0, `${label}: tandem heard no FRR adverts`);
   // FRR 8.4 has no switch for it: its v3 IPv4 checksum covers the pseudo-header (RFC 5798 5.2.8).
   assert.is(inst.checksumForm, 'pseudo-header');
   assert.equal(inst.counters.drops, {}, `${label}: tandem dropped FRR adverts`);
@@ -130,7 +133,7 @@ for (const tandemHigh of [true, false]) {
         const reach2 = await assertClientReaches(lab, hi, `${label} after linkUp`);
         console.log(`  ${label}: ${lo.kind} took over ${tookOver} ms after linkDown (client through ${reach1} ms later), ` +
           `${hi.kind} master again ${back} ms after linkUp (client through ${reach2} ms later)`);
-        for (const r of rs) await tandemChecks(r, label);
+        for (const r of rs) await tandemChecks(r, label, r === lo);
       } finally {
         for (const r of rs) await r.stop().catch(() => {});
       }
