@@ -132,6 +132,13 @@ async function startPair(lab: Lab, impl: ImplName, advertMs: number, instances: 
   }
 }
 
+/** Stops both routers (backup first, so the master is not made to hand over) and tidies the lab. */
+async function stopPair(lab: Lab, m: Running, b: Running): Promise<void> {
+  await b.stop().catch(() => {});
+  await m.stop().catch(() => {});
+  await cleanupRouters(lab);
+}
+
 // ---- outage ----
 
 async function outageRun(lab: Lab, impl: ImplName, advertMs: number, kind: 'failure' | 'graceful', run: number): Promise<OutageRun> {
@@ -234,9 +241,7 @@ async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakRe
     if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
     return base;
   } finally {
-    await b.stop().catch(() => {});
-    await m.stop().catch(() => {});
-    await cleanupRouters(lab);
+    await stopPair(lab, m, b);
   }
 }
 
@@ -283,9 +288,7 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
     if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
     return base;
   } finally {
-    await b.stop().catch(() => {});
-    await m.stop().catch(() => {});
-    await cleanupRouters(lab);
+    await stopPair(lab, m, b);
   }
 }
 

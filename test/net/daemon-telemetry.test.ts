@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
 import { execFileSync } from 'node:child_process';
-import { withLab, startMosquitto, startVrrpCapture, sleep } from '../lib/lab.ts';
+import { withLab, startMosquitto, startVrrpCapture, sleep, type Lab, type LabHost } from '../lib/lab.ts';
 import { startTandem, instanceYaml, stopAll, waitForStatus, stateOf, type TandemHandle } from '../lib/tandem.ts';
 
 interface Msg { topic: string; payload: Record<string, unknown>; retain: boolean }
@@ -28,6 +28,15 @@ async function subscriber(url: string, topic: string) {
   return { client, msgs };
 }
 
+/** r1 (priority 200) and r2 (100) on one VRID, both reporting to the broker at `url`. */
+async function startPair(lab: Lab, url: string, prefix: string, vrid: number, advert = '100ms'): Promise<[TandemHandle, TandemHandle]> {
+  const [r1, r2] = lab.routers;
+  const one = (host: LabHost, node: string, priority: number) => startTandem(lab, host,
+    `${telemetryYaml(url, prefix)}instances:\n${instanceYaml({ ifname: host.ifname, vrid, priority, advert, addresses: ['192.0.2.254/24'] })}`, { node });
+  const t1 = await one(r1, 'r1', 200);
+  try { return [t1, await one(r2, 'r2', 100)]; } catch (e) { await stopAll([t1]); throw e; }
+}
+
 async function until<T>(f: () => T | undefined, ms: number, what: string): Promise<T> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -47,9 +56,7 @@ test('an operator sees state, events and health, and puts a router into maintena
       const [r1, r2] = lab.routers;
       let t1: TandemHandle | undefined, t2: TandemHandle | undefined;
       try {
-        const url = `mqtt+unix://${broker.socketPath}`;
-        t1 = await startTandem(lab, r1, `${telemetryYaml(url, prefix)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 61, priority: 200, addresses: ['192.0.2.254/24'] })}`, { node: 'r1' });
-        t2 = await startTandem(lab, r2, `${telemetryYaml(url, prefix)}instances:\n${instanceYaml({ ifname: r2.ifname, vrid: 61, priority: 100, addresses: ['192.0.2.254/24'] })}`, { node: 'r2' });
+        [t1, t2] = await startPair(lab, `mqtt+unix://${broker.socketPath}`, prefix, 61);
         await waitForStatus(t1, (s) => stateOf(s) === 'master', 5000);
         await waitForStatus(t2, (s) => stateOf(s) === 'backup', 5000);
 
@@ -111,10 +118,7 @@ test('a frozen broker delays no advertisement and no failover', async () => {
       const [r1, r2] = lab.routers;
       let t1: TandemHandle | undefined, t2: TandemHandle | undefined;
       try {
-        const url = `mqtt+unix://${broker.socketPath}`;
-        const tel = `${telemetryYaml(url, prefix)}`;
-        t1 = await startTandem(lab, r1, `${tel}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 62, priority: 200, advert: '50ms', addresses: ['192.0.2.254/24'] })}`, { node: 'r1' });
-        t2 = await startTandem(lab, r2, `${tel}instances:\n${instanceYaml({ ifname: r2.ifname, vrid: 62, priority: 100, advert: '50ms', addresses: ['192.0.2.254/24'] })}`, { node: 'r2' });
+        [t1, t2] = await startPair(lab, `mqtt+unix://${broker.socketPath}`, prefix, 62, '50ms');
         await waitForStatus(t1, (s) => stateOf(s) === 'master', 5000);
         await waitForStatus(t2, (s) => stateOf(s) === 'backup', 5000);
 
