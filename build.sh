@@ -54,7 +54,7 @@ cmd="${1:-build}"
 case "$cmd" in
   build) build ;;
   test)  build; exec node --import tsx test/run.ts "$@" ;;
-  lab)   build; exec node dist/tandem.js lab "$@" ;;
+  lab)   build; exec node --import tsx lab/cli.ts "$@" ;;
   bench) build; exec node --import tsx bench/run.ts "$@" ;;
   bundle|keygen|image) build; exec node --import tsx ota/build-cli.ts "$cmd" "$@" ;;
   *) echo "usage: ./build.sh [build|test [FILTER]|lab|bench|bundle|keygen|image]" >&2; exit 2 ;;

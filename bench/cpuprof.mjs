@@ -1,5 +1,5 @@
 // CPU profile of the tandem daemon for the bench, preloaded with NODE_OPTIONS=--import=<this>
-// (node refuses --cpu-prof in NODE_OPTIONS, and test/lib/tandem.ts owns the daemon's argv).
+// (node refuses --cpu-prof in NODE_OPTIONS, and test/kit/tandem.ts owns the daemon's argv).
 // Same output as --cpu-prof: a .cpuprofile JSON in TANDEM_BENCH_PROF_DIR, written at exit.
 // The in-thread inspector session answers synchronously, so an 'exit' handler can stop it.
 import { Session } from 'node:inspector';

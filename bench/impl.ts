@@ -5,10 +5,10 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { Lab, LabHost } from '../firmware/lab/netns.ts';
-import { waitFor } from '../firmware/lab/netns.ts';
-import { startFrr } from '../firmware/lab/peers.ts';
-import { startTandem, instanceYaml, type TandemHandle } from '../test/lib/tandem.ts';
+import type { Lab, LabHost } from '../lab/netns.ts';
+import { waitFor } from '../lab/netns.ts';
+import { startFrr } from '../lab/peers.ts';
+import { startTandem, instanceYaml, type TandemHandle } from '../test/kit/tandem.ts';
 
 export type ImplName = 'tandem' | 'keepalived' | 'frr';
 

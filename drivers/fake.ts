@@ -6,7 +6,7 @@
 import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
 import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions, RawVrrpOptions, RawVrrpSocket } from './types.ts';
 import { DriverError, errnoHint } from './types.ts';
-import { writeEthernet, writeIpv4Header, writeIpv6Header } from '../firmware/packet/ether.ts';
+import { writeEthernet, writeIpv4Header, writeIpv6Header } from '../firmware/core/packet/ether.ts';
 
 const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EBADF: 9, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, EADDRINUSE: 98, EADDRNOTAVAIL: 99 };
 

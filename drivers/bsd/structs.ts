@@ -8,7 +8,7 @@ import { CONSTANTS, structSize, type BsdAbi, type BsdOs, type StructName } from 
 export const IFNAMSIZ = 16;
 
 // ---------------------------------------------------------------- address text <-> bytes
-// One implementation (firmware/packet/addr.ts) behind the drivers' null-returning adapters in
+// One implementation (firmware/core/packet/addr.ts) behind the drivers' null-returning adapters in
 // drivers/linux/addr.ts, which despite its folder holds nothing Linux-specific.
 export { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from '../linux/addr.ts';
 export type { Cidr } from '../linux/addr.ts';

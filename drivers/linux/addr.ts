@@ -1,8 +1,8 @@
-// Address text <-> bytes for the drivers: thin adapters over firmware/packet/addr.ts, the one
+// Address text <-> bytes for the drivers: thin adapters over firmware/core/packet/addr.ts, the one
 // implementation. They keep the drivers' contract: null on bad input, never a throw on text.
 import {
   ethernetGroupOf, formatIpv4, formatIpv6, formatLinkAddr, parseIpPrefix, parseIpv4, parseIpv6, tryParseMac,
-} from '../../firmware/packet/addr.ts';
+} from '../../firmware/core/packet/addr.ts';
 
 /** "00:00:5e:00:01:33" (also '-' separated, any case, blanks around it ignored) -> 6 bytes, or null. */
 export function parseMac(text: string): Uint8Array | null {

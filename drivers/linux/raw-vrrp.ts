@@ -17,7 +17,7 @@ export const IPPROTO_IP = 0, IP_TOS = 1, IP_TTL = 2;
 export const IPPROTO_IPV6 = 41, IPV6_UNICAST_HOPS = 16, IPV6_TCLASS = 67;
 /** RFC 5798 5.1.1.3 / 5.1.2.3: TTL / Hop Limit 255, so a receiver can tell it was not routed. */
 export const VRRP_TTL = 255;
-/** Precedence "Internetwork Control", as the multicast adverts built in firmware/packet carry. */
+/** Precedence "Internetwork Control", as the multicast adverts built in firmware/core/packet carry. */
 export const VRRP_TOS = 0xc0;
 
 export const SOCKADDR_IN_SIZE = 16;

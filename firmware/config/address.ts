@@ -1,7 +1,7 @@
 // IP address text for the configuration: strict parsing (no octal-looking IPv4, no zone ids) and
 // the canonical text form of RFC 5952 (lower-case, no leading zeros, longest zero run as "::").
-// The parsing itself is firmware/packet/addr.ts; this adds the reasons a person reads.
-import { formatIpv4, formatIpv6, parseIp as parseAddress } from '../packet/addr.ts';
+// The parsing itself is firmware/core/packet/addr.ts; this adds the reasons a person reads.
+import { formatIpv4, formatIpv6, parseIp as parseAddress } from '../core/packet/addr.ts';
 
 export type ParsedIp =
   | { ok: true; family: 4 | 6; address: string; bytes: Uint8Array }

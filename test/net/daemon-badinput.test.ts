@@ -7,12 +7,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLab, sleep } from '../lib/lab.ts';
-import type { Lab } from '../lib/lab.ts';
-import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../lib/tandem.ts';
-import type { TandemHandle, TandemStatus } from '../lib/tandem.ts';
-import { decodeFrame, encodeVrrpFrame, internetChecksum, parseIp, pseudoHeaderSumV4 } from '../../firmware/packet/index.ts';
-import type { VrrpAdvert } from '../../firmware/packet/index.ts';
+import { withLab, sleep } from '../kit/lab.ts';
+import type { Lab } from '../kit/lab.ts';
+import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../kit/tandem.ts';
+import type { TandemHandle, TandemStatus } from '../kit/tandem.ts';
+import { decodeFrame, encodeVrrpFrame, internetChecksum, parseIp, pseudoHeaderSumV4 } from '../../firmware/core/packet/index.ts';
+import type { VrrpAdvert } from '../../firmware/core/packet/index.ts';
 
 const VIP = '192.0.2.1';
 const V2VIP = '192.0.2.2';

@@ -3,10 +3,10 @@
 // Needs root and dist/tandem.js (./build.sh).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startProber, sleep } from '../lib/lab.ts';
-import type { Lab } from '../lib/lab.ts';
-import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../lib/tandem.ts';
-import type { TandemHandle } from '../lib/tandem.ts';
+import { withLab, startProber, sleep } from '../kit/lab.ts';
+import type { Lab } from '../kit/lab.ts';
+import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../kit/tandem.ts';
+import type { TandemHandle } from '../kit/tandem.ts';
 
 const VIP = '192.0.2.1';
 const ADVERT_MS = 100;

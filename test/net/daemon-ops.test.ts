@@ -7,11 +7,11 @@ import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLab, startVrrpCapture, sleep } from '../lib/lab.ts';
-import type { Lab, LabHost } from '../lib/lab.ts';
-import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll, TANDEM_BIN } from '../lib/tandem.ts';
-import type { TandemHandle } from '../lib/tandem.ts';
-import { request } from '../../firmware/daemon/control.ts';
+import { withLab, startVrrpCapture, sleep } from '../kit/lab.ts';
+import type { Lab, LabHost } from '../kit/lab.ts';
+import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll, TANDEM_BIN } from '../kit/tandem.ts';
+import type { TandemHandle } from '../kit/tandem.ts';
+import { request } from '../../firmware/supervisor/control-socket.ts';
 
 const VIP = '192.0.2.1';
 const ADVERT_MS = 100;

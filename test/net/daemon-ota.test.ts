@@ -7,9 +7,9 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { OtaAgent } from '../../ota/agent.ts';
-import { makeBundle, makeKey, tempDir } from '../../ota/testkit.ts';
-import { withLab, startMosquitto, sleep } from '../lib/lab.ts';
-import { startTandem, instanceYaml, stopAll, waitForStatus, stateOf, type TandemHandle } from '../lib/tandem.ts';
+import { makeBundle, makeKey, tempDir } from '../kit/ota.ts';
+import { withLab, startMosquitto, sleep } from '../kit/lab.ts';
+import { startTandem, instanceYaml, stopAll, waitForStatus, stateOf, type TandemHandle } from '../kit/tandem.ts';
 
 const key = makeKey();
 const work = tempDir('daemon-ota');

@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
 import { execFileSync } from 'node:child_process';
-import { withLab, startMosquitto, startVrrpCapture, sleep, type Lab, type LabHost } from '../lib/lab.ts';
-import { startTandem, instanceYaml, stopAll, waitForStatus, stateOf, type TandemHandle } from '../lib/tandem.ts';
+import { withLab, startMosquitto, startVrrpCapture, sleep, type Lab, type LabHost } from '../kit/lab.ts';
+import { startTandem, instanceYaml, stopAll, waitForStatus, stateOf, type TandemHandle } from '../kit/tandem.ts';
 
 interface Msg { topic: string; payload: Record<string, unknown>; retain: boolean }
 

@@ -6,10 +6,10 @@ import * as assert from 'uvu/assert';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLab, startVrrpCapture, sleep } from '../lib/lab.ts';
-import type { Lab } from '../lib/lab.ts';
-import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../lib/tandem.ts';
-import type { TandemHandle, TandemStatus } from '../lib/tandem.ts';
+import { withLab, startVrrpCapture, sleep } from '../kit/lab.ts';
+import type { Lab } from '../kit/lab.ts';
+import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../kit/tandem.ts';
+import type { TandemHandle, TandemStatus } from '../kit/tandem.ts';
 
 const ADVERT_MS = 100;
 

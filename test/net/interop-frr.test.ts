@@ -6,10 +6,10 @@
 // the switch's forwarding entry for 00:00:5e:00:01:VRID.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startFrr, startProber, waitFor, sleep } from '../lib/lab.ts';
-import type { Lab, LabHost, PeerState, FrrHandle } from '../lib/lab.ts';
-import { startTandem, instanceYaml, stopAll, stateOf } from '../lib/tandem.ts';
-import type { TandemHandle } from '../lib/tandem.ts';
+import { withLab, startFrr, startProber, waitFor, sleep } from '../kit/lab.ts';
+import type { Lab, LabHost, PeerState, FrrHandle } from '../kit/lab.ts';
+import { startTandem, instanceYaml, stopAll, stateOf } from '../kit/tandem.ts';
+import type { TandemHandle } from '../kit/tandem.ts';
 
 const VIP = '192.0.2.1';
 const VRID = 9;

@@ -5,10 +5,10 @@
 // Each step is checked from both sides and by a client reaching the VIP at the master's MAC.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startKeepalived, waitFor, sleep } from '../lib/lab.ts';
-import type { Lab, LabHost, PeerHandle, PeerState } from '../lib/lab.ts';
-import { startTandem, instanceYaml, stopAll, stateOf } from '../lib/tandem.ts';
-import type { TandemHandle } from '../lib/tandem.ts';
+import { withLab, startKeepalived, waitFor, sleep } from '../kit/lab.ts';
+import type { Lab, LabHost, PeerHandle, PeerState } from '../kit/lab.ts';
+import { startTandem, instanceYaml, stopAll, stateOf } from '../kit/tandem.ts';
+import type { TandemHandle } from '../kit/tandem.ts';
 
 const VIP4 = '192.0.2.1';
 const VIP6 = '2001:db8::1';

@@ -2,7 +2,7 @@
 // through its macvlan; against a higher-priority keepalived it stays BACKUP.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startFrr, startKeepalived, startProber, waitFor, frrStateFromJson } from '../lib/lab.ts';
+import { withLab, startFrr, startKeepalived, startProber, waitFor, frrStateFromJson } from '../kit/lab.ts';
 
 const VIP = '192.0.2.1';
 

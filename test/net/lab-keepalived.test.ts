@@ -2,8 +2,8 @@
 // failure of the master moves the VIP with an outage the 1 ms prober can measure.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startKeepalived, startProber, waitFor, sleep } from '../lib/lab.ts';
-import type { Lab, PeerHandle } from '../lib/lab.ts';
+import { withLab, startKeepalived, startProber, waitFor, sleep } from '../kit/lab.ts';
+import type { Lab, PeerHandle } from '../kit/lab.ts';
 
 const VIP = '192.0.2.1';
 const ADVERT_MS = 100;

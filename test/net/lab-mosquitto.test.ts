@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { withLab, startMosquitto } from '../lib/lab.ts';
+import { withLab, startMosquitto } from '../kit/lab.ts';
 
 function connected(url: string): Promise<mqtt.MqttClient> {
   return new Promise((resolve, reject) => {

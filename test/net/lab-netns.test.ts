@@ -2,8 +2,8 @@
 // failure modes, and a teardown that leaves nothing behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createLab, destroyAllWithPrefix, listNamespaces, randomPrefix, startProber, waitFor, sleep } from '../lib/lab.ts';
-import type { Lab } from '../lib/lab.ts';
+import { createLab, destroyAllWithPrefix, listNamespaces, randomPrefix, startProber, waitFor, sleep } from '../kit/lab.ts';
+import type { Lab } from '../kit/lab.ts';
 
 const ours = (prefix: string) => listNamespaces().filter((n) => n.startsWith(prefix + '-'));
 

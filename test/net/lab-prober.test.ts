@@ -2,7 +2,7 @@
 // (a bridge port disabled for ~400 ms) measured from a client namespace.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, computeProbeReport, startProber, waitFor, sleep } from '../lib/lab.ts';
+import { withLab, computeProbeReport, startProber, waitFor, sleep } from '../kit/lab.ts';
 
 const T = 1_000_000; // an arbitrary epoch ms
 

@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import {
   withLab, startKeepalived, startVrrpCapture, captureVrrp, checkVrrpCapture, parseTsharkLine,
   buildVrrpv3Ipv4, internetChecksum, sendRawVrrpIpv4, waitFor, sleep,
-} from '../lib/lab.ts';
-import type { VrrpRow } from '../lib/lab.ts';
+} from '../kit/lab.ts';
+import type { VrrpRow } from '../kit/lab.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const row = (...f: string[]) => f.join('\t');

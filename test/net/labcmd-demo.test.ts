@@ -1,4 +1,4 @@
-// `tandem lab` end to end, as a user runs it: the built bundle (run ./build.sh first), non-TTY,
+// `./build.sh lab` end to end, as a user runs it (lab/cli.ts from source, daemons from the built bundle), non-TTY,
 // --json. Each run builds its own namespaces (prefix lab + 4 hex) and must leave nothing behind:
 // no namespace, no process, no temp dir, no registry record.
 import { test } from 'uvu';
@@ -8,15 +8,16 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REGISTRY_DIR } from '../../firmware/lab/registry.ts';
-import type { DemoSummary, StepResult } from '../../firmware/lab/demo.ts';
+import { REGISTRY_DIR } from '../../lab/registry.ts';
+import type { DemoSummary, StepResult } from '../../lab/demo.ts';
 
-const BIN = new URL('../../dist/tandem.js', import.meta.url).pathname;
+// The lab runs from source, as `./build.sh lab` runs it: it is not part of the appliance bundle.
+const LAB = ['--import', 'tsx', new URL('../../lab/cli.ts', import.meta.url).pathname];
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 function start(args: string[]): { child: ChildProcess; out: { stdout: string; stderr: string }; done: Promise<Run> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...LAB, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out.stdout += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { out.stderr += d; });
@@ -73,7 +74,7 @@ const labNameIn = (text: string) => /building lab (lab[0-9a-f]{4})/.exec(text)?.
 
 test('refuses without root, with a clear message', async () => {
   const r = await new Promise<Run>((resolve) => {
-    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'lab'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...LAB], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
     c.stdout.on('data', (d) => (stdout += d));
     c.stderr.on('data', (d) => (stderr += d));
@@ -85,13 +86,13 @@ test('refuses without root, with a clear message', async () => {
 
 test('bad options are refused with exit 2', async () => {
   for (const args of [['--routers', '9'], ['--advert', '15ms'], ['--peer', 'vyos'], ['--nonsense']]) {
-    const r = await run(['lab', ...args], 10_000);
+    const r = await run([...args], 10_000);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
   }
 });
 
 test('the demo: election, a measured failover, preemption, handoff, restart; nothing left', async () => {
-  const r = await run(['lab', '--advert', '100ms', '--json']);
+  const r = await run(['--advert', '100ms', '--json']);
   const s = summaryOf(r);
   assert.is(r.code, 0, `exit ${r.code}; summary ${JSON.stringify(s.steps, null, 1)}\n${r.stderr.slice(-3000)}`);
   assert.ok(s.ok);
@@ -113,7 +114,7 @@ test('the demo: election, a measured failover, preemption, handoff, restart; not
 });
 
 test('--peer keepalived: the last appliance is keepalived 2.2.7 and the steps interoperate', async () => {
-  const r = await run(['lab', '--peer', 'keepalived', '--json']);
+  const r = await run(['--peer', 'keepalived', '--json']);
   const s = summaryOf(r);
   assert.equal(s.routers.map((x) => x.kind), ['tandem', 'keepalived']);
   assert.is(stepOf(s, 'election').master, 'r1');
@@ -131,8 +132,8 @@ test('--peer keepalived: the last appliance is keepalived 2.2.7 and the steps in
   assert.equal(leftovers(s.lab), []);
 });
 
-test('--keep leaves the lab running until `tandem lab down` removes it', async () => {
-  const keep = start(['lab', '--keep', '--json']);
+test('--keep leaves the lab running until `./build.sh lab down` removes it', async () => {
+  const keep = start(['--keep', '--json']);
   let name: string | undefined;
   try {
     await until(() => keep.out.stdout.includes('\n') || keep.child.exitCode !== null, 90_000, 'the summary');
@@ -142,8 +143,8 @@ test('--keep leaves the lab running until `tandem lab down` removes it', async (
     assert.is(keep.child.exitCode, null, 'the --keep process exited');
     const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     for (const n of [`${name}-sw`, `${name}-r1`, `${name}-r2`, `${name}-c1`]) assert.ok(ns.includes(n), `${n} missing while kept`);
-    await until(() => /tandem lab down/.test(keep.out.stderr), 10_000, 'the instructions to explore and remove the lab');
-    const down = await run(['lab', 'down'], 30_000);
+    await until(() => /build\.sh lab down/.test(keep.out.stderr), 10_000, 'the instructions to explore and remove the lab');
+    const down = await run(['down'], 30_000);
     assert.is(down.code, 0, down.stderr);
     assert.match(down.stdout, new RegExp(`stopped ${name}`));
     const exit = await Promise.race([keep.done, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
@@ -151,12 +152,12 @@ test('--keep leaves the lab running until `tandem lab down` removes it', async (
     assert.equal(leftovers(name), []);
   } finally {
     if (keep.child.exitCode === null) keep.child.kill('SIGKILL');
-    if (name && leftovers(name).length) await run(['lab', 'down'], 30_000);
+    if (name && leftovers(name).length) await run(['down'], 30_000);
   }
 });
 
 test('SIGINT in the middle of the scenario tears everything down', async () => {
-  const lab = start(['lab', '--json']);
+  const lab = start(['--json']);
   let name: string | undefined;
   try {
     await until(() => /2\/5 failover/.test(lab.out.stderr) || lab.child.exitCode !== null, 60_000, 'the failover step');
@@ -170,7 +171,7 @@ test('SIGINT in the middle of the scenario tears everything down', async () => {
     assert.equal(leftovers(name!), []);
   } finally {
     if (lab.child.exitCode === null) lab.child.kill('SIGKILL');
-    if (name && leftovers(name).length) await run(['lab', 'down'], 30_000);
+    if (name && leftovers(name).length) await run(['down'], 30_000);
   }
 });
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { verifySlot, OtaAgent } from '../../ota/agent.ts';
 import { buildImage } from '../../ota/image.ts';
-import { makeBundle, makeKey, REPO, tempDir } from '../../ota/testkit.ts';
+import { makeBundle, makeKey, REPO, tempDir } from '../kit/ota.ts';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
 const BOARD = process.arch === 'arm64' ? 'arm64-linux' : 'generic-x86_64-linux';

@@ -13,7 +13,7 @@ import mqttPacket from 'mqtt-packet';
 import { join } from 'node:path';
 import { Telemetry } from '../../firmware/telemetry/telemetry.ts';
 import { CommandError, type MqttConfig, type StatusSnapshot, type TelemetryHost } from '../../firmware/telemetry/types.ts';
-import { Broker, makePasswordFile, makeTestPki, sleep } from '../../firmware/telemetry/testkit.ts';
+import { Broker, makePasswordFile, makeTestPki, sleep } from '../kit/telemetry.ts';
 import { validate, type JsonSchema } from '../../firmware/telemetry/schema.ts';
 
 const SCHEMAS: Record<string, JsonSchema> = Object.fromEntries(['status', 'state', 'events', 'health', 'reply'].map((n) =>

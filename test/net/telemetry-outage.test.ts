@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Telemetry } from '../../firmware/telemetry/telemetry.ts';
 import type { MqttConfig, StatusSnapshot, TelemetryHost } from '../../firmware/telemetry/types.ts';
-import { Broker, sleep } from '../../firmware/telemetry/testkit.ts';
+import { Broker, sleep } from '../kit/telemetry.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 

@@ -5,10 +5,10 @@
 // `unicast_peer` in both roles. Needs root and dist/tandem.js (./build.sh).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep, LabError } from '../lib/lab.ts';
-import type { Lab, LabHost, PeerHandle } from '../lib/lab.ts';
-import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../lib/tandem.ts';
-import type { TandemHandle } from '../lib/tandem.ts';
+import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep, LabError } from '../kit/lab.ts';
+import type { Lab, LabHost, PeerHandle } from '../kit/lab.ts';
+import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../kit/tandem.ts';
+import type { TandemHandle } from '../kit/tandem.ts';
 
 const VIP4 = '192.0.2.1';
 const VIP6 = '2001:db8::1';

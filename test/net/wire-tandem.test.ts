@@ -9,10 +9,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep } from '../lib/lab.ts';
-import type { Lab, VrrpCapture, VrrpRow, PeerHandle } from '../lib/lab.ts';
-import { startTandem, instanceYaml, stopAll, stateOf } from '../lib/tandem.ts';
-import type { TandemHandle, TandemStatus } from '../lib/tandem.ts';
+import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep } from '../kit/lab.ts';
+import type { Lab, VrrpCapture, VrrpRow, PeerHandle } from '../kit/lab.ts';
+import { startTandem, instanceYaml, stopAll, stateOf } from '../kit/tandem.ts';
+import type { TandemHandle, TandemStatus } from '../kit/tandem.ts';
 
 /**
  * The lab's capture helper, with tshark checking v3 IPv4 checksums over the VRRP message only

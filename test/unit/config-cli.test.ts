@@ -4,8 +4,8 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { main, DEFAULT_CONFIG } from '../../firmware/config/check-cli.ts';
-import type { CheckIo } from '../../firmware/config/check-cli.ts';
+import { main, DEFAULT_CONFIG } from '../../firmware/commands/check.ts';
+import type { CheckIo } from '../../firmware/commands/check.ts';
 import type { ConfigOptions } from '../../firmware/config/index.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -81,7 +81,7 @@ test('every file in examples/ passes check', async () => {
 });
 
 test('as a real process: exit status 0 for a good file and 1 for a bad one', () => {
-  const entry = join(ROOT, 'firmware/config/check-cli-entry.ts');
+  const entry = join(ROOT, 'firmware/commands/check-entry.ts');
   const good = spawnSync(process.execPath, ['--import', 'tsx', entry, '--config', join(EXAMPLES, 'ipv6.yaml')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   assert.is(good.status, 0, good.stderr);
   assert.is(good.stdout, `${join(EXAMPLES, 'ipv6.yaml')}: ok (2 instances)\n`);

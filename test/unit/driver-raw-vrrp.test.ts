@@ -10,7 +10,7 @@ import { createBsdBackend, type BsdLibc } from '../../drivers/bsd/backend.ts';
 import type { LibcSymbols } from '../../drivers/bsd/abi.ts';
 import { FakeDriver, FakeLan } from '../../drivers/fake.ts';
 import { DriverError } from '../../drivers/types.ts';
-import { decodeFrame, encodeAdvert, parseIp } from '../../firmware/packet/index.ts';
+import { decodeFrame, encodeAdvert, parseIp } from '../../firmware/core/packet/index.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s/g, ''), 'hex'));

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { OtaAgent, verifySlot, type ApplyProgress } from '../../ota/agent.ts';
 import { main as otaCli } from '../../ota/cli.ts';
-import { makeBundle, makeKey, rewriteBundle, tempDir } from '../../ota/testkit.ts';
+import { makeBundle, makeKey, rewriteBundle, tempDir } from '../kit/ota.ts';
 
 const key = makeKey();
 const otherKey = makeKey();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBoard, parseBoard } from '../../ota/board.ts';
-import { REPO } from '../../ota/testkit.ts';
+import { REPO } from '../kit/ota.ts';
 
 const DIR = join(REPO, 'board-configs');
 

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtaAgent, verifySlot, APPLY_CHECKPOINTS } from '../../ota/agent.ts';
-import { makeBundle, makeKey, tempDir } from '../../ota/testkit.ts';
+import { makeBundle, makeKey, tempDir } from '../kit/ota.ts';
 
 const SELF = new URL(import.meta.url).pathname;
 const mode = process.env.OTA_CHILD;

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtaAgent } from '../../ota/agent.ts';
-import { makeBundle, makeKey, REPO, tempDir } from '../../ota/testkit.ts';
+import { makeBundle, makeKey, REPO, tempDir } from '../kit/ota.ts';
 
 const LAUNCH = join(REPO, 'packaging', 'tandem-launch');
 

@@ -7,7 +7,7 @@ import {
 } from '../../ota/manifest.ts';
 import { importedPackages } from '../../ota/bundle.ts';
 import { indexFromVersion } from '../../ota/build-cli.ts';
-import { makeKey } from '../../ota/testkit.ts';
+import { makeKey } from '../kit/ota.ts';
 
 const manifest = (over: Partial<Manifest> = {}): Manifest => ({
   schema: 1, name: 'tandem', version: '1.2.3', target: { os: 'linux', arch: 'x64' },

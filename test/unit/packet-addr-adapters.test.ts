@@ -1,13 +1,13 @@
-// One address parser: firmware/packet/addr.ts. The configuration, the VRRP tie-break and both
+// One address parser: firmware/core/packet/addr.ts. The configuration, the VRRP tie-break and both
 // drivers wrap it; these cross-checks hold them to the same answers, and node:net's isIP (what the
 // drivers used before) serves as an independent referee for which text is an address.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isIP } from 'node:net';
 import fc from 'fast-check';
-import * as packet from '../../firmware/packet/addr.ts';
+import * as packet from '../../firmware/core/packet/addr.ts';
 import * as config from '../../firmware/config/address.ts';
-import * as vrrp from '../../firmware/vrrp/ip.ts';
+import * as vrrp from '../../firmware/core/vrrp/ip.ts';
 import * as linux from '../../drivers/linux/addr.ts';
 import * as bsd from '../../drivers/bsd/structs.ts';
 

@@ -3,10 +3,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   formatIp, formatMac, fromHex, multicastMac, parseIp, parseMac, solicitedNodeAddress, toHex, virtualMac,
-} from '../../firmware/packet/index.ts';
+} from '../../firmware/core/packet/index.ts';
 import {
   ethernetGroupOf, formatIpv4, formatIpv6, formatLinkAddr, parseIpPrefix, parseIpv4, parseIpv6, tryParseMac,
-} from '../../firmware/packet/addr.ts';
+} from '../../firmware/core/packet/addr.ts';
 import fc from 'fast-check';
 
 test('parseMac reads colon or dash separated MACs in any case; formatMac writes lower-case colons', () => {

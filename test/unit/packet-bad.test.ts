@@ -5,8 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   decodeAdvert, decodeFrame, fromHex, internetChecksum, parseIp, pseudoHeaderSumV4, pseudoHeaderSumV6, toHex,
-} from '../../firmware/packet/index.ts';
-import type { DropReason } from '../../firmware/packet/index.ts';
+} from '../../firmware/core/packet/index.ts';
+import type { DropReason } from '../../firmware/core/packet/index.ts';
 
 const h = (s: string) => s.replace(/\s+/g, '');
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');

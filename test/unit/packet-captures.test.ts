@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import {
   decodeFrame, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, fromHex, toHex,
-} from '../../firmware/packet/index.ts';
-import type { Decoded, VrrpAdvert } from '../../firmware/packet/index.ts';
+} from '../../firmware/core/packet/index.ts';
+import type { Decoded, VrrpAdvert } from '../../firmware/core/packet/index.ts';
 
 function frames(name: string): Uint8Array[] {
   const text = readFileSync(new URL(`../fixtures/${name}.hex`, import.meta.url), 'utf8');

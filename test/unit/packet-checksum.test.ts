@@ -1,7 +1,7 @@
 // The Internet checksum (RFC 1071) and the pseudo-header sums (RFC 768, RFC 8200 8.1).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { fromHex, internetChecksum, onesComplementSum, parseIp, pseudoHeaderSumV4, pseudoHeaderSumV6 } from '../../firmware/packet/index.ts';
+import { fromHex, internetChecksum, onesComplementSum, parseIp, pseudoHeaderSumV4, pseudoHeaderSumV6 } from '../../firmware/core/packet/index.ts';
 
 test('RFC 1071 3: the worked example 0001 f203 f4f5 f6f7 sums to ddf2, checksum 220d', () => {
   const b = fromHex('0001f203f4f5f6f7');

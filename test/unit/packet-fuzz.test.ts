@@ -9,8 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import {
   decodeFrame, encodeGratuitousArp, encodeNeighborAdvert, encodeNeighborSolicit, encodeVrrpFrame, formatIp, fromHex,
   internetChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6,
-} from '../../firmware/packet/index.ts';
-import type { Decoded, Family, VrrpAdvert, VrrpFrameOptions } from '../../firmware/packet/index.ts';
+} from '../../firmware/core/packet/index.ts';
+import type { Decoded, Family, VrrpAdvert, VrrpFrameOptions } from '../../firmware/core/packet/index.ts';
 
 const SEED = Number(process.env.TANDEM_FUZZ_SEED ?? Date.now() % 1_000_000);
 console.log(`fast-check seed ${SEED} (TANDEM_FUZZ_SEED to replay)`);

@@ -2,7 +2,7 @@
 // invalid adverts are programming errors, so encoding throws where decoding never does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as P from '../../firmware/packet/index.ts';
+import * as P from '../../firmware/core/packet/index.ts';
 
 test('header sizes match the standards', () => {
   assert.is(P.ETH_HEADER_LEN, 14);          // IEEE 802.3

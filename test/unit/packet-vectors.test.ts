@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import {
   decodeFrame, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, fromHex, toHex, decodeAdvert,
   encodeAdvert,
-} from '../../firmware/packet/index.ts';
-import type { Decoded } from '../../firmware/packet/index.ts';
+} from '../../firmware/core/packet/index.ts';
+import type { Decoded } from '../../firmware/core/packet/index.ts';
 
 const hex = (s: string) => toHex(fromHex(s));
 

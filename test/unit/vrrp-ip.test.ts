@@ -2,7 +2,7 @@
 // comparison (RFC 5798 7.1).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compareIp, parseIp, sameAddressSet } from '../../firmware/vrrp/ip.ts';
+import { compareIp, parseIp, sameAddressSet } from '../../firmware/core/vrrp/ip.ts';
 
 const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : 'undefined');
 

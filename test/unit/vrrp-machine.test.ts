@@ -3,9 +3,9 @@
 // deliberately do differently (see docs/state-machine.md).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { VrrpAdvert } from '../../firmware/packet/types.ts';
-import { initialState, isStopped, nextDeadline, reconfigure, step } from '../../firmware/vrrp/machine.ts';
-import type { VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStepResult } from '../../firmware/vrrp/types.ts';
+import type { VrrpAdvert } from '../../firmware/core/packet/types.ts';
+import { initialState, isStopped, nextDeadline, reconfigure, step } from '../../firmware/core/vrrp/machine.ts';
+import type { VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStepResult } from '../../firmware/core/vrrp/types.ts';
 
 const T0 = 1_000_000;
 const OWN = '192.0.2.10';

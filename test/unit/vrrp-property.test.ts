@@ -3,10 +3,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import type { VrrpAdvert } from '../../firmware/packet/types.ts';
-import { initialState, isStopped, nextDeadline, step } from '../../firmware/vrrp/machine.ts';
-import { masterDownIntervalCs, skewTimeCs } from '../../firmware/vrrp/timers.ts';
-import type { VrrpAction, VrrpConfig, VrrpEvent, VrrpState } from '../../firmware/vrrp/types.ts';
+import type { VrrpAdvert } from '../../firmware/core/packet/types.ts';
+import { initialState, isStopped, nextDeadline, step } from '../../firmware/core/vrrp/machine.ts';
+import { masterDownIntervalCs, skewTimeCs } from '../../firmware/core/vrrp/timers.ts';
+import type { VrrpAction, VrrpConfig, VrrpEvent, VrrpState } from '../../firmware/core/vrrp/types.ts';
 
 const OWN = '192.0.2.10';
 const VIP = ['192.0.2.100'];

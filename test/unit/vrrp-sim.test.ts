@@ -18,10 +18,10 @@
 //    held exactly while master, no advert sent over a dead link, timers fire only when due.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { VrrpAdvert, VrrpVersion } from '../../firmware/packet/types.ts';
-import { initialState, isStopped, nextDeadline, step } from '../../firmware/vrrp/machine.ts';
-import { compareIp } from '../../firmware/vrrp/ip.ts';
-import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState } from '../../firmware/vrrp/types.ts';
+import type { VrrpAdvert, VrrpVersion } from '../../firmware/core/packet/types.ts';
+import { initialState, isStopped, nextDeadline, step } from '../../firmware/core/vrrp/machine.ts';
+import { compareIp } from '../../firmware/core/vrrp/ip.ts';
+import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState } from '../../firmware/core/vrrp/types.ts';
 
 // ---- deterministic randomness ----------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 // Skew_Time and Master_Down_Interval against numbers worked out by hand. Rounding is floor to
-// whole centiseconds (see firmware/vrrp/timers.ts for why).
+// whole centiseconds (see firmware/core/vrrp/timers.ts for why).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { masterDownIntervalCs, skewTimeCs, csToMs } from '../../firmware/vrrp/timers.ts';
+import { masterDownIntervalCs, skewTimeCs, csToMs } from '../../firmware/core/vrrp/timers.ts';
 
 // RFC 5798 6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 cs.
 test('v3 priority 100, interval 100 cs: Skew 156*100/256 = 60.94 -> 60 cs, Down 3*100+60 = 360 cs', () => {

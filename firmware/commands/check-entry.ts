@@ -1,5 +1,5 @@
-// Runs `tandem check` straight from source: node --import tsx firmware/config/check-cli-entry.ts
-import { main } from './check-cli.ts';
+// Runs `tandem check` straight from source: node --import tsx firmware/commands/check-entry.ts
+import { main } from './check.ts';
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },

@@ -1,5 +1,5 @@
 // The daemon's commands, shared by the control socket and MQTT: run inside the protocol engine.
-import { CommandError, type Daemon } from './daemon.ts';
+import { CommandError, type Daemon } from './engine.ts';
 
 export async function handleCommand(daemon: Daemon, req: Record<string, unknown>): Promise<unknown> {
   switch (req.cmd) {

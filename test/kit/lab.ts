@@ -1,10 +1,10 @@
 // Thin re-export of the lab for tests, plus withLab(): build, run, always tear down.
-export * from '../../firmware/lab/netns.ts';
-export * from '../../firmware/lab/peers.ts';
-export * from '../../firmware/lab/wire.ts';
-export * from '../../firmware/lab/prober.ts';
-import { createLab } from '../../firmware/lab/netns.ts';
-import type { Lab, CreateLabOptions } from '../../firmware/lab/netns.ts';
+export * from '../../lab/netns.ts';
+export * from '../../lab/peers.ts';
+export * from '../../lab/wire.ts';
+export * from '../../lab/prober.ts';
+import { createLab } from '../../lab/netns.ts';
+import type { Lab, CreateLabOptions } from '../../lab/netns.ts';
 
 /** Build a lab, run `fn`, destroy the lab even when `fn` throws. */
 export async function withLab<T>(opts: CreateLabOptions, fn: (lab: Lab) => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ declare const __TANDEM_VERSION__: string | undefined;
 
 function fromPackageJson(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     return String(pkg.version);
   } catch {
     return '0.0.0-unknown';

@@ -1,6 +1,6 @@
-// The main thread's handle on the protocol engine (engine-worker.ts, a worker thread).
+// The main thread's handle on the protocol engine (firmware/engine/worker.ts, a worker thread).
 import { Worker } from 'node:worker_threads';
-import type { FromEngine, ToEngine } from './engine-worker.ts';
+import type { FromEngine, ToEngine } from '../engine/worker.ts';
 
 /** What the engine reports in `tandem status --json` (kept loose: the engine owns the shape). */
 export interface EngineStatus {
@@ -18,7 +18,7 @@ export class EngineError extends Error {
 function workerEntry(): { url: URL; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   return fromSource
-    ? { url: new URL('./engine-worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] }
+    ? { url: new URL('../engine/worker.ts', import.meta.url), execArgv: ['--import', 'tsx'] }
     : { url: new URL('./engine-worker.js', import.meta.url), execArgv: [] };
 }
 

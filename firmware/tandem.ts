@@ -1,17 +1,16 @@
 // tandem's command line. Each command lives in its own module, exporting
 // `main(argv: string[]): Promise<number>` (the exit code); they are loaded on demand so that
 // `tandem --version` does not load FFI or pcap.
-import { VERSION } from './version.ts';
+import { VERSION } from './runtime/version.ts';
 
 type Main = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
-  run: { summary: 'run the daemon in the foreground', load: async () => (await import('./daemon/cli.ts')).runMain },
-  status: { summary: 'show the running daemon\'s instances and counters', load: async () => (await import('./daemon/cli.ts')).statusMain },
-  reload: { summary: 're-read the configuration (as SIGHUP)', load: async () => (await import('./daemon/cli.ts')).reloadMain },
-  check: { summary: 'validate a configuration file', load: async () => (await import('./config/check-cli.ts')).main },
+  run: { summary: 'run the daemon in the foreground', load: async () => (await import('./supervisor/supervisor.ts')).runMain },
+  status: { summary: 'show the running daemon\'s instances and counters', load: async () => (await import('./supervisor/supervisor.ts')).statusMain },
+  reload: { summary: 're-read the configuration (as SIGHUP)', load: async () => (await import('./supervisor/supervisor.ts')).reloadMain },
+  check: { summary: 'validate a configuration file', load: async () => (await import('./commands/check.ts')).main },
   ota: { summary: 'update the firmware (apply|status|confirm|rollback)', load: async () => (await import('../ota/cli.ts')).main },
-  lab: { summary: 'failover demo in network namespaces (root)', load: async () => (await import('./lab/main.ts')).main },
 };
 
 const HELP = () => `tandem ${VERSION}: VRRP (RFC 5798 v3 / RFC 3768 v2) router redundancy

@@ -416,7 +416,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       await prober.stop().catch(() => undefined);
       prober = startProber(lab, client.ns, LAB_VIP, { intervalMs: 10 });
       screen.print(keepInstructions(summary, appliances.map((a) => (a.kind === 'tandem' ? join(dir, a.name, 'tandem.sock') : null)), o.mqttUrl ? null : join(dir, 'mqtt.sock')));
-      step = 'kept running: Ctrl-C here or `tandem lab down` to remove it';
+      step = 'kept running: Ctrl-C here or `./build.sh lab down` to remove it';
       await new Promise<never>(() => { /* until a signal; onSignal tears down and exits */ });
     }
     return summary.ok ? 0 : 1;
@@ -476,7 +476,7 @@ function fmtOutage(m: StepMeasure): string {
 }
 
 function keepInstructions(s: DemoSummary, sockets: (string | null)[], mqttSock: string | null): string {
-  const bin = 'tandem'; // dist/tandem.js: `node dist/tandem.js` from the source tree
+  const bin = 'node dist/tandem.js';
   const lines = ['', `Lab ${s.lab} is still running (--keep). Explore it from another terminal, as root:`];
   s.routers.forEach((r, i) => {
     lines.push(`  ip netns exec ${r.ns} bash        # appliance ${r.name} (${r.kind}, priority ${r.priority}, ${r.ipv4})`);
@@ -485,6 +485,6 @@ function keepInstructions(s: DemoSummary, sockets: (string | null)[], mqttSock: 
   lines.push(`  ip netns exec ${s.client.ns} ip neigh          # the client (${s.client.ipv4}): whose MAC has ${s.vip}?`);
   lines.push(`  ip netns exec ${s.routers[0].ns} tcpdump -ni eth0 vrrp   # the adverts on the wire`);
   if (mqttSock) lines.push(`  mosquitto_sub --unix ${mqttSock} -t '#' -v      # the telemetry stream`);
-  lines.push(`Remove it: Ctrl-C here, or \`${bin} lab down\` from anywhere.`);
+  lines.push('Remove it: Ctrl-C here, or `./build.sh lab down` from the source tree.');
   return lines.join('\n');
 }

@@ -12,9 +12,9 @@ import { loadConfig, formatIssue } from '../config/index.ts';
 import { createDriver } from '../../drivers/index.ts';
 import { applyScheduling } from '../../drivers/sched.ts';
 import type { Driver } from '../../drivers/types.ts';
-import { Daemon } from './daemon.ts';
+import { Daemon } from './engine.ts';
 import { handleCommand } from './commands.ts';
-import { createLogger, type LogLevel, type Logger } from './log.ts';
+import { createLogger, type LogLevel, type Logger } from '../runtime/log.ts';
 
 export type ToEngine =
   | { t: 'start'; configFile: string; logLevel?: string }

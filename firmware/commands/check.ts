@@ -2,8 +2,8 @@
 // Exit 0 and "FILE: ok (N instances)" when it is usable (warnings are printed too), exit 1 with
 // every problem as FILE:LINE: path: reason on stderr, exit 2 for a bad command line.
 import { parseArgs } from 'node:util';
-import { formatIssue, loadConfig } from './index.ts';
-import type { ConfigOptions } from './index.ts';
+import { formatIssue, loadConfig } from '../config/index.ts';
+import type { ConfigOptions } from '../config/index.ts';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
 

@@ -1,16 +1,16 @@
 // `tandem lab`: the one-command failover demo in network namespaces, and `tandem lab down` to
-// remove labs left behind. Exports main(argv) in the shape firmware/cli.ts expects.
+// remove labs left behind. Run from source by lab/cli.ts (./build.sh lab); not shipped.
 import { parseArgs } from 'node:util';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { checkDuration } from '../config/duration.ts';
+import { checkDuration } from '../firmware/config/duration.ts';
 import { runDemo, LAB_MAX_ROUTERS, LAB_VIP } from './demo.ts';
 import { labDown } from './registry.ts';
 import { destroyAllWithPrefix } from './netns.ts';
 
-const HELP = `Usage: tandem lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr]
+const HELP = `Usage: ./build.sh lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr]
                   [--mqtt URL] [--keep] [--json]
-       tandem lab down
+       ./build.sh lab down
 
 Builds a switch, appliances and a client out of network namespaces (192.0.2.0/24 only), runs a
 tandem daemon on each appliance (VRRPv3, priorities 200/150/100..., VIP ${LAB_VIP}) and shows
@@ -24,9 +24,9 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
   --peer P         the last appliance runs keepalived or FRR vrrpd instead of tandem (interop)
   --mqtt URL       publish telemetry to this broker instead of the embedded one; the daemons run
                    in namespaces, so it must be reachable from there: mqtt+unix:///PATH
-  --keep           leave the lab running afterwards, to explore it; Ctrl-C or 'tandem lab down' removes it
+  --keep           leave the lab running afterwards, to explore it; Ctrl-C or './build.sh lab down' removes it
   --json           print the summary as one JSON object on stdout (progress goes to stderr)
-  down             remove every lab 'tandem lab' left on this machine (its process, namespaces, files)
+  down             remove every lab left on this machine (its process, namespaces, files)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd === 'clean') {
     // Older form: one prefix, namespaces only.
     const prefix = positionals[1];
-    if (!prefix) return usage('clean: PREFIX missing (or use `tandem lab down`)');
+    if (!prefix) return usage('clean: PREFIX missing (or use `./build.sh lab down`)');
     const gone = destroyAllWithPrefix(prefix);
     process.stdout.write(gone.length ? `deleted ${gone.join(' ')}\n` : `no namespaces with prefix ${prefix}\n`);
     return 0;

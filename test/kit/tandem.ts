@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { Lab, LabHost } from '../../firmware/lab/netns.ts';
-import { request } from '../../firmware/daemon/control.ts';
-import { nodeCommand } from '../../firmware/runtime.ts';
+import type { Lab, LabHost } from '../../lab/netns.ts';
+import { request } from '../../firmware/supervisor/control-socket.ts';
+import { nodeCommand } from '../../firmware/runtime/node-flags.ts';
 
 export const TANDEM_BIN = new URL('../../dist/tandem.js', import.meta.url).pathname;
 

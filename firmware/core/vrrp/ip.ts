@@ -1,6 +1,6 @@
 // Small pure IP helpers for the election tie-break (RFC 5798 6.4.3: "the primary IPvX address of
 // the sender greater than the local primary IPvX address") and the address-list check (7.1).
-// The parsing is firmware/packet/addr.ts (pure, no I/O), so every part of tandem agrees on what
+// The parsing is firmware/core/packet/addr.ts (pure, no I/O), so every part of tandem agrees on what
 // an address is.
 import { parseIpv4, parseIpv6 } from '../packet/addr.ts';
 

@@ -7,13 +7,13 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { InstanceConfig, TandemConfig } from '../config/types.ts';
 import type { Driver, NetEvent, PacketChannel } from '../../drivers/types.ts';
 import { loadConfig, formatIssue } from '../config/index.ts';
-import { decodeFrame } from '../packet/index.ts';
-import type { TransitionReason, VrrpStateName } from '../vrrp/types.ts';
+import { decodeFrame } from '../core/packet/index.ts';
+import type { TransitionReason, VrrpStateName } from '../core/vrrp/types.ts';
 import { Instance } from './instance.ts';
 import { Journal } from './journal.ts';
-import { NotifyQueue, TrackScript } from './notify.ts';
-import type { Logger } from './log.ts';
-import { VERSION } from '../version.ts';
+import { NotifyQueue, TrackScript } from './scripts.ts';
+import type { Logger } from '../runtime/log.ts';
+import { VERSION } from '../runtime/version.ts';
 import { CommandError } from '../telemetry/types.ts';
 
 export interface DaemonOptions {

@@ -1,7 +1,7 @@
 // One appliance of the demo: a tandem daemon (the running bundle, `run --config`) or an interop
 // peer (keepalived, FRR vrrpd) inside a router namespace, behind one small interface the
 // scenario and the display use: start, stop, restart, and a view of its VRRP state.
-import { nodeCommand } from '../runtime.ts';
+import { nodeCommand } from '../firmware/runtime/node-flags.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import type { Lab, LabHost } from './netns.ts';
 import { LabError, waitFor } from './netns.ts';
 import { startKeepalived, startFrr } from './peers.ts';
 import type { PeerHandle } from './peers.ts';
-import { request } from '../daemon/control.ts';
+import { request } from '../firmware/supervisor/control-socket.ts';
 
 export type ApplianceKind = 'tandem' | 'keepalived' | 'frr';
 /** Lower case, as tandem reports it; 'down' = no process running. */

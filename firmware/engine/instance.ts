@@ -4,12 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import type { InstanceConfig } from '../config/types.ts';
 import type { Driver, PacketChannel, RawVrrpSocket } from '../../drivers/types.ts';
-import type { ChecksumForm, VrrpAdvert } from '../packet/types.ts';
-import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName } from '../vrrp/types.ts';
-import { encodeAdvert, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../packet/index.ts';
-import { initialState, isStopped, nextDeadline, reconfigure, step } from '../vrrp/index.ts';
+import type { ChecksumForm, VrrpAdvert } from '../core/packet/types.ts';
+import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName } from '../core/vrrp/types.ts';
+import { encodeAdvert, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../core/packet/index.ts';
+import { initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceCounters {
   advertsSent: number;

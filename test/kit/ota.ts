@@ -4,10 +4,10 @@ import { mkdtempSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tar from 'tar';
-import { buildBundle, type BundleResult } from './bundle.ts';
-import type { TargetArch, TargetOs } from './manifest.ts';
+import { buildBundle, type BundleResult } from '../../ota/bundle.ts';
+import type { TargetArch, TargetOs } from '../../ota/manifest.ts';
 
-export const REPO = resolve(new URL('..', import.meta.url).pathname);
+export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 
 export interface TestKey { priv: KeyObject; pubPem: string; privPem: string }
 

@@ -1,6 +1,7 @@
 // The wire checker: capture VRRP with tshark inside a lab namespace, decode tshark's fields into
 // rows, and judge them independently of tandem's own codec (Wireshark is the second opinion).
 // Also a raw sender for deliberately wrong adverts, to prove the checker catches them.
+import { fileURLToPath } from 'node:url';
 import type { Lab } from './netns.ts';
 import { LabError } from './netns.ts';
 
@@ -220,19 +221,10 @@ export function buildVrrpv3Ipv4(o: { src: string; vrid: number; priority: number
   return pkt;
 }
 
-const RAW_SEND_PY = `
-import socket, sys
-src, ttl, hexes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
-s.bind((src, 0))
-for h in hexes:
-    s.sendto(bytes.fromhex(h), ("224.0.0.18", 0))
-`;
+const RAW_SEND_PY = fileURLToPath(new URL('./py/raw-vrrp-send.py', import.meta.url));
 
 /** Send VRRP payloads to 224.0.0.18 from `src` inside `ns` with the given IPv4 TTL. */
 export async function sendRawVrrpIpv4(lab: Lab, ns: string, src: string, ttl: number, payloads: Uint8Array[]): Promise<void> {
   const hex = payloads.map((p) => Buffer.from(p).toString('hex'));
-  await lab.exec(ns, ['python3', '-c', RAW_SEND_PY, src, String(ttl), ...hex], { timeoutMs: 10_000 });
+  await lab.exec(ns, ['python3', RAW_SEND_PY, src, String(ttl), ...hex], { timeoutMs: 10_000 });
 }
