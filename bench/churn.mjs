@@ -14,13 +14,15 @@ const perSlot = Math.max(1, Math.floor((retainedMb * 1024 * 1024) / SLOTS / 48))
 const ring = new Array(SLOTS);
 let i = 0;
 let sink = 0;
-const t = !isMainThread ? undefined : setInterval(() => {
-  // Replace one slot: the old one becomes old-space garbage.
-  const slot = new Array(perSlot);
-  for (let k = 0; k < perSlot; k++) slot[k] = { k, s: 'x' + k };
-  ring[i++ % SLOTS] = slot;
-  // Short-lived garbage: strings and objects that die young.
-  for (let k = 0; k < 2000; k++) sink += JSON.stringify({ k, a: [k, k + 1] }).length;
-}, tickMs);
+const t = !isMainThread
+  ? undefined
+  : setInterval(() => {
+      // Replace one slot: the old one becomes old-space garbage.
+      const slot = new Array(perSlot);
+      for (let k = 0; k < perSlot; k++) slot[k] = { k, s: `x${k}` };
+      ring[i++ % SLOTS] = slot;
+      // Short-lived garbage: strings and objects that die young.
+      for (let k = 0; k < 2000; k++) sink += JSON.stringify({ k, a: [k, k + 1] }).length;
+    }, tickMs);
 t?.unref();
 globalThis.__tandemBenchChurn = () => sink;

@@ -15,7 +15,8 @@ if (dir) {
   session.post('Profiler.start');
   process.on('exit', () => {
     session.post('Profiler.stop', (err, res) => {
-      if (!err && res?.profile) writeFileSync(join(dir, `tandem-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
+      if (!err && res?.profile)
+        writeFileSync(join(dir, `tandem-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
     });
   });
 }

@@ -66,20 +66,30 @@ export async function startImpl(lab: Lab, host: LabHost, impl: ImplName, o: Rout
 // ---- tandem ----
 
 async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promise<Running> {
-  const instances = o.instances.map((v) => instanceYaml({
-    name: `vr${v.vrid}`, ifname: host.ifname, vrid: v.vrid, priority: o.priority,
-    advert: `${o.advertMs}ms`, addresses: v.addresses,
-  })).join('\n');
+  const instances = o.instances
+    .map((v) =>
+      instanceYaml({
+        name: `vr${v.vrid}`,
+        ifname: host.ifname,
+        vrid: v.vrid,
+        priority: o.priority,
+        advert: `${o.advertMs}ms`,
+        addresses: v.addresses,
+      }),
+    )
+    .join('\n');
   // --tandem-rt N: run tandem with scheduling.realtime_priority N (keepalived runs at its defaults).
   const rt = Number(process.env.TANDEM_BENCH_RT ?? 0);
   const body = rt > 0 ? `scheduling: { realtime_priority: ${rt} }\ninstances:\n${instances}` : instances;
-  const env: Record<string, string> = { ...process.env as Record<string, string>, ...o.env };
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...o.env };
   if (o.nodeOptions?.length) env.NODE_OPTIONS = [env.NODE_OPTIONS ?? '', ...o.nodeOptions].join(' ').trim();
   const spawnedAt = Date.now();
   const h: TandemHandle = await startTandem(lab, host, body, { env, logLevel: 'info' });
   const n = o.instances.length;
   return {
-    impl: 'tandem', ns: host.ns, spawnedAt,
+    impl: 'tandem',
+    ns: host.ns,
+    spawnedAt,
     pid: () => h.proc.pid,
     async states() {
       const s = await h.status();
@@ -100,7 +110,10 @@ async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promi
     },
     async extra() {
       const s = await h.status();
-      return { loopDelay: s.loopDelay, lateTimers: s.instances.reduce((a, i) => a + Number(i.counters.lateTimers ?? 0), 0) };
+      return {
+        loopDelay: s.loopDelay,
+        lateTimers: s.instances.reduce((a, i) => a + Number(i.counters.lateTimers ?? 0), 0),
+      };
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       await h.stop(signal, 10_000).catch(() => {});
@@ -111,15 +124,26 @@ async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promi
 
 // ---- keepalived (several instances; the lab helper runs one) ----
 
-interface KaEvent { t: number; name: string; state: StateName }
+interface KaEvent {
+  t: number;
+  name: string;
+  state: StateName;
+}
 
 function readKaEvents(file: string): KaEvent[] {
   let text = '';
-  try { text = readFileSync(file, 'utf8'); } catch { return []; }
-  return text.split('\n').filter((l) => l.trim()).map((l) => {
-    const [t, name, state] = l.trim().split(/\s+/);
-    return { t: Number(t) * 1000, name, state: normState(state) };
-  });
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [t, name, state] = l.trim().split(/\s+/);
+      return { t: Number(t) * 1000, name, state: normState(state) };
+    });
 }
 
 async function startKeepalivedImpl(lab: Lab, host: LabHost, o: RouterOptions): Promise<Running> {
@@ -129,13 +153,16 @@ async function startKeepalivedImpl(lab: Lab, host: LabHost, o: RouterOptions): P
   // keepalived calls: notify TYPE NAME STATE PRIORITY. One line per change, with the time.
   writeFileSync(notify, `#!/bin/sh\necho "$(date +%s.%N) $2 $3" >> ${events}\n`, { mode: 0o700 });
   const advertS = (o.advertMs / 1000).toFixed(2);
-  const conf = [`global_defs {
+  const conf = `${[
+    `global_defs {
   router_id ${host.ns}
   script_user root
   enable_script_security
   vrrp_version 3
   vrrp_garp_master_refresh 0
-}`, ...o.instances.map((v) => `vrrp_instance VI_${v.vrid} {
+}`,
+    ...o.instances.map(
+      (v) => `vrrp_instance VI_${v.vrid} {
   state BACKUP
   interface ${host.ifname}
   virtual_router_id ${v.vrid}
@@ -145,21 +172,49 @@ async function startKeepalivedImpl(lab: Lab, host: LabHost, o: RouterOptions): P
   virtual_ipaddress {
 ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
   }
-}`)].join('\n') + '\n';
+}`,
+    ),
+  ].join('\n')}\n`;
   const confFile = join(dir, 'keepalived.conf');
   writeFileSync(confFile, conf);
   const spawnedAt = Date.now();
-  const child: ChildProcess = lab.spawn(host.ns, ['keepalived', '-n', '-l', '-D', '-f', confFile,
-    '-p', join(dir, 'keepalived.pid'), '-r', join(dir, 'vrrp.pid'), '-c', join(dir, 'checkers.pid')]);
+  const child: ChildProcess = lab.spawn(host.ns, [
+    'keepalived',
+    '-n',
+    '-l',
+    '-D',
+    '-f',
+    confFile,
+    '-p',
+    join(dir, 'keepalived.pid'),
+    '-r',
+    join(dir, 'vrrp.pid'),
+    '-c',
+    join(dir, 'checkers.pid'),
+  ]);
   let log = '';
-  child.stdout?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4_000_000); });
-  child.stderr?.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4_000_000); });
+  child.stdout?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4_000_000);
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    log = (log + d.toString()).slice(-4_000_000);
+  });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const ok = await waitFor(() => existsSync(join(dir, 'vrrp.pid')) || child.exitCode !== null, 10_000);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try { process.kill(-child.pid, signal); } catch { /* gone */ }
-      const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5_000);
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5_000);
       await exited;
       clearTimeout(t);
     }
@@ -171,7 +226,9 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
   }
   const names = new Map(o.instances.map((v) => [`VI_${v.vrid}`, v.vrid]));
   return {
-    impl: 'keepalived', ns: host.ns, spawnedAt,
+    impl: 'keepalived',
+    ns: host.ns,
+    spawnedAt,
     pid: () => child.pid,
     async states() {
       // keepalived's own log is in order ("(VI_n) Entering X STATE"); its notify scripts run
@@ -183,13 +240,18 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
       }
       return m;
     },
-    async transitions() { return readKaEvents(events).length; },
+    async transitions() {
+      return readKaEvents(events).length;
+    },
     async settledAt() {
       const first = new Map<string, number>();
-      for (const e of readKaEvents(events)) if ((e.state === 'backup' || e.state === 'master') && !first.has(e.name)) first.set(e.name, e.t);
+      for (const e of readKaEvents(events))
+        if ((e.state === 'backup' || e.state === 'master') && !first.has(e.name)) first.set(e.name, e.t);
       return first.size >= o.instances.length ? Math.max(...first.values()) : undefined;
     },
-    async extra() { return {}; },
+    async extra() {
+      return {};
+    },
     stop,
   };
 }
@@ -201,23 +263,41 @@ async function startFrrImpl(lab: Lab, host: LabHost, o: RouterOptions): Promise<
   const v = o.instances[0];
   const spawnedAt = Date.now();
   const f = await startFrr(lab, host.ns, {
-    ifname: host.ifname, vrid: v.vrid, priority: o.priority, version: 3, advertIntervalMs: o.advertMs,
+    ifname: host.ifname,
+    vrid: v.vrid,
+    priority: o.priority,
+    version: 3,
+    advertIntervalMs: o.advertMs,
     addresses: v.addresses.map((a) => a.split('/')[0]),
   });
   let transitions = 0;
   let last: StateName = 'init';
   const poll = async () => {
     const s = normState(await f.state());
-    if (s !== last && s !== 'unknown') { transitions++; last = s; }
+    if (s !== last && s !== 'unknown') {
+      transitions++;
+      last = s;
+    }
     return s;
   };
   return {
-    impl: 'frr', ns: host.ns, spawnedAt,
+    impl: 'frr',
+    ns: host.ns,
+    spawnedAt,
     pid: () => undefined,
-    async states() { return new Map([[v.vrid, await poll()]]); },
-    async transitions() { await poll(); return transitions; },
-    async settledAt() { return undefined; },
-    async extra() { return {}; },
+    async states() {
+      return new Map([[v.vrid, await poll()]]);
+    },
+    async transitions() {
+      await poll();
+      return transitions;
+    },
+    async settledAt() {
+      return undefined;
+    },
+    async extra() {
+      return {};
+    },
     stop: (signal: NodeJS.Signals = 'SIGTERM') => f.stop(signal),
   };
 }

@@ -86,7 +86,15 @@ export interface BenchResults {
   durationS: number;
   quick: boolean;
   host: Record<string, string | number>;
-  settings: { runs: number; intervalsMs: number[]; soakMs: number; cpuWindowMs: number; masterPriority: number; backupPriority: number; impls: ImplName[] };
+  settings: {
+    runs: number;
+    intervalsMs: number[];
+    soakMs: number;
+    cpuWindowMs: number;
+    masterPriority: number;
+    backupPriority: number;
+    impls: ImplName[];
+  };
   outage: OutageRun[];
   jitter: JitterResult[];
   soak: SoakResult[];
@@ -109,39 +117,79 @@ const label = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
 
 export function outageSummaries(r: BenchResults) {
   const keys = new Map<string, { kind: 'failure' | 'graceful'; advertMs: number; impl: ImplName }>();
-  for (const o of r.outage) keys.set(`${o.kind}|${o.advertMs}|${o.impl}`, { kind: o.kind, advertMs: o.advertMs, impl: o.impl });
+  for (const o of r.outage)
+    keys.set(`${o.kind}|${o.advertMs}|${o.impl}`, { kind: o.kind, advertMs: o.advertMs, impl: o.impl });
   return [...keys.values()].map((k) => {
     const runs = r.outage.filter((o) => o.kind === k.kind && o.advertMs === k.advertMs && o.impl === k.impl);
     const ok = runs.filter((o) => !o.error && o.tookOver);
-    return { ...k, runs: runs.length, failed: runs.length - ok.length, stats: summarize(ok.map((o) => o.outageMs)), startup: summarize(runs.map((o) => o.backupStartMs)), probeRate: summarize(ok.map((o) => o.probeRate)).median };
+    return {
+      ...k,
+      runs: runs.length,
+      failed: runs.length - ok.length,
+      stats: summarize(ok.map((o) => o.outageMs)),
+      startup: summarize(runs.map((o) => o.backupStartMs)),
+      probeRate: summarize(ok.map((o) => o.probeRate)).median,
+    };
   });
 }
 
 function median(r: BenchResults, kind: 'failure' | 'graceful', advertMs: number, impl: ImplName): number {
-  return outageSummaries(r).find((s) => s.kind === kind && s.advertMs === advertMs && s.impl === impl)?.stats.median ?? NaN;
+  return (
+    outageSummaries(r).find((s) => s.kind === kind && s.advertMs === advertMs && s.impl === impl)?.stats.median ?? NaN
+  );
 }
 
 /** Target verdicts: [what, met (true/false/undefined = not measured), detail]. */
 export function verdicts(r: BenchResults): { what: string; met: boolean | undefined; detail: string }[] {
   const out: { what: string; met: boolean | undefined; detail: string }[] = [];
   for (const ms of r.settings.intervalsMs) {
-    const t = median(r, 'failure', ms, 'tandem'), k = median(r, 'failure', ms, 'keepalived');
-    out.push({ what: `outage on failure at ${label(ms)}: tandem median <= keepalived median`, met: Number.isFinite(t) && Number.isFinite(k) ? t <= k : undefined, detail: `tandem ${n(t)} ms, keepalived ${n(k)} ms` });
+    const t = median(r, 'failure', ms, 'tandem'),
+      k = median(r, 'failure', ms, 'keepalived');
+    out.push({
+      what: `outage on failure at ${label(ms)}: tandem median <= keepalived median`,
+      met: Number.isFinite(t) && Number.isFinite(k) ? t <= k : undefined,
+      detail: `tandem ${n(t)} ms, keepalived ${n(k)} ms`,
+    });
   }
   const t10 = median(r, 'failure', 10, 'tandem');
   const bound10 = masterDownIntervalMs(10, r.settings.backupPriority);
-  out.push({ what: `outage at 10 ms within ${TARGETS.boundSlack10Ms} ms of the protocol bound (${n(bound10)} ms)`, met: Number.isFinite(t10) ? t10 <= bound10 + TARGETS.boundSlack10Ms : undefined, detail: `tandem median ${n(t10)} ms` });
+  out.push({
+    what: `outage at 10 ms within ${TARGETS.boundSlack10Ms} ms of the protocol bound (${n(bound10)} ms)`,
+    met: Number.isFinite(t10) ? t10 <= bound10 + TARGETS.boundSlack10Ms : undefined,
+    detail: `tandem median ${n(t10)} ms`,
+  });
   const c = (impl: ImplName) => r.cpu.find((x) => x.impl === impl && x.instances === 251);
-  const t = c('tandem'), k = c('keepalived');
-  out.push({ what: '251 instances at 100 ms stable (no transitions after settling)', met: t ? t.stable : undefined, detail: t ? `master ${t.masterTransitions}, backup ${t.backupTransitions} transitions${t.error ? `, ${t.error}` : ''}` : '' });
+  const t = c('tandem'),
+    k = c('keepalived');
+  out.push({
+    what: '251 instances at 100 ms stable (no transitions after settling)',
+    met: t ? t.stable : undefined,
+    detail: t
+      ? `master ${t.masterTransitions}, backup ${t.backupTransitions} transitions${t.error ? `, ${t.error}` : ''}`
+      : '',
+  });
   const rss = t ? Math.max(t.master?.rssMaxMb ?? NaN, t.backup?.rssMaxMb ?? NaN) : NaN;
-  out.push({ what: `251 instances: tandem RSS <= ${TARGETS.tandem251RssMaxMb} MB`, met: Number.isFinite(rss) ? rss <= TARGETS.tandem251RssMaxMb : undefined, detail: `largest ${n(rss)} MB` });
+  out.push({
+    what: `251 instances: tandem RSS <= ${TARGETS.tandem251RssMaxMb} MB`,
+    met: Number.isFinite(rss) ? rss <= TARGETS.tandem251RssMaxMb : undefined,
+    detail: `largest ${n(rss)} MB`,
+  });
   for (const side of ['master', 'backup'] as const) {
     const q = ratio(t?.[side]?.cpuSecPerMin ?? NaN, k?.[side]?.cpuSecPerMin ?? NaN);
-    out.push({ what: `251 instances, ${side}: tandem CPU <= ${TARGETS.tandemCpuRatioMax} x keepalived`, met: Number.isFinite(q) ? q <= TARGETS.tandemCpuRatioMax : undefined, detail: `${n(t?.[side]?.cpuSecPerMin, 2)} vs ${n(k?.[side]?.cpuSecPerMin, 2)} CPU-s/min, ratio ${n(q, 2)}` });
+    out.push({
+      what: `251 instances, ${side}: tandem CPU <= ${TARGETS.tandemCpuRatioMax} x keepalived`,
+      met: Number.isFinite(q) ? q <= TARGETS.tandemCpuRatioMax : undefined,
+      detail: `${n(t?.[side]?.cpuSecPerMin, 2)} vs ${n(k?.[side]?.cpuSecPerMin, 2)} CPU-s/min, ratio ${n(q, 2)}`,
+    });
   }
   const s = r.soak.find((x) => x.impl === 'tandem');
-  out.push({ what: 'zero false failovers in the soak (10 ms adverts, CPU load, heap churn)', met: s && !s.error ? s.backupTransitions === 0 && s.masterTransitions === 0 : undefined, detail: s ? `backup ${s.backupTransitions}, master ${s.masterTransitions} transitions in ${n(s.durationMs / 1000, 0)} s` : '' });
+  out.push({
+    what: 'zero false failovers in the soak (10 ms adverts, CPU load, heap churn)',
+    met: s && !s.error ? s.backupTransitions === 0 && s.masterTransitions === 0 : undefined,
+    detail: s
+      ? `backup ${s.backupTransitions}, master ${s.masterTransitions} transitions in ${n(s.durationMs / 1000, 0)} s`
+      : '',
+  });
   return out;
 }
 
@@ -150,23 +198,38 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
   const L: string[] = [];
   const impls = r.settings.impls;
   L.push(`# Benchmark ${r.name}${r.quick ? ' (quick)' : ''}`, '');
-  L.push(`Started ${r.startedAt}, took ${r.durationS} s. Host: ${r.host.cpus} CPUs (${r.host.cpuModel}), kernel ${r.host.kernel}, Node ${r.host.node}; ${r.host.keepalived}; ${r.host.frr}.`);
-  L.push(`Runs per setting: ${r.settings.runs}, alternating implementations run by run. Master priority ${r.settings.masterPriority}, backup ${r.settings.backupPriority}. Method: docs/benchmarks.md.`, '');
+  L.push(
+    `Started ${r.startedAt}, took ${r.durationS} s. Host: ${r.host.cpus} CPUs (${r.host.cpuModel}), kernel ${r.host.kernel}, Node ${r.host.node}; ${r.host.keepalived}; ${r.host.frr}.`,
+  );
+  L.push(
+    `Runs per setting: ${r.settings.runs}, alternating implementations run by run. Master priority ${r.settings.masterPriority}, backup ${r.settings.backupPriority}. Method: docs/benchmarks.md.`,
+    '',
+  );
   L.push(`![outage box plots](${svgName})`, '');
 
   L.push('## Targets', '', '| Target | Met | Measured |', '|---|---|---|');
-  for (const v of verdicts(r)) L.push(`| ${v.what} | ${v.met === undefined ? 'not measured' : v.met ? 'yes' : '**NO**'} | ${v.detail} |`);
+  for (const v of verdicts(r))
+    L.push(`| ${v.what} | ${v.met === undefined ? 'not measured' : v.met ? 'yes' : '**NO**'} | ${v.detail} |`);
   L.push('');
 
   const sums = outageSummaries(r);
   for (const kind of ['failure', 'graceful'] as const) {
     const rows = sums.filter((s) => s.kind === kind);
     if (!rows.length) continue;
-    L.push(kind === 'failure'
-      ? '## Outage on master failure (silent: bridge port disabled)'
-      : '## Outage on graceful handoff (SIGTERM of the master)', '');
-    L.push('Client-observed gap in 1 ms ICMP echo replies to the VIP, ms. Bound: Master_Down_Interval = 3 x interval + Skew_Time (RFC 5798 6.1) of the backup.', '');
-    L.push('| Interval | Implementation | n | min | median | p90 | max | bound | median / bound | median / keepalived | failed runs | prober req/s |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    L.push(
+      kind === 'failure'
+        ? '## Outage on master failure (silent: bridge port disabled)'
+        : '## Outage on graceful handoff (SIGTERM of the master)',
+      '',
+    );
+    L.push(
+      'Client-observed gap in 1 ms ICMP echo replies to the VIP, ms. Bound: Master_Down_Interval = 3 x interval + Skew_Time (RFC 5798 6.1) of the backup.',
+      '',
+    );
+    L.push(
+      '| Interval | Implementation | n | min | median | p90 | max | bound | median / bound | median / keepalived | failed runs | prober req/s |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
     const intervals = [...new Set(rows.map((s) => s.advertMs))].sort((a, b) => b - a);
     for (const ms of intervals) {
       const bound = masterDownIntervalMs(ms, r.settings.backupPriority);
@@ -174,7 +237,9 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
       for (const impl of impls) {
         const s = rows.find((x) => x.advertMs === ms && x.impl === impl);
         if (!s) continue;
-        L.push(`| ${label(ms)} | ${impl} | ${s.stats.n} | ${n(s.stats.min)} | ${n(s.stats.median)} | ${n(s.stats.p90)} | ${n(s.stats.max)} | ${kind === 'failure' ? n(bound) : '-'} | ${kind === 'failure' ? n(s.stats.median / bound, 2) : '-'} | ${n(ratio(s.stats.median, ka), 2)} | ${s.failed} | ${n(s.probeRate, 0)} |`);
+        L.push(
+          `| ${label(ms)} | ${impl} | ${s.stats.n} | ${n(s.stats.min)} | ${n(s.stats.median)} | ${n(s.stats.p90)} | ${n(s.stats.max)} | ${kind === 'failure' ? n(bound) : '-'} | ${kind === 'failure' ? n(s.stats.median / bound, 2) : '-'} | ${n(ratio(s.stats.median, ka), 2)} | ${s.failed} | ${n(s.probeRate, 0)} |`,
+        );
       }
     }
     L.push('');
@@ -183,53 +248,110 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
   const su = sums.filter((s) => Number.isFinite(s.startup.median));
   const cpuStart = r.cpu.filter((c) => Number.isFinite(c.backupStartMs));
   if (su.length || cpuStart.length) {
-    L.push('## Process start to Backup', '', 'Router 2 (the backup), from spawning the process to every instance in Backup, ms (tandem: its transition log time; keepalived: its notify script; FRR: polled).', '');
+    L.push(
+      '## Process start to Backup',
+      '',
+      'Router 2 (the backup), from spawning the process to every instance in Backup, ms (tandem: its transition log time; keepalived: its notify script; FRR: polled).',
+      '',
+    );
     L.push('| Instances | Implementation | n | min | median | max |', '|---|---|---|---|---|---|');
     for (const impl of impls) {
       const s = summarize(r.outage.filter((o) => o.impl === impl).map((o) => o.backupStartMs));
       if (s.n) L.push(`| 1 | ${impl} | ${s.n} | ${n(s.min)} | ${n(s.median)} | ${n(s.max)} |`);
     }
-    for (const c of cpuStart.filter((x) => x.instances > 1)) L.push(`| ${c.instances} | ${c.impl} | 1 | ${n(c.backupStartMs)} | ${n(c.backupStartMs)} | ${n(c.backupStartMs)} |`);
+    for (const c of cpuStart.filter((x) => x.instances > 1))
+      L.push(
+        `| ${c.instances} | ${c.impl} | 1 | ${n(c.backupStartMs)} | ${n(c.backupStartMs)} | ${n(c.backupStartMs)} |`,
+      );
     L.push('');
   }
 
   if (r.jitter.length) {
-    L.push('## Advertisement interval jitter at the sender', '', 'Gaps between consecutive adverts of the master, captured by tshark on its own interface, minus the interval, ms (positive = late).', '');
+    L.push(
+      '## Advertisement interval jitter at the sender',
+      '',
+      'Gaps between consecutive adverts of the master, captured by tshark on its own interface, minus the interval, ms (positive = late).',
+      '',
+    );
     L.push('| Interval | Load | Implementation | gaps | p50 | p99 | max | min |', '|---|---|---|---|---|---|---|---|');
-    for (const j of r.jitter) L.push(`| ${label(j.advertMs)} | ${j.load} | ${j.impl} | ${j.gaps} | ${n(j.deviationMs.p50, 2)} | ${n(j.deviationMs.p99, 2)} | ${n(j.deviationMs.max, 2)} | ${n(j.deviationMs.min, 2)} |`);
+    for (const j of r.jitter)
+      L.push(
+        `| ${label(j.advertMs)} | ${j.load} | ${j.impl} | ${j.gaps} | ${n(j.deviationMs.p50, 2)} | ${n(j.deviationMs.p99, 2)} | ${n(j.deviationMs.max, 2)} | ${n(j.deviationMs.min, 2)} |`,
+      );
     L.push('');
   }
 
   if (r.soak.length) {
-    L.push('## Soak: false failovers', '', 'Both routers at 10 ms adverts, the host under `stress-ng --cpu 2`; tandem also with heap churn preloaded (bench/churn.mjs). Transitions counted after settling.', '');
-    L.push('| Implementation | duration | heap churn | backup transitions | master transitions | final states | loop delay p99 / max (master, backup) |', '|---|---|---|---|---|---|---|');
+    L.push(
+      '## Soak: false failovers',
+      '',
+      'Both routers at 10 ms adverts, the host under `stress-ng --cpu 2`; tandem also with heap churn preloaded (bench/churn.mjs). Transitions counted after settling.',
+      '',
+    );
+    L.push(
+      '| Implementation | duration | heap churn | backup transitions | master transitions | final states | loop delay p99 / max (master, backup) |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const s of r.soak) {
-      L.push(`| ${s.impl} | ${n(s.durationMs / 1000, 0)} s | ${s.heapChurn ? 'yes' : 'no'} | ${n(s.backupTransitions, 0)} | ${n(s.masterTransitions, 0)} | ${s.finalStates || s.error || '-'} | ${loopText(s.masterExtra)}; ${loopText(s.backupExtra)} |`);
+      L.push(
+        `| ${s.impl} | ${n(s.durationMs / 1000, 0)} s | ${s.heapChurn ? 'yes' : 'no'} | ${n(s.backupTransitions, 0)} | ${n(s.masterTransitions, 0)} | ${s.finalStates || s.error || '-'} | ${loopText(s.masterExtra)}; ${loopText(s.backupExtra)} |`,
+      );
     }
     L.push('');
   }
 
   if (r.cpu.length) {
-    L.push('## CPU and memory with K instances (IPv4 unless marked IPv6, 100 ms adverts, both routers running)', '', 'CPU seconds per minute and RSS summed over every process of the implementation (keepalived: parent and VRRP child), from /proc/PID/stat and /proc/PID/status.', '');
-    L.push('| K | Implementation | master CPU-s/min | master RSS MB | backup CPU-s/min | backup RSS MB | CPU ratio m/b | RSS ratio m/b | stable | processes |', '|---|---|---|---|---|---|---|---|---|---|');
+    L.push(
+      '## CPU and memory with K instances (IPv4 unless marked IPv6, 100 ms adverts, both routers running)',
+      '',
+      'CPU seconds per minute and RSS summed over every process of the implementation (keepalived: parent and VRRP child), from /proc/PID/stat and /proc/PID/status.',
+      '',
+    );
+    L.push(
+      '| K | Implementation | master CPU-s/min | master RSS MB | backup CPU-s/min | backup RSS MB | CPU ratio m/b | RSS ratio m/b | stable | processes |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
     const setOf = (c: CpuResult) => `${c.instances}${c.family === 6 ? ' IPv6' : ''}`;
     for (const k of [...new Set(r.cpu.map(setOf))]) {
       const ka = r.cpu.find((c) => setOf(c) === k && c.impl === 'keepalived');
       for (const c of r.cpu.filter((x) => setOf(x) === k)) {
-        const rat = c.impl === 'keepalived' || !ka ? '-' : `${n(ratio(c.master?.cpuSecPerMin ?? NaN, ka.master?.cpuSecPerMin ?? NaN), 2)} / ${n(ratio(c.backup?.cpuSecPerMin ?? NaN, ka.backup?.cpuSecPerMin ?? NaN), 2)}`;
-        const rr = c.impl === 'keepalived' || !ka ? '-' : `${n(ratio(c.master?.rssMb ?? NaN, ka.master?.rssMb ?? NaN), 2)} / ${n(ratio(c.backup?.rssMb ?? NaN, ka.backup?.rssMb ?? NaN), 2)}`;
-        L.push(`| ${k} | ${c.impl} | ${n(c.master?.cpuSecPerMin, 2)} | ${n(c.master?.rssMb)} | ${n(c.backup?.cpuSecPerMin, 2)} | ${n(c.backup?.rssMb)} | ${rat} | ${rr} | ${c.error ? c.error : c.stable ? 'yes' : `**no** (transitions ${c.masterTransitions}/${c.backupTransitions}${c.unexpectedStates?.length ? `; ${c.unexpectedStates.length} not in the expected state, e.g. ${c.unexpectedStates.slice(0, 3).join(', ')}` : ''})`} | ${(c.master?.processes ?? []).length} |`);
+        const rat =
+          c.impl === 'keepalived' || !ka
+            ? '-'
+            : `${n(ratio(c.master?.cpuSecPerMin ?? NaN, ka.master?.cpuSecPerMin ?? NaN), 2)} / ${n(ratio(c.backup?.cpuSecPerMin ?? NaN, ka.backup?.cpuSecPerMin ?? NaN), 2)}`;
+        const rr =
+          c.impl === 'keepalived' || !ka
+            ? '-'
+            : `${n(ratio(c.master?.rssMb ?? NaN, ka.master?.rssMb ?? NaN), 2)} / ${n(ratio(c.backup?.rssMb ?? NaN, ka.backup?.rssMb ?? NaN), 2)}`;
+        L.push(
+          `| ${k} | ${c.impl} | ${n(c.master?.cpuSecPerMin, 2)} | ${n(c.master?.rssMb)} | ${n(c.backup?.cpuSecPerMin, 2)} | ${n(c.backup?.rssMb)} | ${rat} | ${rr} | ${c.error ? c.error : c.stable ? 'yes' : `**no** (transitions ${c.masterTransitions}/${c.backupTransitions}${c.unexpectedStates?.length ? `; ${c.unexpectedStates.length} not in the expected state, e.g. ${c.unexpectedStates.slice(0, 3).join(', ')}` : ''})`} | ${(c.master?.processes ?? []).length} |`,
+        );
       }
     }
-    L.push('', `Issue reference for keepalived at 251 instances: ${TARGETS.keepalived251CpuSecPerMin} CPU-s/min, ${TARGETS.keepalived251RssMb} MB; at 100 ms its outage median about ${TARGETS.keepalivedOutage100MedianMs} ms.`, '');
+    L.push(
+      '',
+      `Issue reference for keepalived at 251 instances: ${TARGETS.keepalived251CpuSecPerMin} CPU-s/min, ${TARGETS.keepalived251RssMb} MB; at 100 ms its outage median about ${TARGETS.keepalivedOutage100MedianMs} ms.`,
+      '',
+    );
   }
 
   if (r.profile.length) {
     const p = r.profile[0];
-    L.push(`## Profile: tandem, ${p.instances} instances at ${p.advertMs} ms (node --cpu-prof, ${n(p.windowMs / 1000, 0)} s)`, '');
-    L.push(`CPU with the profiler on: master ${n(p.cpu.master, 2)}, backup ${n(p.cpu.backup, 2)} CPU-s/min. Loop delay: ${loopText(p.masterExtra)} (master); ${loopText(p.backupExtra)} (backup).`, '');
+    L.push(
+      `## Profile: tandem, ${p.instances} instances at ${p.advertMs} ms (node --cpu-prof, ${n(p.windowMs / 1000, 0)} s)`,
+      '',
+    );
+    L.push(
+      `CPU with the profiler on: master ${n(p.cpu.master, 2)}, backup ${n(p.cpu.backup, 2)} CPU-s/min. Loop delay: ${loopText(p.masterExtra)} (master); ${loopText(p.backupExtra)} (backup).`,
+      '',
+    );
     p.profiles.forEach((pr) => {
-      L.push(`Profile of the ${pr.role}: ${n(pr.totalMs / 1000, 1)} s sampled, idle ${pr.idlePct}%, GC ${pr.gcPct}% of busy time.`, '', '| Function | Where | self ms | % of busy |', '|---|---|---|---|');
+      L.push(
+        `Profile of the ${pr.role}: ${n(pr.totalMs / 1000, 1)} s sampled, idle ${pr.idlePct}%, GC ${pr.gcPct}% of busy time.`,
+        '',
+        '| Function | Where | self ms | % of busy |',
+        '|---|---|---|---|',
+      );
       for (const t of pr.top) L.push(`| \`${t.name}\` | ${t.where} | ${t.selfMs} | ${t.selfPct} |`);
       L.push('');
     });
@@ -257,11 +379,18 @@ export function renderSvg(r: BenchResults): string {
     for (const ms of intervals) {
       panels.push({
         title: `${kind === 'failure' ? 'master failure' : 'graceful (SIGTERM)'}, ${label(ms)}`,
-        series: r.settings.impls.filter((impl) => r.outage.some((o) => o.kind === kind && o.advertMs === ms && o.impl === impl)).map((impl) => ({
-          label: impl,
-          values: r.outage.filter((o) => o.kind === kind && o.advertMs === ms && o.impl === impl && !o.error && o.tookOver).map((o) => o.outageMs),
-        })),
-        reference: kind === 'failure' ? { value: masterDownIntervalMs(ms, r.settings.backupPriority), label: 'bound' } : undefined,
+        series: r.settings.impls
+          .filter((impl) => r.outage.some((o) => o.kind === kind && o.advertMs === ms && o.impl === impl))
+          .map((impl) => ({
+            label: impl,
+            values: r.outage
+              .filter((o) => o.kind === kind && o.advertMs === ms && o.impl === impl && !o.error && o.tookOver)
+              .map((o) => o.outageMs),
+          })),
+        reference:
+          kind === 'failure'
+            ? { value: masterDownIntervalMs(ms, r.settings.backupPriority), label: 'bound' }
+            : undefined,
       });
     }
   }

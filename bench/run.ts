@@ -14,14 +14,23 @@ import { startVrrpCapture, type VrrpRow } from '../lab/wire.ts';
 import { TANDEM_BIN } from '../test/kit/tandem.ts';
 import { startImpl, type ImplName, type Running, type StateName, type VrSpec } from './impl.ts';
 import { measureTrees, type TreeUsage } from './procs.ts';
-import { advertJitter, masterDownIntervalMs, round, summarize, topFunctions, type CpuProfile, type Summary } from './stats.ts';
-import { renderMarkdown, renderSvg, type BenchResults, type OutageRun, type JitterResult, type SoakResult, type CpuResult, type ProfileResult } from './report.ts';
+import { advertJitter, masterDownIntervalMs, round, topFunctions, type CpuProfile, type Summary } from './stats.ts';
+import {
+  renderMarkdown,
+  renderSvg,
+  type BenchResults,
+  type OutageRun,
+  type JitterResult,
+  type SoakResult,
+  type CpuResult,
+  type ProfileResult,
+} from './report.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (...a: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 const MASTER_PRIO = 200;
-const BACKUP_PRIO = 100;   // Skew_Time = 156/256 of the interval: 61 ms at 100 ms
+const BACKUP_PRIO = 100; // Skew_Time = 156/256 of the interval: 61 ms at 100 ms
 const VIP = '192.0.2.1';
 const VRID = 51;
 
@@ -46,20 +55,25 @@ interface Opts {
 }
 
 function options(argv: string[]): Opts {
-  const { values } = parseArgs({ args: argv, options: {
-    quick: { type: 'boolean', default: false },
-    runs: { type: 'string' },
-    soak: { type: 'string' },
-    'cpu-window': { type: 'string' },
-    'cpu-sets': { type: 'string', default: '1,16,251,255v6' },
-    impl: { type: 'string', default: 'tandem,keepalived,frr' },
-    phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile' },
-    name: { type: 'string' },
-    render: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      soak: { type: 'string' },
+      'cpu-window': { type: 'string' },
+      'cpu-sets': { type: 'string', default: '1,16,251,255v6' },
+      impl: { type: 'string', default: 'tandem,keepalived,frr' },
+      phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile' },
+      name: { type: 'string' },
+      render: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
   if (values.help) {
-    console.log('usage: ./build.sh bench [--quick] [--runs N] [--soak DUR] [--cpu-window DUR] [--impl a,b] [--phases p,q] [--name NAME] | --render NAME');
+    console.log(
+      'usage: ./build.sh bench [--quick] [--runs N] [--soak DUR] [--cpu-window DUR] [--impl a,b] [--phases p,q] [--name NAME] | --render NAME',
+    );
     process.exit(0);
   }
   if (values.render) {
@@ -73,7 +87,8 @@ function options(argv: string[]): Opts {
   }
   const quick = values.quick ?? false;
   const impls = (values.impl ?? '').split(',').filter(Boolean) as ImplName[];
-  for (const i of impls) if (!['tandem', 'keepalived', 'frr'].includes(i)) throw new Error(`unknown implementation ${i}`);
+  for (const i of impls)
+    if (!['tandem', 'keepalived', 'frr'].includes(i)) throw new Error(`unknown implementation ${i}`);
   return {
     quick,
     runs: values.runs ? Number(values.runs) : quick ? 3 : 10,
@@ -81,7 +96,10 @@ function options(argv: string[]): Opts {
     // A 10-minute soak per implementation is the real test; --quick shortens it to a minute.
     soakMs: values.soak ? parseDuration(values.soak) : quick ? 60_000 : 600_000,
     cpuWindowMs: values['cpu-window'] ? parseDuration(values['cpu-window']) : quick ? 15_000 : 60_000,
-    cpuSets: (values['cpu-sets'] ?? '').split(',').filter(Boolean).map((x) => ({ k: Number.parseInt(x, 10), family: x.endsWith('v6') ? 6 as const : 4 as const })),
+    cpuSets: (values['cpu-sets'] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((x) => ({ k: Number.parseInt(x, 10), family: x.endsWith('v6') ? (6 as const) : (4 as const) })),
     impls,
     phases: new Set((values.phases ?? '').split(',').filter(Boolean)),
     name: values.name ?? new Date().toISOString().slice(0, 10),
@@ -95,7 +113,9 @@ async function waitStates(r: Running, want: StateName, timeoutMs: number, count?
       const s = await r.states();
       const n = count ?? s.size;
       if ([...s.values()].filter((x) => x === want).length >= n && s.size > 0) return true;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(50);
   }
   return false;
@@ -110,16 +130,25 @@ async function cleanupRouters(lab: Lab): Promise<void> {
 }
 
 /** Start a master (router 1) and a backup (router 2); null (with the reason logged) if they do not settle. */
-async function startPair(lab: Lab, impl: ImplName, advertMs: number, instances: VrSpec[], tandemExtra: { nodeOptions?: string[]; env?: Record<string, string> } = {}, tolerant = false): Promise<{ m: Running; b: Running; backupStartMs: number | undefined } | null> {
+async function startPair(
+  lab: Lab,
+  impl: ImplName,
+  advertMs: number,
+  instances: VrSpec[],
+  tandemExtra: { nodeOptions?: string[]; env?: Record<string, string> } = {},
+  tolerant = false,
+): Promise<{ m: Running; b: Running; backupStartMs: number | undefined } | null> {
   const [r1, r2] = lab.routers;
   const mdi = masterDownIntervalMs(advertMs, MASTER_PRIO);
   let m: Running | undefined, b: Running | undefined;
   try {
     m = await startImpl(lab, r1, impl, { priority: MASTER_PRIO, advertMs, instances, ...tandemExtra });
     // tolerant (the profile): carry on unsettled, since an unsettled daemon is what to look at.
-    if (!await waitStates(m, 'master', mdi + 15_000) && !tolerant) throw new Error(`${impl} on r1 did not become master`);
+    if (!(await waitStates(m, 'master', mdi + 15_000)) && !tolerant)
+      throw new Error(`${impl} on r1 did not become master`);
     b = await startImpl(lab, r2, impl, { priority: BACKUP_PRIO, advertMs, instances, ...tandemExtra });
-    if (!await waitStates(b, 'backup', 15_000) && !tolerant) throw new Error(`${impl} on r2 did not settle in backup`);
+    if (!(await waitStates(b, 'backup', 15_000)) && !tolerant)
+      throw new Error(`${impl} on r2 did not settle in backup`);
     const polledAt = Date.now();
     const at = (await b.settledAt()) ?? polledAt;
     return { m, b, backupStartMs: at - b.spawnedAt };
@@ -141,8 +170,24 @@ async function stopPair(lab: Lab, m: Running, b: Running): Promise<void> {
 
 // ---- outage ----
 
-async function outageRun(lab: Lab, impl: ImplName, advertMs: number, kind: 'failure' | 'graceful', run: number): Promise<OutageRun> {
-  const base: OutageRun = { impl, advertMs, kind, run, outageMs: NaN, tookOver: false, outages: 0, probeRate: NaN, backupStartMs: NaN };
+async function outageRun(
+  lab: Lab,
+  impl: ImplName,
+  advertMs: number,
+  kind: 'failure' | 'graceful',
+  run: number,
+): Promise<OutageRun> {
+  const base: OutageRun = {
+    impl,
+    advertMs,
+    kind,
+    run,
+    outageMs: NaN,
+    tookOver: false,
+    outages: 0,
+    probeRate: NaN,
+    backupStartMs: NaN,
+  };
   const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }]);
   if (!pair) return { ...base, error: 'did not settle' };
   const { m, b } = pair;
@@ -156,7 +201,10 @@ async function outageRun(lab: Lab, impl: ImplName, advertMs: number, kind: 'fail
     await prober.ready;
     const t0 = Date.now();
     while (prober.received() < 100 && Date.now() - t0 < 5_000) await sleep(20);
-    if (prober.received() < 100) { await prober.stop(); return { ...base, error: 'VIP not reachable before the event' }; }
+    if (prober.received() < 100) {
+      await prober.stop();
+      return { ...base, error: 'VIP not reachable before the event' };
+    }
     await sleep(100 + Math.random() * advertMs); // a random phase against the advert schedule
     const tEvent = Date.now();
     if (kind === 'failure') await lab.linkDown(r1);
@@ -185,14 +233,33 @@ async function outageRun(lab: Lab, impl: ImplName, advertMs: number, kind: 'fail
 
 // ---- jitter ----
 
-function jitterOf(rows: (VrrpRow | null)[], src: string, vrid: number, advertMs: number): JitterResult['deviationMs'] & { gaps: number } {
-  const times = rows.filter((r): r is VrrpRow => r !== null && r.src === src && r.vrid === vrid && r.priority > 0).map((r) => r.timeMs);
+function jitterOf(
+  rows: (VrrpRow | null)[],
+  src: string,
+  vrid: number,
+  advertMs: number,
+): JitterResult['deviationMs'] & { gaps: number } {
+  const times = rows
+    .filter((r): r is VrrpRow => r !== null && r.src === src && r.vrid === vrid && r.priority > 0)
+    .map((r) => r.timeMs);
   const j = advertJitter(times, advertMs);
-  return { gaps: j.gaps, p50: round(j.deviation.median, 2), p99: round(j.deviation.p99, 2), max: round(j.deviation.max, 2), min: round(j.deviation.min, 2) };
+  return {
+    gaps: j.gaps,
+    p50: round(j.deviation.median, 2),
+    p99: round(j.deviation.p99, 2),
+    max: round(j.deviation.max, 2),
+    min: round(j.deviation.min, 2),
+  };
 }
 
 async function jitterRun(lab: Lab, impl: ImplName, advertMs: number, windowMs: number): Promise<JitterResult> {
-  const base: JitterResult = { impl, advertMs, load: 'idle', gaps: 0, deviationMs: { p50: NaN, p99: NaN, max: NaN, min: NaN } };
+  const base: JitterResult = {
+    impl,
+    advertMs,
+    load: 'idle',
+    gaps: 0,
+    deviationMs: { p50: NaN, p99: NaN, max: NaN, min: NaN },
+  };
   const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }]);
   if (!pair) return { ...base, error: 'did not settle' };
   try {
@@ -217,28 +284,61 @@ const CPUPROF = new URL('./cpuprof.mjs', import.meta.url).pathname;
 async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakResult> {
   const advertMs = 10;
   const churn = impl === 'tandem';
-  const base: SoakResult = { impl, advertMs, durationMs: soakMs, load: 'stress-ng --cpu 2', heapChurn: churn, backupTransitions: NaN, masterTransitions: NaN, finalStates: '', jitter: { gaps: 0, p50: NaN, p99: NaN, max: NaN, min: NaN } };
-  const pair = await startPair(lab, impl, advertMs, [{ vrid: VRID, addresses: [`${VIP}/24`] }], churn ? { nodeOptions: [`--import=${CHURN}`] } : {});
+  const base: SoakResult = {
+    impl,
+    advertMs,
+    durationMs: soakMs,
+    load: 'stress-ng --cpu 2',
+    heapChurn: churn,
+    backupTransitions: NaN,
+    masterTransitions: NaN,
+    finalStates: '',
+    jitter: { gaps: 0, p50: NaN, p99: NaN, max: NaN, min: NaN },
+  };
+  const pair = await startPair(
+    lab,
+    impl,
+    advertMs,
+    [{ vrid: VRID, addresses: [`${VIP}/24`] }],
+    churn ? { nodeOptions: [`--import=${CHURN}`] } : {},
+  );
   if (!pair) return { ...base, error: 'did not settle' };
   const { m, b } = pair;
   try {
     await sleep(1000);
-    const m0 = await m.transitions(), b0 = await b.transitions();
-    const stress = lab.spawn(null, ['stress-ng', '--cpu', '2', '--timeout', `${Math.ceil(soakMs / 1000) + 5}s`, '--quiet']);
+    const m0 = await m.transitions(),
+      b0 = await b.transitions();
+    const stress = lab.spawn(null, [
+      'stress-ng',
+      '--cpu',
+      '2',
+      '--timeout',
+      `${Math.ceil(soakMs / 1000) + 5}s`,
+      '--quiet',
+    ]);
     const cap = startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname);
     await cap.ready;
     const t0 = Date.now();
     while (Date.now() - t0 < soakMs) {
       await sleep(Math.min(10_000, soakMs - (Date.now() - t0)));
-      log(`  soak ${impl}: ${Math.round((Date.now() - t0) / 1000)} s, backup transitions ${(await b.transitions()) - b0}`);
+      log(
+        `  soak ${impl}: ${Math.round((Date.now() - t0) / 1000)} s, backup transitions ${(await b.transitions()) - b0}`,
+      );
     }
     const rows = await cap.stop();
-    try { process.kill(-stress.pid!, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(-stress.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     base.masterTransitions = (await m.transitions()) - m0;
     base.backupTransitions = (await b.transitions()) - b0;
     base.finalStates = `${[...(await m.states()).values()].join('/')} + ${[...(await b.states()).values()].join('/')}`;
     base.jitter = jitterOf(rows, lab.routers[0].ipv4, VRID, advertMs);
-    if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
+    if (impl === 'tandem') {
+      base.masterExtra = await m.extra();
+      base.backupExtra = await b.extra();
+    }
     return base;
   } finally {
     await stopPair(lab, m, b);
@@ -250,16 +350,36 @@ async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakRe
 function manyInstances(k: number, family: 4 | 6 = 4): VrSpec[] {
   // IPv6 (RFC 5798 5.2.9): a link-local VIP first, then a global one from 2001:db8::/32.
   if (family === 6) {
-    return Array.from({ length: k }, (_, i) => ({ vrid: i + 1, addresses: [`fe80::5e:${(i + 1).toString(16)}/64`, `2001:db8:5e::${(i + 1).toString(16)}/128`] }));
+    return Array.from({ length: k }, (_, i) => ({
+      vrid: i + 1,
+      addresses: [`fe80::5e:${(i + 1).toString(16)}/64`, `2001:db8:5e::${(i + 1).toString(16)}/128`],
+    }));
   }
   // K = 1 reuses the outage VIP; more use 198.51.100.VRID/32 (RFC 5737 TEST-NET-2).
   if (k === 1) return [{ vrid: VRID, addresses: [`${VIP}/24`] }];
   return Array.from({ length: k }, (_, i) => ({ vrid: i + 1, addresses: [`198.51.100.${i + 1}/32`] }));
 }
 
-async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, profileDir?: string, family: 4 | 6 = 4): Promise<CpuResult> {
+async function cpuRun(
+  lab: Lab,
+  impl: ImplName,
+  k: number,
+  windowMs: number,
+  profileDir?: string,
+  family: 4 | 6 = 4,
+): Promise<CpuResult> {
   const advertMs = 100;
-  const base: CpuResult = { impl, instances: k, family, advertMs, windowMs, stable: false, masterTransitions: NaN, backupTransitions: NaN, backupStartMs: NaN };
+  const base: CpuResult = {
+    impl,
+    instances: k,
+    family,
+    advertMs,
+    windowMs,
+    stable: false,
+    masterTransitions: NaN,
+    backupTransitions: NaN,
+    backupStartMs: NaN,
+  };
   // The equivalent of node --cpu-prof (refused in NODE_OPTIONS): bench/cpuprof.mjs preloaded.
   const extra = profileDir ? { nodeOptions: [`--import=${CPUPROF}`], env: { TANDEM_BENCH_PROF_DIR: profileDir } } : {};
   const pair = await startPair(lab, impl, advertMs, manyInstances(k, family), extra, profileDir !== undefined);
@@ -269,8 +389,12 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
   base.pids = { master: m.pid() ?? 0, backup: b.pid() ?? 0 };
   try {
     await sleep(2000);
-    const m0 = await m.transitions(), b0 = await b.transitions();
-    const cap = k === 1 && family === 4 && !profileDir ? startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname) : undefined;
+    const m0 = await m.transitions(),
+      b0 = await b.transitions();
+    const cap =
+      k === 1 && family === 4 && !profileDir
+        ? startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname)
+        : undefined;
     await cap?.ready;
     const use: Record<string, TreeUsage> = await measureTrees({ master: m.pid()!, backup: b.pid()! }, windowMs);
     if (cap) {
@@ -281,11 +405,16 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
     base.backup = use.backup;
     base.masterTransitions = (await m.transitions()) - m0;
     base.backupTransitions = (await b.transitions()) - b0;
-    const ms = await m.states(), bs = await b.states();
-    const odd = (m: Map<number, StateName>, want: StateName) => [...m.entries()].filter(([, s]) => s !== want).map(([v, s]) => `${v}:${s}`);
+    const ms = await m.states(),
+      bs = await b.states();
+    const odd = (m: Map<number, StateName>, want: StateName) =>
+      [...m.entries()].filter(([, s]) => s !== want).map(([v, s]) => `${v}:${s}`);
     base.unexpectedStates = [...odd(ms, 'master').map((x) => `r1 ${x}`), ...odd(bs, 'backup').map((x) => `r2 ${x}`)];
     base.stable = base.masterTransitions === 0 && base.backupTransitions === 0 && base.unexpectedStates.length === 0;
-    if (impl === 'tandem') { base.masterExtra = await m.extra(); base.backupExtra = await b.extra(); }
+    if (impl === 'tandem') {
+      base.masterExtra = await m.extra();
+      base.backupExtra = await b.extra();
+    }
     return base;
   } finally {
     await stopPair(lab, m, b);
@@ -294,18 +423,26 @@ async function cpuRun(lab: Lab, impl: ImplName, k: number, windowMs: number, pro
 
 function readProfiles(dir: string): { pid: number; profile: CpuProfile }[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => ({
-    pid: Number(/(\d+)\.cpuprofile$/.exec(f)?.[1]),
-    profile: JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile,
-  }));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({
+      pid: Number(/(\d+)\.cpuprofile$/.exec(f)?.[1]),
+      profile: JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile,
+    }));
 }
 
 // ---- main ----
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
-  if (process.getuid?.() !== 0) { console.error('bench: needs root (network namespaces)'); process.exit(2); }
-  if (!existsSync(TANDEM_BIN)) { console.error(`bench: ${TANDEM_BIN} missing: run ./build.sh first`); process.exit(2); }
+  if (process.getuid?.() !== 0) {
+    console.error('bench: needs root (network namespaces)');
+    process.exit(2);
+  }
+  if (!existsSync(TANDEM_BIN)) {
+    console.error(`bench: ${TANDEM_BIN} missing: run ./build.sh first`);
+    process.exit(2);
+  }
   const started = Date.now();
   const results: BenchResults = {
     name: o.name,
@@ -313,17 +450,38 @@ async function main(): Promise<void> {
     durationS: 0,
     quick: o.quick,
     host: {
-      cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', kernel: release(), node: process.version,
-      keepalived: versionOf(['keepalived', '--version']), frr: versionOf(['/usr/lib/frr/vrrpd', '--version']),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '',
+      kernel: release(),
+      node: process.version,
+      keepalived: versionOf(['keepalived', '--version']),
+      frr: versionOf(['/usr/lib/frr/vrrpd', '--version']),
     },
-    settings: { runs: o.runs, intervalsMs: o.intervals, soakMs: o.soakMs, cpuWindowMs: o.cpuWindowMs, masterPriority: MASTER_PRIO, backupPriority: BACKUP_PRIO, impls: o.impls },
-    outage: [], jitter: [], soak: [], cpu: [], profile: [],
+    settings: {
+      runs: o.runs,
+      intervalsMs: o.intervals,
+      soakMs: o.soakMs,
+      cpuWindowMs: o.cpuWindowMs,
+      masterPriority: MASTER_PRIO,
+      backupPriority: BACKUP_PRIO,
+      impls: o.impls,
+    },
+    outage: [],
+    jitter: [],
+    soak: [],
+    cpu: [],
+    profile: [],
   };
   // IPv6 only when an IPv6 CPU set runs (it needs the routers' link-locals); off keeps the other
   // phases free of ND/RS chatter.
-  const lab = await createLab({ routers: 2, clients: 1, ipv6: o.phases.has('cpu') && o.cpuSets.some((c) => c.family === 6) });
+  const lab = await createLab({
+    routers: 2,
+    clients: 1,
+    ipv6: o.phases.has('cpu') && o.cpuSets.some((c) => c.family === 6),
+  });
   log(`lab ${lab.name}; impls ${o.impls.join(', ')}; phases ${[...o.phases].join(', ')}`);
-  const ifSupported = (impl: ImplName, what: string) => impl !== 'frr' || ['outage', 'graceful', 'jitter'].includes(what);
+  const ifSupported = (impl: ImplName, what: string) =>
+    impl !== 'frr' || ['outage', 'graceful', 'jitter'].includes(what);
   try {
     if (o.phases.has('outage')) {
       for (const ms of o.intervals) {
@@ -331,7 +489,9 @@ async function main(): Promise<void> {
           for (const impl of o.impls) {
             const res = await outageRun(lab, impl, ms, 'failure', r);
             results.outage.push(res);
-            log(`failure ${ms} ms run ${r + 1}/${o.runs} ${impl}: outage ${res.outageMs} ms${res.tookOver ? '' : ' (no takeover)'}${res.error ? ` ERROR ${res.error}` : ''}`);
+            log(
+              `failure ${ms} ms run ${r + 1}/${o.runs} ${impl}: outage ${res.outageMs} ms${res.tookOver ? '' : ' (no takeover)'}${res.error ? ` ERROR ${res.error}` : ''}`,
+            );
           }
         }
       }
@@ -341,7 +501,9 @@ async function main(): Promise<void> {
         for (const impl of o.impls) {
           const res = await outageRun(lab, impl, 100, 'graceful', r);
           results.outage.push(res);
-          log(`graceful 100 ms run ${r + 1}/${o.runs} ${impl}: outage ${res.outageMs} ms${res.error ? ` ERROR ${res.error}` : ''}`);
+          log(
+            `graceful 100 ms run ${r + 1}/${o.runs} ${impl}: outage ${res.outageMs} ms${res.error ? ` ERROR ${res.error}` : ''}`,
+          );
         }
       }
     }
@@ -349,15 +511,25 @@ async function main(): Promise<void> {
       for (const impl of o.impls) {
         const res = await jitterRun(lab, impl, 10, o.quick ? 10_000 : 30_000);
         results.jitter.push(res);
-        log(`jitter 10 ms idle ${impl}: p50 ${res.deviationMs.p50} p99 ${res.deviationMs.p99} max ${res.deviationMs.max} ms over ${res.gaps} gaps`);
+        log(
+          `jitter 10 ms idle ${impl}: p50 ${res.deviationMs.p50} p99 ${res.deviationMs.p99} max ${res.deviationMs.max} ms over ${res.gaps} gaps`,
+        );
       }
     }
     if (o.phases.has('soak')) {
       for (const impl of o.impls.filter((i) => ifSupported(i, 'soak'))) {
         const res = await soakRun(lab, impl, o.soakMs);
         results.soak.push(res);
-        results.jitter.push({ impl, advertMs: 10, load: 'stress-ng --cpu 2', gaps: res.jitter.gaps, deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min } });
-        log(`soak ${impl}: backup transitions ${res.backupTransitions}, master ${res.masterTransitions}${res.error ? ` ERROR ${res.error}` : ''}`);
+        results.jitter.push({
+          impl,
+          advertMs: 10,
+          load: 'stress-ng --cpu 2',
+          gaps: res.jitter.gaps,
+          deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min },
+        });
+        log(
+          `soak ${impl}: backup transitions ${res.backupTransitions}, master ${res.masterTransitions}${res.error ? ` ERROR ${res.error}` : ''}`,
+        );
       }
     }
     if (o.phases.has('cpu')) {
@@ -365,8 +537,17 @@ async function main(): Promise<void> {
         for (const impl of o.impls.filter((i) => ifSupported(i, 'cpu'))) {
           const res = await cpuRun(lab, impl, k, o.cpuWindowMs, undefined, family);
           results.cpu.push(res);
-          if (res.jitter) results.jitter.push({ impl, advertMs: 100, load: 'idle', gaps: res.jitter.gaps, deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min } });
-          log(`cpu ${k}${family === 6 ? ' IPv6' : ''} x 100 ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`);
+          if (res.jitter)
+            results.jitter.push({
+              impl,
+              advertMs: 100,
+              load: 'idle',
+              gaps: res.jitter.gaps,
+              deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min },
+            });
+          log(
+            `cpu ${k}${family === 6 ? ' IPv6' : ''} x 100 ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`,
+          );
         }
       }
     }
@@ -376,9 +557,30 @@ async function main(): Promise<void> {
         const k = 251;
         const res = await cpuRun(lab, 'tandem', k, o.quick ? 15_000 : 30_000, dir);
         const profiles = readProfiles(dir);
-        const p: ProfileResult = { instances: k, advertMs: 100, windowMs: res.windowMs, profiles: profiles.map((pr) => ({ role: pr.pid === res.pids?.master ? 'master' : pr.pid === res.pids?.backup ? 'backup' : `pid ${pr.pid}`, ...topFunctions(pr.profile, 12) })), masterExtra: res.masterExtra, backupExtra: res.backupExtra, cpu: { master: res.master?.cpuSecPerMin ?? NaN, backup: res.backup?.cpuSecPerMin ?? NaN } };
+        const p: ProfileResult = {
+          instances: k,
+          advertMs: 100,
+          windowMs: res.windowMs,
+          profiles: profiles.map((pr) => ({
+            role: pr.pid === res.pids?.master ? 'master' : pr.pid === res.pids?.backup ? 'backup' : `pid ${pr.pid}`,
+            ...topFunctions(pr.profile, 12),
+          })),
+          masterExtra: res.masterExtra,
+          backupExtra: res.backupExtra,
+          cpu: { master: res.master?.cpuSecPerMin ?? NaN, backup: res.backup?.cpuSecPerMin ?? NaN },
+        };
         results.profile.push(p);
-        log(`profile: ${profiles.length} profiles; top ${p.profiles.map((x) => x.top.filter((t) => !t.name.startsWith('(')).slice(0, 3).map((t) => `${t.name} ${t.selfPct}%`).join(', ')).join(' | ')}`);
+        log(
+          `profile: ${profiles.length} profiles; top ${p.profiles
+            .map((x) =>
+              x.top
+                .filter((t) => !t.name.startsWith('('))
+                .slice(0, 3)
+                .map((t) => `${t.name} ${t.selfPct}%`)
+                .join(', '),
+            )
+            .join(' | ')}`,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -390,7 +592,7 @@ async function main(): Promise<void> {
   const outDir = new URL('./results/', import.meta.url).pathname;
   mkdirSync(outDir, { recursive: true });
   const stem = join(outDir, o.name);
-  writeFileSync(`${stem}.json`, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(`${stem}.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${stem}.md`, renderMarkdown(results, `${o.name}.svg`, notesOf(stem)));
   writeFileSync(`${stem}.svg`, renderSvg(results));
   log(`wrote ${stem}.{json,md,svg} in ${results.durationS} s`);
@@ -402,14 +604,24 @@ function notesOf(stem: string): string | undefined {
   return existsSync(`${stem}.notes.md`) ? readFileSync(`${stem}.notes.md`, 'utf8') : undefined;
 }
 
-function fmt(x: number | undefined): string { return x === undefined || !Number.isFinite(x) ? '-' : (Math.round(x * 100) / 100).toString(); }
+function fmt(x: number | undefined): string {
+  return x === undefined || !Number.isFinite(x) ? '-' : (Math.round(x * 100) / 100).toString();
+}
 
 function versionOf(argv: string[]): string {
   // keepalived prints its version on stderr.
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
-  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find((l) => l) ?? 'unknown';
+  return (
+    `${r.stdout ?? ''}\n${r.stderr ?? ''}`
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l) ?? 'unknown'
+  );
 }
 
 export type { Summary, LabHost };
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

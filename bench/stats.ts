@@ -55,7 +55,10 @@ export function ratio(a: number, b: number): number {
  * Sender jitter: consecutive gaps between one sender's adverts minus the configured interval.
  * `timesMs` in capture order (sorted here to be safe). Positive = late.
  */
-export function advertJitter(timesMs: readonly number[], intervalMs: number): { gaps: number; deviation: Summary; absDeviation: Summary } {
+export function advertJitter(
+  timesMs: readonly number[],
+  intervalMs: number,
+): { gaps: number; deviation: Summary; absDeviation: Summary } {
   const t = [...timesMs].sort((a, b) => a - b);
   const dev: number[] = [];
   for (let i = 1; i < t.length; i++) dev.push(t[i] - t[i - 1] - intervalMs);
@@ -89,7 +92,10 @@ export function parseProcStat(text: string): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // rest[0] = field 3 (state); field N is rest[N - 3].
   const f = (n: number) => Number(rest[n - 3]);
   const ppid = f(4);
@@ -128,7 +134,7 @@ export function descendants(root: number, procs: readonly { pid: number; ppid: n
 /** CPU seconds per minute from a tick delta over a wall-clock window. */
 export function cpuSecondsPerMinute(tickDelta: number, clockTicksPerSecond: number, windowMs: number): number {
   if (windowMs <= 0) return NaN;
-  return (tickDelta / clockTicksPerSecond) / (windowMs / 60_000);
+  return tickDelta / clockTicksPerSecond / (windowMs / 60_000);
 }
 
 // ---- V8 .cpuprofile ----
@@ -142,7 +148,7 @@ export interface CpuProfileNode {
 
 export interface CpuProfile {
   nodes: CpuProfileNode[];
-  startTime: number;   // microseconds
+  startTime: number; // microseconds
   endTime: number;
   samples?: number[];
   timeDeltas?: number[];
@@ -164,7 +170,10 @@ export interface HotFunction {
  * leaves out "(idle)" (reported as idlePct) and ranks the rest by self time; "(program)" and
  * "(garbage collector)" stay in, as they say where busy time went.
  */
-export function topFunctions(p: CpuProfile, limit = 10): { totalMs: number; idlePct: number; gcPct: number; top: HotFunction[] } {
+export function topFunctions(
+  p: CpuProfile,
+  limit = 10,
+): { totalMs: number; idlePct: number; gcPct: number; top: HotFunction[] } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   const samples = p.samples ?? [];
@@ -203,6 +212,14 @@ export function topFunctions(p: CpuProfile, limit = 10): { totalMs: number; idle
     h.selfMs = round(h.selfMs, 1);
   }
   const pct = (name: string) => list.filter((h) => h.name === name).reduce((a, h) => a + h.selfPct, 0);
-  const top = list.filter((h) => h.name !== '(idle)').sort((a, b) => b.selfMs - a.selfMs).slice(0, limit);
-  return { totalMs: round(totalUs / 1000, 1), idlePct: round(pct('(idle)'), 1), gcPct: round(pct('(garbage collector)'), 1), top };
+  const top = list
+    .filter((h) => h.name !== '(idle)')
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, limit);
+  return {
+    totalMs: round(totalUs / 1000, 1),
+    idlePct: round(pct('(idle)'), 1),
+    gcPct: round(pct('(garbage collector)'), 1),
+    top,
+  };
 }

@@ -4,12 +4,19 @@
 // logs) is written before this is called, so _exit(2) skips only Node's own teardown.
 import koffi from 'koffi';
 
-const LIBC: Record<string, string> = { linux: 'libc.so.6', netbsd: 'libc.so', freebsd: 'libc.so.7', openbsd: 'libc.so' };
+const LIBC: Record<string, string> = {
+  linux: 'libc.so.6',
+  netbsd: 'libc.so',
+  freebsd: 'libc.so.7',
+  openbsd: 'libc.so',
+};
 
 export function exitNow(code: number): never {
   try {
     const lib = koffi.load(LIBC[process.platform] ?? 'libc.so');
     lib.func('void _exit(int status)')(code);
-  } catch { /* no libc binding: fall back */ }
+  } catch {
+    /* no libc binding: fall back */
+  }
   process.exit(code);
 }

@@ -4,31 +4,61 @@
 // EADDRNOTAVAIL for a multicast MAC, EBUSY while up when a NIC is made to refuse live changes),
 // the same idempotence, events delivered later (a microtask), never inside the call that caused them.
 import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
-import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions, RawVrrpOptions, RawVrrpSocket } from './types.ts';
+import type {
+  Driver,
+  LinkInfo,
+  NetEvent,
+  OsName,
+  PacketChannel,
+  PacketChannelOptions,
+  RawVrrpOptions,
+  RawVrrpSocket,
+} from './types.ts';
 import { DriverError, errnoHint } from './types.ts';
 import { writeEthernet, writeIpv4Header, writeIpv6Header } from '../firmware/core/packet/ether.ts';
 
-const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EBADF: 9, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, EADDRINUSE: 98, EADDRNOTAVAIL: 99 };
+const ERRNO: Record<string, number> = {
+  EPERM: 1,
+  ENOENT: 2,
+  EBADF: 9,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+};
 
 function fail(op: string, ifname: string, code: string, extra = ''): DriverError {
   return new DriverError(op, ifname, ERRNO[code] ?? 0, code, [errnoHint(code), extra].filter(Boolean).join('; '));
 }
 
-export interface FakeCall { op: string; args: unknown[] }
+export interface FakeCall {
+  op: string;
+  args: unknown[];
+}
 
 export interface FakeLinkOptions {
   mac?: string;
-  up?: boolean;                // default true
-  cable?: boolean;             // carrier when up; default true
-  mtu?: number;                // default 1500
+  up?: boolean; // default true
+  cable?: boolean; // carrier when up; default true
+  mtu?: number; // default 1500
   /** Refuse a MAC change while up with EBUSY, as drivers without IFF_LIVE_ADDR_CHANGE do. */
   refuseMacWhileUp?: boolean;
 }
 
 interface FakeLink {
-  ifname: string; index: number; mac: string; up: boolean; cable: boolean; mtu: number;
-  refuseMacWhileUp: boolean; parent?: string; kind?: 'macvlan'; addresses: string[];
-  reported?: { up: boolean; carrier: boolean };   // last state sent to watchers
+  ifname: string;
+  index: number;
+  mac: string;
+  up: boolean;
+  cable: boolean;
+  mtu: number;
+  refuseMacWhileUp: boolean;
+  parent?: string;
+  kind?: 'macvlan';
+  addresses: string[];
+  reported?: { up: boolean; carrier: boolean }; // last state sent to watchers
 }
 
 export interface FakeDriverOptions {
@@ -44,7 +74,9 @@ export function fakeChannelAccepts(opts: PacketChannelOptions, frame: Uint8Array
   if (opts.filter !== undefined) return true;
   if (frame.length < 14) return false;
   const type = (frame[12] << 8) | frame[13];
-  const vrrp = (type === 0x0800 && frame.length > 23 && frame[23] === 112) || (type === 0x86dd && frame.length > 20 && frame[20] === 112);
+  const vrrp =
+    (type === 0x0800 && frame.length > 23 && frame[23] === 112) ||
+    (type === 0x86dd && frame.length > 20 && frame[20] === 112);
   const neighbor = type === 0x0806 || (type === 0x86dd && frame.length > 54 && frame[20] === 58 && frame[54] === 135);
   return (opts.vrrp !== false && vrrp) || (opts.neighbor === true && neighbor);
 }
@@ -55,7 +87,11 @@ export class FakeChannel implements PacketChannel {
   closed = false;
   droppedCount = 0;
 
-  constructor(readonly driver: FakeDriver, readonly ifname: string, readonly opts: PacketChannelOptions) {}
+  constructor(
+    readonly driver: FakeDriver,
+    readonly ifname: string,
+    readonly opts: PacketChannelOptions,
+  ) {}
 
   send(frame: Uint8Array): void {
     this.driver.record('send', [this.ifname, frame]);
@@ -67,7 +103,9 @@ export class FakeChannel implements PacketChannel {
     if (l.up && l.cable) this.driver.lan?.carry(this, copy);
   }
 
-  onFrame(cb: (frame: Uint8Array) => void): void { this.listeners.push(cb); }
+  onFrame(cb: (frame: Uint8Array) => void): void {
+    this.listeners.push(cb);
+  }
 
   /** Hands a frame to the listeners as if captured (applies the channel's filter). */
   deliver(frame: Uint8Array): boolean {
@@ -84,7 +122,9 @@ export class FakeChannel implements PacketChannel {
     this.driver.forgetChannel(this);
   }
 
-  dropped(): number { return this.droppedCount; }
+  dropped(): number {
+    return this.droppedCount;
+  }
 }
 
 /** A raw VRRP socket: records each send; on a FakeLan the kernel's part is played by hand (IP
@@ -94,7 +134,12 @@ export class FakeRawVrrp implements RawVrrpSocket {
   readonly sent: Array<{ dst: string; payload: Uint8Array }> = [];
   closed = false;
 
-  constructor(readonly driver: FakeDriver, readonly ifname: string, readonly family: 4 | 6, readonly src: string | undefined) {}
+  constructor(
+    readonly driver: FakeDriver,
+    readonly ifname: string,
+    readonly family: 4 | 6,
+    readonly src: string | undefined,
+  ) {}
 
   send(dst: string, payload: Uint8Array): void {
     this.driver.record('raw-send', [this.ifname, dst, payload]);
@@ -107,7 +152,12 @@ export class FakeRawVrrp implements RawVrrpSocket {
     }
     const copy = new Uint8Array(payload);
     this.sent.push({ dst: d.text.split('/')[0], payload: copy });
-    const src = this.src ?? l.addresses.map((a) => parseCidr(a)!).find((a) => a.family === this.family)?.text.split('/')[0];
+    const src =
+      this.src ??
+      l.addresses
+        .map((a) => parseCidr(a)!)
+        .find((a) => a.family === this.family)
+        ?.text.split('/')[0];
     if (!src || !l.up || !l.cable) return;
     this.driver.lan?.carryIp(this.driver, this.ifname, this.family, parseCidr(src)!.address, d.address, copy);
   }
@@ -142,10 +192,14 @@ export class FakeDriver implements Driver {
 
   // ---- test controls ----
 
-  record(op: string, args: unknown[]): void { this.calls.push({ op, args }); }
+  record(op: string, args: unknown[]): void {
+    this.calls.push({ op, args });
+  }
 
   /** Calls of one operation, e.g. callsOf('set-mac'). */
-  callsOf(op: string): unknown[][] { return this.calls.filter((c) => c.op === op).map((c) => c.args); }
+  callsOf(op: string): unknown[][] {
+    return this.calls.filter((c) => c.op === op).map((c) => c.args);
+  }
 
   /** Makes the next call of `op` ('set-mac', 'add-address', ...) throw DriverError(code). */
   failNext(op: string, code: string): void {
@@ -162,9 +216,15 @@ export class FakeDriver implements Driver {
   private addLinkQuietly(ifname: string, o: FakeLinkOptions, extra: Partial<FakeLink> = {}): FakeLink {
     const index = this.nextIndex++;
     const l: FakeLink = {
-      ifname, index, mac: (o.mac ? formatMac(parseMac(o.mac)!) : `02:fa:ce:00:00:${index.toString(16).padStart(2, '0')}`),
-      up: o.up ?? true, cable: o.cable ?? true, mtu: o.mtu ?? 1500, refuseMacWhileUp: o.refuseMacWhileUp ?? false,
-      addresses: [], ...extra,
+      ifname,
+      index,
+      mac: o.mac ? formatMac(parseMac(o.mac)!) : `02:fa:ce:00:00:${index.toString(16).padStart(2, '0')}`,
+      up: o.up ?? true,
+      cable: o.cable ?? true,
+      mtu: o.mtu ?? 1500,
+      refuseMacWhileUp: o.refuseMacWhileUp ?? false,
+      addresses: [],
+      ...extra,
     };
     this.links.set(ifname, l);
     if (!extra.parent) l.reported = { up: l.up, carrier: this.carrier(l) };
@@ -198,7 +258,9 @@ export class FakeDriver implements Driver {
 
   /** The frames sent on `ifname` (all interfaces when omitted), oldest first. */
   sentFrames(ifname?: string): Uint8Array[] {
-    return this.callsOf('send').filter((a) => ifname === undefined || a[0] === ifname).map((a) => a[1] as Uint8Array);
+    return this.callsOf('send')
+      .filter((a) => ifname === undefined || a[0] === ifname)
+      .map((a) => a[1] as Uint8Array);
   }
 
   /** Delivers a frame to this driver's open channels on `ifname`; returns how many took it. */
@@ -217,16 +279,23 @@ export class FakeDriver implements Driver {
     return [...this.joins.keys()].filter((k) => k.startsWith(`${ifname}|`)).map((k) => k.split('|')[1]);
   }
 
-  linkState(ifname: string): Readonly<FakeLink> | undefined { return this.links.get(ifname); }
+  linkState(ifname: string): Readonly<FakeLink> | undefined {
+    return this.links.get(ifname);
+  }
 
-  forgetChannel(ch: FakeChannel): void { this.chans.delete(ch); }
+  forgetChannel(ch: FakeChannel): void {
+    this.chans.delete(ch);
+  }
 
   // ---- events ----
 
   private emit(ev: NetEvent): void {
     if (this.listeners.size === 0) return;
-    const run = () => { for (const l of [...this.listeners]) l(ev); };
-    if (this.delivery === 'sync') run(); else queueMicrotask(run);
+    const run = () => {
+      for (const l of [...this.listeners]) l(ev);
+    };
+    if (this.delivery === 'sync') run();
+    else queueMicrotask(run);
   }
 
   private carrier(l: FakeLink): boolean {
@@ -303,7 +372,13 @@ export class FakeDriver implements Driver {
     if (!c) throw fail('add-address', ifname, 'EINVAL', `'${cidrText}' is not an address/prefix`);
     if (l.addresses.includes(c.text)) return;
     l.addresses.push(c.text);
-    this.emit({ type: 'address-added', ifname, index: l.index, address: c.text.split('/')[0], prefixLength: c.prefixLength });
+    this.emit({
+      type: 'address-added',
+      ifname,
+      index: l.index,
+      address: c.text.split('/')[0],
+      prefixLength: c.prefixLength,
+    });
   }
 
   removeAddress(ifname: string, cidrText: string): void {
@@ -315,7 +390,13 @@ export class FakeDriver implements Driver {
     const at = l.addresses.indexOf(c.text);
     if (at < 0) return;
     l.addresses.splice(at, 1);
-    this.emit({ type: 'address-removed', ifname, index: l.index, address: c.text.split('/')[0], prefixLength: c.prefixLength });
+    this.emit({
+      type: 'address-removed',
+      ifname,
+      index: l.index,
+      address: c.text.split('/')[0],
+      prefixLength: c.prefixLength,
+    });
   }
 
   listAddresses(ifname: string): string[] {
@@ -361,13 +442,16 @@ export class FakeDriver implements Driver {
     if (!mac) throw fail('leave-multicast', ifname, 'EINVAL', `'${group}' is not a multicast group or MAC`);
     const key = `${ifname}|${formatMac(mac)}`;
     const n = this.joins.get(key) ?? 0;
-    if (n > 1) this.joins.set(key, n - 1); else this.joins.delete(key);
+    if (n > 1) this.joins.set(key, n - 1);
+    else this.joins.delete(key);
   }
 
   watch(listener: (ev: NetEvent) => void): () => void {
     this.record('watch', []);
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   openChannel(ifname: string, opts: PacketChannelOptions = {}): PacketChannel {
@@ -383,7 +467,8 @@ export class FakeDriver implements Driver {
     this.record('open-raw-vrrp', [ifname, family, opts]);
     this.maybeFail('open-raw-vrrp', ifname);
     this.need('open-raw-vrrp', ifname);
-    if (family !== 4 && family !== 6) throw fail('open-raw-vrrp', ifname, 'EINVAL', `family must be 4 or 6, got ${String(family)}`);
+    if (family !== 4 && family !== 6)
+      throw fail('open-raw-vrrp', ifname, 'EINVAL', `family must be 4 or 6, got ${String(family)}`);
     if (opts.src !== undefined && parseCidr(opts.src)?.family !== family) {
       throw fail('open-raw-vrrp', ifname, 'EINVAL', `source '${opts.src}' is not an IPv${family} address`);
     }
@@ -393,7 +478,9 @@ export class FakeDriver implements Driver {
   }
 
   /** Raw VRRP sockets opened and not closed. */
-  openRaws(): FakeRawVrrp[] { return [...this.raws].filter((r) => !r.closed); }
+  openRaws(): FakeRawVrrp[] {
+    return [...this.raws].filter((r) => !r.closed);
+  }
 
   close(): void {
     this.record('close', []);
@@ -413,7 +500,13 @@ export class FakeLan {
   private readonly cut = new Set<string>();
   readonly frames: Array<{ from: string; frame: Uint8Array }> = [];
   /** Optional: return false to drop a frame in transit (loss, partitions by content). */
-  filter: ((frame: Uint8Array, from: { driver: FakeDriver; ifname: string }, to: { driver: FakeDriver; ifname: string }) => boolean) | null = null;
+  filter:
+    | ((
+        frame: Uint8Array,
+        from: { driver: FakeDriver; ifname: string },
+        to: { driver: FakeDriver; ifname: string },
+      ) => boolean)
+    | null = null;
 
   constructor(private readonly delivery: 'microtask' | 'sync' = 'microtask') {}
 
@@ -435,7 +528,8 @@ export class FakeLan {
 
   /** Cuts (or restores) one port: nothing goes in or out, the link itself stays up. */
   setCut(driver: FakeDriver, ifname: string, cut: boolean): void {
-    if (cut) this.cut.add(this.key(driver, ifname)); else this.cut.delete(this.key(driver, ifname));
+    if (cut) this.cut.add(this.key(driver, ifname));
+    else this.cut.delete(this.key(driver, ifname));
   }
 
   carry(from: FakeChannel, frame: Uint8Array): void {
@@ -446,41 +540,74 @@ export class FakeLan {
       for (const dst of this.ports) {
         if (this.cut.has(this.key(dst.driver, dst.ifname))) continue;
         const l = dst.driver.linkState(dst.ifname);
-        if (!l || !l.up || !l.cable) continue;
+        if (!l?.up || !l.cable) continue;
         if (this.filter && !this.filter(frame, src, dst)) continue;
         for (const ch of dst.driver.openChannels(dst.ifname)) if (ch !== from) ch.deliver(frame);
       }
     };
-    if (this.delivery === 'sync') go(); else queueMicrotask(go);
+    if (this.delivery === 'sync') go();
+    else queueMicrotask(go);
   }
 
   /** A unicast IP packet (protocol 112) from a raw socket: delivered as a frame to the port whose
    *  interface holds `dst`, from the sender's NIC MAC to that port's, with TTL / Hop Limit 255. */
-  carryIp(driver: FakeDriver, ifname: string, family: 4 | 6, src: Uint8Array, dst: Uint8Array, payload: Uint8Array): void {
+  carryIp(
+    driver: FakeDriver,
+    ifname: string,
+    family: 4 | 6,
+    src: Uint8Array,
+    dst: Uint8Array,
+    payload: Uint8Array,
+  ): void {
     const from = this.ports.find((p) => p.driver === driver && p.ifname === ifname);
     if (!from || this.cut.has(this.key(driver, ifname))) return;
     const dstText = parseCidr(family === 4 ? [...dst].join('.') : hex6(dst))!.text;
-    const to = this.ports.find((p) => p !== from && p.driver.linkState(p.ifname)?.addresses
-      .some((a) => a.split('/')[0] === dstText.split('/')[0]));
-    if (!to) return;   // nobody answers ARP / ND for it
+    const to = this.ports.find(
+      (p) =>
+        p !== from && p.driver.linkState(p.ifname)?.addresses.some((a) => a.split('/')[0] === dstText.split('/')[0]),
+    );
+    if (!to) return; // nobody answers ARP / ND for it
     const ipLen = family === 4 ? 20 : 40;
-    const { frame, offset } = writeEthernet(to.driver.linkState(to.ifname)!.mac, driver.linkState(ifname)!.mac, undefined,
-      family === 4 ? 0x0800 : 0x86dd, ipLen + payload.length);
+    const { frame, offset } = writeEthernet(
+      to.driver.linkState(to.ifname)!.mac,
+      driver.linkState(ifname)!.mac,
+      undefined,
+      family === 4 ? 0x0800 : 0x86dd,
+      ipLen + payload.length,
+    );
     if (family === 4) {
-      writeIpv4Header(frame, offset, { tos: 0xc0, id: 0, dontFragment: true, ttl: 255, protocol: 112, src, dst, payloadLen: payload.length });
+      writeIpv4Header(frame, offset, {
+        tos: 0xc0,
+        id: 0,
+        dontFragment: true,
+        ttl: 255,
+        protocol: 112,
+        src,
+        dst,
+        payloadLen: payload.length,
+      });
     } else {
-      writeIpv6Header(frame, offset, { trafficClass: 0xc0, flowLabel: 0, nextHeader: 112, hopLimit: 255, src, dst, payloadLen: payload.length });
+      writeIpv6Header(frame, offset, {
+        trafficClass: 0xc0,
+        flowLabel: 0,
+        nextHeader: 112,
+        hopLimit: 255,
+        src,
+        dst,
+        payloadLen: payload.length,
+      });
     }
     frame.set(payload, offset + ipLen);
     this.frames.push({ from: `${this.ports.indexOf(from)}:${from.ifname}`, frame });
     const go = () => {
       if (this.cut.has(this.key(to.driver, to.ifname))) return;
       const l = to.driver.linkState(to.ifname);
-      if (!l || !l.up || !l.cable) return;
+      if (!l?.up || !l.cable) return;
       if (this.filter && !this.filter(frame, from, to)) return;
       for (const ch of to.driver.openChannels(to.ifname)) ch.deliver(frame);
     };
-    if (this.delivery === 'sync') go(); else queueMicrotask(go);
+    if (this.delivery === 'sync') go();
+    else queueMicrotask(go);
   }
 }
 

@@ -17,7 +17,9 @@ export function createDriver(opts: CreateDriverOptions = {}): Driver {
   switch (os) {
     case 'linux':
       return createLinuxDriver();
-    case 'netbsd': case 'freebsd': case 'openbsd':
+    case 'netbsd':
+    case 'freebsd':
+    case 'openbsd':
       if (!bsd) throw new Error(`the ${os} driver runs on ${os} only`);
       return bsd.createBsdDriver(os);
     default:

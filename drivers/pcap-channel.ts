@@ -57,21 +57,26 @@ const ETHER_HEADER = 14;
 
 function openError(op: string, ifname: string, e: unknown): DriverError {
   const msg = e instanceof Error ? e.message : String(e);
-  const code = /no such device|doesn't exist|SIOCGIFINDEX/i.test(msg) ? 'ENODEV'
-    : /not permitted|permission|EPERM|EACCES/i.test(msg) ? 'EPERM'
-    : /syntax|filter|parse/i.test(msg) ? 'EINVAL' : 'EIO';
+  const code = /no such device|doesn't exist|SIOCGIFINDEX/i.test(msg)
+    ? 'ENODEV'
+    : /not permitted|permission|EPERM|EACCES/i.test(msg)
+      ? 'EPERM'
+      : /syntax|filter|parse/i.test(msg)
+        ? 'EINVAL'
+        : 'EIO';
   const hint = [errnoHint(code), `libpcap: ${msg}`].filter(Boolean).join('; ');
   return new DriverError(op, ifname, 0, code, hint);
 }
 
 export function openPcapChannel(ifname: string, opts: PacketChannelOptions = {}, os: OsName = 'linux'): PacketChannel {
   const filter = channelFilter(opts);
-  if (filter === null) throw new DriverError('open-channel', ifname, 0, 'EINVAL', 'vrrp and neighbor both off: nothing to capture');
+  if (filter === null)
+    throw new DriverError('open-channel', ifname, 0, 'EINVAL', 'vrrp and neighbor both off: nothing to capture');
   let session: PcapSession;
   try {
     session = loadPcap().createSession(ifname, {
       filter,
-      buffer_timeout: 0,               // <= 0: immediate mode
+      buffer_timeout: 0, // <= 0: immediate mode
       buffer_size: 2 * 1024 * 1024,
       snap_length: 65535,
       promiscuous: opts.promiscuous === true,
@@ -84,20 +89,33 @@ export function openPcapChannel(ifname: string, opts: PacketChannelOptions = {},
   let lastDropped = 0;
   session.on('packet', (p) => {
     if (!open) return;
-    const caplen = p.header.readUInt32LE(8);   // pcap_session.cc: caplen @8, host order
-    const frame = new Uint8Array(p.buf.subarray(0, Math.min(caplen, p.buf.length)));   // a copy
+    const caplen = p.header.readUInt32LE(8); // pcap_session.cc: caplen @8, host order
+    const frame = new Uint8Array(p.buf.subarray(0, Math.min(caplen, p.buf.length))); // a copy
     for (const cb of listeners) cb(frame);
   });
   return {
     ifname,
     send(frame: Uint8Array): void {
       if (!open) throw new DriverError('send', ifname, 0, 'EBADF', 'channel closed');
-      if (frame.length < ETHER_HEADER) throw new DriverError('send', ifname, 0, 'EINVAL', `frame of ${frame.length} bytes is shorter than an Ethernet header`);
+      if (frame.length < ETHER_HEADER)
+        throw new DriverError(
+          'send',
+          ifname,
+          0,
+          'EINVAL',
+          `frame of ${frame.length} bytes is shorter than an Ethernet header`,
+        );
       try {
         session.inject(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
       } catch (e) {
         // The package reports only "Pcap inject failed." (no errno): link down, too long, ...
-        throw new DriverError('send', ifname, 0, 'EIO', `libpcap: ${(e as Error).message} (${os}; link down or frame too long?)`);
+        throw new DriverError(
+          'send',
+          ifname,
+          0,
+          'EIO',
+          `libpcap: ${(e as Error).message} (${os}; link down or frame too long?)`,
+        );
       }
     },
     onFrame(cb: (frame: Uint8Array) => void): void {
@@ -105,13 +123,21 @@ export function openPcapChannel(ifname: string, opts: PacketChannelOptions = {},
     },
     dropped(): number {
       if (open) {
-        try { lastDropped = session.stats().ps_drop; } catch { /* closed under us */ }
+        try {
+          lastDropped = session.stats().ps_drop;
+        } catch {
+          /* closed under us */
+        }
       }
       return lastDropped;
     },
     close(): void {
       if (!open) return;
-      try { lastDropped = session.stats().ps_drop; } catch { /* ignore */ }
+      try {
+        lastDropped = session.stats().ps_drop;
+      } catch {
+        /* ignore */
+      }
       open = false;
       listeners.length = 0;
       session.close();

@@ -9,13 +9,26 @@ import { linuxErrnoName } from './linux/errno.ts';
 
 export const SCHED_RR = 2;
 
-export interface SchedulingResult { nice: number | null; realtime: number | null; errors: string[] }
+export interface SchedulingResult {
+  nice: number | null;
+  realtime: number | null;
+  errors: string[];
+}
 
-export function applyScheduling(o: { nice: number; realtimePriority: number }, platform = process.platform): SchedulingResult {
+export function applyScheduling(
+  o: { nice: number; realtimePriority: number },
+  platform = process.platform,
+): SchedulingResult {
   const r: SchedulingResult = { nice: null, realtime: null, errors: [] };
   if (o.nice !== 0) {
-    try { setPriority(0, o.nice); r.nice = o.nice; }
-    catch (e) { r.errors.push(`nice ${o.nice}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (raising priority needs root or CAP_SYS_NICE)`); }
+    try {
+      setPriority(0, o.nice);
+      r.nice = o.nice;
+    } catch (e) {
+      r.errors.push(
+        `nice ${o.nice}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (raising priority needs root or CAP_SYS_NICE)`,
+      );
+    }
   }
   if (o.realtimePriority > 0) {
     if (platform !== 'linux') {
@@ -25,7 +38,10 @@ export function applyScheduling(o: { nice: number; realtimePriority: number }, p
       const sched = lib.func('int sched_setscheduler(int pid, int policy, void *param)');
       const param = new Int32Array([o.realtimePriority]); // struct sched_param { int sched_priority; }
       if (sched(0, SCHED_RR, param) === 0) r.realtime = o.realtimePriority;
-      else r.errors.push(`realtime_priority ${o.realtimePriority}: ${linuxErrnoName(koffi.errno())} (needs root or CAP_SYS_NICE)`);
+      else
+        r.errors.push(
+          `realtime_priority ${o.realtimePriority}: ${linuxErrnoName(koffi.errno())} (needs root or CAP_SYS_NICE)`,
+        );
     }
   }
   return r;

@@ -7,11 +7,11 @@ export type OsName = 'linux' | 'netbsd' | 'freebsd' | 'openbsd';
 /** Every failure is one of these: names the interface, the operation and errno in words. */
 export class DriverError extends Error {
   constructor(
-    readonly op: string,            // 'set-mac', 'add-address', 'create-macvlan', ...
+    readonly op: string, // 'set-mac', 'add-address', 'create-macvlan', ...
     readonly ifname: string,
-    readonly errno: number,         // positive errno, 0 when not from a syscall
-    readonly code: string,          // 'EPERM', 'ENODEV', 'EBUSY', ...
-    readonly hint: string,          // plain words: 'not root / missing CAP_NET_ADMIN'
+    readonly errno: number, // positive errno, 0 when not from a syscall
+    readonly code: string, // 'EPERM', 'ENODEV', 'EBUSY', ...
+    readonly hint: string, // plain words: 'not root / missing CAP_NET_ADMIN'
   ) {
     super(`${op} ${ifname}: ${code}${hint ? ` (${hint})` : ''}`);
     this.name = 'DriverError';
@@ -21,18 +21,33 @@ export class DriverError extends Error {
 /** Plain-words hint for an errno name, shared by every backend ('' when there is nothing to add). */
 export function errnoHint(code: string): string {
   switch (code) {
-    case 'EPERM': case 'EACCES': return 'not root / missing CAP_NET_ADMIN';
-    case 'ENODEV': case 'ENXIO': return 'no such interface';
-    case 'EBUSY': return 'the NIC driver refuses this while the link is up';
-    case 'EADDRINUSE': return 'address already in use on this port';
-    case 'EADDRNOTAVAIL': return 'address not valid here (multicast or zero MAC, or not configured)';
-    case 'EEXIST': return 'already exists';
-    case 'EINVAL': return 'the kernel rejected an argument';
-    case 'EOPNOTSUPP': return 'not supported by this interface or kernel';
-    case 'ENOBUFS': case 'ENOMEM': return 'kernel out of buffers';
-    case 'ENETDOWN': return 'interface is down';
-    case 'ETIMEDOUT': return 'no answer from the kernel in time';
-    default: return '';
+    case 'EPERM':
+    case 'EACCES':
+      return 'not root / missing CAP_NET_ADMIN';
+    case 'ENODEV':
+    case 'ENXIO':
+      return 'no such interface';
+    case 'EBUSY':
+      return 'the NIC driver refuses this while the link is up';
+    case 'EADDRINUSE':
+      return 'address already in use on this port';
+    case 'EADDRNOTAVAIL':
+      return 'address not valid here (multicast or zero MAC, or not configured)';
+    case 'EEXIST':
+      return 'already exists';
+    case 'EINVAL':
+      return 'the kernel rejected an argument';
+    case 'EOPNOTSUPP':
+      return 'not supported by this interface or kernel';
+    case 'ENOBUFS':
+    case 'ENOMEM':
+      return 'kernel out of buffers';
+    case 'ENETDOWN':
+      return 'interface is down';
+    case 'ETIMEDOUT':
+      return 'no answer from the kernel in time';
+    default:
+      return '';
   }
 }
 
@@ -40,8 +55,8 @@ export interface LinkInfo {
   ifname: string;
   index: number;
   mac: string;
-  up: boolean;                      // administratively up (IFF_UP)
-  carrier: boolean;                 // lower layer up (IFF_LOWER_UP / link state)
+  up: boolean; // administratively up (IFF_UP)
+  carrier: boolean; // lower layer up (IFF_LOWER_UP / link state)
   mtu: number;
 }
 
@@ -66,7 +81,7 @@ export interface PacketChannelOptions {
 /** Capture and injection of whole Ethernet frames on one interface (libpcap). */
 export interface PacketChannel {
   readonly ifname: string;
-  send(frame: Uint8Array): void;                 // throws DriverError on failure
+  send(frame: Uint8Array): void; // throws DriverError on failure
   onFrame(cb: (frame: Uint8Array) => void): void;
   close(): void;
   /** Frames the kernel dropped before we read them (pcap_stats ps_drop), when known. */
@@ -93,19 +108,19 @@ export interface RawVrrpOptions {
 
 export interface Driver {
   readonly os: OsName;
-  link(ifname: string): LinkInfo;                            // throws DriverError(ENODEV)
+  link(ifname: string): LinkInfo; // throws DriverError(ENODEV)
   getMac(ifname: string): string;
   /** Sets the NIC's own MAC. `cycleLink`: when the driver refuses while up (EBUSY), take the
    *  link down, set, and bring it up again; without it the EBUSY is reported. */
   setMac(ifname: string, mac: string, opts?: { cycleLink?: boolean }): void;
   setUp(ifname: string, up: boolean): void;
   /** Addresses as "addr/prefix" strings. IPv6 are added with IFA_F_NODAD where the OS has it. */
-  addAddress(ifname: string, cidr: string): void;            // adding an existing one is not an error
-  removeAddress(ifname: string, cidr: string): void;         // removing a missing one is not an error
+  addAddress(ifname: string, cidr: string): void; // adding an existing one is not an error
+  removeAddress(ifname: string, cidr: string): void; // removing a missing one is not an error
   listAddresses(ifname: string): string[];
   /** A macvlan (bridge mode) on `parent` named `name` carrying `mac` (RFC 5798 7.3 virtual MAC). */
   createMacvlan(parent: string, name: string, mac: string): void;
-  deleteLink(name: string): void;                           // deleting a missing one is not an error
+  deleteLink(name: string): void; // deleting a missing one is not an error
   joinMulticast(ifname: string, group: string): void;
   leaveMulticast(ifname: string, group: string): void;
   /** Link and address events (netlink / routing socket). Returns a function that stops watching. */

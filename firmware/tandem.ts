@@ -6,11 +6,23 @@ import { VERSION } from './runtime/version.ts';
 type Main = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
-  run: { summary: 'run the daemon in the foreground', load: async () => (await import('./supervisor/supervisor.ts')).runMain },
-  status: { summary: 'show the running daemon\'s instances and counters', load: async () => (await import('./supervisor/supervisor.ts')).statusMain },
-  reload: { summary: 're-read the configuration (as SIGHUP)', load: async () => (await import('./supervisor/supervisor.ts')).reloadMain },
+  run: {
+    summary: 'run the daemon in the foreground',
+    load: async () => (await import('./supervisor/supervisor.ts')).runMain,
+  },
+  status: {
+    summary: "show the running daemon's instances and counters",
+    load: async () => (await import('./supervisor/supervisor.ts')).statusMain,
+  },
+  reload: {
+    summary: 're-read the configuration (as SIGHUP)',
+    load: async () => (await import('./supervisor/supervisor.ts')).reloadMain,
+  },
   check: { summary: 'validate a configuration file', load: async () => (await import('./commands/check.ts')).main },
-  ota: { summary: 'update the firmware (apply|status|confirm|rollback)', load: async () => (await import('../ota/cli.ts')).main },
+  ota: {
+    summary: 'update the firmware (apply|status|confirm|rollback)',
+    load: async () => (await import('../ota/cli.ts')).main,
+  },
 };
 
 const HELP = () => `tandem ${VERSION}: VRRP (RFC 5798 v3 / RFC 3768 v2) router redundancy
@@ -18,7 +30,9 @@ const HELP = () => `tandem ${VERSION}: VRRP (RFC 5798 v3 / RFC 3768 v2) router r
 Usage: tandem <command> [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 
 Options:
   -h, --help     this text (or \`tandem <command> --help\`)
@@ -44,6 +58,11 @@ export async function cli(argv: string[]): Promise<number> {
 }
 
 cli(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`tandem: ${err instanceof Error ? err.message : String(err)}\n`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`tandem: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
 );

@@ -32,7 +32,11 @@ export interface VrrpSetup {
   vip: string;
 }
 
-export interface TelemetrySetup { url: string; protocolVersion: 4 | 5; topicPrefix: string }
+export interface TelemetrySetup {
+  url: string;
+  protocolVersion: 4 | 5;
+  topicPrefix: string;
+}
 
 export interface Appliance {
   /** r1, r2, ...: the MQTT node name too. */
@@ -88,13 +92,16 @@ export function tandemConfigYaml(o: TandemApplianceOptions, host: LabHost): stri
     ...(o.garpRefreshMs ? [`    garp: { refresh: ${o.garpRefreshMs}ms }`] : []),
   ];
   if (o.telemetry) {
-    lines.push('telemetry:', '  mqtt:',
+    lines.push(
+      'telemetry:',
+      '  mqtt:',
       `    url: "${o.telemetry.url}"`,
       `    protocol_version: ${o.telemetry.protocolVersion}`,
       `    topic_prefix: ${o.telemetry.topicPrefix}`,
-      `    client_id: tandem-lab-${o.name}`);
+      `    client_id: tandem-lab-${o.name}`,
+    );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function tandemAppliance(lab: Lab, host: LabHost, o: TandemApplianceOptions): Appliance {
@@ -106,7 +113,10 @@ export function tandemAppliance(lab: Lab, host: LabHost, o: TandemApplianceOptio
   let out = '';
   const alive = () => proc !== undefined && proc.exitCode === null && proc.signalCode === null;
   return {
-    name: o.name, host, kind: 'tandem', priority: o.priority,
+    name: o.name,
+    host,
+    kind: 'tandem',
+    priority: o.priority,
     running: alive,
     log: () => out,
     async start() {
@@ -114,15 +124,30 @@ export function tandemAppliance(lab: Lab, host: LabHost, o: TandemApplianceOptio
       out = '';
       const p = lab.spawn(host.ns, [...(o.command ?? tandemCommand()), 'run', '--config', configFile]);
       proc = p;
-      const add = (d: Buffer) => { out += d.toString(); if (out.length > 200_000) out = out.slice(-100_000); };
+      const add = (d: Buffer) => {
+        out += d.toString();
+        if (out.length > 200_000) out = out.slice(-100_000);
+      };
       p.stdout?.on('data', add);
       p.stderr?.on('data', add);
-      const up = await waitFor(async () => {
-        if (p.exitCode !== null || p.signalCode !== null) return true;
-        try { return (await request(socket, { cmd: 'status' }, 1000)).ok; } catch { return false; }
-      }, START_TIMEOUT_MS, 50);
+      const up = await waitFor(
+        async () => {
+          if (p.exitCode !== null || p.signalCode !== null) return true;
+          try {
+            return (await request(socket, { cmd: 'status' }, 1000)).ok;
+          } catch {
+            return false;
+          }
+        },
+        START_TIMEOUT_MS,
+        50,
+      );
       if (!up || p.exitCode !== null || p.signalCode !== null) {
-        try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(-p.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
         throw new LabError(`tandem ${o.name} did not start in ${host.ns}:\n${out.slice(-3000)}`);
       }
     },
@@ -130,8 +155,18 @@ export function tandemAppliance(lab: Lab, host: LabHost, o: TandemApplianceOptio
       const p = proc;
       if (!p || !alive()) return;
       const exited = new Promise<void>((res) => p.once('exit', () => res()));
-      try { process.kill(-p.pid!, 'SIGTERM'); } catch { /* gone */ }
-      const t = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, STOP_TIMEOUT_MS);
+      try {
+        process.kill(-p.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          process.kill(-p.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(t);
     },
@@ -139,10 +174,18 @@ export function tandemAppliance(lab: Lab, host: LabHost, o: TandemApplianceOptio
       if (!alive()) return { state: 'down', priority: o.priority, effectivePriority: null, masterIp: null };
       try {
         const r = await request(socket, { cmd: 'status' }, 1000);
-        const inst = (r.result as { instances?: { name: string; state: string; effectivePriority: number; masterIp: string | null }[] } | undefined)
-          ?.instances?.find((i) => i.name === 'lan');
+        const inst = (
+          r.result as
+            | { instances?: { name: string; state: string; effectivePriority: number; masterIp: string | null }[] }
+            | undefined
+        )?.instances?.find((i) => i.name === 'lan');
         if (!r.ok || !inst) return { state: 'unknown', priority: o.priority, effectivePriority: null, masterIp: null };
-        return { state: normState(inst.state), priority: o.priority, effectivePriority: inst.effectivePriority, masterIp: inst.masterIp };
+        return {
+          state: normState(inst.state),
+          priority: o.priority,
+          effectivePriority: inst.effectivePriority,
+          masterIp: inst.masterIp,
+        };
       } catch {
         return { state: 'unknown', priority: o.priority, effectivePriority: null, masterIp: null };
       }
@@ -158,16 +201,31 @@ function normState(s: string): ApplianceState {
 }
 
 /** keepalived 2.2.7 or FRR 8.4 vrrpd as the appliance, through the peer runners in peers.ts. */
-export function peerAppliance(lab: Lab, host: LabHost, kind: 'keepalived' | 'frr', o: VrrpSetup & { name: string; priority: number }): Appliance {
+export function peerAppliance(
+  lab: Lab,
+  host: LabHost,
+  kind: 'keepalived' | 'frr',
+  o: VrrpSetup & { name: string; priority: number },
+): Appliance {
   let peer: PeerHandle | undefined;
   let running = false;
   return {
-    name: o.name, host, kind, priority: o.priority,
+    name: o.name,
+    host,
+    kind,
+    priority: o.priority,
     running: () => running,
     log: () => peer?.log() ?? '',
     async start() {
       if (running) return;
-      const opts = { ifname: host.ifname, vrid: o.vrid, priority: o.priority, version: 3 as const, advertIntervalMs: o.advertMs, addresses: [o.vip] };
+      const opts = {
+        ifname: host.ifname,
+        vrid: o.vrid,
+        priority: o.priority,
+        version: 3 as const,
+        advertIntervalMs: o.advertMs,
+        addresses: [o.vip],
+      };
       peer = kind === 'frr' ? await startFrr(lab, host.ns, opts) : await startKeepalived(lab, host.ns, opts);
       running = true;
     },

@@ -5,7 +5,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmodSync, rmSync } from 'node:fs';
 
-export interface LabMessage { topic: string; payload: Buffer; atMs: number }
+export interface LabMessage {
+  topic: string;
+  payload: Buffer;
+  atMs: number;
+}
 
 export interface LabBroker {
   /** What the daemons put in `telemetry.mqtt.url`. */
@@ -39,14 +43,19 @@ export async function startEmbeddedBroker(socketPath: string): Promise<LabBroker
   rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => { server.off('error', reject); resolve(); });
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   chmodSync(socketPath, 0o600);
   let stopped = false;
   return {
     url: `mqtt+unix://${socketPath}`,
     protocolVersion: 4,
-    onMessage: (fn) => { listeners.push(fn); },
+    onMessage: (fn) => {
+      listeners.push(fn);
+    },
     clients: () => aedes.connectedClients,
     async stop() {
       if (stopped) return;
@@ -66,22 +75,37 @@ export async function startEmbeddedBroker(socketPath: string): Promise<LabBroker
  */
 export async function connectExternalBroker(url: string, topicPrefix: string, timeoutMs = 5000): Promise<LabBroker> {
   const mqtt = await import('mqtt');
-  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 1000, connectTimeout: timeoutMs, clientId: `tandem-lab-${process.pid}` });
+  const client = mqtt.connect(url, {
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+    connectTimeout: timeoutMs,
+    clientId: `tandem-lab-${process.pid}`,
+  });
   const listeners: ((m: LabMessage) => void)[] = [];
   client.on('message', (topic, payload) => {
     const m = { topic, payload, atMs: Date.now() };
     for (const l of listeners) l(m);
   });
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => { client.end(true); reject(new Error(`--mqtt ${url}: no connection within ${timeoutMs} ms`)); }, timeoutMs);
-    client.once('connect', () => { clearTimeout(t); resolve(); });
+    const t = setTimeout(() => {
+      client.end(true);
+      reject(new Error(`--mqtt ${url}: no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.once('connect', () => {
+      clearTimeout(t);
+      resolve();
+    });
   });
   await client.subscribeAsync(`${topicPrefix}/#`, { qos: 1 });
   return {
     url,
     protocolVersion: 5,
-    onMessage: (fn) => { listeners.push(fn); },
+    onMessage: (fn) => {
+      listeners.push(fn);
+    },
     clients: () => -1,
-    async stop() { await client.endAsync(true).catch(() => undefined); },
+    async stop() {
+      await client.endAsync(true).catch(() => undefined);
+    },
   };
 }

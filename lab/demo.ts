@@ -48,7 +48,14 @@ export interface StepResult {
   clientArp: string | null;
 }
 
-export interface TelemetryEventSeen { atMs: number; node: string; instance: string; from: string; to: string; reason: string }
+export interface TelemetryEventSeen {
+  atMs: number;
+  node: string;
+  instance: string;
+  from: string;
+  to: string;
+  reason: string;
+}
 
 export interface DemoSummary {
   lab: string;
@@ -123,18 +130,22 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
   // ---- teardown, exactly once, from the normal path, an error or a signal ----
   let cleaning: Promise<void> | undefined;
-  const cleanup = () => cleaning ??= (async () => {
-    monitorOn = false;
-    await monitorLoop.catch(() => undefined);
-    await prober?.stop().catch(() => undefined);
-    // Peers first: their stop() also removes what they made outside the processes (FRR's macvlan, dirs).
-    await Promise.all(appliances.filter((a) => a.kind !== 'tandem').map((a) => a.stop().catch(() => undefined)));
-    await lab?.destroy().catch(() => undefined); // kills the daemons with their namespaces
-    await broker?.stop().catch(() => undefined);
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      monitorOn = false;
+      await monitorLoop.catch(() => undefined);
+      await prober?.stop().catch(() => undefined);
+      // Peers first: their stop() also removes what they made outside the processes (FRR's macvlan, dirs).
+      await Promise.all(appliances.filter((a) => a.kind !== 'tandem').map((a) => a.stop().catch(() => undefined)));
+      await lab?.destroy().catch(() => undefined); // kills the daemons with their namespaces
+      await broker?.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      removeRecord(name);
+    })());
+  const onExit = () => {
     rmSync(dir, { recursive: true, force: true });
     removeRecord(name);
-  })();
-  const onExit = () => { rmSync(dir, { recursive: true, force: true }); removeRecord(name); };
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     if (aborted) process.exit(1); // a second Ctrl-C: the exit hooks still delete the namespaces
     aborted = sig;
@@ -146,7 +157,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   process.on('exit', onExit);
-  const check = () => { if (aborted) throw new Aborted(aborted); };
+  const check = () => {
+    if (aborted) throw new Aborted(aborted);
+  };
 
   try {
     writeRecord({ name, pid: process.pid, dir, startedAt: new Date().toISOString() });
@@ -157,23 +170,40 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     // ---- MQTT ----
     const topicPrefix = `tandem/${name}`;
-    broker = o.mqttUrl ? await connectExternalBroker(o.mqttUrl, topicPrefix) : await startEmbeddedBroker(join(dir, 'mqtt.sock'));
+    broker = o.mqttUrl
+      ? await connectExternalBroker(o.mqttUrl, topicPrefix)
+      : await startEmbeddedBroker(join(dir, 'mqtt.sock'));
     broker.onMessage((m: LabMessage) => {
       mqttMessages++;
       const parts = m.topic.split('/');
       if (parts[parts.length - 1] !== 'events') return;
       try {
         const e = JSON.parse(m.payload.toString()) as Record<string, unknown>;
-        const ev = { atMs: m.atMs, node: String(e.node), instance: String(e.instance), from: String(e.from), to: String(e.to), reason: String(e.reason) };
+        const ev = {
+          atMs: m.atMs,
+          node: String(e.node),
+          instance: String(e.instance),
+          from: String(e.from),
+          to: String(e.to),
+          reason: String(e.reason),
+        };
         events.push(ev);
         say(`mqtt ${m.topic}: ${ev.instance} ${ev.from} -> ${ev.to} (${ev.reason})`, m.atMs);
-      } catch { /* not JSON: counted only */ }
+      } catch {
+        /* not JSON: counted only */
+      }
     });
     const telemetry: TelemetrySetup = { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix };
 
     // ---- appliances ----
     appliances = lab.routers.map((host, i) => {
-      const common = { name: `r${i + 1}`, priority: LAB_PRIORITIES[i], vrid: LAB_VRID, advertMs: o.advertMs, vip: LAB_VIP };
+      const common = {
+        name: `r${i + 1}`,
+        priority: LAB_PRIORITIES[i],
+        vrid: LAB_VRID,
+        advertMs: o.advertMs,
+        vip: LAB_VIP,
+      };
       if (o.peer && i === lab!.routers.length - 1) return peerAppliance(lab!, host, o.peer, common);
       // A keepalived or FRR backup that loses a split brain steps down without a word, so a tandem
       // master that was isolated never learns that clients point elsewhere: a periodic
@@ -184,7 +214,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const A = o.advertMs;
     const macs = new Map<string, string>();
     for (const h of lab.routers) {
-      const j = JSON.parse((await lab.exec(null, ['ip', '-n', h.ns, '-j', 'link', 'show', 'dev', h.ifname])).stdout) as { address?: string }[];
+      const j = JSON.parse(
+        (await lab.exec(null, ['ip', '-n', h.ns, '-j', 'link', 'show', 'dev', h.ifname])).stdout,
+      ) as { address?: string }[];
       if (j[0]?.address) macs.set(j[0].address.toLowerCase(), `r${h.index}`);
     }
     /** Whose MAC the client would send to for the VIP now: a router's name, or the raw MAC. */
@@ -193,7 +225,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       try {
         const mac = ((JSON.parse(r.stdout) as { lladdr?: string }[])[0]?.lladdr ?? '').toLowerCase();
         return mac ? (macs.get(mac) ?? mac) : null;
-      } catch { return null; }
+      } catch {
+        return null;
+      }
     };
     const title = `tandem lab ${name}: VRRPv3 VRID ${LAB_VRID}, VIP ${LAB_VIP}/24, advert ${A} ms, ${o.mqttUrl ? `broker ${o.mqttUrl}` : 'embedded MQTT broker'}`;
 
@@ -204,12 +238,26 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const downFor = last === null ? null : Date.now() - last;
       return {
         title,
-        routers: appliances.map((a, i): RouterLine => ({
-          name: a.name, ns: a.host.ns, kind: a.kind, state: views[i]?.state ?? 'unknown', priority: a.priority,
-          effectivePriority: views[i]?.effectivePriority ?? null,
-        })),
-        client: { ns: client.ns, vip: LAB_VIP, reachable: prober ? downFor !== null && downFor < 50 : null, downForMs: downFor, replies: prober?.received() ?? 0 },
-        step, log: logLines, mqttMessages: mqttMessages,
+        routers: appliances.map(
+          (a, i): RouterLine => ({
+            name: a.name,
+            ns: a.host.ns,
+            kind: a.kind,
+            state: views[i]?.state ?? 'unknown',
+            priority: a.priority,
+            effectivePriority: views[i]?.effectivePriority ?? null,
+          }),
+        ),
+        client: {
+          ns: client.ns,
+          vip: LAB_VIP,
+          reachable: prober ? downFor !== null && downFor < 50 : null,
+          downForMs: downFor,
+          replies: prober?.received() ?? 0,
+        },
+        step,
+        log: logLines,
+        mqttMessages: mqttMessages,
       };
     };
     let clientWasUp: boolean | null = null;
@@ -233,9 +281,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       if (prober) {
         const last = prober.lastReplyMs();
         const up = last !== null && Date.now() - last < 50;
-        if (clientWasUp === true && !up && last !== null) { lastReplyBeforeGap = last; say('client: no reply from the VIP', last); }
+        if (clientWasUp === true && !up && last !== null) {
+          lastReplyBeforeGap = last;
+          say('client: no reply from the VIP', last);
+        }
         if (clientWasUp === false && up && last !== null) {
-          say(lastReplyBeforeGap ? `client: replies again (gap ${Math.round(last - lastReplyBeforeGap)} ms)` : 'client: the VIP answers', last);
+          say(
+            lastReplyBeforeGap
+              ? `client: replies again (gap ${Math.round(last - lastReplyBeforeGap)} ms)`
+              : 'client: the VIP answers',
+            last,
+          );
         }
         clientWasUp = up;
       } else clientWasUp = null;
@@ -251,19 +307,32 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       })();
     };
 
-    const views = async () => { const v = await poll(); return v; };
+    const views = async () => {
+      const v = await poll();
+      return v;
+    };
     const waitViews = async (pred: (v: ApplianceView[]) => boolean, timeoutMs: number) => {
       let last: ApplianceView[] = [];
-      const ok = await waitFor(async () => { check(); last = await views(); return pred(last); }, timeoutMs, 20);
+      const ok = await waitFor(
+        async () => {
+          check();
+          last = await views();
+          return pred(last);
+        },
+        timeoutMs,
+        20,
+      );
       return { ok, views: last };
     };
     const stateOf = (v: ApplianceView[], i: number) => v[i]?.state ?? 'unknown';
-    const onlyMaster = (v: ApplianceView[], i: number) => v.every((x, j) => (j === i ? x.state === 'master' : x.state === 'backup'));
+    const onlyMaster = (v: ApplianceView[], i: number) =>
+      v.every((x, j) => (j === i ? x.state === 'master' : x.state === 'backup'));
     const masterName = (v: ApplianceView[]) => {
       const m = v.flatMap((x, i) => (x.state === 'master' ? [appliances[i].name] : []));
       return m.length === 1 ? m[0] : null;
     };
-    const describe = (v: ApplianceView[]) => appliances.map((a, i) => `${a.name} ${stateOf(v, i).toUpperCase()}`).join(', ');
+    const describe = (v: ApplianceView[]) =>
+      appliances.map((a, i) => `${a.name} ${stateOf(v, i).toUpperCase()}`).join(', ');
 
     startMonitor();
     const steps: StepResult[] = [];
@@ -289,14 +358,26 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       // believe holds the VIP? (After a long outage the answer explains it.)
       await sleep(A);
       const arp = await clientArp();
-      const recovered = await waitFor(() => { check(); const l = prober!.lastReplyMs(); return l !== null && l > tState && Date.now() - l < 20; }, recoverMs, 5);
+      const recovered = await waitFor(
+        () => {
+          check();
+          const l = prober!.lastReplyMs();
+          return l !== null && l > tState && Date.now() - l < 20;
+        },
+        recoverMs,
+        5,
+      );
       await sleep(settleMs);
       check();
       const gap = windowOutage(prober!.replies(), t0 - 20, Date.now(), 2);
       const outageMs = gap ? Math.round(gap.lengthMs) : null;
       return {
-        outageMs, lostPackets: gap?.lostPackets ?? 0, recovered: recovered && (gap?.recovered ?? true),
-        withinBudget: (outageMs ?? 0) <= budgetMs, outageBudgetMs: budgetMs, clientArp: arp,
+        outageMs,
+        lostPackets: gap?.lostPackets ?? 0,
+        recovered: recovered && (gap?.recovered ?? true),
+        withinBudget: (outageMs ?? 0) <= budgetMs,
+        outageBudgetMs: budgetMs,
+        clientArp: arp,
       };
     };
 
@@ -308,10 +389,18 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     check();
     let w = await waitViews((v) => onlyMaster(v, 0), transitionTimeoutMs + 5000);
     steps.push({
-      step: 'election', action: 'start every appliance at once', outageBudgetMs: null, clientArp: null,
+      step: 'election',
+      action: 'start every appliance at once',
+      outageBudgetMs: null,
+      clientArp: null,
       expected: `r1 MASTER (highest priority ${p1}), the rest BACKUP`,
       observed: `${describe(w.views)} after ${Date.now() - t0} ms`,
-      ok: w.ok, master: masterName(w.views), tookMs: w.ok ? Date.now() - t0 : null, outageMs: null, lostPackets: 0, expectedOutageMs: null,
+      ok: w.ok,
+      master: masterName(w.views),
+      tookMs: w.ok ? Date.now() - t0 : null,
+      outageMs: null,
+      lostPackets: 0,
+      expectedOutageMs: null,
     });
     say(`election: ${steps[0].observed}`);
     if (!w.ok) throw new StepFailed(steps[0]);
@@ -319,7 +408,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     // The client probes the VIP from here on.
     prober = startProber(lab, client.ns, LAB_VIP);
     await prober.ready;
-    if (!await waitFor(() => { check(); return prober!.received() >= 200; }, 10_000)) {
+    if (
+      !(await waitFor(() => {
+        check();
+        return prober!.received() >= 200;
+      }, 10_000))
+    ) {
       throw new Error(`the client ${client.ns} cannot reach ${LAB_VIP} (r1 is master)`);
     }
 
@@ -335,15 +429,22 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     let took = Date.now() - t0;
     let m = await finishStep(t0, failBudget);
     steps.push({
-      step: 'failover', action: 'r1 link down (bridge port disabled)',
+      step: 'failover',
+      action: 'r1 link down (bridge port disabled)',
       expected: `r2 MASTER ${expFailLo}-${expFail} ms later (3 x advert + skew)`,
-      observed: (w.ok ? `r2 MASTER after ${took} ms (r1 still thinks it is master)` : `no takeover: ${describe(w.views)}`) + arpHint(m, r2.name),
-      ok: w.ok && m.recovered && m.outageMs !== null && m.withinBudget, master: r2.name, tookMs: w.ok ? took : null, ...pick(m), expectedOutageMs: expFail,
+      observed:
+        (w.ok ? `r2 MASTER after ${took} ms (r1 still thinks it is master)` : `no takeover: ${describe(w.views)}`) +
+        arpHint(m, r2.name),
+      ok: w.ok && m.recovered && m.outageMs !== null && m.withinBudget,
+      master: r2.name,
+      tookMs: w.ok ? took : null,
+      ...pick(m),
+      expectedOutageMs: expFail,
     });
     say(`failover: ${steps[1].observed}; client outage ${fmtOutage(m)}`);
 
     // 3. preemption: r1 comes back
-    step = '3/5 preemption: r1\'s port forwards again; r1 hears a lower-priority master and takes back over';
+    step = "3/5 preemption: r1's port forwards again; r1 hears a lower-priority master and takes back over";
     say(step);
     t0 = Date.now();
     await lab.linkUp(r1.host);
@@ -351,10 +452,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     took = Date.now() - t0;
     m = await finishStep(t0, handBudget);
     steps.push({
-      step: 'preemption', action: 'r1 link up',
+      step: 'preemption',
+      action: 'r1 link up',
       expected: 'r1 MASTER (preempt), r2 BACKUP; little or no loss',
-      observed: (w.ok ? `${describe(w.views)} after ${took} ms` : `not preempted: ${describe(w.views)}`) + arpHint(m, masterName(w.views)),
-      ok: w.ok && m.recovered && m.withinBudget, master: masterName(w.views), tookMs: w.ok ? took : null, ...pick(m), expectedOutageMs: 0,
+      observed:
+        (w.ok ? `${describe(w.views)} after ${took} ms` : `not preempted: ${describe(w.views)}`) +
+        arpHint(m, masterName(w.views)),
+      ok: w.ok && m.recovered && m.withinBudget,
+      master: masterName(w.views),
+      tookMs: w.ok ? took : null,
+      ...pick(m),
+      expectedOutageMs: 0,
     });
     say(`preemption: ${steps[2].observed}; client outage ${fmtOutage(m)}`);
 
@@ -369,10 +477,18 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await stopping;
     m = await finishStep(t0, handBudget);
     steps.push({
-      step: 'handoff', action: 'SIGTERM r1',
+      step: 'handoff',
+      action: 'SIGTERM r1',
       expected: `r2 MASTER after ~${expHand} ms (priority 0 advert, skew time)`,
-      observed: (w.ok ? `r2 MASTER after ${took} ms, r1 ${r1.running() ? 'still running' : 'exited'}` : `no takeover: ${describe(w.views)}`) + arpHint(m, masterName(w.views)),
-      ok: w.ok && !r1.running() && m.recovered && m.withinBudget, master: masterName(w.views), tookMs: w.ok ? took : null, ...pick(m), expectedOutageMs: expHand,
+      observed:
+        (w.ok
+          ? `r2 MASTER after ${took} ms, r1 ${r1.running() ? 'still running' : 'exited'}`
+          : `no takeover: ${describe(w.views)}`) + arpHint(m, masterName(w.views)),
+      ok: w.ok && !r1.running() && m.recovered && m.withinBudget,
+      master: masterName(w.views),
+      tookMs: w.ok ? took : null,
+      ...pick(m),
+      expectedOutageMs: expHand,
     });
     say(`handoff: ${steps[3].observed}; client outage ${fmtOutage(m)}`);
 
@@ -385,51 +501,86 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     took = Date.now() - t0;
     m = await finishStep(t0, handBudget);
     steps.push({
-      step: 'restart', action: 'start r1 again',
+      step: 'restart',
+      action: 'start r1 again',
       expected: 'r1 MASTER (preempt), r2 BACKUP; little or no loss',
-      observed: (w.ok ? `${describe(w.views)} after ${took} ms` : `not preempted: ${describe(w.views)}`) + arpHint(m, masterName(w.views)),
-      ok: w.ok && m.recovered && m.withinBudget, master: masterName(w.views), tookMs: w.ok ? took : null, ...pick(m), expectedOutageMs: 0,
+      observed:
+        (w.ok ? `${describe(w.views)} after ${took} ms` : `not preempted: ${describe(w.views)}`) +
+        arpHint(m, masterName(w.views)),
+      ok: w.ok && m.recovered && m.withinBudget,
+      master: masterName(w.views),
+      tookMs: w.ok ? took : null,
+      ...pick(m),
+      expectedOutageMs: 0,
     });
     say(`restart: ${steps[4].observed}; client outage ${fmtOutage(m)}`);
     step = '';
 
     // ---- summary ----
     const summary: DemoSummary = {
-      lab: name, vip: LAB_VIP, vrid: LAB_VRID, advertMs: A,
-      routers: appliances.map((a) => ({ name: a.name, ns: a.host.ns, kind: a.kind, priority: a.priority, ipv4: a.host.ipv4 })),
+      lab: name,
+      vip: LAB_VIP,
+      vrid: LAB_VRID,
+      advertMs: A,
+      routers: appliances.map((a) => ({
+        name: a.name,
+        ns: a.host.ns,
+        kind: a.kind,
+        priority: a.priority,
+        ipv4: a.host.ipv4,
+      })),
       client: { ns: client.ns, ipv4: client.ipv4 },
-      steps, ok: steps.every((s) => s.ok),
+      steps,
+      ok: steps.every((s) => s.ok),
       telemetry: { broker: o.mqttUrl ? 'external' : 'embedded', url: broker.url, messages: mqttMessages, events },
       kept: o.keep,
     };
-    const table = renderSummary(steps.map((s) => ({ step: s.step, expected: s.expected, observed: s.observed, outageMs: s.outageMs, ok: s.ok })));
+    const table = renderSummary(
+      steps.map((s) => ({ step: s.step, expected: s.expected, observed: s.observed, outageMs: s.outageMs, ok: s.ok })),
+    );
     if (o.json) {
       screen.print(['', ...table].join('\n'));
-      o.out.write(JSON.stringify(summary) + '\n');
+      o.out.write(`${JSON.stringify(summary)}\n`);
     } else {
-      screen.print(['', ...table, '', `telemetry: ${mqttMessages} MQTT messages, ${events.length} state events`,
-        summary.ok ? 'every step as expected' : 'SOME STEPS FAILED'].join('\n'));
+      screen.print(
+        [
+          '',
+          ...table,
+          '',
+          `telemetry: ${mqttMessages} MQTT messages, ${events.length} state events`,
+          summary.ok ? 'every step as expected' : 'SOME STEPS FAILED',
+        ].join('\n'),
+      );
     }
 
     if (o.keep) {
       // The 1 ms prober is heavy; 10 ms keeps the display honest while someone explores.
       await prober.stop().catch(() => undefined);
       prober = startProber(lab, client.ns, LAB_VIP, { intervalMs: 10 });
-      screen.print(keepInstructions(summary, appliances.map((a) => (a.kind === 'tandem' ? join(dir, a.name, 'tandem.sock') : null)), o.mqttUrl ? null : join(dir, 'mqtt.sock')));
+      screen.print(
+        keepInstructions(
+          summary,
+          appliances.map((a) => (a.kind === 'tandem' ? join(dir, a.name, 'tandem.sock') : null)),
+          o.mqttUrl ? null : join(dir, 'mqtt.sock'),
+        ),
+      );
       step = 'kept running: Ctrl-C here or `./build.sh lab down` to remove it';
-      await new Promise<never>(() => { /* until a signal; onSignal tears down and exits */ });
+      await new Promise<never>(() => {
+        /* until a signal; onSignal tears down and exits */
+      });
     }
     return summary.ok ? 0 : 1;
   } catch (e) {
     if (e instanceof Aborted) return 130;
     if (e instanceof StepFailed) {
       screen.print(`\nstep ${e.step.step} failed: ${e.step.observed}`);
-      for (const a of appliances) if (a.log()) screen.print(`--- ${a.name} (${a.kind}) log tail ---\n${a.log().slice(-1500)}`);
-      if (o.json) o.out.write(JSON.stringify({ lab: name, ok: false, steps: [e.step] }) + '\n');
+      for (const a of appliances)
+        if (a.log()) screen.print(`--- ${a.name} (${a.kind}) log tail ---\n${a.log().slice(-1500)}`);
+      if (o.json) o.out.write(`${JSON.stringify({ lab: name, ok: false, steps: [e.step] })}\n`);
       return 1;
     }
     screen.print(`\ntandem lab: ${(e as Error).message}`);
-    if (o.json) o.out.write(JSON.stringify({ lab: name, ok: false, error: (e as Error).message }) + '\n');
+    if (o.json) o.out.write(`${JSON.stringify({ lab: name, ok: false, error: (e as Error).message })}\n`);
     return 1;
   } finally {
     if (!aborted) {
@@ -440,13 +591,17 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       process.off('exit', onExit);
     } else {
       // onSignal owns the teardown and the exit; wait for it rather than racing it.
-      await new Promise<never>(() => { /* process.exit comes from onSignal */ });
+      await new Promise<never>(() => {
+        /* process.exit comes from onSignal */
+      });
     }
   }
 }
 
 class StepFailed extends Error {
-  constructor(readonly step: StepResult) { super(`${step.step}: ${step.observed}`); }
+  constructor(readonly step: StepResult) {
+    super(`${step.step}: ${step.observed}`);
+  }
 }
 
 interface StepMeasure {
@@ -479,10 +634,14 @@ function keepInstructions(s: DemoSummary, sockets: (string | null)[], mqttSock: 
   const bin = 'node dist/tandem.js';
   const lines = ['', `Lab ${s.lab} is still running (--keep). Explore it from another terminal, as root:`];
   s.routers.forEach((r, i) => {
-    lines.push(`  ip netns exec ${r.ns} bash        # appliance ${r.name} (${r.kind}, priority ${r.priority}, ${r.ipv4})`);
+    lines.push(
+      `  ip netns exec ${r.ns} bash        # appliance ${r.name} (${r.kind}, priority ${r.priority}, ${r.ipv4})`,
+    );
     if (sockets[i]) lines.push(`    ${bin} status --socket ${sockets[i]}`);
   });
-  lines.push(`  ip netns exec ${s.client.ns} ip neigh          # the client (${s.client.ipv4}): whose MAC has ${s.vip}?`);
+  lines.push(
+    `  ip netns exec ${s.client.ns} ip neigh          # the client (${s.client.ipv4}): whose MAC has ${s.vip}?`,
+  );
   lines.push(`  ip netns exec ${s.routers[0].ns} tcpdump -ni eth0 vrrp   # the adverts on the wire`);
   if (mqttSock) lines.push(`  mosquitto_sub --unix ${mqttSock} -t '#' -v      # the telemetry stream`);
   lines.push('Remove it: Ctrl-C here, or `./build.sh lab down` from the source tree.');

@@ -39,14 +39,27 @@ export function mastersOf(routers: readonly Pick<RouterLine, 'name' | 'state'>[]
   return routers.filter((r) => r.state === 'master').map((r) => r.name);
 }
 
-const ANSI = { reset: '\x1b[0m', bold: '\x1b[1m', green: '\x1b[32m', yellow: '\x1b[33m', red: '\x1b[31m', dim: '\x1b[2m' };
+const ANSI = {
+  reset: '\x1b[0m',
+  bold: '\x1b[1m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  red: '\x1b[31m',
+  dim: '\x1b[2m',
+};
 
 function paint(s: string, code: string, color: boolean): string {
   return color ? `${code}${s}${ANSI.reset}` : s;
 }
 
 function stateColor(s: ApplianceState): string {
-  return s === 'master' ? ANSI.green : s === 'backup' ? ANSI.yellow : s === 'down' || s === 'fault' ? ANSI.red : ANSI.dim;
+  return s === 'master'
+    ? ANSI.green
+    : s === 'backup'
+      ? ANSI.yellow
+      : s === 'down' || s === 'fault'
+        ? ANSI.red
+        : ANSI.dim;
 }
 
 /** The frame for a terminal: a header, one line per router, the client, the step, the log tail. */
@@ -55,19 +68,31 @@ export function renderFrame(m: DisplayModel, opts: { color: boolean; logLines?: 
   const masters = mastersOf(m.routers);
   const lines = [paint(m.title, ANSI.bold, c)];
   for (const r of m.routers) {
-    const prio = r.effectivePriority !== null && r.effectivePriority !== r.priority
-      ? `prio ${r.priority} (now ${r.effectivePriority})` : `prio ${r.priority}`;
-    lines.push(`  ${r.name.padEnd(3)} ${r.ns.padEnd(12)} ${r.kind.padEnd(10)} ${paint(r.state.toUpperCase().padEnd(7), stateColor(r.state), c)} ${prio}`);
+    const prio =
+      r.effectivePriority !== null && r.effectivePriority !== r.priority
+        ? `prio ${r.priority} (now ${r.effectivePriority})`
+        : `prio ${r.priority}`;
+    lines.push(
+      `  ${r.name.padEnd(3)} ${r.ns.padEnd(12)} ${r.kind.padEnd(10)} ${paint(r.state.toUpperCase().padEnd(7), stateColor(r.state), c)} ${prio}`,
+    );
   }
-  const master = masters.length === 0 ? paint('none', ANSI.red, c)
-    : masters.length === 1 ? paint(masters[0], ANSI.green, c)
-      : paint(`${masters.join(' + ')} (more than one says master)`, ANSI.yellow, c);
+  const master =
+    masters.length === 0
+      ? paint('none', ANSI.red, c)
+      : masters.length === 1
+        ? paint(masters[0], ANSI.green, c)
+        : paint(`${masters.join(' + ')} (more than one says master)`, ANSI.yellow, c);
   lines.push(`  master: ${master}`);
   const cl = m.client;
-  const reach = cl.reachable === null ? paint('not probing', ANSI.dim, c)
-    : cl.reachable ? paint('reachable', ANSI.green, c)
-      : paint(`NO REPLY for ${Math.round(cl.downForMs ?? 0)} ms`, ANSI.red, c);
-  lines.push(`  client ${cl.ns} -> ${cl.vip} (1 ms ICMP): ${reach}${cl.reachable !== null ? `, ${cl.replies} replies` : ''}`);
+  const reach =
+    cl.reachable === null
+      ? paint('not probing', ANSI.dim, c)
+      : cl.reachable
+        ? paint('reachable', ANSI.green, c)
+        : paint(`NO REPLY for ${Math.round(cl.downForMs ?? 0)} ms`, ANSI.red, c);
+  lines.push(
+    `  client ${cl.ns} -> ${cl.vip} (1 ms ICMP): ${reach}${cl.reachable !== null ? `, ${cl.replies} replies` : ''}`,
+  );
   if (m.mqttMessages >= 0) lines.push(`  mqtt: ${m.mqttMessages} messages from the daemons`);
   lines.push(`  ${m.step ? paint(`> ${m.step}`, ANSI.bold, c) : ''}`);
   const n = opts.logLines ?? 8;
@@ -87,9 +112,19 @@ export interface StepRow {
 /** The summary table, fixed-width columns, one row per step. */
 export function renderSummary(rows: readonly StepRow[]): string[] {
   const head = ['step', 'expected', 'observed', 'outage ms', 'result'];
-  const cells = rows.map((r) => [r.step, r.expected, r.observed, r.outageMs === null ? '-' : r.outageMs.toFixed(0), r.ok ? 'ok' : 'FAIL']);
+  const cells = rows.map((r) => [
+    r.step,
+    r.expected,
+    r.observed,
+    r.outageMs === null ? '-' : r.outageMs.toFixed(0),
+    r.ok ? 'ok' : 'FAIL',
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-  const fmt = (row: string[]) => row.map((s, i) => (i === 3 ? s.padStart(widths[i]) : s.padEnd(widths[i]))).join('  ').trimEnd();
+  const fmt = (row: string[]) =>
+    row
+      .map((s, i) => (i === 3 ? s.padStart(widths[i]) : s.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(fmt)];
 }
 
@@ -102,7 +137,10 @@ export class Screen {
   private drawn = 0;
   private readonly t0 = Date.now();
 
-  constructor(private readonly out: NodeJS.WritableStream & { isTTY?: boolean }, readonly tty: boolean) {}
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    readonly tty: boolean,
+  ) {}
 
   /** "+12.345s" since the screen was made. */
   stamp(atMs = Date.now()): string {
@@ -118,16 +156,18 @@ export class Screen {
   }
 
   /** Leave the last frame on screen; what follows is printed below it. */
-  release(): void { this.drawn = 0; }
+  release(): void {
+    this.drawn = 0;
+  }
 
   line(s: string): void {
     if (this.tty) return; // shown in the frame's tail
-    this.out.write(s + '\n');
+    this.out.write(`${s}\n`);
   }
 
   /** Text that is always printed (summaries, instructions), below the frame on a TTY. */
   print(s: string): void {
     this.release();
-    this.out.write(s.endsWith('\n') ? s : s + '\n');
+    this.out.write(s.endsWith('\n') ? s : `${s}\n`);
   }
 }

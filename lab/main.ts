@@ -50,7 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const cmd = positionals[0] ?? 'demo';
   if (!['demo', 'down', 'clean'].includes(cmd) || positionals.length > (cmd === 'clean' ? 2 : 1)) {
     process.stderr.write(`tandem lab: unexpected '${positionals.join(' ')}'\n\n${HELP}`);
@@ -59,16 +62,28 @@ export async function main(argv: string[]): Promise<number> {
 
   const advert = checkDuration(values.advert);
   if (!advert.ok) return usage(`--advert: ${advert.reason}`);
-  if (advert.ms < 10 || advert.ms > 40_950 || advert.ms % 10 !== 0) return usage('--advert: VRRPv3 needs a multiple of 10 ms, 10ms..40.95s');
+  if (advert.ms < 10 || advert.ms > 40_950 || advert.ms % 10 !== 0)
+    return usage('--advert: VRRPv3 needs a multiple of 10 ms, 10ms..40.95s');
   const routers = Number(values.routers);
-  if (!Number.isInteger(routers) || routers < 2 || routers > LAB_MAX_ROUTERS) return usage(`--routers: 2..${LAB_MAX_ROUTERS}`);
+  if (!Number.isInteger(routers) || routers < 2 || routers > LAB_MAX_ROUTERS)
+    return usage(`--routers: 2..${LAB_MAX_ROUTERS}`);
   const peer = values.peer ?? null;
   if (peer !== null && peer !== 'keepalived' && peer !== 'frr') return usage('--peer: keepalived or frr');
-  if (values.mqtt !== undefined && !/^(mqtt|mqtts|ws|wss|mqtt\+unix):\/\//.test(values.mqtt)) return usage('--mqtt: a URL such as mqtt+unix:///run/mosquitto.sock');
+  if (values.mqtt !== undefined && !/^(mqtt|mqtts|ws|wss|mqtt\+unix):\/\//.test(values.mqtt))
+    return usage('--mqtt: a URL such as mqtt+unix:///run/mosquitto.sock');
 
-  const need = ['ip', 'bridge', ...(cmd === 'demo' ? ['python3'] : []), ...(peer === 'keepalived' ? ['keepalived'] : []), ...(peer === 'frr' ? ['vtysh'] : [])];
+  const need = [
+    'ip',
+    'bridge',
+    ...(cmd === 'demo' ? ['python3'] : []),
+    ...(peer === 'keepalived' ? ['keepalived'] : []),
+    ...(peer === 'frr' ? ['vtysh'] : []),
+  ];
   const problem = preflight(need);
-  if (problem) { process.stderr.write(`tandem lab: ${problem}\n`); return 1; }
+  if (problem) {
+    process.stderr.write(`tandem lab: ${problem}\n`);
+    return 1;
+  }
 
   if (cmd === 'down') {
     const r = await labDown();
@@ -89,8 +104,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return runDemo({
-    advertMs: advert.ms, routers, peer, mqttUrl: values.mqtt ?? null, keep: values.keep ?? false, json: values.json ?? false,
-    progress: values.json ? process.stderr : process.stdout, out: process.stdout,
+    advertMs: advert.ms,
+    routers,
+    peer,
+    mqttUrl: values.mqtt ?? null,
+    keep: values.keep ?? false,
+    json: values.json ?? false,
+    progress: values.json ? process.stderr : process.stdout,
+    out: process.stdout,
   });
 }
 
@@ -101,11 +122,28 @@ function usage(msg: string): number {
 
 /** Why the lab cannot run here, or null. */
 export function preflight(tools: string[], uid = process.getuid?.(), path = process.env.PATH ?? ''): string | null {
-  if (uid !== 0) return 'the lab needs root (network namespaces, raw sockets): run it with sudo, e.g. `sudo ./build.sh lab`';
+  if (uid !== 0)
+    return 'the lab needs root (network namespaces, raw sockets): run it with sudo, e.g. `sudo ./build.sh lab`';
   const dirs = [...path.split(delimiter).filter(Boolean), '/usr/sbin', '/sbin'];
-  const missing = tools.filter((t) => !dirs.some((d) => { try { accessSync(join(d, t), constants.X_OK); return true; } catch { return false; } }));
+  const missing = tools.filter(
+    (t) =>
+      !dirs.some((d) => {
+        try {
+          accessSync(join(d, t), constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+  );
   if (missing.length === 0) return null;
-  const pkg: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', python3: 'python3', keepalived: 'keepalived', vtysh: 'frr' };
+  const pkg: Record<string, string> = {
+    ip: 'iproute2',
+    bridge: 'iproute2',
+    python3: 'python3',
+    keepalived: 'keepalived',
+    vtysh: 'frr',
+  };
   const pkgs = [...new Set(missing.map((t) => pkg[t] ?? t))];
   return `missing ${missing.join(', ')}: install ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')})`;
 }

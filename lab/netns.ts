@@ -27,7 +27,11 @@ export interface LabHost {
   index: number;
 }
 
-export interface ExecResult { code: number; stdout: string; stderr: string }
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface ExecOptions {
   /** Kill the command after this long (default 15 s). */
@@ -77,7 +81,13 @@ export interface CreateLabOptions {
 }
 
 export class LabError extends Error {
-  constructor(message: string, readonly result?: ExecResult) { super(message); this.name = 'LabError'; }
+  constructor(
+    message: string,
+    readonly result?: ExecResult,
+  ) {
+    super(message);
+    this.name = 'LabError';
+  }
 }
 
 const DEFAULT_EXEC_TIMEOUT_MS = 15_000;
@@ -86,27 +96,36 @@ const KILL_GRACE_MS = 1_500;
 const MAX_HOSTS = 80; // keeps 10+i and 100+j inside one /24 without overlap
 
 export function randomPrefix(): string {
-  return 't' + randomBytes(2).toString('hex');
+  return `t${randomBytes(2).toString('hex')}`;
 }
 
 /** Run a command in a namespace (or the root namespace when ns is null). */
 export function execIn(ns: string | null, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const full = ns === null ? argv : ['ip', 'netns', 'exec', ns, ...argv];
   return new Promise((resolve, reject) => {
-    const child = execFile(full[0], full.slice(1), {
-      timeout: opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
-      maxBuffer: 64 * 1024 * 1024,
-      env: opts.env ?? process.env,
-      encoding: 'utf8',
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      const result = { code, stdout, stderr };
-      if (code !== 0 && !opts.allowFail) {
-        const why = err && (err as { killed?: boolean }).killed ? 'timed out' : `exit ${code}`;
-        reject(new LabError(`${ns ?? 'root'}: ${argv.join(' ')}: ${why}: ${stderr.trim() || stdout.trim()}`, result));
-      } else resolve(result);
-    });
+    const child = execFile(
+      full[0],
+      full.slice(1),
+      {
+        timeout: opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024 * 1024,
+        env: opts.env ?? process.env,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : -1
+          : 0;
+        const result = { code, stdout, stderr };
+        if (code !== 0 && !opts.allowFail) {
+          const why = err && (err as { killed?: boolean }).killed ? 'timed out' : `exit ${code}`;
+          reject(new LabError(`${ns ?? 'root'}: ${argv.join(' ')}: ${why}: ${stderr.trim() || stdout.trim()}`, result));
+        } else resolve(result);
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });
@@ -121,7 +140,9 @@ function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   // 'exit' handlers must be synchronous: kill and delete with execFileSync.
-  process.on('exit', () => { for (const lab of liveLabs) lab.destroySync(); });
+  process.on('exit', () => {
+    for (const lab of liveLabs) lab.destroySync();
+  });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const onSignal = () => {
       for (const lab of liveLabs) lab.destroySync();
@@ -145,22 +166,43 @@ export function listNamespaces(): string[] {
 
 function listNetns(): string[] {
   let out = '';
-  try { out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }); } catch { return []; }
-  return out.split('\n').map((l) => l.split(' ')[0]).filter((s) => s.length > 0);
+  try {
+    out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((s) => s.length > 0);
 }
 
 function killNsProcessesSync(ns: string): void {
   let pids: number[] = [];
   try {
     pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-      .split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n !== process.pid);
-  } catch { return; }
-  for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+      .split('\n')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0 && n !== process.pid);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
 }
 
 function deleteNsSync(ns: string): void {
   killNsProcessesSync(ns);
-  try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* already gone */ }
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  } catch {
+    /* already gone */
+  }
 }
 
 /**
@@ -212,12 +254,26 @@ class LabImpl implements Lab {
 
   /** STP port state: 0 disabled (drops everything, carrier stays up), 3 forwarding. */
   private async portState(router: LabHost, state: 0 | 3): Promise<void> {
-    await this.exec(null, ['bridge', '-n', this.switchNs, 'link', 'set', 'dev', router.bridgePort, 'state', String(state)]);
+    await this.exec(null, [
+      'bridge',
+      '-n',
+      this.switchNs,
+      'link',
+      'set',
+      'dev',
+      router.bridgePort,
+      'state',
+      String(state),
+    ]);
   }
 
-  linkDown(router: LabHost): Promise<void> { return this.portState(router, 0); }
+  linkDown(router: LabHost): Promise<void> {
+    return this.portState(router, 0);
+  }
 
-  linkUp(router: LabHost): Promise<void> { return this.portState(router, 3); }
+  linkUp(router: LabHost): Promise<void> {
+    return this.portState(router, 3);
+  }
 
   async carrierDown(router: LabHost): Promise<void> {
     await this.exec(null, ['ip', '-n', router.ns, 'link', 'set', 'dev', router.ifname, 'down']);
@@ -228,14 +284,19 @@ class LabImpl implements Lab {
   }
 
   /** Record a namespace as ours before creating it, so a failure half-way still deletes it. */
-  track(ns: string): void { this.namespaces.push(ns); }
+  track(ns: string): void {
+    this.namespaces.push(ns);
+  }
 
   private async killChildren(): Promise<void> {
     const alive = [...this.children];
-    const exited = alive.map((c) => new Promise<void>((res) => {
-      if (c.exitCode !== null || c.signalCode !== null) return res();
-      c.once('exit', () => res());
-    }));
+    const exited = alive.map(
+      (c) =>
+        new Promise<void>((res) => {
+          if (c.exitCode !== null || c.signalCode !== null) return res();
+          c.once('exit', () => res());
+        }),
+    );
     for (const c of alive) killGroup(c, 'SIGTERM');
     const timer = new Promise<void>((res) => setTimeout(res, KILL_GRACE_MS).unref());
     await Promise.race([Promise.all(exited), timer]);
@@ -262,7 +323,15 @@ class LabImpl implements Lab {
 
 function killGroup(c: ChildProcess, sig: NodeJS.Signals): void {
   if (c.pid === undefined) return;
-  try { process.kill(-c.pid, sig); } catch { try { c.kill(sig); } catch { /* gone */ } }
+  try {
+    process.kill(-c.pid, sig);
+  } catch {
+    try {
+      c.kill(sig);
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Write sysctls inside a namespace in one exec. */
@@ -277,10 +346,13 @@ async function sysctls(ns: string, values: Record<string, string | number>): Pro
 export async function createLab(opts: CreateLabOptions): Promise<Lab> {
   const nRouters = opts.routers;
   const nClients = opts.clients ?? 0;
-  if (!Number.isInteger(nRouters) || nRouters < 0 || nRouters > MAX_HOSTS) throw new LabError(`routers must be 0..${MAX_HOSTS}`);
-  if (!Number.isInteger(nClients) || nClients < 0 || nClients > MAX_HOSTS) throw new LabError(`clients must be 0..${MAX_HOSTS}`);
+  if (!Number.isInteger(nRouters) || nRouters < 0 || nRouters > MAX_HOSTS)
+    throw new LabError(`routers must be 0..${MAX_HOSTS}`);
+  if (!Number.isInteger(nClients) || nClients < 0 || nClients > MAX_HOSTS)
+    throw new LabError(`clients must be 0..${MAX_HOSTS}`);
   const prefix = opts.prefix ?? randomPrefix();
-  if (!/^[a-z][a-z0-9]{0,7}$/.test(prefix)) throw new LabError(`prefix '${prefix}': want 1-8 lowercase letters/digits, starting with a letter`);
+  if (!/^[a-z][a-z0-9]{0,7}$/.test(prefix))
+    throw new LabError(`prefix '${prefix}': want 1-8 lowercase letters/digits, starting with a letter`);
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces)');
   const ipv6 = opts.ipv6 ?? true;
   if (listNetns().some((n) => isLabNs(n, prefix))) throw new LabError(`namespaces with prefix ${prefix} already exist`);
@@ -296,42 +368,89 @@ export async function createLab(opts: CreateLabOptions): Promise<Lab> {
     await sysctls(sw, { 'net.ipv6.conf.all.disable_ipv6': 1, 'net.ipv6.conf.default.disable_ipv6': 1 });
     await execIn(null, ['ip', '-n', sw, 'link', 'set', 'lo', 'up']);
     // Snooping off, or 224.0.0.18 / ff02::12 may not be flooded to every port.
-    await execIn(null, ['ip', '-n', sw, 'link', 'add', lab.bridge, 'type', 'bridge',
-      'mcast_snooping', '0', 'stp_state', '0', 'forward_delay', '0']);
+    await execIn(null, [
+      'ip',
+      '-n',
+      sw,
+      'link',
+      'add',
+      lab.bridge,
+      'type',
+      'bridge',
+      'mcast_snooping',
+      '0',
+      'stp_state',
+      '0',
+      'forward_delay',
+      '0',
+    ]);
     await execIn(null, ['ip', '-n', sw, 'link', 'set', lab.bridge, 'up']);
 
     const addHost = async (kind: 'r' | 'c', index: number): Promise<LabHost> => {
       const ns = `${prefix}-${kind}${index}`;
       const bridgePort = `${prefix}${kind}${index}`;
       const host: LabHost = {
-        ns, ifname: 'eth0', bridgePort, index,
-        ipv4: `192.0.2.${(kind === 'r' ? 10 : 100) + index}`, ipv4PrefixLen: 24,
-        ipv6: ipv6 ? `2001:db8::${(kind === 'r' ? 10 : 100) + index}` : '', ipv6PrefixLen: 64,
+        ns,
+        ifname: 'eth0',
+        bridgePort,
+        index,
+        ipv4: `192.0.2.${(kind === 'r' ? 10 : 100) + index}`,
+        ipv4PrefixLen: 24,
+        ipv6: ipv6 ? `2001:db8::${(kind === 'r' ? 10 : 100) + index}` : '',
+        ipv6PrefixLen: 64,
       };
       lab.track(ns);
       await execIn(null, ['ip', 'netns', 'add', ns]);
       await execIn(null, ['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
       // DAD off so addresses (and link-locals, which VRRPv3 over IPv6 sends from) work at once.
       const sys: Record<string, number> = {
-        'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0,
-        'net.ipv6.conf.all.disable_ipv6': ipv6 ? 0 : 1, 'net.ipv6.conf.default.disable_ipv6': ipv6 ? 0 : 1,
+        'net.ipv6.conf.all.accept_dad': 0,
+        'net.ipv6.conf.default.accept_dad': 0,
+        'net.ipv6.conf.all.disable_ipv6': ipv6 ? 0 : 1,
+        'net.ipv6.conf.default.disable_ipv6': ipv6 ? 0 : 1,
       };
       if (kind === 'r') {
         // Answer ARP only for addresses on the asking interface, and source ARP from the best
         // local address: a backup must not answer for a VIP that sits on another link (macvlan).
         Object.assign(sys, {
-          'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.default.arp_ignore': 1,
-          'net.ipv4.conf.all.arp_announce': 2, 'net.ipv4.conf.default.arp_announce': 2,
+          'net.ipv4.conf.all.arp_ignore': 1,
+          'net.ipv4.conf.default.arp_ignore': 1,
+          'net.ipv4.conf.all.arp_announce': 2,
+          'net.ipv4.conf.default.arp_announce': 2,
         });
       }
       await sysctls(ns, sys);
-      await execIn(null, ['ip', '-n', sw, 'link', 'add', bridgePort, 'type', 'veth', 'peer', 'name', host.ifname, 'netns', ns]);
+      await execIn(null, [
+        'ip',
+        '-n',
+        sw,
+        'link',
+        'add',
+        bridgePort,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        host.ifname,
+        'netns',
+        ns,
+      ]);
       await execIn(null, ['ip', '-n', sw, 'link', 'set', bridgePort, 'master', lab.bridge]);
       await execIn(null, ['ip', '-n', sw, 'link', 'set', bridgePort, 'up']);
       await execIn(null, ['ip', '-n', ns, 'addr', 'add', `${host.ipv4}/${host.ipv4PrefixLen}`, 'dev', host.ifname]);
       if (ipv6) {
         await sysctls(ns, { [`net.ipv6.conf.${host.ifname}.accept_dad`]: 0 });
-        await execIn(null, ['ip', '-n', ns, 'addr', 'add', `${host.ipv6}/${host.ipv6PrefixLen}`, 'dev', host.ifname, 'nodad']);
+        await execIn(null, [
+          'ip',
+          '-n',
+          ns,
+          'addr',
+          'add',
+          `${host.ipv6}/${host.ipv6PrefixLen}`,
+          'dev',
+          host.ifname,
+          'nodad',
+        ]);
       }
       await execIn(null, ['ip', '-n', ns, 'link', 'set', host.ifname, 'up']);
       return host;
@@ -347,7 +466,11 @@ export async function createLab(opts: CreateLabOptions): Promise<Lab> {
 }
 
 /** Wait until `check` resolves true, polling every `stepMs`, for at most `timeoutMs`. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  stepMs = 50,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;

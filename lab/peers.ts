@@ -1,7 +1,16 @@
 // Interop peers for the lab: keepalived, FRR vrrpd (with zebra), mosquitto, and a tshark
 // capture with a checker for VRRP adverts on the wire. Each peer gets a private temp dir for its
 // config, pid files, sockets and log, removed when it stops.
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, chownSync, createWriteStream, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  writeFileSync,
+  readFileSync,
+  rmSync,
+  chmodSync,
+  chownSync,
+  createWriteStream,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
@@ -54,7 +63,9 @@ function privateDir(tag: string): string {
   liveDirs.add(dir);
   if (!dirHook) {
     dirHook = true;
-    process.on('exit', () => { for (const d of liveDirs) rmSync(d, { recursive: true, force: true }); });
+    process.on('exit', () => {
+      for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    });
   }
   return dir;
 }
@@ -75,10 +86,18 @@ function exitedPromise(child: ChildProcess): Promise<void> {
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = STOP_GRACE_MS): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const done = exitedPromise(child);
-  try { process.kill(-child.pid, signal); } catch { /* gone */ }
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* gone */
+  }
   const timer = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), graceMs).unref());
   if ((await Promise.race([done, timer])) === 'timeout') {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     await Promise.race([done, new Promise((res) => setTimeout(res, 1000).unref())]);
   }
 }
@@ -117,9 +136,14 @@ export async function startKeepalived(lab: Lab, ns: string, o: VrrpPeerOptions):
   const stateFile = join(dir, 'state');
   const notify = join(dir, 'notify.sh');
   // keepalived calls: notify TYPE NAME STATE PRIORITY
-  writeFileSync(notify, `#!/bin/sh\necho "$3" > ${stateFile}.tmp && mv ${stateFile}.tmp ${stateFile}\n`, { mode: 0o700 });
+  writeFileSync(notify, `#!/bin/sh\necho "$3" > ${stateFile}.tmp && mv ${stateFile}.tmp ${stateFile}\n`, {
+    mode: 0o700,
+  });
   // v2 advert_int is whole seconds; v3 takes hundredths.
-  const advertS = o.version === 3 ? (o.advertIntervalMs / 1000).toFixed(2) : String(Math.max(1, Math.round(o.advertIntervalMs / 1000)));
+  const advertS =
+    o.version === 3
+      ? (o.advertIntervalMs / 1000).toFixed(2)
+      : String(Math.max(1, Math.round(o.advertIntervalMs / 1000)));
   const conf = `global_defs {
   router_id ${ns}
   script_user root
@@ -141,14 +165,32 @@ ${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
 `;
   const confFile = join(dir, 'keepalived.conf');
   writeFileSync(confFile, conf);
-  const child = lab.spawn(ns, ['keepalived', '-n', '-l', '-D', '-f', confFile,
-    '-p', join(dir, 'keepalived.pid'), '-r', join(dir, 'vrrp.pid'), '-c', join(dir, 'checkers.pid')]);
+  const child = lab.spawn(ns, [
+    'keepalived',
+    '-n',
+    '-l',
+    '-D',
+    '-f',
+    confFile,
+    '-p',
+    join(dir, 'keepalived.pid'),
+    '-r',
+    join(dir, 'vrrp.pid'),
+    '-c',
+    join(dir, 'checkers.pid'),
+  ]);
   const log = collectLog(child, join(dir, 'keepalived.log'));
   const handle: PeerHandle = {
     dir,
     log,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') { await stopChild(child, signal); removeDir(dir); },
-    async kill() { await stopChild(child, 'SIGKILL'); removeDir(dir); },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      await stopChild(child, signal);
+      removeDir(dir);
+    },
+    async kill() {
+      await stopChild(child, 'SIGKILL');
+      removeDir(dir);
+    },
     async state() {
       if (child.exitCode !== null || child.signalCode !== null) return 'unknown';
       // keepalived runs notify scripts asynchronously, so two quick transitions (BACKUP, MASTER,
@@ -156,7 +198,11 @@ ${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
       // Its own log says "(VI_n) Entering X STATE" in order: that is the authority.
       const entered = [...log().matchAll(/Entering (MASTER|BACKUP|FAULT) STATE/g)];
       if (entered.length) return entered[entered.length - 1][1] as PeerState;
-      try { return parseState(readFileSync(stateFile, 'utf8')); } catch { return 'unknown'; }
+      try {
+        return parseState(readFileSync(stateFile, 'utf8'));
+      } catch {
+        return 'unknown';
+      }
     },
   };
   // Started = the VRRP child wrote its pid file (config parsed, sockets open).
@@ -205,18 +251,48 @@ export async function startFrr(lab: Lab, ns: string, o: VrrpPeerOptions): Promis
   const mac = family === 'ipv6' ? `00:00:5e:00:02:${vridHex}` : `00:00:5e:00:01:${vridHex}`;
   const macvlan = `vrrp${family === 'ipv6' ? 6 : 4}-${o.vrid}`;
   const sh = (argv: string[]) => lab.exec(null, argv);
-  await sh(['ip', '-n', ns, 'link', 'add', 'link', o.ifname, 'name', macvlan, 'address', mac, 'type', 'macvlan', 'mode', 'bridge']);
+  await sh([
+    'ip',
+    '-n',
+    ns,
+    'link',
+    'add',
+    'link',
+    o.ifname,
+    'name',
+    macvlan,
+    'address',
+    mac,
+    'type',
+    'macvlan',
+    'mode',
+    'bridge',
+  ]);
   // A random link-local, not EUI-64 of the shared virtual MAC (every router would have the same).
   // addrgenmode cannot be given at creation with iproute2 6.1 on newer kernels: set it after.
   await sh(['ip', '-n', ns, 'link', 'set', 'dev', macvlan, 'addrgenmode', 'random']);
   for (const a of o.addresses) {
-    await sh(['ip', '-n', ns, 'addr', 'add', `${a}/${prefixLen(a)}`, 'dev', macvlan, ...(a.includes(':') ? ['nodad'] : [])]);
+    await sh([
+      'ip',
+      '-n',
+      ns,
+      'addr',
+      'add',
+      `${a}/${prefixLen(a)}`,
+      'dev',
+      macvlan,
+      ...(a.includes(':') ? ['nodad'] : []),
+    ]);
   }
-  await lab.exec(ns, ['sh', '-c', [
-    `echo 1 > /proc/sys/net/ipv4/conf/${o.ifname}/arp_ignore`,
-    `echo 2 > /proc/sys/net/ipv4/conf/${o.ifname}/arp_announce`,
-    `echo 0 > /proc/sys/net/ipv6/conf/${macvlan}/accept_dad`,
-  ].join(' && ')]);
+  await lab.exec(ns, [
+    'sh',
+    '-c',
+    [
+      `echo 1 > /proc/sys/net/ipv4/conf/${o.ifname}/arp_ignore`,
+      `echo 2 > /proc/sys/net/ipv4/conf/${o.ifname}/arp_announce`,
+      `echo 0 > /proc/sys/net/ipv6/conf/${macvlan}/accept_dad`,
+    ].join(' && '),
+  ]);
   await sh(['ip', '-n', ns, 'link', 'set', 'dev', macvlan, 'up']);
 
   const intervalMs = Math.max(10, Math.round(o.advertIntervalMs / 10) * 10); // FRR: multiples of 10 ms
@@ -258,7 +334,7 @@ ${o.preempt === false ? ` no vrrp ${o.vrid} preempt\n` : ''}${o.addresses.map((a
     return (await lab.exec(ns, argv, { timeoutMs: 10_000 })).stdout;
   };
   try {
-    if (!await waitFor(() => existsSync(zserv) || zebra.exitCode !== null, 10_000) || zebra.exitCode !== null) {
+    if (!(await waitFor(() => existsSync(zserv) || zebra.exitCode !== null, 10_000)) || zebra.exitCode !== null) {
       throw new LabError(`zebra in ${ns} did not start`);
     }
     vrrpd = lab.spawn(ns, [join(FRR_BIN, 'vrrpd'), ...common, '-i', join(dir, 'vrrpd.pid'), '-f', vrrpdConf]);
@@ -272,14 +348,19 @@ ${o.preempt === false ? ` no vrrp ${o.vrid} preempt\n` : ''}${o.addresses.map((a
   }
   const v = vrrpd;
   return {
-    dir, macvlan, log, vtysh,
+    dir,
+    macvlan,
+    log,
+    vtysh,
     stop: (signal: NodeJS.Signals = 'SIGTERM') => stopAll(signal),
     kill: () => stopAll('SIGKILL'),
     async state() {
       if (v.exitCode !== null || v.signalCode !== null) return 'unknown';
       try {
         return frrStateFromJson(await vtysh('show vrrp json'), o.vrid, family);
-      } catch { return 'unknown'; }
+      } catch {
+        return 'unknown';
+      }
     },
   };
 }
@@ -287,7 +368,11 @@ ${o.preempt === false ? ` no vrrp ${o.vrid} preempt\n` : ''}${o.addresses.map((a
 /** Pick one VRID's state out of `show vrrp json` (an array of virtual routers with v4/v6 halves). */
 export function frrStateFromJson(text: string, vrid: number, family: 'ipv4' | 'ipv6'): PeerState {
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch { return 'unknown'; }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return 'unknown';
+  }
   if (!Array.isArray(parsed)) return 'unknown';
   for (const vr of parsed as Array<Record<string, unknown>>) {
     if (vr.vrid !== vrid) continue;
@@ -335,7 +420,10 @@ export function freePort(): Promise<number> {
 function canConnect(opts: { port: number; host: string } | { path: string }): Promise<boolean> {
   return new Promise((res) => {
     const s = connect(opts as never);
-    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
     s.once('error', () => res(false));
   });
 }
@@ -343,10 +431,12 @@ function canConnect(opts: { port: number; host: string } | { path: string }): Pr
 /** mosquitto 2.0 in the root namespace on 127.0.0.1 and a unix socket, anonymous, no persistence. */
 export async function startMosquitto(o: { port?: number; configExtra?: string } = {}): Promise<MosquittoHandle> {
   const dir = privateDir('mqtt');
-  const port = o.port ?? await freePort();
+  const port = o.port ?? (await freePort());
   const socketPath = join(dir, 'mqtt.sock');
   const confFile = join(dir, 'mosquitto.conf');
-  writeFileSync(confFile, `# tandem lab broker
+  writeFileSync(
+    confFile,
+    `# tandem lab broker
 per_listener_settings false
 allow_anonymous true
 persistence false
@@ -359,24 +449,45 @@ user root
 listener ${port} 127.0.0.1
 listener 0 ${socketPath}
 ${o.configExtra ?? ''}
-`);
+`,
+  );
   const child = spawnChild('mosquitto', ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   // Not a lab child (root namespace): make sure it does not outlive this process.
-  const onExit = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+  const onExit = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
   process.once('exit', onExit);
   child.once('exit', () => process.removeListener('exit', onExit));
   const log = collectLog(child, join(dir, 'mosquitto.log'));
-  const up = await waitFor(async () => child.exitCode !== null ||
-    (await canConnect({ port, host: '127.0.0.1' }) && await canConnect({ path: socketPath })), 10_000, 50);
-  const stop = async () => { await stopChild(child, 'SIGTERM'); removeDir(dir); };
+  const up = await waitFor(
+    async () =>
+      child.exitCode !== null ||
+      ((await canConnect({ port, host: '127.0.0.1' })) && (await canConnect({ path: socketPath }))),
+    10_000,
+    50,
+  );
+  const stop = async () => {
+    await stopChild(child, 'SIGTERM');
+    removeDir(dir);
+  };
   if (!up || child.exitCode !== null) {
     const text = log();
     await stop();
     throw new LabError(`mosquitto did not start: ${text.slice(-2000)}`);
   }
   return {
-    host: '127.0.0.1', port, url: `mqtt://127.0.0.1:${port}`,
-    socketPath, unixUrl: `mqtt+unix://${socketPath}`, dir, stop, log,
+    host: '127.0.0.1',
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    socketPath,
+    unixUrl: `mqtt+unix://${socketPath}`,
+    dir,
+    stop,
+    log,
   };
 }
 

@@ -29,7 +29,10 @@ export interface ProbeReport {
   durationMs: number;
 }
 
-export interface ProbeReply { n: number; timeMs: number }
+export interface ProbeReply {
+  n: number;
+  timeMs: number;
+}
 
 export interface ProberOptions {
   /** Time between echo requests (default 1 ms). */
@@ -48,7 +51,11 @@ const PROBER_PY = fileURLToPath(new URL('./py/icmp-prober.py', import.meta.url))
  * requests a and b with b - a - 1 >= minLostPackets is an outage lasting from a's reply to b's.
  * If requests after the last reply went unanswered, the tail is an outage up to `stopMs`.
  */
-export function computeProbeReport(replies: readonly ProbeReply[], sent: number, opts: { intervalMs: number; stopMs: number; minLostPackets?: number; durationMs?: number }): ProbeReport {
+export function computeProbeReport(
+  replies: readonly ProbeReply[],
+  sent: number,
+  opts: { intervalMs: number; stopMs: number; minLostPackets?: number; durationMs?: number },
+): ProbeReport {
   const minLost = Math.max(1, opts.minLostPackets ?? 1);
   const byN = new Map<number, number>();
   for (const r of replies) if (r.n >= 0 && r.n < sent && !byN.has(r.n)) byN.set(r.n, r.timeMs);
@@ -63,7 +70,8 @@ export function computeProbeReport(replies: readonly ProbeReply[], sent: number,
   if (got.length > 0) {
     const [nLast, tLast] = got[got.length - 1];
     const tail = sent - 1 - nLast;
-    if (tail >= minLost) outages.push({ startMs: tLast, lengthMs: Math.max(0, opts.stopMs - tLast), lostPackets: tail });
+    if (tail >= minLost)
+      outages.push({ startMs: tLast, lengthMs: Math.max(0, opts.stopMs - tLast), lostPackets: tail });
   }
   const received = got.length;
   return {
@@ -94,7 +102,12 @@ export interface WindowOutage {
  * least `minLostPackets` requests went unanswered, so 1 ms send jitter is not an outage. Null when
  * replies flowed without a loss, or when there were none at all in the window.
  */
-export function windowOutage(replies: readonly ProbeReply[], fromMs: number, toMs: number, minLostPackets = 1): WindowOutage | null {
+export function windowOutage(
+  replies: readonly ProbeReply[],
+  fromMs: number,
+  toMs: number,
+  minLostPackets = 1,
+): WindowOutage | null {
   const inWin = replies.filter((r) => r.timeMs >= fromMs && r.timeMs <= toMs).sort((a, b) => a.n - b.n);
   if (inWin.length === 0) return null;
   let worst: WindowOutage | null = null;
@@ -141,7 +154,9 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
   let buf = '';
   let err = '';
   let readyResolve!: () => void;
-  const ready = new Promise<void>((res) => { readyResolve = res; });
+  const ready = new Promise<void>((res) => {
+    readyResolve = res;
+  });
   child.stdout?.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl: number;
@@ -150,11 +165,15 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
       buf = buf.slice(nl + 1);
       const [k, a, b] = line.split(' ');
       if (k === 'R') replies.push({ n: Number(a), timeMs: Number(b) });
-      else if (k === 'S') { sent = Number(a); durationMs = Number(b); }
-      else if (k === 'READY') readyResolve();
+      else if (k === 'S') {
+        sent = Number(a);
+        durationMs = Number(b);
+      } else if (k === 'READY') readyResolve();
     }
   });
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   child.once('exit', () => readyResolve());
   return {
@@ -165,8 +184,18 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
     async stop() {
       const stopMs = Date.now();
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-        const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5_000);
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 5_000);
         await exited;
         clearTimeout(t);
       }

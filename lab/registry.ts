@@ -21,12 +21,12 @@ export interface LabRecord {
 }
 
 export function newLabName(): string {
-  return 'lab' + randomBytes(2).toString('hex');
+  return `lab${randomBytes(2).toString('hex')}`;
 }
 
 export function writeRecord(r: LabRecord, registryDir = REGISTRY_DIR): void {
   mkdirSync(registryDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(registryDir, `${r.name}.json`), JSON.stringify(r) + '\n');
+  writeFileSync(join(registryDir, `${r.name}.json`), `${JSON.stringify(r)}\n`);
 }
 
 export function removeRecord(name: string, registryDir = REGISTRY_DIR): void {
@@ -41,7 +41,9 @@ export function readRecords(registryDir = REGISTRY_DIR): LabRecord[] {
     try {
       const r = JSON.parse(readFileSync(join(registryDir, f), 'utf8')) as LabRecord;
       if (typeof r.name === 'string' && /^lab[0-9a-f]{4}$/.test(r.name) && Number.isInteger(r.pid)) out.push(r);
-    } catch { /* half-written or foreign: ignore */ }
+    } catch {
+      /* half-written or foreign: ignore */
+    }
   }
   return out;
 }
@@ -57,7 +59,12 @@ export function labPrefixesInUse(namespaces = listNamespaces()): string[] {
 }
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True when `pid` is a node process running `tandem lab` (not a recycled pid). */
@@ -65,7 +72,9 @@ function isLabProcess(pid: number): boolean {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     return argv.includes('lab');
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 export interface DownReport {
@@ -88,11 +97,23 @@ export async function labDown(opts: { graceMs?: number; registryDir?: string } =
   const report: DownReport = { signalled: [], deletedNamespaces: [], removedDirs: [] };
   const owners = records.filter((r) => r.pid !== process.pid && alive(r.pid) && isLabProcess(r.pid));
   for (const r of owners) {
-    try { process.kill(r.pid, 'SIGTERM'); report.signalled.push(r.name); } catch { /* gone */ }
+    try {
+      process.kill(r.pid, 'SIGTERM');
+      report.signalled.push(r.name);
+    } catch {
+      /* gone */
+    }
   }
   const deadline = Date.now() + graceMs;
   while (owners.some((r) => alive(r.pid)) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-  for (const r of owners) if (alive(r.pid)) { try { process.kill(r.pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const r of owners)
+    if (alive(r.pid)) {
+      try {
+        process.kill(r.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   for (const prefix of labPrefixesInUse()) report.deletedNamespaces.push(...destroyAllWithPrefix(prefix));
   for (const r of records) {
     if (r.dir && existsSync(r.dir) && r.dir.includes('tandem-lab-')) {

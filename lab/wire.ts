@@ -48,9 +48,23 @@ export interface VrrpCheck {
 
 // Field order of the tshark command line and of parseTsharkLine.
 export const TSHARK_VRRP_FIELDS = [
-  'frame.time_epoch', 'ip.src', 'ipv6.src', 'vrrp.version', 'vrrp.type', 'vrrp.virt_rtr_id',
-  'vrrp.prio', 'vrrp.adver_int', 'vrrp.short_adver_int', 'vrrp.checksum', 'vrrp.checksum.status',
-  'ip.ttl', 'ipv6.hlim', 'vrrp.ip_addr', 'vrrp.ipv6_addr', '_ws.malformed', '_ws.expert.message',
+  'frame.time_epoch',
+  'ip.src',
+  'ipv6.src',
+  'vrrp.version',
+  'vrrp.type',
+  'vrrp.virt_rtr_id',
+  'vrrp.prio',
+  'vrrp.adver_int',
+  'vrrp.short_adver_int',
+  'vrrp.checksum',
+  'vrrp.checksum.status',
+  'ip.ttl',
+  'ipv6.hlim',
+  'vrrp.ip_addr',
+  'vrrp.ipv6_addr',
+  '_ws.malformed',
+  '_ws.expert.message',
 ] as const;
 
 const SEP = '\t';
@@ -70,7 +84,25 @@ function num(s: string | undefined): number {
 export function parseTsharkLine(line: string): VrrpRow | null {
   const f = line.split(SEP);
   if (f.length < TSHARK_VRRP_FIELDS.length - 2) return null;
-  const [time, ip4, ip6, version, type, vrid, prio, advInt, shortAdvInt, checksum, status, ttl4, hlim6, addr4, addr6, malformed, expert] = f;
+  const [
+    time,
+    ip4,
+    ip6,
+    version,
+    type,
+    vrid,
+    prio,
+    advInt,
+    shortAdvInt,
+    checksum,
+    status,
+    ttl4,
+    hlim6,
+    addr4,
+    addr6,
+    malformed,
+    expert,
+  ] = f;
   const v = num(version);
   if (!Number.isFinite(v)) return null;
   const family = first(ip6) !== '' && first(ip4) === '' ? 'ipv6' : 'ipv4';
@@ -101,13 +133,22 @@ export function parseTsharkLine(line: string): VrrpRow | null {
 /** Judge captured adverts: malformed, bad checksum, TTL/Hop Limit other than 255, wrong type. */
 export function checkVrrpCapture(rows: readonly (VrrpRow | null)[]): VrrpCheck {
   const problems: VrrpProblem[] = [];
-  const counts: Record<VrrpProblemReason, number> = { 'malformed': 0, 'bad-checksum': 0, 'bad-ttl': 0, 'bad-type': 0, 'unparsed': 0 };
+  const counts: Record<VrrpProblemReason, number> = {
+    malformed: 0,
+    'bad-checksum': 0,
+    'bad-ttl': 0,
+    'bad-type': 0,
+    unparsed: 0,
+  };
   const add = (index: number, r: VrrpRow | null, reason: VrrpProblemReason, detail: string) => {
     counts[reason]++;
     problems.push({ index, timeMs: r?.timeMs ?? NaN, src: r?.src ?? '', vrid: r?.vrid ?? NaN, reason, detail });
   };
   rows.forEach((r, i) => {
-    if (r === null) { add(i, r, 'unparsed', 'tshark line did not decode as VRRP'); return; }
+    if (r === null) {
+      add(i, r, 'unparsed', 'tshark line did not decode as VRRP');
+      return;
+    }
     if (r.malformed) add(i, r, 'malformed', r.expert.join('; ') || 'malformed packet');
     if (r.checksumStatus === 'bad') add(i, r, 'bad-checksum', `checksum ${r.checksum}`);
     // RFC 5798 5.1.1.3 / 5.1.2.3: sent with TTL / Hop Limit 255; 7.1 drops anything else.
@@ -128,41 +169,88 @@ const READY_TIMEOUT_MS = 15_000;
 
 /** Start tshark on `ifname` inside `ns`, filtering IP protocol 112 (VRRP) for both families. */
 export function startVrrpCapture(lab: Lab, ns: string, ifname: string): VrrpCapture {
-  const argv = ['tshark', '-n', '-l', '-q', '-i', ifname, '-f', 'ip proto 112 or ip6 proto 112',
-    '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', `aggregator=${AGG}`,
-    ...TSHARK_VRRP_FIELDS.flatMap((f) => ['-e', f])];
+  const argv = [
+    'tshark',
+    '-n',
+    '-l',
+    '-q',
+    '-i',
+    ifname,
+    '-f',
+    'ip proto 112 or ip6 proto 112',
+    '-T',
+    'fields',
+    '-E',
+    'separator=/t',
+    '-E',
+    'occurrence=a',
+    '-E',
+    `aggregator=${AGG}`,
+    ...TSHARK_VRRP_FIELDS.flatMap((f) => ['-e', f]),
+  ];
   const child = lab.spawn(ns, argv);
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new LabError(`tshark in ${ns} not capturing after ${READY_TIMEOUT_MS} ms: ${err}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new LabError(`tshark in ${ns} not capturing after ${READY_TIMEOUT_MS} ms: ${err}`)),
+      READY_TIMEOUT_MS,
+    );
     timer.unref();
     child.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
-      if (err.includes('Capturing on')) { clearTimeout(timer); resolve(); }
+      if (err.includes('Capturing on')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new LabError(`tshark in ${ns} exited (${code}): ${err}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new LabError(`tshark in ${ns} exited (${code}): ${err}`));
+    });
   });
-  ready.catch(() => { /* surfaced to whoever awaits it */ });
+  ready.catch(() => {
+    /* surfaced to whoever awaits it */
+  });
   return {
     ready,
     async stop() {
       // SIGINT lets tshark flush what it has decoded; SIGKILL only if it hangs.
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try { process.kill(-child.pid, 'SIGINT'); } catch { /* gone */ }
-        const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5_000);
+        try {
+          process.kill(-child.pid, 'SIGINT');
+        } catch {
+          /* gone */
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 5_000);
         await exited;
         clearTimeout(t);
       }
-      return out.split('\n').filter((l) => l.trim() !== '').map(parseTsharkLine);
+      return out
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map(parseTsharkLine);
     },
   };
 }
 
 /** Capture VRRP on `ifname` in `ns` for `durationMs` (counted from when tshark is ready). */
-export async function captureVrrp(lab: Lab, ns: string, ifname: string, durationMs: number): Promise<(VrrpRow | null)[]> {
+export async function captureVrrp(
+  lab: Lab,
+  ns: string,
+  ifname: string,
+  durationMs: number,
+): Promise<(VrrpRow | null)[]> {
   const cap = startVrrpCapture(lab, ns, ifname);
   try {
     await cap.ready;
@@ -188,7 +276,8 @@ export function internetChecksum(data: Uint8Array): number {
 
 function ipv4Bytes(a: string): number[] {
   const p = a.split('.').map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new LabError(`bad IPv4 address ${a}`);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255))
+    throw new LabError(`bad IPv4 address ${a}`);
   return p;
 }
 
@@ -198,7 +287,14 @@ function ipv4Bytes(a: string): number[] {
  *   4 rsvd(4)|Max Adver Int(12, centiseconds)  6 checksum  8.. addresses
  * Independent of tandem's codec on purpose: it is the test's own reference.
  */
-export function buildVrrpv3Ipv4(o: { src: string; vrid: number; priority: number; adverIntCs: number; addresses: string[]; corruptChecksum?: boolean }): Uint8Array {
+export function buildVrrpv3Ipv4(o: {
+  src: string;
+  vrid: number;
+  priority: number;
+  adverIntCs: number;
+  addresses: string[];
+  corruptChecksum?: boolean;
+}): Uint8Array {
   const pkt = new Uint8Array(8 + 4 * o.addresses.length);
   pkt[0] = 0x31;
   pkt[1] = o.vrid;
@@ -224,7 +320,13 @@ export function buildVrrpv3Ipv4(o: { src: string; vrid: number; priority: number
 const RAW_SEND_PY = fileURLToPath(new URL('./py/raw-vrrp-send.py', import.meta.url));
 
 /** Send VRRP payloads to 224.0.0.18 from `src` inside `ns` with the given IPv4 TTL. */
-export async function sendRawVrrpIpv4(lab: Lab, ns: string, src: string, ttl: number, payloads: Uint8Array[]): Promise<void> {
+export async function sendRawVrrpIpv4(
+  lab: Lab,
+  ns: string,
+  src: string,
+  ttl: number,
+  payloads: Uint8Array[],
+): Promise<void> {
   const hex = payloads.map((p) => Buffer.from(p).toString('hex'));
   await lab.exec(ns, ['python3', RAW_SEND_PY, src, String(ttl), ...hex], { timeoutMs: 10_000 });
 }

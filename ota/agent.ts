@@ -10,22 +10,56 @@
 //   download/          a partial download and its offset, kept across restarts
 //   staging/           a bundle being unpacked and verified; never a slot until renamed into one
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, promises as fsp, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, type ReadStream } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  promises as fsp,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type ReadStream,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash, type KeyObject } from 'node:crypto';
 import * as tar from 'tar';
 import { clearPartial, download, DownloadError, readPartRecord } from './download.ts';
 import {
-  exists, freeBytes, fsyncDir, fsyncTree, hashFile, readLinkOrNull, switchSymlink, switchSymlinkSync,
-  writeFileAtomic, writeFileAtomicSync,
+  exists,
+  freeBytes,
+  fsyncDir,
+  fsyncTree,
+  hashFile,
+  readLinkOrNull,
+  switchSymlink,
+  switchSymlinkSync,
+  writeFileAtomic,
+  writeFileAtomicSync,
 } from './fsutil.ts';
 import {
-  checkCompatible, checkSignature, loadPublicKey, MANIFEST_NAME, parseManifest, PAYLOAD_DIR, SIGNATURE_NAME,
-  type Manifest, type VerifyReason,
+  checkCompatible,
+  checkSignature,
+  loadPublicKey,
+  MANIFEST_NAME,
+  parseManifest,
+  PAYLOAD_DIR,
+  SIGNATURE_NAME,
+  type Manifest,
+  type VerifyReason,
 } from './manifest.ts';
 import {
-  decideBoot, emptyState, other, reconcile,
-  type BootDecision, type LastResult, type OtaState, type Slot, type SlotInfo,
+  decideBoot,
+  emptyState,
+  other,
+  reconcile,
+  type BootDecision,
+  type LastResult,
+  type OtaState,
+  type Slot,
+  type SlotInfo,
 } from './state.ts';
 
 export type { BootDecision, OtaState, Slot } from './state.ts';
@@ -38,18 +72,44 @@ export interface OtaLogger {
 }
 
 export type ApplyStep = 'download' | 'verify' | 'write' | 'switch' | 'done';
-export interface ApplyProgress { step: ApplyStep; bytesDone: number; bytesTotal: number; percent: number }
+export interface ApplyProgress {
+  step: ApplyStep;
+  bytesDone: number;
+  bytesTotal: number;
+  percent: number;
+}
 
 /** Why an operation failed. Verification reasons come from manifest.ts. */
 export type OtaReason =
-  | VerifyReason | 'busy' | 'trial-pending' | 'no-space' | 'timeout' | 'http-error' | 'network'
-  | 'not-found' | 'io-error' | 'nothing-to-confirm' | 'no-previous-slot' | 'slot-corrupt';
+  | VerifyReason
+  | 'busy'
+  | 'trial-pending'
+  | 'no-space'
+  | 'timeout'
+  | 'http-error'
+  | 'network'
+  | 'not-found'
+  | 'io-error'
+  | 'nothing-to-confirm'
+  | 'no-previous-slot'
+  | 'slot-corrupt';
 
 export type ApplyResult =
-  | { ok: true; slot: Slot; version: string; previousVersion: string | null; pending: boolean; restartRequired: true; bundleSha256: string; downgrade: boolean }
+  | {
+      ok: true;
+      slot: Slot;
+      version: string;
+      previousVersion: string | null;
+      pending: boolean;
+      restartRequired: true;
+      bundleSha256: string;
+      downgrade: boolean;
+    }
   | { ok: false; reason: OtaReason; detail: string };
 
-export type SimpleResult = { ok: true; slot: Slot; version: string | null; detail: string; restartRequired: boolean } | { ok: false; reason: OtaReason; detail: string };
+export type SimpleResult =
+  | { ok: true; slot: Slot; version: string | null; detail: string; restartRequired: boolean }
+  | { ok: false; reason: OtaReason; detail: string };
 
 export interface OtaStatus {
   root: string;
@@ -69,7 +129,15 @@ export interface OtaStatus {
 }
 
 /** Step boundaries, in order, at which `onStep` is called (tests kill the process at each). */
-export const APPLY_CHECKPOINTS = ['downloaded', 'checked', 'unpacked', 'slot-written', 'staged', 'switched', 'done'] as const;
+export const APPLY_CHECKPOINTS = [
+  'downloaded',
+  'checked',
+  'unpacked',
+  'slot-written',
+  'staged',
+  'switched',
+  'done',
+] as const;
 export type ApplyCheckpoint = (typeof APPLY_CHECKPOINTS)[number];
 
 export interface OtaAgentOptions {
@@ -112,23 +180,37 @@ export class OtaAgent {
     this.maxBoots = opts.maxTrialBoots ?? 2;
     this.keys = [];
     for (const k of opts.trustedKeys) {
-      try { this.keys.push(loadPublicKey(k)); } catch (e) { this.keyErrors.push(`${k.includes('BEGIN') ? 'PEM' : k}: ${(e as Error).message}`); }
+      try {
+        this.keys.push(loadPublicKey(k));
+      } catch (e) {
+        this.keyErrors.push(`${k.includes('BEGIN') ? 'PEM' : k}: ${(e as Error).message}`);
+      }
     }
     for (const e of this.keyErrors) this.log('warn', { error: e }, 'ignoring a trusted key that does not load');
   }
 
   // ---------------------------------------------------------------- paths and state
 
-  private p(...parts: string[]): string { return join(this.root, ...parts); }
-  private slotDir(s: Slot): string { return this.p('slots', s); }
-  private nowIso(): string { return new Date(this.o.now?.() ?? Date.now()).toISOString(); }
+  private p(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+  private slotDir(s: Slot): string {
+    return this.p('slots', s);
+  }
+  private nowIso(): string {
+    return new Date(this.o.now?.() ?? Date.now()).toISOString();
+  }
   private log(level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void {
     this.o.log?.[level]({ component: 'ota', ...obj }, msg);
   }
 
   private linkedSlot(): Slot | null {
     let t: string | null;
-    try { t = readlinkSync(this.p('current')); } catch { return null; }
+    try {
+      t = readlinkSync(this.p('current'));
+    } catch {
+      return null;
+    }
     const b = basename(t);
     return b === 'a' || b === 'b' ? b : null;
   }
@@ -136,7 +218,11 @@ export class OtaAgent {
   /** Read the state, repairing it against `current` after an interrupted switch. */
   private load(): OtaState {
     let s: OtaState;
-    try { s = { ...emptyState(), ...JSON.parse(readFileSync(this.p('ota-state.json'), 'utf8')) }; } catch { s = emptyState(); }
+    try {
+      s = { ...emptyState(), ...JSON.parse(readFileSync(this.p('ota-state.json'), 'utf8')) };
+    } catch {
+      s = emptyState();
+    }
     let linked = this.linkedSlot();
     if (linked === null && s.active !== null && existsSync(this.slotDir(s.active))) {
       switchSymlinkSync(this.p('current'), `slots/${s.active}`); // the link was lost: state knows
@@ -146,25 +232,46 @@ export class OtaAgent {
     if (r.note) {
       this.log('warn', { note: r.note }, 'repaired OTA state');
       if (!r.state.pending || r.state.active === null) this.clearTrialMarker();
-      else if (r.state.previous) writeFileAtomicSync(this.p('trial'), r.state.previous + '\n');
+      else if (r.state.previous) writeFileAtomicSync(this.p('trial'), `${r.state.previous}\n`);
       this.save(r.state);
     }
     return r.state;
   }
 
   private save(s: OtaState): void {
-    writeFileAtomicSync(this.p('ota-state.json'), JSON.stringify(s, null, 1) + '\n');
+    writeFileAtomicSync(this.p('ota-state.json'), `${JSON.stringify(s, null, 1)}\n`);
   }
 
-  private clearTrialMarker(): void { rmSync(this.p('trial'), { force: true }); }
+  private clearTrialMarker(): void {
+    rmSync(this.p('trial'), { force: true });
+  }
 
-  private record(s: OtaState, r: LastResult): OtaState { s.lastResult = r; this.save(s); return s; }
+  private record(s: OtaState, r: LastResult): OtaState {
+    s.lastResult = r;
+    this.save(s);
+    return s;
+  }
 
   // ---------------------------------------------------------------- status
 
   status(): OtaStatus {
     if (!existsSync(this.root)) {
-      return { root: this.root, active: null, previous: null, pending: false, bootCount: 0, maxTrialBoots: this.maxBoots, staged: null, current: null, slots: { a: null, b: null }, rollbackIndex: 0, healthDeadlineS: this.o.healthDeadlineS ?? 120, lastResult: null, lastRollback: null, download: null };
+      return {
+        root: this.root,
+        active: null,
+        previous: null,
+        pending: false,
+        bootCount: 0,
+        maxTrialBoots: this.maxBoots,
+        staged: null,
+        current: null,
+        slots: { a: null, b: null },
+        rollbackIndex: 0,
+        healthDeadlineS: this.o.healthDeadlineS ?? 120,
+        lastResult: null,
+        lastRollback: null,
+        download: null,
+      };
     }
     const s = this.load();
     let dl: OtaStatus['download'] = null;
@@ -172,13 +279,30 @@ export class OtaAgent {
       const rec = JSON.parse(readFileSync(this.p('download', 'bundle.part.json'), 'utf8'));
       const size = existsSync(this.p('download', 'bundle.part')) ? statSync(this.p('download', 'bundle.part')).size : 0;
       dl = { url: rec.url, offset: size, total: rec.total };
-    } catch { /* no partial download */ }
+    } catch {
+      /* no partial download */
+    }
     let current: string | null = null;
-    try { current = readlinkSync(this.p('current')); } catch { /* none */ }
+    try {
+      current = readlinkSync(this.p('current'));
+    } catch {
+      /* none */
+    }
     return {
-      root: this.root, active: s.active, previous: s.previous, pending: s.pending, bootCount: s.bootCount,
-      maxTrialBoots: this.maxBoots, staged: s.staged, current, slots: s.slots, rollbackIndex: s.rollbackIndex,
-      healthDeadlineS: this.o.healthDeadlineS ?? 120, lastResult: s.lastResult, lastRollback: s.lastRollback, download: dl,
+      root: this.root,
+      active: s.active,
+      previous: s.previous,
+      pending: s.pending,
+      bootCount: s.bootCount,
+      maxTrialBoots: this.maxBoots,
+      staged: s.staged,
+      current,
+      slots: s.slots,
+      rollbackIndex: s.rollbackIndex,
+      healthDeadlineS: this.o.healthDeadlineS ?? 120,
+      lastResult: s.lastResult,
+      lastRollback: s.lastRollback,
+      download: dl,
     };
   }
 
@@ -196,18 +320,47 @@ export class OtaAgent {
     if (rollbackTo !== null && decision.decision === 'rolled-back') {
       const failedDir = this.slotDir(decision.failedSlot);
       const diagnostics = tail(join(failedDir, 'trial.log'), DIAG_LINES);
-      state.lastRollback = { at: this.nowIso(), from: decision.failedSlot, to: rollbackTo, failedVersion: decision.failedVersion, bootCount: s.bootCount, reason: decision.reason, diagnostics, reported: false };
-      state.lastResult = { op: 'boot', ok: false, at: this.nowIso(), version: decision.failedVersion ?? undefined, reason: 'rolled-back', detail: decision.reason };
-      try { writeFileSync(join(failedDir, 'rolled-back.json'), JSON.stringify(state.lastRollback, null, 1) + '\n'); } catch { /* slot may be gone */ }
+      state.lastRollback = {
+        at: this.nowIso(),
+        from: decision.failedSlot,
+        to: rollbackTo,
+        failedVersion: decision.failedVersion,
+        bootCount: s.bootCount,
+        reason: decision.reason,
+        diagnostics,
+        reported: false,
+      };
+      state.lastResult = {
+        op: 'boot',
+        ok: false,
+        at: this.nowIso(),
+        version: decision.failedVersion ?? undefined,
+        reason: 'rolled-back',
+        detail: decision.reason,
+      };
+      try {
+        writeFileSync(join(failedDir, 'rolled-back.json'), `${JSON.stringify(state.lastRollback, null, 1)}\n`);
+      } catch {
+        /* slot may be gone */
+      }
       // Link first, then state: a kill in between leaves current at the previous slot, which
       // reconcile() reads as a finished rollback.
       switchSymlinkSync(this.p('current'), `slots/${rollbackTo}`);
       this.save(state);
       this.clearTrialMarker();
-      this.log('error', { failed: decision.failedVersion, to: decision.version, reason: decision.reason }, 'trial failed: rolled back');
+      this.log(
+        'error',
+        { failed: decision.failedVersion, to: decision.version, reason: decision.reason },
+        'trial failed: rolled back',
+      );
     } else {
       this.save(state);
-      if (decision.decision === 'trial') this.log('warn', { version: decision.version, boot: decision.bootCount, of: decision.maxBoots }, 'starting a trial boot: not yet confirmed');
+      if (decision.decision === 'trial')
+        this.log(
+          'warn',
+          { version: decision.version, boot: decision.bootCount, of: decision.maxBoots },
+          'starting a trial boot: not yet confirmed',
+        );
     }
     return decision;
   }
@@ -215,25 +368,49 @@ export class OtaAgent {
   /** Acknowledge that telemetry has reported the last rollback. */
   rollbackReported(): void {
     const s = this.load();
-    if (s.lastRollback && !s.lastRollback.reported) { s.lastRollback.reported = true; this.save(s); }
+    if (s.lastRollback && !s.lastRollback.reported) {
+      s.lastRollback.reported = true;
+      this.save(s);
+    }
   }
 
   /** The daemon's verdict: config loaded, instances out of init, no crash for the deadline. */
-  markHealthy(): SimpleResult { return this.confirm('health'); }
+  markHealthy(): SimpleResult {
+    return this.confirm('health');
+  }
 
   /** Confirm the trial: it becomes the slot to keep, and its rollback index becomes the floor. */
   confirm(by: 'health' | 'operator' = 'operator'): SimpleResult {
     const s = this.load();
     if (s.active === null) return { ok: false, reason: 'nothing-to-confirm', detail: 'no slot installed' };
     const info = s.slots[s.active];
-    if (!s.pending) return { ok: true, slot: s.active, version: info?.version ?? null, detail: 'already confirmed', restartRequired: false };
+    if (!s.pending)
+      return {
+        ok: true,
+        slot: s.active,
+        version: info?.version ?? null,
+        detail: 'already confirmed',
+        restartRequired: false,
+      };
     s.pending = false;
     s.bootCount = 0;
     s.rollbackIndex = Math.max(s.rollbackIndex, info?.rollbackIndex ?? 0);
-    this.record(s, { op: 'confirm', ok: true, at: this.nowIso(), version: info?.version, detail: `confirmed by ${by}` });
+    this.record(s, {
+      op: 'confirm',
+      ok: true,
+      at: this.nowIso(),
+      version: info?.version,
+      detail: `confirmed by ${by}`,
+    });
     this.clearTrialMarker();
     this.log('info', { version: info?.version, by }, 'update confirmed');
-    return { ok: true, slot: s.active, version: info?.version ?? null, detail: `confirmed by ${by}`, restartRequired: false };
+    return {
+      ok: true,
+      slot: s.active,
+      version: info?.version ?? null,
+      detail: `confirmed by ${by}`,
+      restartRequired: false,
+    };
   }
 
   /** Switch back to the previous slot after checking its files; the daemon must restart to run it. */
@@ -256,28 +433,56 @@ export class OtaAgent {
     s.staged = null;
     await switchSymlink(this.p('current'), `slots/${to}`); // link first: see bootCheck
     this.clearTrialMarker();
-    this.record(s, { op: 'rollback', ok: true, at: this.nowIso(), version: s.slots[to]?.version, detail: `operator rolled back from slot ${from}` });
+    this.record(s, {
+      op: 'rollback',
+      ok: true,
+      at: this.nowIso(),
+      version: s.slots[to]?.version,
+      detail: `operator rolled back from slot ${from}`,
+    });
     this.log('warn', { from, to, version: s.slots[to]?.version }, 'rolled back by operator');
-    return { ok: true, slot: to, version: s.slots[to]?.version ?? null, detail: `now slot ${to}`, restartRequired: true };
+    return {
+      ok: true,
+      slot: to,
+      version: s.slots[to]?.version ?? null,
+      detail: `now slot ${to}`,
+      restartRequired: true,
+    };
   }
 
   // ---------------------------------------------------------------- apply
 
   /** Install a bundle from a path, file:// or http(s):// URL into the inactive slot and switch to it on trial. */
-  async apply(source: string, onProgress?: (p: ApplyProgress) => void, opts: { sha256?: string } = {}): Promise<ApplyResult> {
+  async apply(
+    source: string,
+    onProgress?: (p: ApplyProgress) => void,
+    opts: { sha256?: string } = {},
+  ): Promise<ApplyResult> {
     await fsp.mkdir(this.p('slots'), { recursive: true });
     const lock = await this.lock();
     if (!lock.ok) return lock;
     const progress = new Progress(onProgress);
     let s = this.load();
     const fail = (reason: OtaReason, detail: string): ApplyResult => {
-      try { this.record(this.load(), { op: 'apply', ok: false, at: this.nowIso(), reason, detail }); } catch { /* best effort */ }
+      try {
+        this.record(this.load(), { op: 'apply', ok: false, at: this.nowIso(), reason, detail });
+      } catch {
+        /* best effort */
+      }
       this.log('error', { reason, detail, source }, 'update refused');
       return { ok: false, reason, detail };
     };
     try {
-      if (this.keys.length === 0) return fail('untrusted-signature', `no trusted keys loaded${this.keyErrors.length ? ` (${this.keyErrors.join('; ')})` : ''}`);
-      if (s.pending) return fail('trial-pending', `slot ${s.active} (${s.slots[s.active!]?.version}) is on trial: confirm or roll back first`);
+      if (this.keys.length === 0)
+        return fail(
+          'untrusted-signature',
+          `no trusted keys loaded${this.keyErrors.length ? ` (${this.keyErrors.join('; ')})` : ''}`,
+        );
+      if (s.pending)
+        return fail(
+          'trial-pending',
+          `slot ${s.active} (${s.slots[s.active!]?.version}) is on trial: confirm or roll back first`,
+        );
 
       // 1. Obtain the bundle.
       let file: string;
@@ -322,11 +527,22 @@ export class OtaAgent {
       const parsed = parseManifest(head.manifestBytes);
       if (!parsed.ok) return fail(parsed.reason, parsed.detail);
       const m = parsed.manifest;
-      for (const f of m.files) if (RESERVED.has(f.path)) return fail('unexpected-file', `payload may not contain ${f.path}`);
-      const compat = checkCompatible(m, { target: this.target, nodeAbi: this.o.nodeAbi ?? process.versions.modules, installedIndex: s.rollbackIndex, allowDowngrade: !!this.o.allowDowngrade });
+      for (const f of m.files)
+        if (RESERVED.has(f.path)) return fail('unexpected-file', `payload may not contain ${f.path}`);
+      const compat = checkCompatible(m, {
+        target: this.target,
+        nodeAbi: this.o.nodeAbi ?? process.versions.modules,
+        installedIndex: s.rollbackIndex,
+        allowDowngrade: !!this.o.allowDowngrade,
+      });
       if (!compat.ok) return fail(compat.reason, compat.detail);
       const downgrade = m.rollbackIndex < s.rollbackIndex;
-      if (downgrade) this.log('warn', { index: m.rollbackIndex, installed: s.rollbackIndex, version: m.version }, 'downgrade allowed by override');
+      if (downgrade)
+        this.log(
+          'warn',
+          { index: m.rollbackIndex, installed: s.rollbackIndex, version: m.version },
+          'downgrade allowed by override',
+        );
       await this.o.onStep?.('checked');
 
       // 3. Make room: the inactive slot goes (it is not the fallback: the active slot is).
@@ -350,12 +566,31 @@ export class OtaAgent {
       await fsp.rm(staging, { recursive: true, force: true });
       await fsp.mkdir(staging, { recursive: true });
       const ex = await extractVerified(file, staging, m, (n) => progress.verify(n));
-      if (!ex.ok) { await fsp.rm(staging, { recursive: true, force: true }); return fail(ex.reason, ex.detail); }
+      if (!ex.ok) {
+        await fsp.rm(staging, { recursive: true, force: true });
+        return fail(ex.reason, ex.detail);
+      }
       await fsp.writeFile(join(staging, MANIFEST_NAME), head.manifestBytes);
       await fsp.writeFile(join(staging, SIGNATURE_NAME), head.sigBytes);
-      if (srcNode && nodeBytes > 0) { await fsp.copyFile(srcNode, join(staging, 'node')); await fsp.chmod(join(staging, 'node'), 0o755); }
-      const info: SlotInfo = { version: m.version, rollbackIndex: m.rollbackIndex, bundleSha256, installedAt: this.nowIso(), target: m.target };
-      await fsp.writeFile(join(staging, 'slot.json'), JSON.stringify({ ...info, runtime: nodeBytes > 0 ? `node copied from slot ${s.active}` : 'system node' }, null, 1) + '\n');
+      if (srcNode && nodeBytes > 0) {
+        await fsp.copyFile(srcNode, join(staging, 'node'));
+        await fsp.chmod(join(staging, 'node'), 0o755);
+      }
+      const info: SlotInfo = {
+        version: m.version,
+        rollbackIndex: m.rollbackIndex,
+        bundleSha256,
+        installedAt: this.nowIso(),
+        target: m.target,
+      };
+      await fsp.writeFile(
+        join(staging, 'slot.json'),
+        `${JSON.stringify(
+          { ...info, runtime: nodeBytes > 0 ? `node copied from slot ${s.active}` : 'system node' },
+          null,
+          1,
+        )}\n`,
+      );
       await this.o.onStep?.('unpacked');
 
       // 5. Durable, then renamed into the slot (one rename: a slot is whole or absent).
@@ -363,7 +598,10 @@ export class OtaAgent {
       await fsyncTree(staging, (n) => progress.write(n));
       // Read back what is on disk: a write error or a bad disk shows here, not at the next boot.
       const back = await verifySlot(staging);
-      if (!back.ok) { await fsp.rm(staging, { recursive: true, force: true }); return fail('digest-mismatch', `after writing: ${back.detail}`); }
+      if (!back.ok) {
+        await fsp.rm(staging, { recursive: true, force: true });
+        return fail('digest-mismatch', `after writing: ${back.detail}`);
+      }
       await fsp.rename(staging, this.slotDir(slot));
       await fsyncDir(this.p('slots'));
       await this.o.onStep?.('slot-written');
@@ -374,11 +612,11 @@ export class OtaAgent {
       s.slots[slot] = info;
       s.staged = slot;
       this.save(s);
-      if (s.active !== null) await writeFileAtomic(this.p('trial'), s.active + '\n');
+      if (s.active !== null) await writeFileAtomic(this.p('trial'), `${s.active}\n`);
       await this.o.onStep?.('staged');
       await switchSymlink(this.p('current'), `slots/${slot}`);
       await this.o.onStep?.('switched');
-      const prevVersion = s.active ? s.slots[s.active]?.version ?? null : null;
+      const prevVersion = s.active ? (s.slots[s.active]?.version ?? null) : null;
       s.previous = s.active;
       s.active = slot;
       s.pending = s.previous !== null; // a first install has nothing to fall back to
@@ -387,12 +625,31 @@ export class OtaAgent {
       s.staged = null;
       s.lastBootId = null;
       s.lastDecision = null;
-      this.record(s, { op: 'apply', ok: true, at: this.nowIso(), version: m.version, detail: `installed in slot ${slot}${s.pending ? ', on trial until confirmed' : ''}${downgrade ? ', downgrade by override' : ''}` });
+      this.record(s, {
+        op: 'apply',
+        ok: true,
+        at: this.nowIso(),
+        version: m.version,
+        detail: `installed in slot ${slot}${s.pending ? ', on trial until confirmed' : ''}${downgrade ? ', downgrade by override' : ''}`,
+      });
       if (isUrl) await clearPartial(this.p('download'));
       await this.o.onStep?.('done');
       progress.finish();
-      this.log('info', { version: m.version, slot, previous: prevVersion, pending: s.pending }, 'update installed: restart to run it');
-      return { ok: true, slot, version: m.version, previousVersion: prevVersion, pending: s.pending, restartRequired: true, bundleSha256, downgrade };
+      this.log(
+        'info',
+        { version: m.version, slot, previous: prevVersion, pending: s.pending },
+        'update installed: restart to run it',
+      );
+      return {
+        ok: true,
+        slot,
+        version: m.version,
+        previousVersion: prevVersion,
+        pending: s.pending,
+        restartRequired: true,
+        bundleSha256,
+        downgrade,
+      };
     } catch (e) {
       return fail('io-error', (e as Error).message);
     } finally {
@@ -409,7 +666,8 @@ export class OtaAgent {
         return { ok: true };
       } catch {
         const pid = Number(await fsp.readFile(file, 'utf8').catch(() => '0'));
-        if (pid > 0 && pid !== process.pid && alive(pid)) return { ok: false, reason: 'busy', detail: `another update is running (pid ${pid})` };
+        if (pid > 0 && pid !== process.pid && alive(pid))
+          return { ok: false, reason: 'busy', detail: `another update is running (pid ${pid})` };
         await fsp.rm(file, { force: true });
       }
     }
@@ -419,9 +677,13 @@ export class OtaAgent {
 
 // ------------------------------------------------------------------ helpers
 
-
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function tail(file: string, n: number): string[] {
@@ -429,7 +691,9 @@ function tail(file: string, n: number): string[] {
     const lines = readFileSync(file, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     return lines.slice(-n);
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
 
 /** Byte-weighted progress over download, verify (bundle bytes read), write (payload fsynced), switch. */
@@ -443,13 +707,36 @@ class Progress {
   private cur: ApplyStep = 'download';
   private last = -1;
   constructor(private readonly cb?: (p: ApplyProgress) => void) {}
-  step(s: ApplyStep) { this.cur = s; this.emit(); }
-  download(done: number, total: number) { this.dl = { done, total }; this.emit(); }
-  setBundle(n: number) { this.bundle = n; if (this.dl.total) this.dl.done = this.dl.total; }
-  setPayload(n: number) { this.payload = n; }
-  verify(n: number) { this.verified = Math.min(this.bundle, this.verified + n); this.emit(); }
-  write(n: number) { this.written = Math.min(this.payload, this.written + n); this.emit(); }
-  finish() { this.switched = true; this.verified = this.bundle; this.written = this.payload; this.cur = 'done'; this.emit(); }
+  step(s: ApplyStep) {
+    this.cur = s;
+    this.emit();
+  }
+  download(done: number, total: number) {
+    this.dl = { done, total };
+    this.emit();
+  }
+  setBundle(n: number) {
+    this.bundle = n;
+    if (this.dl.total) this.dl.done = this.dl.total;
+  }
+  setPayload(n: number) {
+    this.payload = n;
+  }
+  verify(n: number) {
+    this.verified = Math.min(this.bundle, this.verified + n);
+    this.emit();
+  }
+  write(n: number) {
+    this.written = Math.min(this.payload, this.written + n);
+    this.emit();
+  }
+  finish() {
+    this.switched = true;
+    this.verified = this.bundle;
+    this.written = this.payload;
+    this.cur = 'done';
+    this.emit();
+  }
   private emit() {
     if (!this.cb) return;
     // Until the manifest is read the payload size is a guess: three times the compressed bundle.
@@ -466,7 +753,9 @@ class Progress {
   }
 }
 
-type HeadResult = { ok: true; manifestBytes: Buffer; sigBytes: Buffer } | { ok: false; reason: VerifyReason | 'io-error'; detail: string };
+type HeadResult =
+  | { ok: true; manifestBytes: Buffer; sigBytes: Buffer }
+  | { ok: false; reason: VerifyReason | 'io-error'; detail: string };
 
 /** Read manifest.json and manifest.sig, which must be the bundle's first two entries, and stop. */
 export function readHead(file: string): Promise<HeadResult> {
@@ -475,26 +764,45 @@ export function readHead(file: string): Promise<HeadResult> {
     let n = 0;
     let settled = false;
     const src: ReadStream = createReadStream(file);
-    const settle = (r: HeadResult) => { if (settled) return; settled = true; src.destroy(); resolvePromise(r); };
+    const settle = (r: HeadResult) => {
+      if (settled) return;
+      settled = true;
+      src.destroy();
+      resolvePromise(r);
+    };
     const parser = new tar.Parser({
       strict: true,
       onReadEntry: (e) => {
         n++;
         if (n > 2 || (e.path !== MANIFEST_NAME && e.path !== SIGNATURE_NAME) || e.size > 16 * 1024 * 1024) {
           e.resume();
-          if (n <= 2) settle({ ok: false, reason: 'bad-manifest', detail: `bundle must start with ${MANIFEST_NAME} and ${SIGNATURE_NAME}, found ${e.path}` });
+          if (n <= 2)
+            settle({
+              ok: false,
+              reason: 'bad-manifest',
+              detail: `bundle must start with ${MANIFEST_NAME} and ${SIGNATURE_NAME}, found ${e.path}`,
+            });
           return;
         }
         const chunks: Buffer[] = [];
         e.on('data', (c: Buffer) => chunks.push(c));
         e.on('end', () => {
           got[e.path] = Buffer.concat(chunks);
-          if (got[MANIFEST_NAME] && got[SIGNATURE_NAME]) settle({ ok: true, manifestBytes: got[MANIFEST_NAME], sigBytes: got[SIGNATURE_NAME] });
+          if (got[MANIFEST_NAME] && got[SIGNATURE_NAME])
+            settle({ ok: true, manifestBytes: got[MANIFEST_NAME], sigBytes: got[SIGNATURE_NAME] });
         });
       },
     });
-    parser.on('error', (e: Error) => settle({ ok: false, reason: 'bad-manifest', detail: `not a bundle: ${e.message}` }));
-    parser.on('end', () => settle({ ok: false, reason: 'bad-manifest', detail: `bundle lacks ${got[MANIFEST_NAME] ? SIGNATURE_NAME : MANIFEST_NAME}` }));
+    parser.on('error', (e: Error) =>
+      settle({ ok: false, reason: 'bad-manifest', detail: `not a bundle: ${e.message}` }),
+    );
+    parser.on('end', () =>
+      settle({
+        ok: false,
+        reason: 'bad-manifest',
+        detail: `bundle lacks ${got[MANIFEST_NAME] ? SIGNATURE_NAME : MANIFEST_NAME}`,
+      }),
+    );
     src.on('error', (e) => settle({ ok: false, reason: 'io-error', detail: e.message }));
     src.pipe(parser as unknown as NodeJS.WritableStream);
   });
@@ -503,7 +811,12 @@ export function readHead(file: string): Promise<HeadResult> {
 type ExtractResult = { ok: true } | { ok: false; reason: VerifyReason | 'io-error'; detail: string };
 
 /** Unpack payload/ into `dir`, checking each file's size and sha256 against the manifest as it streams. */
-export function extractVerified(file: string, dir: string, m: Manifest, onBytes: (n: number) => void): Promise<ExtractResult> {
+export function extractVerified(
+  file: string,
+  dir: string,
+  m: Manifest,
+  onBytes: (n: number) => void,
+): Promise<ExtractResult> {
   const want = new Map(m.files.map((f) => [f.path, f]));
   const seen = new Set<string>();
   return new Promise((resolvePromise) => {
@@ -518,7 +831,10 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
       if (settled) return;
       settled = true;
       src.destroy();
-      if (r.ok) { resolvePromise(r); return; }
+      if (r.ok) {
+        resolvePromise(r);
+        return;
+      }
       for (const ws of open) ws.destroy();
       void Promise.all(pending).then(() => resolvePromise(r));
     };
@@ -526,14 +842,27 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
     const parser = new tar.Parser({
       strict: true,
       onReadEntry: (e) => {
-        if (settled) { e.resume(); return; }
-        if (e.path === MANIFEST_NAME || e.path === SIGNATURE_NAME) { e.resume(); return; }
-        if (e.type === 'Directory') { e.resume(); return; }
+        if (settled) {
+          e.resume();
+          return;
+        }
+        if (e.path === MANIFEST_NAME || e.path === SIGNATURE_NAME) {
+          e.resume();
+          return;
+        }
+        if (e.type === 'Directory') {
+          e.resume();
+          return;
+        }
         const rel = e.path.startsWith(`${PAYLOAD_DIR}/`) ? e.path.slice(PAYLOAD_DIR.length + 1) : null;
         const f = rel !== null ? want.get(rel) : undefined;
         if (e.type !== 'File' || !f || seen.has(f.path)) {
           e.resume();
-          settle({ ok: false, reason: 'unexpected-file', detail: `${e.path} (${e.type}) is not in the signed manifest` });
+          settle({
+            ok: false,
+            reason: 'unexpected-file',
+            detail: `${e.path} (${e.type}) is not in the signed manifest`,
+          });
           return;
         }
         seen.add(f.path);
@@ -541,7 +870,9 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
         const h = createHash('sha256');
         let size = 0;
         // Directories synchronously, so the entry is piped before the parser hands out the next one.
-        try { mkdirSync(dirname(out), { recursive: true }); } catch (err) {
+        try {
+          mkdirSync(dirname(out), { recursive: true });
+        } catch (err) {
           e.resume();
           settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${(err as Error).message}` });
           return;
@@ -552,27 +883,50 @@ export function extractVerified(file: string, dir: string, m: Manifest, onBytes:
         e.on('data', (c: Buffer) => {
           h.update(c);
           size += c.length;
-          if (!ws.write(Buffer.from(c))) { e.pause(); ws.once('drain', () => e.resume()); }
+          if (!ws.write(Buffer.from(c))) {
+            e.pause();
+            ws.once('drain', () => e.resume());
+          }
         });
         e.on('end', () => ws.end());
-        pending.push(new Promise<void>((res) => {
-          ws.on('error', (err) => { open.delete(ws); settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${err.message}` }); res(); });
-          ws.on('close', () => {
-            open.delete(ws);
-            const sha = h.digest('hex');
-            if (size !== f.size || sha !== f.sha256) {
-              settle({ ok: false, reason: 'digest-mismatch', detail: `${f.path}: sha256 ${sha} (${size} bytes), manifest says ${f.sha256} (${f.size} bytes)` });
-            }
-            res();
-          });
-        }));
+        pending.push(
+          new Promise<void>((res) => {
+            ws.on('error', (err) => {
+              open.delete(ws);
+              settle({ ok: false, reason: 'io-error', detail: `${f.path}: ${err.message}` });
+              res();
+            });
+            ws.on('close', () => {
+              open.delete(ws);
+              const sha = h.digest('hex');
+              if (size !== f.size || sha !== f.sha256) {
+                settle({
+                  ok: false,
+                  reason: 'digest-mismatch',
+                  detail: `${f.path}: sha256 ${sha} (${size} bytes), manifest says ${f.sha256} (${f.size} bytes)`,
+                });
+              }
+              res();
+            });
+          }),
+        );
       },
     });
-    parser.on('error', (e: Error) => settle({ ok: false, reason: 'bad-manifest', detail: `bundle unreadable: ${e.message}` }));
+    parser.on('error', (e: Error) =>
+      settle({ ok: false, reason: 'bad-manifest', detail: `bundle unreadable: ${e.message}` }),
+    );
     parser.on('end', () => {
       Promise.all(pending).then(() => {
         const missing = m.files.filter((f) => !seen.has(f.path));
-        if (missing.length) settle({ ok: false, reason: 'missing-file', detail: `bundle lacks ${missing.slice(0, 5).map((f) => f.path).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}` });
+        if (missing.length)
+          settle({
+            ok: false,
+            reason: 'missing-file',
+            detail: `bundle lacks ${missing
+              .slice(0, 5)
+              .map((f) => f.path)
+              .join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+          });
         else settle({ ok: true });
       });
     });
@@ -590,7 +944,9 @@ export async function verifySlot(dir: string): Promise<SlotCheck> {
     const p = parseManifest(await fsp.readFile(join(dir, MANIFEST_NAME)));
     if (!p.ok) return { ok: false, detail: p.detail };
     m = p.manifest;
-  } catch (e) { return { ok: false, detail: `no manifest: ${(e as Error).message}` }; }
+  } catch (e) {
+    return { ok: false, detail: `no manifest: ${(e as Error).message}` };
+  }
   for (const f of m.files) {
     if (!(await exists(join(dir, f.path)))) return { ok: false, detail: `${f.path} is missing` };
     const h = await hashFile(join(dir, f.path));

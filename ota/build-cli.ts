@@ -22,7 +22,8 @@ export function indexFromVersion(v: string): number {
 
 export function keygen(outDir: string): { priv: string; pub: string } {
   mkdirSync(outDir, { recursive: true });
-  const priv = join(outDir, PRIV), pub = join(outDir, PUB);
+  const priv = join(outDir, PRIV),
+    pub = join(outDir, PUB);
   if (existsSync(priv)) throw new Error(`${priv} exists: refusing to overwrite a signing key`);
   const k = generateKeyPairSync('ed25519');
   writeFileSync(priv, k.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -50,13 +51,16 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'keygen') {
       const o = opts(rest);
       const { priv, pub } = keygen(resolve(typeof o.out === 'string' ? o.out : KEY_DIR));
-      process.stdout.write(`private key ${rel(priv)} (keep it off the appliances)\npublic key  ${rel(pub)} (goes into ota.trusted_keys)\n`);
+      process.stdout.write(
+        `private key ${rel(priv)} (keep it off the appliances)\npublic key  ${rel(pub)} (goes into ota.trusted_keys)\n`,
+      );
       return 0;
     }
     if (cmd === 'bundle') {
       const o = opts(rest);
       const keyFile = resolve(typeof o.key === 'string' ? o.key : join(KEY_DIR, PRIV));
-      if (!existsSync(keyFile)) throw new Error(`no signing key at ${rel(keyFile)}: run ./build.sh keygen or give --key`);
+      if (!existsSync(keyFile))
+        throw new Error(`no signing key at ${rel(keyFile)}: run ./build.sh keygen or give --key`);
       const version = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version;
       const idx = typeof o['rollback-index'] === 'string' ? Number(o['rollback-index']) : indexFromVersion(version);
       if (!Number.isSafeInteger(idx) || idx < 0) throw new Error('--rollback-index must be an integer >= 0');
@@ -68,8 +72,10 @@ export async function main(argv: string[]): Promise<number> {
         arch: typeof o.arch === 'string' ? (o.arch as TargetArch) : undefined,
         outDir: typeof o.out === 'string' ? resolve(o.out) : undefined,
       });
-      process.stdout.write(`${rel(r.file)}: ${r.manifest.version} for ${r.manifest.target.os}/${r.manifest.target.arch}, rollback index ${r.manifest.rollbackIndex}, ` +
-        `${r.manifest.files.length} files, ${r.bytes} bytes, signed by key ${r.keyId}\n`);
+      process.stdout.write(
+        `${rel(r.file)}: ${r.manifest.version} for ${r.manifest.target.os}/${r.manifest.target.arch}, rollback index ${r.manifest.rollbackIndex}, ` +
+          `${r.manifest.files.length} files, ${r.bytes} bytes, signed by key ${r.keyId}\n`,
+      );
       return 0;
     }
     if (cmd === 'image') {
@@ -88,7 +94,9 @@ export async function main(argv: string[]): Promise<number> {
       for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
       return 0;
     }
-    process.stderr.write('usage: build-cli.ts keygen [--out DIR] | bundle [--key F] [--rollback-index N] [--os O] [--arch A] | image --board F [--bundle F] [--out F] [--trusted-key F]...\n');
+    process.stderr.write(
+      'usage: build-cli.ts keygen [--out DIR] | bundle [--key F] [--rollback-index N] [--os O] [--arch A] | image --board F [--bundle F] [--out F] [--trusted-key F]...\n',
+    );
     return 2;
   } catch (e) {
     process.stderr.write(`${cmd}: ${(e as Error).message}\n`);
@@ -97,5 +105,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
-  main(process.argv.slice(2)).then((c) => { process.exitCode = c; });
+  main(process.argv.slice(2)).then((c) => {
+    process.exitCode = c;
+  });
 }

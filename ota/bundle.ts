@@ -8,8 +8,17 @@ import { dirname, join, relative, sep } from 'node:path';
 import * as tar from 'tar';
 import { hashFile } from './fsutil.ts';
 import {
-  elfMachine, keyId, MANIFEST_NAME, MANIFEST_SCHEMA, PAYLOAD_DIR, SIGNATURE_NAME, signManifest,
-  type Manifest, type ManifestFile, type TargetArch, type TargetOs,
+  elfMachine,
+  keyId,
+  MANIFEST_NAME,
+  MANIFEST_SCHEMA,
+  PAYLOAD_DIR,
+  SIGNATURE_NAME,
+  signManifest,
+  type Manifest,
+  type ManifestFile,
+  type TargetArch,
+  type TargetOs,
 } from './manifest.ts';
 
 /** Runtime modules the daemon loads from node_modules (tsup keeps them external). */
@@ -32,7 +41,12 @@ export interface BundleOptions {
   buildTime?: Date;
 }
 
-export interface BundleResult { file: string; manifest: Manifest; keyId: string; bytes: number }
+export interface BundleResult {
+  file: string;
+  manifest: Manifest;
+  keyId: string;
+  bytes: number;
+}
 
 /** Bare package names that an ESM bundle imports (`from "x"`, `import("x")`), node: builtins excluded. */
 export function importedPackages(js: string): string[] {
@@ -65,7 +79,10 @@ export function collectModules(roots: string[], repoRoot: string): { dirs: strin
   const visit = (name: string, from: string, optional: boolean) => {
     if (name.startsWith('@types/')) return;
     const dir = resolvePackageDir(name, from, repoRoot);
-    if (!dir) { if (!optional) missing.push(name); return; }
+    if (!dir) {
+      if (!optional) missing.push(name);
+      return;
+    }
     if (dirs.has(dir)) return;
     dirs.add(dir);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -80,13 +97,15 @@ export function collectModules(roots: string[], repoRoot: string): { dirs: strin
 // code may live in a nested folder with one of these names (yaml has dist/doc/).
 const SKIP_ANYWHERE = new Set(['node_modules', '.bin', 'obj.target', '.deps']);
 const SKIP_TOP = new Set(['.github', 'test', 'tests', 'spec', 'example', 'examples', 'doc', 'docs', 'benchmarks']);
-const SKIP_FILE = /\.(md|markdown|map|ts|mts|cts|tsbuildinfo|gyp|gypi|cc|c|h|hpp|cpp|o|a|mk)$|^(Makefile|Gruntfile\.js|\.npmignore|\.eslintrc.*|\.travis\.yml)$/i;
+const SKIP_FILE =
+  /\.(md|markdown|map|ts|mts|cts|tsbuildinfo|gyp|gypi|cc|c|h|hpp|cpp|o|a|mk)$|^(Makefile|Gruntfile\.js|\.npmignore|\.eslintrc.*|\.travis\.yml)$/i;
 const KEEP_FILE = /\.d\.ts$/; // harmless, tiny; keeps packages that read their own types happy
 
 async function copyPackage(src: string, dst: string, top = true): Promise<void> {
   await fsp.mkdir(dst, { recursive: true });
   for (const e of await fsp.readdir(src, { withFileTypes: true })) {
-    const s = join(src, e.name), d = join(dst, e.name);
+    const s = join(src, e.name),
+      d = join(dst, e.name);
     if (e.isDirectory()) {
       if (SKIP_ANYWHERE.has(e.name) || (top && SKIP_TOP.has(e.name))) continue;
       await copyPackage(s, d, false);
@@ -122,7 +141,9 @@ export async function buildOtaHelper(repoRoot: string, outFile: string): Promise
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    banner: { js: '#!/usr/bin/env node\nimport { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);' },
+    banner: {
+      js: '#!/usr/bin/env node\nimport { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
+    },
     logLevel: 'silent',
   });
   await fsp.chmod(outFile, 0o755);
@@ -148,12 +169,19 @@ export async function buildBundle(o: BundleOptions): Promise<BundleResult> {
     }
     if (o.otaHelper !== false) await buildOtaHelper(repoRoot, join(payload, 'tandem-ota.js'));
 
-    const wanted = o.modules ?? [...new Set([...RUNTIME_MODULES, ...importedPackages(js).filter((n) => existsSync(join(repoRoot, 'node_modules', n)))])];
+    const wanted = o.modules ?? [
+      ...new Set([
+        ...RUNTIME_MODULES,
+        ...importedPackages(js).filter((n) => existsSync(join(repoRoot, 'node_modules', n))),
+      ]),
+    ];
     const { dirs, missing } = collectModules(wanted, repoRoot);
     if (missing.length) throw new Error(`runtime modules missing from node_modules: ${missing.join(', ')}`);
     for (const d of dirs) await copyPackage(d, join(payload, relative(repoRoot, d)));
     if (wanted.includes('koffi') && !existsSync(join(payload, 'node_modules', '@koromix', `koffi-${os}-${arch}`))) {
-      throw new Error(`koffi has no prebuilt binary for ${os}/${arch} in node_modules: build the bundle on a ${os}/${arch} machine`);
+      throw new Error(
+        `koffi has no prebuilt binary for ${os}/${arch} in node_modules: build the bundle on a ${os}/${arch} machine`,
+      );
     }
     for (const extra of ['board-configs', 'packaging']) {
       if (existsSync(join(repoRoot, extra))) await copyTree(join(repoRoot, extra), join(payload, extra));
@@ -168,12 +196,22 @@ export async function buildBundle(o: BundleOptions): Promise<BundleResult> {
       if (rel.endsWith('.node')) {
         const fh = await fsp.open(abs, 'r');
         const head = Buffer.alloc(20);
-        try { await fh.read(head, 0, 20, 0); } finally { await fh.close(); }
+        try {
+          await fh.read(head, 0, 20, 0);
+        } finally {
+          await fh.close();
+        }
         const machine = elfMachine(head) ?? 'not-elf';
         natives.push({ path: rel, machine });
         // Native addons are built on the build host: they decide what the bundle can target.
-        if (machine !== arch) throw new Error(`${rel} is built for ${machine}, the bundle targets ${arch}: build it on a ${os}/${arch} machine`);
-        if (os !== process.platform) throw new Error(`${rel} was built on ${process.platform}, the bundle targets ${os}: build it on a ${os}/${arch} machine`);
+        if (machine !== arch)
+          throw new Error(
+            `${rel} is built for ${machine}, the bundle targets ${arch}: build it on a ${os}/${arch} machine`,
+          );
+        if (os !== process.platform)
+          throw new Error(
+            `${rel} was built on ${process.platform}, the bundle targets ${os}: build it on a ${os}/${arch} machine`,
+          );
       }
     }
     const manifest: Manifest = {
@@ -187,15 +225,18 @@ export async function buildBundle(o: BundleOptions): Promise<BundleResult> {
       files,
       natives,
     };
-    const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 1) + '\n');
+    const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`);
     await fsp.writeFile(join(stage, MANIFEST_NAME), manifestBytes);
-    await fsp.writeFile(join(stage, SIGNATURE_NAME), JSON.stringify(signManifest(manifestBytes, o.privateKey)) + '\n');
+    await fsp.writeFile(join(stage, SIGNATURE_NAME), `${JSON.stringify(signManifest(manifestBytes, o.privateKey))}\n`);
 
     const outDir = o.outDir ?? join(repoRoot, 'dist');
     await fsp.mkdir(outDir, { recursive: true });
     const file = join(outDir, `tandem-${manifest.version}-${os}-${arch}.tfw`);
     const entries = [MANIFEST_NAME, SIGNATURE_NAME, ...files.map((f) => `${PAYLOAD_DIR}/${f.path}`)];
-    await tar.c({ gzip: true, file, cwd: stage, portable: true, mtime: o.buildTime ?? new Date(manifest.buildTime) }, entries);
+    await tar.c(
+      { gzip: true, file, cwd: stage, portable: true, mtime: o.buildTime ?? new Date(manifest.buildTime) },
+      entries,
+    );
     return { file, manifest, keyId: keyId(createPublicKey(o.privateKey)), bytes: (await fsp.stat(file)).size };
   } finally {
     await fsp.rm(stage, { recursive: true, force: true });

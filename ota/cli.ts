@@ -16,7 +16,12 @@ const USAGE = `usage: tandem ota <apply FILE|URL | status [--json] | confirm | r
   --json              status: machine-readable
 `;
 
-export interface OtaConfigSection { root?: string; trustedKeys: string[]; healthDeadlineS?: number; allowDowngrade?: boolean }
+export interface OtaConfigSection {
+  root?: string;
+  trustedKeys: string[];
+  healthDeadlineS?: number;
+  allowDowngrade?: boolean;
+}
 
 /** Seconds from `120`, `120s`, `2m`, `1h`, `500ms`. */
 export function parseSeconds(v: unknown): number | undefined {
@@ -46,7 +51,9 @@ const stderrLog: OtaLogger = {
   error: (o, m) => process.stderr.write(`ota: error: ${m}${fmt(o)}\n`),
 };
 function fmt(o: Record<string, unknown>): string {
-  const parts = Object.entries(o).filter(([k]) => k !== 'component').map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const parts = Object.entries(o)
+    .filter(([k]) => k !== 'component')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return parts.length ? ` (${parts.join(' ')})` : '';
 }
 
@@ -55,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
   const args: string[] = [];
   let root: string | undefined, config: string | undefined, sha256: string | undefined;
   const keys: string[] = [];
-  let allowDowngrade = false, json = false, quiet = false;
+  let allowDowngrade = false,
+    json = false,
+    quiet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -71,8 +80,10 @@ export async function main(argv: string[]): Promise<number> {
       else if (a === '--allow-downgrade') allowDowngrade = true;
       else if (a === '--json') json = true;
       else if (a === '--quiet') quiet = true;
-      else if (a === '-h' || a === '--help') { process.stdout.write(USAGE); return 0; }
-      else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+      else if (a === '-h' || a === '--help') {
+        process.stdout.write(USAGE);
+        return 0;
+      } else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
       else if (cmd === undefined) cmd = a;
       else args.push(a);
     } catch (e) {
@@ -80,11 +91,16 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  if (!cmd) { process.stderr.write(USAGE); return 2; }
+  if (!cmd) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
 
   let section: OtaConfigSection = { trustedKeys: [] };
   if (config) {
-    try { section = readOtaConfig(config); } catch (e) {
+    try {
+      section = readOtaConfig(config);
+    } catch (e) {
       process.stderr.write(`tandem ota: cannot read ${config}: ${(e as Error).message}\n`);
       return 1;
     }
@@ -100,7 +116,10 @@ export async function main(argv: string[]): Promise<number> {
 
   switch (cmd) {
     case 'apply': {
-      if (args.length !== 1) { process.stderr.write(`tandem ota apply: give one FILE or URL\n`); return 2; }
+      if (args.length !== 1) {
+        process.stderr.write(`tandem ota apply: give one FILE or URL\n`);
+        return 2;
+      }
       let lastPct = -1;
       const tty = process.stderr.isTTY;
       const onProgress = (p: ApplyProgress) => {
@@ -111,43 +130,66 @@ export async function main(argv: string[]): Promise<number> {
       };
       const r = await agent.apply(args[0], onProgress, { sha256 });
       if (tty && !quiet) process.stderr.write('\n');
-      if (json) process.stdout.write(JSON.stringify(r) + '\n');
-      if (!r.ok) { if (!json) process.stderr.write(`tandem ota: apply failed: ${r.reason}: ${r.detail}\n`); return 1; }
-      if (!json) process.stdout.write(`installed ${r.version} in slot ${r.slot}${r.pending ? ' (on trial: restart tandem, it confirms itself when healthy)' : ''}\n`);
+      if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (!r.ok) {
+        if (!json) process.stderr.write(`tandem ota: apply failed: ${r.reason}: ${r.detail}\n`);
+        return 1;
+      }
+      if (!json)
+        process.stdout.write(
+          `installed ${r.version} in slot ${r.slot}${r.pending ? ' (on trial: restart tandem, it confirms itself when healthy)' : ''}\n`,
+        );
       return 0;
     }
     case 'status': {
       const s = agent.status();
-      if (json) { process.stdout.write(JSON.stringify(s, null, 1) + '\n'); return 0; }
+      if (json) {
+        process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
+        return 0;
+      }
       const v = (slot: 'a' | 'b' | null) => (slot ? `${slot} (${s.slots[slot]?.version ?? 'empty'})` : '-');
-      process.stdout.write([
-        `root       ${s.root}`,
-        `active     ${v(s.active)}${s.pending ? `  ON TRIAL, boot ${s.bootCount} of ${s.maxTrialBoots}` : ''}`,
-        `previous   ${v(s.previous)}`,
-        `index      ${s.rollbackIndex} (lowest rollback index accepted)`,
-        `last       ${s.lastResult ? `${s.lastResult.op} ${s.lastResult.ok ? 'ok' : `failed: ${s.lastResult.reason}`} ${s.lastResult.detail ?? ''} at ${s.lastResult.at}` : '-'}`,
-        ...(s.lastRollback ? [`rollback   ${s.lastRollback.failedVersion} -> slot ${s.lastRollback.to} at ${s.lastRollback.at}: ${s.lastRollback.reason}`] : []),
-        ...(s.download ? [`download   ${s.download.offset}/${s.download.total ?? '?'} bytes of ${s.download.url}`] : []),
-      ].join('\n') + '\n');
+      process.stdout.write(
+        `${[
+          `root       ${s.root}`,
+          `active     ${v(s.active)}${s.pending ? `  ON TRIAL, boot ${s.bootCount} of ${s.maxTrialBoots}` : ''}`,
+          `previous   ${v(s.previous)}`,
+          `index      ${s.rollbackIndex} (lowest rollback index accepted)`,
+          `last       ${s.lastResult ? `${s.lastResult.op} ${s.lastResult.ok ? 'ok' : `failed: ${s.lastResult.reason}`} ${s.lastResult.detail ?? ''} at ${s.lastResult.at}` : '-'}`,
+          ...(s.lastRollback
+            ? [
+                `rollback   ${s.lastRollback.failedVersion} -> slot ${s.lastRollback.to} at ${s.lastRollback.at}: ${s.lastRollback.reason}`,
+              ]
+            : []),
+          ...(s.download
+            ? [`download   ${s.download.offset}/${s.download.total ?? '?'} bytes of ${s.download.url}`]
+            : []),
+        ].join('\n')}\n`,
+      );
       return 0;
     }
     case 'confirm': {
       const r = agent.confirm('operator');
-      if (json) process.stdout.write(JSON.stringify(r) + '\n');
+      if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
       else process.stdout.write(r.ok ? `slot ${r.slot} (${r.version}): ${r.detail}\n` : '');
-      if (!r.ok) { process.stderr.write(`tandem ota: confirm: ${r.reason}: ${r.detail}\n`); return 1; }
+      if (!r.ok) {
+        process.stderr.write(`tandem ota: confirm: ${r.reason}: ${r.detail}\n`);
+        return 1;
+      }
       return 0;
     }
     case 'rollback': {
       const r = await agent.rollback();
-      if (json) process.stdout.write(JSON.stringify(r) + '\n');
+      if (json) process.stdout.write(`${JSON.stringify(r)}\n`);
       else if (r.ok) process.stdout.write(`rolled back to slot ${r.slot} (${r.version}): restart tandem to run it\n`);
-      if (!r.ok) { process.stderr.write(`tandem ota: rollback: ${r.reason}: ${r.detail}\n`); return 1; }
+      if (!r.ok) {
+        process.stderr.write(`tandem ota: rollback: ${r.reason}: ${r.detail}\n`);
+        return 1;
+      }
       return 0;
     }
     case 'boot-check': {
       const d = agent.bootCheck();
-      process.stdout.write(JSON.stringify(d) + '\n');
+      process.stdout.write(`${JSON.stringify(d)}\n`);
       return 0;
     }
     default:

@@ -20,21 +20,38 @@ export interface DownloadOptions {
   onBytes?: (done: number, total: number) => void;
 }
 
-export interface DownloadResult { file: string; bytes: number; sha256: string; resumedFrom: number }
+export interface DownloadResult {
+  file: string;
+  bytes: number;
+  sha256: string;
+  resumedFrom: number;
+}
 
 export class DownloadError extends Error {
-  constructor(readonly reason: 'http-error' | 'timeout' | 'no-space' | 'network', detail: string) {
+  constructor(
+    readonly reason: 'http-error' | 'timeout' | 'no-space' | 'network',
+    detail: string,
+  ) {
     super(`${reason}: ${detail}`);
   }
 }
 
-interface PartRecord { url: string; offset: number; total: number | null; validator: string | null }
+interface PartRecord {
+  url: string;
+  offset: number;
+  total: number | null;
+  validator: string | null;
+}
 
 const PART = 'bundle.part';
 const RECORD = 'bundle.part.json';
 
 export async function readPartRecord(dir: string): Promise<PartRecord | null> {
-  try { return JSON.parse(await fsp.readFile(join(dir, RECORD), 'utf8')); } catch { return null; }
+  try {
+    return JSON.parse(await fsp.readFile(join(dir, RECORD), 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 /** Drop any partial download. */
@@ -47,7 +64,10 @@ function request(url: URL, headers: Record<string, string>, idleMs: number): Pro
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     // The socket timeout covers connect and headers; the body has its own idle timer.
-    const req = mod.get(url, { headers, timeout: idleMs }, (res) => { req.setTimeout(0); resolve(res); });
+    const req = mod.get(url, { headers, timeout: idleMs }, (res) => {
+      req.setTimeout(0);
+      resolve(res);
+    });
     req.on('timeout', () => req.destroy(new DownloadError('timeout', `no answer from ${url.host} in ${idleMs} ms`)));
     req.on('error', reject);
   });
@@ -63,7 +83,11 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
   let offset = 0;
   if (rec && rec.url === urlText) {
     // Trust the file's real size over the record: the record is written after the bytes.
-    try { offset = (await fsp.stat(part)).size; } catch { offset = 0; }
+    try {
+      offset = (await fsp.stat(part)).size;
+    } catch {
+      offset = 0;
+    }
   } else {
     await clearPartial(o.dir);
     rec = null;
@@ -72,7 +96,8 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
   let url = new URL(urlText);
   let res: http.IncomingMessage | null = null;
   for (let hops = 0; ; hops++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DownloadError('http-error', `unsupported scheme ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new DownloadError('http-error', `unsupported scheme ${url.protocol}`);
     const headers: Record<string, string> = { 'user-agent': 'tandem-ota', 'accept-encoding': 'identity' };
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
@@ -96,24 +121,35 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
   if (code === 416 && rec?.total != null && offset === rec.total) {
     res.resume(); // already complete
   } else if (code === 200) {
-    if (offset > 0) { offset = 0; await fsp.truncate(part).catch(() => {}); } // server ignored Range or file changed
+    if (offset > 0) {
+      offset = 0;
+      await fsp.truncate(part).catch(() => {});
+    } // server ignored Range or file changed
   } else if (code !== 206) {
     res.resume();
     throw new DownloadError('http-error', `${urlText}: HTTP ${code}`);
   }
-  const validator = (res.headers.etag as string | undefined) ?? (res.headers['last-modified'] as string | undefined) ?? null;
+  const validator =
+    (res.headers.etag as string | undefined) ?? (res.headers['last-modified'] as string | undefined) ?? null;
   let total: number | null = rec?.total ?? null;
   if (code === 200 && res.headers['content-length']) total = Number(res.headers['content-length']);
   if (code === 206) {
     const m = /\/(\d+)\s*$/.exec(String(res.headers['content-range'] ?? ''));
     if (m) total = Number(m[1]);
     const start = /bytes\s+(\d+)-/.exec(String(res.headers['content-range'] ?? ''));
-    if (start && Number(start[1]) !== offset) { res.resume(); await clearPartial(o.dir); throw new DownloadError('http-error', `server resumed at ${start[1]}, asked ${offset}`); }
+    if (start && Number(start[1]) !== offset) {
+      res.resume();
+      await clearPartial(o.dir);
+      throw new DownloadError('http-error', `server resumed at ${start[1]}, asked ${offset}`);
+    }
   }
   if (total != null) {
     const need = total - offset + (o.reserveBytes ?? 0);
     const free = await freeBytes(o.dir);
-    if (free < need) { res.resume(); throw new DownloadError('no-space', `need ${need} bytes in ${o.dir}, have ${free}`); }
+    if (free < need) {
+      res.resume();
+      throw new DownloadError('no-space', `need ${need} bytes in ${o.dir}, have ${free}`);
+    }
   }
   rec = { url: urlText, offset, total, validator };
   await writeFileAtomic(join(o.dir, RECORD), JSON.stringify(rec));
@@ -129,28 +165,58 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
     if (code !== 416) {
       await new Promise<void>((resolve, reject) => {
         let timedOut: DownloadError | null = null;
-        const idle = () => { timedOut = new DownloadError('timeout', `no data for ${idleMs} ms at byte ${done}`); res!.destroy(timedOut); };
+        const idle = () => {
+          timedOut = new DownloadError('timeout', `no data for ${idleMs} ms at byte ${done}`);
+          res!.destroy(timedOut);
+        };
         let timer = setTimeout(idle, idleMs);
-        const hard = setTimeout(() => { timedOut = new DownloadError('timeout', `transfer not finished by its deadline at byte ${done}`); res!.destroy(timedOut); }, Math.max(0, deadline - Date.now()));
-        const finish = (err?: Error) => { clearTimeout(timer); clearTimeout(hard); if (timedOut) reject(timedOut); else if (err) reject(err); else resolve(); };
+        const hard = setTimeout(
+          () => {
+            timedOut = new DownloadError('timeout', `transfer not finished by its deadline at byte ${done}`);
+            res!.destroy(timedOut);
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        const finish = (err?: Error) => {
+          clearTimeout(timer);
+          clearTimeout(hard);
+          if (timedOut) reject(timedOut);
+          else if (err) reject(err);
+          else resolve();
+        };
         let chain = Promise.resolve();
         res!.on('data', (chunk: Buffer) => {
-          clearTimeout(timer); timer = setTimeout(idle, idleMs);
+          clearTimeout(timer);
+          timer = setTimeout(idle, idleMs);
           res!.pause();
-          chain = chain.then(async () => {
-            await fh.write(chunk);
-            hash.update(chunk);
-            done += chunk.length;
-            o.onBytes?.(done, total ?? done);
-            // Persist the offset now and then: a restart re-reads the real size anyway.
-            if (Date.now() - lastRecord > 1000) { lastRecord = Date.now(); await fh.sync(); }
-            res!.resume();
-          }).catch((e) => { res!.destroy(e); });
+          chain = chain
+            .then(async () => {
+              await fh.write(chunk);
+              hash.update(chunk);
+              done += chunk.length;
+              o.onBytes?.(done, total ?? done);
+              // Persist the offset now and then: a restart re-reads the real size anyway.
+              if (Date.now() - lastRecord > 1000) {
+                lastRecord = Date.now();
+                await fh.sync();
+              }
+              res!.resume();
+            })
+            .catch((e) => {
+              res!.destroy(e);
+            });
         });
-        res!.on('end', () => { chain.then(() => finish(), finish); });
+        res!.on('end', () => {
+          chain.then(() => finish(), finish);
+        });
         res!.on('aborted', () => finish(new DownloadError('network', `connection closed at byte ${done}`)));
-        res!.on('error', (e) => finish(e instanceof DownloadError ? e : new DownloadError('network', `${e.message} at byte ${done}`)));
-        res!.on('close', () => { if (!res!.complete) finish(new DownloadError('network', `connection closed at byte ${done}${total ? ` of ${total}` : ''}`)); });
+        res!.on('error', (e) =>
+          finish(e instanceof DownloadError ? e : new DownloadError('network', `${e.message} at byte ${done}`)),
+        );
+        res!.on('close', () => {
+          if (!res!.complete)
+            finish(new DownloadError('network', `connection closed at byte ${done}${total ? ` of ${total}` : ''}`));
+        });
       });
     }
     await fh.sync();

@@ -2,19 +2,38 @@
 // "write temp, fsync, rename, fsync the directory": after a power cut either the old or the
 // new content is there, never a torn file (the rename is the commit point; POSIX rename(2)).
 import { createHash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fsyncSync, openSync, promises as fsp, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  fsyncSync,
+  openSync,
+  promises as fsp,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** fsync a directory so a rename or a new entry in it survives a power cut. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, constants.O_RDONLY);
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** fsync one file by path. */
 export async function fsyncFile(file: string): Promise<void> {
   const fh = await fsp.open(file, constants.O_RDONLY);
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Replace `file` atomically with `data` (temp + fsync + rename + fsync dir). */
@@ -44,18 +63,30 @@ export async function switchSymlink(link: string, target: string): Promise<void>
 
 /** The target of a symlink, or null when it is missing or not a link. */
 export async function readLinkOrNull(link: string): Promise<string | null> {
-  try { return await fsp.readlink(link); } catch { return null; }
+  try {
+    return await fsp.readlink(link);
+  } catch {
+    return null;
+  }
 }
 
 export async function exists(p: string): Promise<boolean> {
-  try { await fsp.lstat(p); return true; } catch { return false; }
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** sha256 (hex) and size of a file, streamed. */
 export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
   const h = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(file)) { h.update(chunk as Buffer); size += (chunk as Buffer).length; }
+  for await (const chunk of createReadStream(file)) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
   return { sha256: h.digest('hex'), size };
 }
 
@@ -83,14 +114,23 @@ export async function freeBytes(dir: string): Promise<number> {
 
 export function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, constants.O_RDONLY);
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, mode = 0o644): void {
   const dir = dirname(file);
   const tmp = join(dir, `.${basename(file)}.tmp-${process.pid}`);
   const fd = openSync(tmp, 'w', mode);
-  try { writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data); fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, file);
   fsyncDirSync(dir);
 }

@@ -15,7 +15,14 @@ import { stringify as yamlStringify } from 'yaml';
 import { extractVerified, readHead, verifySlot } from './agent.ts';
 import { loadBoard, type Board } from './board.ts';
 import { hashFile } from './fsutil.ts';
-import { checkSignature, loadPublicKey, MANIFEST_NAME, NODE_ABI_BY_MAJOR, parseManifest, SIGNATURE_NAME } from './manifest.ts';
+import {
+  checkSignature,
+  loadPublicKey,
+  MANIFEST_NAME,
+  NODE_ABI_BY_MAJOR,
+  parseManifest,
+  SIGNATURE_NAME,
+} from './manifest.ts';
 import { emptyState } from './state.ts';
 
 export interface ImageOptions {
@@ -32,7 +39,13 @@ export interface ImageOptions {
   log?: (msg: string) => void;
 }
 
-export interface ImageResult { file: string; board: string; version: string; runtime: string; notes: string[] }
+export interface ImageResult {
+  file: string;
+  board: string;
+  version: string;
+  runtime: string;
+  notes: string[];
+}
 
 export function defaultCacheDir(): string {
   return process.env.TANDEM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tandem');
@@ -45,7 +58,11 @@ export function fetchNodeRuntime(pkg: string, version: string, cacheDir: string,
   if (existsSync(tgz)) return tgz;
   execFileSync('mkdir', ['-p', dir]);
   log(`npm pack ${pkg}@${version} (cached in ${dir})`);
-  execFileSync('npm', ['pack', `${pkg}@${version}`, '--silent'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+  execFileSync('npm', ['pack', `${pkg}@${version}`, '--silent'], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 300_000,
+  });
   if (!existsSync(tgz)) throw new Error(`npm pack ${pkg}@${version} did not produce ${tgz}`);
   return tgz;
 }
@@ -58,11 +75,13 @@ export async function buildImage(o: ImageOptions): Promise<ImageResult> {
   const board: Board = b.board;
   const pkg = JSON.parse(readFileSync(join(o.repoRoot, 'package.json'), 'utf8'));
   const bundle = o.bundle ?? join(o.repoRoot, 'dist', `tandem-${pkg.version}-${board.os}-${board.arch}.tfw`);
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run ./build.sh bundle --os ${board.os} --arch ${board.arch} first`);
+  if (!existsSync(bundle))
+    throw new Error(`${bundle} is missing: run ./build.sh bundle --os ${board.os} --arch ${board.arch} first`);
 
   // The image holds only what an OTA agent would accept: same checks, same keys.
   const keys = o.trustedKeys.map(loadPublicKey);
-  if (keys.length === 0) throw new Error('no trusted keys: give --trusted-key (the public half of the bundle signing key)');
+  if (keys.length === 0)
+    throw new Error('no trusted keys: give --trusted-key (the public half of the bundle signing key)');
   const head = await readHead(bundle);
   if (!head.ok) throw new Error(`${bundle}: ${head.reason}: ${head.detail}`);
   const sig = checkSignature(head.manifestBytes, head.sigBytes, keys);
@@ -71,7 +90,9 @@ export async function buildImage(o: ImageOptions): Promise<ImageResult> {
   if (!parsed.ok) throw new Error(`${bundle}: ${parsed.detail}`);
   const m = parsed.manifest;
   if (m.target.os !== board.os || m.target.arch !== board.arch) {
-    throw new Error(`wrong-target: bundle built for ${m.target.os}/${m.target.arch}, board ${board.board} is ${board.os}/${board.arch}`);
+    throw new Error(
+      `wrong-target: bundle built for ${m.target.os}/${m.target.arch}, board ${board.board} is ${board.os}/${board.arch}`,
+    );
   }
 
   const stage = await fsp.mkdtemp(join(tmpdir(), 'tandem-image-'));
@@ -90,12 +111,16 @@ export async function buildImage(o: ImageOptions): Promise<ImageResult> {
     let runtime: string;
     if (board.node_runtime.package === 'system') {
       runtime = `system node at ${board.node_runtime.path} (not in the image)`;
-      notes.push(`${board.os}/${board.arch}: npm has no Node.js build for this target; the image expects ${board.node_runtime.path} (e.g. pkgsrc nodejs${m.node.version.split('.')[0]}) with ABI ${m.node.abi}`);
+      notes.push(
+        `${board.os}/${board.arch}: npm has no Node.js build for this target; the image expects ${board.node_runtime.path} (e.g. pkgsrc nodejs${m.node.version.split('.')[0]}) with ABI ${m.node.abi}`,
+      );
     } else {
       const { package: npmPkg, version } = board.node_runtime as { package: string; version: string };
       const major = Number(version.split('.')[0]);
       if (NODE_ABI_BY_MAJOR[major] !== m.node.abi) {
-        throw new Error(`abi-mismatch: ${npmPkg}@${version} has ABI ${NODE_ABI_BY_MAJOR[major] ?? 'unknown'}, the bundle needs ${m.node.abi} (Node ${m.node.version})`);
+        throw new Error(
+          `abi-mismatch: ${npmPkg}@${version} has ABI ${NODE_ABI_BY_MAJOR[major] ?? 'unknown'}, the bundle needs ${m.node.abi} (Node ${m.node.version})`,
+        );
       }
       const tgz = fetchNodeRuntime(npmPkg, version, o.cacheDir ?? defaultCacheDir(), log);
       const unpack = join(stage, '.node-unpack');
@@ -109,21 +134,34 @@ export async function buildImage(o: ImageOptions): Promise<ImageResult> {
       runtime = `${npmPkg}@${version}`;
     }
     const bundleSha256 = (await hashFile(bundle)).sha256;
-    const info = { version: m.version, rollbackIndex: m.rollbackIndex, bundleSha256, installedAt: m.buildTime, target: m.target };
-    await fsp.writeFile(join(slot, 'slot.json'), JSON.stringify({ ...info, runtime }, null, 1) + '\n');
+    const info = {
+      version: m.version,
+      rollbackIndex: m.rollbackIndex,
+      bundleSha256,
+      installedAt: m.buildTime,
+      target: m.target,
+    };
+    await fsp.writeFile(join(slot, 'slot.json'), `${JSON.stringify({ ...info, runtime }, null, 1)}\n`);
     await fsp.symlink('slots/a', join(otaRoot, 'current'));
     const state = emptyState();
     state.active = 'a';
     state.slots.a = info;
     state.rollbackIndex = m.rollbackIndex;
-    state.lastResult = { op: 'image', ok: true, at: m.buildTime, version: m.version, detail: `factory image for ${board.board}, runtime ${runtime}` };
-    await fsp.writeFile(join(otaRoot, 'ota-state.json'), JSON.stringify(state, null, 1) + '\n');
+    state.lastResult = {
+      op: 'image',
+      ok: true,
+      at: m.buildTime,
+      version: m.version,
+      detail: `factory image for ${board.board}, runtime ${runtime}`,
+    };
+    await fsp.writeFile(join(otaRoot, 'ota-state.json'), `${JSON.stringify(state, null, 1)}\n`);
 
     // /etc/tandem: board file, site file from the board's defaults, trusted keys.
     const etc = join(stage, 'etc', 'tandem');
     await fsp.mkdir(etc, { recursive: true });
     await fsp.copyFile(o.boardFile, join(etc, 'board.yaml'));
-    const site = `# tandem site configuration written by the image builder for board ${board.board}.\n` +
+    const site =
+      `# tandem site configuration written by the image builder for board ${board.board}.\n` +
       `# The board file supplies interface aliases and defaults; add instances: here.\n` +
       yamlStringify({ board: '/etc/tandem/board.yaml', ...board.defaults });
     await fsp.writeFile(join(etc, 'tandem.yaml'), site);
@@ -132,7 +170,8 @@ export async function buildImage(o: ImageOptions): Promise<ImageResult> {
       await fsp.mkdir(dirname(dst), { recursive: true });
       await fsp.writeFile(dst, keys[i].export({ type: 'spki', format: 'pem' }));
     }
-    if (keys.length < board.ota.trusted_keys.length) notes.push(`only ${keys.length} of ${board.ota.trusted_keys.length} trusted key paths were filled`);
+    if (keys.length < board.ota.trusted_keys.length)
+      notes.push(`only ${keys.length} of ${board.ota.trusted_keys.length} trusted key paths were filled`);
 
     // Launcher (outside the slots on purpose) and the service.
     const libexec = join(stage, 'usr', 'local', 'libexec');

@@ -40,11 +40,22 @@ export interface Manifest {
 }
 
 /** manifest.sig: which key signed (so a wrong key and a tampered manifest tell apart) and the signature. */
-export interface SignatureFile { alg: 'ed25519'; keyId: string; sig: string }
+export interface SignatureFile {
+  alg: 'ed25519';
+  keyId: string;
+  sig: string;
+}
 
 export type VerifyReason =
-  | 'untrusted-signature' | 'bad-signature' | 'bad-manifest' | 'wrong-target'
-  | 'abi-mismatch' | 'downgrade' | 'digest-mismatch' | 'unexpected-file' | 'missing-file';
+  | 'untrusted-signature'
+  | 'bad-signature'
+  | 'bad-manifest'
+  | 'wrong-target'
+  | 'abi-mismatch'
+  | 'downgrade'
+  | 'digest-mismatch'
+  | 'unexpected-file'
+  | 'missing-file';
 
 export type Check = { ok: true } | { ok: false; reason: VerifyReason; detail: string };
 
@@ -53,7 +64,10 @@ const fail = (reason: VerifyReason, detail: string): Check => ({ ok: false, reas
 
 /** Key id: the first 16 hex digits of sha256 over the SPKI DER of the public key. */
 export function keyId(pub: KeyObject): string {
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Load a trusted key from PEM text or a path to a PEM file (a private key yields its public half). */
@@ -80,13 +94,20 @@ export function signManifest(manifestBytes: Uint8Array, priv: KeyObject): Signat
 /** Check a signature file against the trusted keys. */
 export function checkSignature(manifestBytes: Uint8Array, sigBytes: Uint8Array, trusted: KeyObject[]): Check {
   let sig: SignatureFile;
-  try { sig = JSON.parse(Buffer.from(sigBytes).toString('utf8')); } catch { return fail('bad-signature', 'manifest.sig is not JSON'); }
+  try {
+    sig = JSON.parse(Buffer.from(sigBytes).toString('utf8'));
+  } catch {
+    return fail('bad-signature', 'manifest.sig is not JSON');
+  }
   if (sig?.alg !== 'ed25519' || typeof sig.sig !== 'string' || typeof sig.keyId !== 'string') {
     return fail('bad-signature', 'manifest.sig lacks alg/keyId/sig');
   }
   const key = trusted.find((k) => keyId(k) === sig.keyId);
   if (!key) {
-    return fail('untrusted-signature', `signed by key ${sig.keyId}, trusted: ${trusted.map(keyId).join(', ') || 'none'}`);
+    return fail(
+      'untrusted-signature',
+      `signed by key ${sig.keyId}, trusted: ${trusted.map(keyId).join(', ') || 'none'}`,
+    );
   }
   const raw = Buffer.from(sig.sig, 'base64');
   if (raw.length !== 64 || !verify(null, manifestBytes, key, raw)) {
@@ -96,9 +117,13 @@ export function checkSignature(manifestBytes: Uint8Array, sigBytes: Uint8Array, 
 }
 
 /** Parse and shape-check a manifest. */
-export function parseManifest(bytes: Uint8Array): { ok: true; manifest: Manifest } | { ok: false; reason: 'bad-manifest'; detail: string } {
+export function parseManifest(
+  bytes: Uint8Array,
+): { ok: true; manifest: Manifest } | { ok: false; reason: 'bad-manifest'; detail: string } {
   let m: Manifest;
-  try { m = JSON.parse(Buffer.from(bytes).toString('utf8')); } catch (e) {
+  try {
+    m = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (e) {
     return { ok: false, reason: 'bad-manifest', detail: `not JSON: ${(e as Error).message}` };
   }
   const bad = (detail: string) => ({ ok: false as const, reason: 'bad-manifest' as const, detail });
@@ -107,14 +132,16 @@ export function parseManifest(bytes: Uint8Array): { ok: true; manifest: Manifest
   if (typeof m.version !== 'string' || typeof m.name !== 'string') return bad('name/version missing');
   if (!m.target || typeof m.target.os !== 'string' || typeof m.target.arch !== 'string') return bad('target missing');
   if (!m.node || typeof m.node.abi !== 'string') return bad('node.abi missing');
-  if (!Number.isSafeInteger(m.rollbackIndex) || m.rollbackIndex < 0) return bad('rollbackIndex must be an integer >= 0');
+  if (!Number.isSafeInteger(m.rollbackIndex) || m.rollbackIndex < 0)
+    return bad('rollbackIndex must be an integer >= 0');
   if (!Array.isArray(m.files)) return bad('files missing');
   const seen = new Set<string>();
   for (const f of m.files) {
     if (typeof f?.path !== 'string' || !isSafeRelPath(f.path)) return bad(`unsafe path ${JSON.stringify(f?.path)}`);
     if (seen.has(f.path)) return bad(`duplicate path ${f.path}`);
     seen.add(f.path);
-    if (!/^[0-9a-f]{64}$/.test(f.sha256) || !Number.isSafeInteger(f.size) || f.size < 0) return bad(`bad digest/size for ${f.path}`);
+    if (!/^[0-9a-f]{64}$/.test(f.sha256) || !Number.isSafeInteger(f.size) || f.size < 0)
+      return bad(`bad digest/size for ${f.path}`);
   }
   if (!Array.isArray(m.natives)) m.natives = [];
   return { ok: true, manifest: m };
@@ -138,10 +165,16 @@ export interface InstallContext {
 /** Does this manifest fit this machine? Order: target, ABI, rollback index. */
 export function checkCompatible(m: Manifest, ctx: InstallContext): Check {
   if (m.target.os !== ctx.target.os || m.target.arch !== ctx.target.arch) {
-    return fail('wrong-target', `built for ${m.target.os}/${m.target.arch}, this is ${ctx.target.os}/${ctx.target.arch}`);
+    return fail(
+      'wrong-target',
+      `built for ${m.target.os}/${m.target.arch}, this is ${ctx.target.os}/${ctx.target.arch}`,
+    );
   }
   if (m.node.abi !== ctx.nodeAbi) {
-    return fail('abi-mismatch', `needs Node.js ABI ${m.node.abi} (Node ${m.node.version}), the runtime has ABI ${ctx.nodeAbi}`);
+    return fail(
+      'abi-mismatch',
+      `needs Node.js ABI ${m.node.abi} (Node ${m.node.version}), the runtime has ABI ${ctx.nodeAbi}`,
+    );
   }
   if (m.rollbackIndex < ctx.installedIndex && !ctx.allowDowngrade) {
     return fail('downgrade', `index ${m.rollbackIndex} < installed ${ctx.installedIndex}`);
@@ -150,7 +183,14 @@ export function checkCompatible(m: Manifest, ctx: InstallContext): Check {
 }
 
 /** Node.js major version -> process.versions.modules, for runtimes we cannot run here. */
-export const NODE_ABI_BY_MAJOR: Record<number, string> = { 18: '108', 20: '115', 21: '120', 22: '127', 23: '131', 24: '137' };
+export const NODE_ABI_BY_MAJOR: Record<number, string> = {
+  18: '108',
+  20: '115',
+  21: '120',
+  22: '127',
+  23: '131',
+  24: '137',
+};
 
 /** The CPU an ELF file is built for, from e_machine (ELF spec: offset 18, 2 bytes, EI_DATA order). */
 export function elfMachine(head: Uint8Array): string | null {
@@ -158,11 +198,17 @@ export function elfMachine(head: Uint8Array): string | null {
   const le = head[5] === 1;
   const m = le ? head[18] | (head[19] << 8) : (head[18] << 8) | head[19];
   switch (m) {
-    case 0x3e: return 'x64';
-    case 0xb7: return 'arm64';
-    case 0x28: return 'arm';
-    case 0x03: return 'ia32';
-    case 0xf3: return 'riscv64';
-    default: return `elf-machine-${m}`;
+    case 0x3e:
+      return 'x64';
+    case 0xb7:
+      return 'arm64';
+    case 0x28:
+      return 'arm';
+    case 0x03:
+      return 'ia32';
+    case 0xf3:
+      return 'riscv64';
+    default:
+      return `elf-machine-${m}`;
   }
 }

@@ -59,9 +59,18 @@ export interface OtaState {
 
 export function emptyState(): OtaState {
   return {
-    schema: 1, active: null, previous: null, pending: false, bootCount: 0, staged: null,
-    slots: { a: null, b: null }, rollbackIndex: 0, lastBootId: null, lastDecision: null,
-    lastResult: null, lastRollback: null,
+    schema: 1,
+    active: null,
+    previous: null,
+    pending: false,
+    bootCount: 0,
+    staged: null,
+    slots: { a: null, b: null },
+    rollbackIndex: 0,
+    lastBootId: null,
+    lastDecision: null,
+    lastResult: null,
+    lastRollback: null,
   };
 }
 
@@ -69,14 +78,25 @@ export type BootDecision =
   | { decision: 'none'; detail: string }
   | { decision: 'confirmed'; slot: Slot; version: string | null }
   | { decision: 'trial'; slot: Slot; version: string | null; bootCount: number; maxBoots: number }
-  | { decision: 'rolled-back'; slot: Slot; version: string | null; failedSlot: Slot; failedVersion: string | null; reason: string };
+  | {
+      decision: 'rolled-back';
+      slot: Slot;
+      version: string | null;
+      failedSlot: Slot;
+      failedVersion: string | null;
+      reason: string;
+    };
 
 /**
  * The boot decision, pure. A pending trial gets `maxBoots` starts; the start after that (the trial
  * crashed or was killed before confirming each time) switches back to the previous slot.
  * The same bootId asked twice (launcher, then daemon) gets the same answer and counts once.
  */
-export function decideBoot(s: OtaState, bootId: string, maxBoots: number): { state: OtaState; decision: BootDecision; rollbackTo: Slot | null } {
+export function decideBoot(
+  s: OtaState,
+  bootId: string,
+  maxBoots: number,
+): { state: OtaState; decision: BootDecision; rollbackTo: Slot | null } {
   if (s.lastBootId === bootId && s.lastDecision) return { state: s, decision: s.lastDecision, rollbackTo: null };
   const next: OtaState = structuredClone(s);
   next.lastBootId = bootId;
@@ -94,10 +114,23 @@ export function decideBoot(s: OtaState, bootId: string, maxBoots: number): { sta
     next.pending = false;
     next.bootCount = 0;
     const reason = `trial of ${s.slots[failed]?.version ?? '?'} not confirmed after ${s.bootCount} boots (limit ${maxBoots})`;
-    decision = { decision: 'rolled-back', slot: s.previous, version: s.slots[s.previous]?.version ?? null, failedSlot: failed, failedVersion: s.slots[failed]?.version ?? null, reason };
+    decision = {
+      decision: 'rolled-back',
+      slot: s.previous,
+      version: s.slots[s.previous]?.version ?? null,
+      failedSlot: failed,
+      failedVersion: s.slots[failed]?.version ?? null,
+      reason,
+    };
   } else {
     next.bootCount = s.bootCount + 1;
-    decision = { decision: 'trial', slot: s.active, version: s.slots[s.active]?.version ?? null, bootCount: next.bootCount, maxBoots };
+    decision = {
+      decision: 'trial',
+      slot: s.active,
+      version: s.slots[s.active]?.version ?? null,
+      bootCount: next.bootCount,
+      maxBoots,
+    };
   }
   next.lastDecision = decision;
   return { state: next, decision, rollbackTo };
@@ -119,7 +152,13 @@ export function reconcile(s: OtaState, linked: Slot | null, nowIso: string): { s
   if (s.staged !== null && linked === s.active) {
     // Killed before the commit point: the staged slot is abandoned.
     next.staged = null;
-    next.lastResult = { op: 'apply', ok: false, at: nowIso, reason: 'interrupted', detail: `install into slot ${s.staged} stopped before the switch` };
+    next.lastResult = {
+      op: 'apply',
+      ok: false,
+      at: nowIso,
+      reason: 'interrupted',
+      detail: `install into slot ${s.staged} stopped before the switch`,
+    };
     return { state: next, note: `abandoned an interrupted install into slot ${s.staged}` };
   }
   if (s.staged === null && linked !== null && linked === s.previous) {

@@ -22,7 +22,15 @@ function findTests(dir: string): string[] {
   return out;
 }
 
-interface FileResult { file: string; passed: number; failed: number; skipped: number; ms: number; output: string; code: number | null }
+interface FileResult {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  ms: number;
+  output: string;
+  code: number | null;
+}
 
 function runFile(file: string): Promise<FileResult> {
   const started = Date.now();
@@ -38,8 +46,18 @@ function runFile(file: string): Promise<FileResult> {
     child.stderr.on('data', (d) => (output += d));
     const timer = setTimeout(() => {
       output += `\n[run] ${relative(ROOT, file)}: killed after ${FILE_TIMEOUT_MS} ms\n`;
-      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
-      setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000).unref();
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 5000).unref();
     }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -49,8 +67,11 @@ function runFile(file: string): Promise<FileResult> {
         const all = [...plain.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))];
         return all.length ? Number(all[all.length - 1][1]) : NaN;
       };
-      const total = num('Total'), passed = num('Passed'), skipped = num('Skipped') || 0;
-      let p = 0, f = 0;
+      const total = num('Total'),
+        passed = num('Passed'),
+        skipped = num('Skipped') || 0;
+      let p = 0,
+        f = 0;
       if (Number.isFinite(total) && Number.isFinite(passed)) {
         p = passed;
         f = total - passed - skipped;
@@ -77,14 +98,18 @@ const isRoot = process.getuid?.() === 0;
 const unit = all.filter((f) => !f.includes('/test/net/'));
 const net = all.filter((f) => f.includes('/test/net/'));
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 const failedFiles: string[] = [];
 const report = (r: FileResult) => {
   const rel = relative(ROOT, r.file);
   const mark = r.failed ? 'FAIL' : 'ok  ';
   process.stdout.write(`${mark} ${rel}  (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s)\n`);
-  if (r.failed || process.env.TANDEM_TEST_VERBOSE) process.stdout.write(r.output.replace(/^/gm, '    | ') + '\n');
-  passed += r.passed; failed += r.failed; skipped += r.skipped;
+  if (r.failed || process.env.TANDEM_TEST_VERBOSE) process.stdout.write(`${r.output.replace(/^/gm, '    | ')}\n`);
+  passed += r.passed;
+  failed += r.failed;
+  skipped += r.skipped;
   if (r.failed) failedFiles.push(rel);
 };
 

@@ -2,22 +2,56 @@
 // abi.ts or a pure encoder in structs.ts; this file only sequences syscalls, and each ioctl
 // socket is opened, used once and closed on every path. The binding is injected, so tests run
 // it with a recording fake (test/unit/driver-bsd-backend.test.ts); libc-koffi.ts is the real one.
-import { DriverError, type Driver, type LinkInfo, type NetEvent, type PacketChannel, type PacketChannelOptions, type RawVrrpOptions, type RawVrrpSocket } from '../types.ts';
 import {
-  BSD_E, CONSTANTS, LIBC_SYMBOLS, bsdErrnoName, iocParamLength, linkStateCarrier, requestCode,
-  type BsdAbi, type BsdOs, type LibcSymbols, type RequestName,
+  DriverError,
+  type Driver,
+  type LinkInfo,
+  type NetEvent,
+  type PacketChannel,
+  type PacketChannelOptions,
+  type RawVrrpOptions,
+  type RawVrrpSocket,
+} from '../types.ts';
+import {
+  BSD_E,
+  CONSTANTS,
+  LIBC_SYMBOLS,
+  bsdErrnoName,
+  iocParamLength,
+  linkStateCarrier,
+  requestCode,
+  type BsdAbi,
+  type BsdOs,
+  type LibcSymbols,
+  type RequestName,
 } from './abi.ts';
 import { parseRtMessage } from './rtsock.ts';
 import {
-  decodeIfData, decodeSockaddr, encodeIfreq, encodeIfreqLladdr, encodeIfreqMulti, encodeIn6AliasReq,
-  encodeIn6Ifreq, encodeInAliasReq, encodeSetActiveMac, encodeSockaddrIn, encodeSockaddrIn6, parseIPv4, parseIPv6, groupMac,
-  ifreqFlags, parseCidr, parseMac, setIfreqFlags, sockaddrMaskPrefix,
+  decodeIfData,
+  decodeSockaddr,
+  encodeIfreq,
+  encodeIfreqLladdr,
+  encodeIfreqMulti,
+  encodeIn6AliasReq,
+  encodeIn6Ifreq,
+  encodeInAliasReq,
+  encodeSetActiveMac,
+  encodeSockaddrIn,
+  encodeSockaddrIn6,
+  parseIPv4,
+  parseIPv6,
+  groupMac,
+  ifreqFlags,
+  parseCidr,
+  parseMac,
+  setIfreqFlags,
+  sockaddrMaskPrefix,
 } from './structs.ts';
 
 /** One getifaddrs(3) entry with its sockaddrs copied out (sa_len bytes each). */
 export interface RawIfaddr {
   name: string;
-  flags: number;                  // ifa_flags: IFF_*
+  flags: number; // ifa_flags: IFF_*
   addr: Uint8Array | null;
   netmask: Uint8Array | null;
   /** AF_LINK entries: the first IF_DATA_HEAD bytes of the struct if_data at ifa_data. */
@@ -47,7 +81,10 @@ export interface BsdLibc {
 }
 
 // netinet/in.h and netinet6/in6.h: the same numbers on NetBSD, FreeBSD and OpenBSD.
-export const BSD_IPPROTO_IP = 0, BSD_IP_TTL = 4, BSD_IPPROTO_IPV6 = 41, BSD_IPV6_UNICAST_HOPS = 4;
+export const BSD_IPPROTO_IP = 0,
+  BSD_IP_TTL = 4,
+  BSD_IPPROTO_IPV6 = 41,
+  BSD_IPV6_UNICAST_HOPS = 4;
 /** IANA protocol number of VRRP (RFC 5798 5.1.1.4). */
 const IPPROTO_VRRP = 112;
 
@@ -62,8 +99,10 @@ export interface BsdBackendOptions {
 }
 
 const HINTS: Record<string, string> = {
-  EPERM: 'not root', EACCES: 'not root',
-  ENXIO: 'no such interface', ENODEV: 'no such interface',
+  EPERM: 'not root',
+  EACCES: 'not root',
+  ENXIO: 'no such interface',
+  ENODEV: 'no such interface',
   EBUSY: 'the NIC driver refuses this while the link is up',
   EADDRNOTAVAIL: 'address not configured or not valid here',
   EADDRINUSE: 'address already in use',
@@ -88,7 +127,9 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
   const watchers = new Set<() => void>();
   const raws = new Set<RawVrrpSocket>();
 
-  const fail = (op: string, ifname: string, extra = ''): never => { throw bsdError(os, op, ifname, libc.errno(), extra); };
+  const fail = (op: string, ifname: string, extra = ''): never => {
+    throw bsdError(os, op, ifname, libc.errno(), extra);
+  };
 
   const code = (op: string, ifname: string, name: RequestName): number => {
     const rq = requestCode(os, abi, name);
@@ -100,13 +141,25 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
   function withSocket<T>(op: string, ifname: string, domain: number, type: number, fn: (fd: number) => T): T {
     const fd = libc.socket(domain, type, 0);
     if (fd < 0) fail(op, ifname, 'socket');
-    try { return fn(fd); } finally { libc.close(fd); }
+    try {
+      return fn(fd);
+    } finally {
+      libc.close(fd);
+    }
   }
   /** One ioctl; returns 0, or the errno when `tolerate` lists it; throws on any other. */
-  function ioctl(op: string, ifname: string, fd: number, name: RequestName, arg: Uint8Array, tolerate: number[] = []): number {
+  function ioctl(
+    op: string,
+    ifname: string,
+    fd: number,
+    name: RequestName,
+    arg: Uint8Array,
+    tolerate: number[] = [],
+  ): number {
     const rq = code(op, ifname, name);
     // The kernel copies exactly the size encoded in the code: a mismatch is a table bug.
-    if (iocParamLength(rq) !== arg.length) throw new RangeError(`${name}: ${arg.length}-byte argument, code says ${iocParamLength(rq)}`);
+    if (iocParamLength(rq) !== arg.length)
+      throw new RangeError(`${name}: ${arg.length}-byte argument, code says ${iocParamLength(rq)}`);
     if (libc.ioctl(fd, rq, arg) === 0) return 0;
     const e = libc.errno();
     if (tolerate.includes(e)) return e;
@@ -128,7 +181,8 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     const d = e.data ? decodeIfData(os, e.data) : null;
     const index = libc.if_nametoindex(ifname) || (sa && sa.family === 'link' ? sa.index : 0);
     return {
-      ifname, index,
+      ifname,
+      index,
       mac: sa && sa.family === 'link' && sa.mac ? sa.mac : '00:00:00:00:00:00',
       up: (e.flags & c.IFF_UP) !== 0,
       carrier: d ? linkStateCarrier(os, d.linkState) : (e.flags & c.IFF_RUNNING) !== 0,
@@ -143,7 +197,7 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
       const flags = ifreqFlags(os, req);
       const want = up ? flags | c.IFF_UP : flags & ~c.IFF_UP;
       if (want === flags) return;
-      setIfreqFlags(os, req, want);   // the rest of the returned ifreq is sent back unchanged
+      setIfreqFlags(os, req, want); // the rest of the returned ifreq is sent back unchanged
       ioctl('set-up', ifname, fd, 'SIOCSIFFLAGS', req);
     });
   }
@@ -152,21 +206,26 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     if (os === 'netbsd') {
       // NetBSD: SIOCALIFADDR + IFLR_ACTIVE on an AF_LINK datagram socket (facts section 6).
       return withSocket('set-mac', ifname, c.AF_LINK, c.SOCK_DGRAM, (fd) =>
-        ioctl('set-mac', ifname, fd, 'SIOCALIFADDR', encodeSetActiveMac(abi, ifname, mac), [BSD_E.EBUSY]));
+        ioctl('set-mac', ifname, fd, 'SIOCALIFADDR', encodeSetActiveMac(abi, ifname, mac), [BSD_E.EBUSY]),
+      );
     }
     return withSocket('set-mac', ifname, c.AF_INET, c.SOCK_DGRAM, (fd) =>
-      ioctl('set-mac', ifname, fd, 'SIOCSIFLLADDR', encodeIfreqLladdr(os, abi, ifname, mac), [BSD_E.EBUSY]));
+      ioctl('set-mac', ifname, fd, 'SIOCSIFLLADDR', encodeIfreqLladdr(os, abi, ifname, mac), [BSD_E.EBUSY]),
+    );
   }
 
   function setMac(ifname: string, macText: string, o?: { cycleLink?: boolean }): void {
     const mac = parseMac(macText);
     if (!mac) throw new DriverError('set-mac', ifname, 0, 'EINVAL', `bad MAC '${macText}'`);
     if (setMacOnce(ifname, mac) === 0) return;
-    if (!o?.cycleLink) throw bsdError(os, 'set-mac', ifname, BSD_E.EBUSY, 'pass cycleLink to take the link down for the change');
+    if (!o?.cycleLink)
+      throw bsdError(os, 'set-mac', ifname, BSD_E.EBUSY, 'pass cycleLink to take the link down for the change');
     setUp(ifname, false);
     try {
       if (setMacOnce(ifname, mac) !== 0) throw bsdError(os, 'set-mac', ifname, BSD_E.EBUSY, 'refused even while down');
-    } finally { setUp(ifname, true); }
+    } finally {
+      setUp(ifname, true);
+    }
   }
 
   function cidrOf(op: string, ifname: string, text: string) {
@@ -175,18 +234,34 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     return cidr;
   }
   /** Link-local IPv6 needs the interface as sin6_scope_id. */
-  const scopeFor = (ifname: string, a: Uint8Array) => (a[0] === 0xfe && (a[1] & 0xc0) === 0x80 ? libc.if_nametoindex(ifname) : 0);
+  const scopeFor = (ifname: string, a: Uint8Array) =>
+    a[0] === 0xfe && (a[1] & 0xc0) === 0x80 ? libc.if_nametoindex(ifname) : 0;
 
   function addAddress(ifname: string, text: string): void {
     const cidr = cidrOf('add-address', ifname, text);
     if (cidr.family === 4) {
       // SIOCAIFADDR on an existing address updates it in place: adding twice is not an error.
       withSocket('add-address', ifname, c.AF_INET, c.SOCK_DGRAM, (fd) =>
-        ioctl('add-address', ifname, fd, 'SIOCAIFADDR', encodeInAliasReq(os, abi, ifname, cidr.address, cidr.prefixLength), [BSD_E.EEXIST]));
+        ioctl(
+          'add-address',
+          ifname,
+          fd,
+          'SIOCAIFADDR',
+          encodeInAliasReq(os, abi, ifname, cidr.address, cidr.prefixLength),
+          [BSD_E.EEXIST],
+        ),
+      );
     } else {
       withSocket('add-address', ifname, c.AF_INET6, c.SOCK_DGRAM, (fd) =>
-        ioctl('add-address', ifname, fd, 'SIOCAIFADDR_IN6',
-          encodeIn6AliasReq(os, abi, ifname, cidr.address, cidr.prefixLength, scopeFor(ifname, cidr.address)), [BSD_E.EEXIST]));
+        ioctl(
+          'add-address',
+          ifname,
+          fd,
+          'SIOCAIFADDR_IN6',
+          encodeIn6AliasReq(os, abi, ifname, cidr.address, cidr.prefixLength, scopeFor(ifname, cidr.address)),
+          [BSD_E.EEXIST],
+        ),
+      );
     }
   }
 
@@ -195,11 +270,26 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     // A missing address answers EADDRNOTAVAIL: removing it is not an error.
     if (cidr.family === 4) {
       withSocket('remove-address', ifname, c.AF_INET, c.SOCK_DGRAM, (fd) =>
-        ioctl('remove-address', ifname, fd, 'SIOCDIFADDR', encodeIfreq(os, abi, ifname, encodeSockaddrIn(cidr.address)), [BSD_E.EADDRNOTAVAIL]));
+        ioctl(
+          'remove-address',
+          ifname,
+          fd,
+          'SIOCDIFADDR',
+          encodeIfreq(os, abi, ifname, encodeSockaddrIn(cidr.address)),
+          [BSD_E.EADDRNOTAVAIL],
+        ),
+      );
     } else {
       withSocket('remove-address', ifname, c.AF_INET6, c.SOCK_DGRAM, (fd) =>
-        ioctl('remove-address', ifname, fd, 'SIOCDIFADDR_IN6',
-          encodeIn6Ifreq(os, abi, ifname, cidr.address, scopeFor(ifname, cidr.address)), [BSD_E.EADDRNOTAVAIL]));
+        ioctl(
+          'remove-address',
+          ifname,
+          fd,
+          'SIOCDIFADDR_IN6',
+          encodeIn6Ifreq(os, abi, ifname, cidr.address, scopeFor(ifname, cidr.address)),
+          [BSD_E.EADDRNOTAVAIL],
+        ),
+      );
     }
   }
 
@@ -220,8 +310,15 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     const join = op === 'join-multicast';
     withSocket(op, ifname, c.AF_INET, c.SOCK_DGRAM, (fd) =>
       // FreeBSD answers EADDRINUSE to a second join; leaving a group not joined: EADDRNOTAVAIL/ENOENT.
-      ioctl(op, ifname, fd, join ? 'SIOCADDMULTI' : 'SIOCDELMULTI', encodeIfreqMulti(os, abi, ifname, mac),
-        join ? [BSD_E.EADDRINUSE] : [BSD_E.EADDRNOTAVAIL, BSD_E.ENOENT]));
+      ioctl(
+        op,
+        ifname,
+        fd,
+        join ? 'SIOCADDMULTI' : 'SIOCDELMULTI',
+        encodeIfreqMulti(os, abi, ifname, mac),
+        join ? [BSD_E.EADDRINUSE] : [BSD_E.EADDRNOTAVAIL, BSD_E.ENOENT],
+      ),
+    );
   }
 
   function watch(listener: (ev: NetEvent) => void): () => void {
@@ -229,7 +326,10 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     if (fd < 0) fail('watch', '', 'routing socket');
     const names = new Map<number, string>();
     const nameOf = (index: number, given: string | null): string => {
-      if (given) { names.set(index, given); return given; }
+      if (given) {
+        names.set(index, given);
+        return given;
+      }
       const known = names.get(index) ?? libc.if_indextoname(index);
       if (known) names.set(index, known);
       return known ?? `#${index}`;
@@ -239,23 +339,39 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
       const n = libc.read(fd, buf);
       if (n <= 0) return;
       const r = parseRtMessage(os, abi, buf.subarray(0, n));
-      if (!r.ok) return;   // a message of another RTM_VERSION or a short read: not ours to judge
+      if (!r.ok) return; // a message of another RTM_VERSION or a short read: not ours to judge
       const m = r.msg;
       switch (m.kind) {
         case 'ifinfo':
-          listener({ type: 'link', ifname: nameOf(m.index, m.ifname), index: m.index, up: (m.flags & c.IFF_UP) !== 0, carrier: linkStateCarrier(os, m.linkState) });
+          listener({
+            type: 'link',
+            ifname: nameOf(m.index, m.ifname),
+            index: m.index,
+            up: (m.flags & c.IFF_UP) !== 0,
+            carrier: linkStateCarrier(os, m.linkState),
+          });
           break;
-        case 'newaddr': case 'deladdr': {
+        case 'newaddr':
+        case 'deladdr': {
           const a = m.address;
           if (!a || (a.family !== 'inet' && a.family !== 'inet6')) break;
-          listener({ type: m.kind === 'newaddr' ? 'address-added' : 'address-removed', ifname: nameOf(m.index, m.ifname), index: m.index, address: a.address, prefixLength: m.prefixLength });
+          listener({
+            type: m.kind === 'newaddr' ? 'address-added' : 'address-removed',
+            ifname: nameOf(m.index, m.ifname),
+            index: m.index,
+            address: a.address,
+            prefixLength: m.prefixLength,
+          });
           break;
         }
         case 'ifannounce':
-          if (m.what === 'departure') { listener({ type: 'link-removed', ifname: m.ifname, index: m.index }); names.delete(m.index); }
-          else if (m.what === 'arrival') names.set(m.index, m.ifname);
+          if (m.what === 'departure') {
+            listener({ type: 'link-removed', ifname: m.ifname, index: m.index });
+            names.delete(m.index);
+          } else if (m.what === 'arrival') names.set(m.index, m.ifname);
           break;
-        case 'other': break;
+        case 'other':
+          break;
       }
     };
     const poll = libc.watchReadable(fd, onReadable);
@@ -272,13 +388,28 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
   }
 
   function openChannel(ifname: string, o?: PacketChannelOptions): PacketChannel {
-    if (!opts.openChannel) throw new DriverError('open-channel', ifname, 0, 'ENOTSUP', 'no packet channel opener (drivers/pcap-channel.ts) wired in');
+    if (!opts.openChannel)
+      throw new DriverError(
+        'open-channel',
+        ifname,
+        0,
+        'ENOTSUP',
+        'no packet channel opener (drivers/pcap-channel.ts) wired in',
+      );
     // Without promiscuous mode the NIC must accept the VRRP group MACs: join for the channel's life.
     const groups = o?.promiscuous ? [] : VRRP_GROUPS;
     for (const g of groups) multicast('join-multicast', ifname, g);
     let ch: PacketChannel;
-    try { ch = opts.openChannel(ifname, o); } catch (e) {
-      for (const g of groups) { try { multicast('leave-multicast', ifname, g); } catch { /* best effort */ } }
+    try {
+      ch = opts.openChannel(ifname, o);
+    } catch (e) {
+      for (const g of groups) {
+        try {
+          multicast('leave-multicast', ifname, g);
+        } catch {
+          /* best effort */
+        }
+      }
       throw e;
     }
     let closed = false;
@@ -291,7 +422,13 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
         if (closed) return;
         closed = true;
         ch.close();
-        for (const g of groups) { try { multicast('leave-multicast', ifname, g); } catch { /* interface may be gone */ } }
+        for (const g of groups) {
+          try {
+            multicast('leave-multicast', ifname, g);
+          } catch {
+            /* interface may be gone */
+          }
+        }
       },
     };
   }
@@ -302,17 +439,22 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
   function openRawVrrp(ifname: string, family: 4 | 6, o: RawVrrpOptions = {}): RawVrrpSocket {
     const op = 'open-raw-vrrp';
     const { setsockopt, bind, sendto } = libc;
-    if (!setsockopt || !bind || !sendto) throw new DriverError(op, ifname, 0, 'ENOTSUP', 'the libc binding has no setsockopt/bind/sendto');
+    if (!setsockopt || !bind || !sendto)
+      throw new DriverError(op, ifname, 0, 'ENOTSUP', 'the libc binding has no setsockopt/bind/sendto');
     const index = libc.if_nametoindex(ifname);
     if (index === 0) throw new DriverError(op, ifname, BSD_E.ENXIO, 'ENXIO', 'no such interface');
     const sockaddr = (text: string): Uint8Array | null => {
-      if (family === 4) { const a = parseIPv4(text); return a ? encodeSockaddrIn(a) : null; }
+      if (family === 4) {
+        const a = parseIPv4(text);
+        return a ? encodeSockaddrIn(a) : null;
+      }
       const a = parseIPv6(text);
       // RFC 4007 6: a link-local address needs its zone, the interface index.
       return a ? encodeSockaddrIn6(os, a, a[0] === 0xfe && (a[1] & 0xc0) === 0x80 ? index : 0) : null;
     };
     const src = o.src !== undefined ? sockaddr(o.src) : null;
-    if (o.src !== undefined && !src) throw new DriverError(op, ifname, 0, 'EINVAL', `source '${o.src}' is not an IPv${family} address`);
+    if (o.src !== undefined && !src)
+      throw new DriverError(op, ifname, 0, 'EINVAL', `source '${o.src}' is not an IPv${family} address`);
     const fd = libc.socket(family === 4 ? c.AF_INET : c.AF_INET6, c.SOCK_RAW | c.SOCK_CLOEXEC, IPPROTO_VRRP);
     if (fd < 0) fail(op, ifname, 'socket');
     try {
@@ -327,7 +469,8 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     }
     let closed = false;
     const raw: RawVrrpSocket = {
-      ifname, family,
+      ifname,
+      family,
       send(dst: string, payload: Uint8Array): void {
         if (closed) throw new DriverError('send-advert', ifname, 0, 'EBADF', 'raw VRRP socket closed');
         const sa = sockaddr(dst);
@@ -355,14 +498,25 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     removeAddress,
     listAddresses,
     createMacvlan(parent: string, name: string): void {
-      throw new DriverError('create-macvlan', parent, 0, 'ENOTSUP',
-        `${os} has no macvlan (wanted '${name}'): use mac_mode move, or none`);
+      throw new DriverError(
+        'create-macvlan',
+        parent,
+        0,
+        'ENOTSUP',
+        `${os} has no macvlan (wanted '${name}'): use mac_mode move, or none`,
+      );
     },
     deleteLink(name: string): void {
       // tandem creates no links on BSD; deleting a missing one is not an error, and a present
       // one is not ours to destroy.
       if (libc.if_nametoindex(name) === 0) return;
-      throw new DriverError('delete-link', name, 0, 'ENOTSUP', `tandem creates no links on ${os}; not destroying '${name}'`);
+      throw new DriverError(
+        'delete-link',
+        name,
+        0,
+        'ENOTSUP',
+        `tandem creates no links on ${os}; not destroying '${name}'`,
+      );
     },
     joinMulticast: (ifname, group) => multicast('join-multicast', ifname, group),
     leaveMulticast: (ifname, group) => multicast('leave-multicast', ifname, group),

@@ -19,7 +19,14 @@ const IfaddrsHead = koffi.struct('tandem_bsd_ifaddrs', {
   ifa_data: 'void *',
 });
 
-interface IfaddrsRecord { ifa_next: bigint | null; ifa_name: bigint | null; ifa_flags: number; ifa_addr: bigint | null; ifa_netmask: bigint | null; ifa_data: bigint | null }
+interface IfaddrsRecord {
+  ifa_next: bigint | null;
+  ifa_name: bigint | null;
+  ifa_flags: number;
+  ifa_addr: bigint | null;
+  ifa_netmask: bigint | null;
+  ifa_data: bigint | null;
+}
 
 export interface KoffiLibcOptions {
   /** dlopen path; defaults per OS in abi.ts LIBC_PATH. */
@@ -46,7 +53,9 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
   // Not renamed by any of the three libcs, unlike socket() on NetBSD.
   const setsockopt = lib.func('int setsockopt(int fd, int level, int name, const uint8_t *val, uint32_t len)');
   const bind = lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)');
-  const sendto = lib.func('long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)');
+  const sendto = lib.func(
+    'long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t alen)',
+  );
   const saLen = o.sockaddrLength ?? ((b: Uint8Array) => b[0]);
 
   const sockaddr = (p: bigint | null): Uint8Array | null => {
@@ -71,11 +80,11 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
       if (getifaddrs(head) !== 0) return null;
       const out: RawIfaddr[] = [];
       try {
-        for (let p = head[0]; p;) {
+        for (let p = head[0]; p; ) {
           const r = koffi.decode(p, IfaddrsHead) as IfaddrsRecord;
           const addr = sockaddr(r.ifa_addr);
           out.push({
-            name: r.ifa_name ? koffi.decode(r.ifa_name, 'char', -1) as string : '',
+            name: r.ifa_name ? (koffi.decode(r.ifa_name, 'char', -1) as string) : '',
             flags: r.ifa_flags,
             addr,
             netmask: sockaddr(r.ifa_netmask),
@@ -83,7 +92,9 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
           });
           p = r.ifa_next;
         }
-      } finally { freeifaddrs(head[0]); }
+      } finally {
+        freeifaddrs(head[0]);
+      }
       return out;
     },
     watchReadable(fd, onReadable) {
@@ -93,7 +104,9 @@ export function loadKoffiLibc(symbols: LibcSymbols, _abi: BsdAbi, o: KoffiLibcOp
         if ((typeof status !== 'number' || status === 0) && events?.readable) onReadable();
       };
       type DeclaredCb = (ev: { readable: boolean; writable: boolean; disconnect: boolean }) => void;
-      const h = koffi.node.poll(fd, { readable: true }, cb as unknown as DeclaredCb) as ReturnType<typeof koffi.node.poll> | null;
+      const h = koffi.node.poll(fd, { readable: true }, cb as unknown as DeclaredCb) as ReturnType<
+        typeof koffi.node.poll
+      > | null;
       if (!h) throw new Error(`uv_poll on fd ${fd} failed`);
       return { close: () => h.close() };
     },

@@ -2,7 +2,14 @@
 // are shared/facts/ioctl.md section 3 (offsets in the comment above each function). All target
 // ABIs are little-endian (amd64, aarch64, i386, earm/armv7); big-endian earmeb is not covered.
 // Decoders return null (or a partial result) on short input; they never read past the end.
-import { formatIPv4, formatIPv6, formatMac, multicastMac, parseCidr as parseCidrText, type Cidr } from '../linux/addr.ts';
+import {
+  formatIPv4,
+  formatIPv6,
+  formatMac,
+  multicastMac,
+  parseCidr as parseCidrText,
+  type Cidr,
+} from '../linux/addr.ts';
 import { CONSTANTS, structSize, type BsdAbi, type BsdOs, type StructName } from './abi.ts';
 
 export const IFNAMSIZ = 16;
@@ -33,9 +40,15 @@ export function prefixMask(prefixLength: number, bytes: 4 | 16): Uint8Array {
 export function maskPrefixLength(mask: Uint8Array): number {
   let n = 0;
   for (const byte of mask) {
-    if (byte === 0xff) { n += 8; continue; }
+    if (byte === 0xff) {
+      n += 8;
+      continue;
+    }
     let b = byte;
-    while (b & 0x80) { n++; b = (b << 1) & 0xff; }
+    while (b & 0x80) {
+      n++;
+      b = (b << 1) & 0xff;
+    }
     break;
   }
   return n;
@@ -51,7 +64,10 @@ export function groupMac(group: string): Uint8Array | null {
 /** sockaddr_in, 16: sin_len 0, sin_family 1 (=2), sin_port 2:2 BE, sin_addr 4:4, sin_zero 8:8. */
 export function encodeSockaddrIn(addr: Uint8Array, port = 0): Uint8Array {
   const b = new Uint8Array(16);
-  b[0] = 16; b[1] = 2; b[2] = port >> 8; b[3] = port & 0xff;
+  b[0] = 16;
+  b[1] = 2;
+  b[2] = port >> 8;
+  b[3] = port & 0xff;
   b.set(addr.subarray(0, 4), 4);
   return b;
 }
@@ -61,7 +77,8 @@ export function encodeSockaddrIn(addr: Uint8Array, port = 0): Uint8Array {
 export function encodeSockaddrIn6(os: BsdOs, addr: Uint8Array, scopeId = 0): Uint8Array {
   const b = new Uint8Array(28);
   const v = new DataView(b.buffer);
-  b[0] = 28; b[1] = CONSTANTS[os].AF_INET6;
+  b[0] = 28;
+  b[1] = CONSTANTS[os].AF_INET6;
   b.set(addr.subarray(0, 16), 8);
   v.setUint32(24, scopeId >>> 0, true);
   return b;
@@ -70,7 +87,13 @@ export function encodeSockaddrIn6(os: BsdOs, addr: Uint8Array, scopeId = 0): Uin
 /** The sockaddr_dl size: NetBSD 32 (if_dl.h rev 1.31), OpenBSD 32, FreeBSD 54. */
 export const SOCKADDR_DL_SIZE: Readonly<Record<BsdOs, number>> = { netbsd: 32, freebsd: 54, openbsd: 32 };
 
-export interface SockaddrDlFields { index?: number; type?: number; name?: string; mac?: Uint8Array; len?: number }
+export interface SockaddrDlFields {
+  index?: number;
+  type?: number;
+  name?: string;
+  mac?: Uint8Array;
+  len?: number;
+}
 
 /** sockaddr_dl: sdl_len 0, sdl_family 1 (=18), sdl_index 2:2, type 4, nlen 5, alen 6, slen 7,
  *  data from 8: the name (nlen bytes, no NUL) then the link address (alen bytes). */
@@ -80,10 +103,15 @@ export function encodeSockaddrDl(os: BsdOs, f: SockaddrDlFields): Uint8Array {
   const mac = f.mac ?? new Uint8Array(0);
   const b = new Uint8Array(Math.max(size, 8 + name.length + mac.length));
   const v = new DataView(b.buffer);
-  b[0] = size; b[1] = CONSTANTS[os].AF_LINK;
+  b[0] = size;
+  b[1] = CONSTANTS[os].AF_LINK;
   v.setUint16(2, f.index ?? 0, true);
-  b[4] = f.type ?? 0; b[5] = name.length; b[6] = mac.length; b[7] = 0;
-  b.set(name, 8); b.set(mac, 8 + name.length);
+  b[4] = f.type ?? 0;
+  b[5] = name.length;
+  b[6] = mac.length;
+  b[7] = 0;
+  b.set(name, 8);
+  b.set(mac, 8 + name.length);
   return b;
 }
 
@@ -115,16 +143,20 @@ export function decodeSockaddr(os: BsdOs, raw: Uint8Array, family?: number): Soc
     const scoped = (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) || (bytes[0] === 0xff && (bytes[1] & 0x0f) <= 2);
     if (scoped && (bytes[2] || bytes[3])) {
       if (!scopeId) scopeId = (bytes[2] << 8) | bytes[3];
-      bytes[2] = 0; bytes[3] = 0;
+      bytes[2] = 0;
+      bytes[3] = 0;
     }
     return { family: 'inet6', address: formatIPv6(bytes), bytes, scopeId };
   }
   if (af === c.AF_LINK) {
     if (saLen < 8) return null;
-    const nlen = raw[5], alen = raw[6];
+    const nlen = raw[5],
+      alen = raw[6];
     if (8 + nlen + alen > raw.length) return null;
     return {
-      family: 'link', index: raw[2] | (raw[3] << 8), type: raw[4],
+      family: 'link',
+      index: raw[2] | (raw[3] << 8),
+      type: raw[4],
       name: new TextDecoder().decode(raw.subarray(8, 8 + nlen)),
       mac: alen === 6 ? formatMac(raw.subarray(8 + nlen, 8 + nlen + 6)) : null,
     };
@@ -153,7 +185,8 @@ function sizeOf(os: BsdOs, abi: BsdAbi, s: StructName): number {
 /** An interface name into the first 16 bytes, NUL-terminated; throws on a name that does not fit. */
 function putName(b: Uint8Array, ifname: string): void {
   const n = new TextEncoder().encode(ifname);
-  if (n.length === 0 || n.length >= IFNAMSIZ) throw new RangeError(`interface name '${ifname}' does not fit IFNAMSIZ (16)`);
+  if (n.length === 0 || n.length >= IFNAMSIZ)
+    throw new RangeError(`interface name '${ifname}' does not fit IFNAMSIZ (16)`);
   b.set(n, 0);
 }
 
@@ -174,14 +207,20 @@ export function ifreqFlags(os: BsdOs, b: Uint8Array): number {
   return os === 'freebsd' ? (low | ((b[18] | (b[19] << 8)) << 16)) >>> 0 : low;
 }
 export function setIfreqFlags(os: BsdOs, b: Uint8Array, flags: number): void {
-  b[16] = flags & 0xff; b[17] = (flags >> 8) & 0xff;
-  if (os === 'freebsd') { b[18] = (flags >> 16) & 0xff; b[19] = (flags >>> 24) & 0xff; }
+  b[16] = flags & 0xff;
+  b[17] = (flags >> 8) & 0xff;
+  if (os === 'freebsd') {
+    b[18] = (flags >> 16) & 0xff;
+    b[19] = (flags >>> 24) & 0xff;
+  }
 }
 
 /** FreeBSD/OpenBSD SIOCSIFLLADDR: ifr_addr.sa_len = 6, sa_family = AF_LINK, MAC in sa_data (18). */
 export function encodeIfreqLladdr(os: BsdOs, abi: BsdAbi, ifname: string, mac: Uint8Array): Uint8Array {
   const sa = new Uint8Array(16);
-  sa[0] = 6; sa[1] = CONSTANTS[os].AF_LINK; sa.set(mac.subarray(0, 6), 2);
+  sa[0] = 6;
+  sa[1] = CONSTANTS[os].AF_LINK;
+  sa.set(mac.subarray(0, 6), 2);
   return encodeIfreq(os, abi, ifname, sa);
 }
 
@@ -191,13 +230,21 @@ export function encodeIfreqLladdr(os: BsdOs, abi: BsdAbi, ifname: string, mac: U
 export function encodeIfreqMulti(os: BsdOs, abi: BsdAbi, ifname: string, mac: Uint8Array): Uint8Array {
   if (os === 'freebsd') return encodeIfreq(os, abi, ifname, encodeSockaddrDl(os, { mac, len: 14 }).subarray(0, 16));
   const sa = new Uint8Array(16);
-  sa[0] = 16; sa[1] = CONSTANTS[os].AF_UNSPEC; sa.set(mac.subarray(0, 6), 2);
+  sa[0] = 16;
+  sa[1] = CONSTANTS[os].AF_UNSPEC;
+  sa.set(mac.subarray(0, 6), 2);
   return encodeIfreq(os, abi, ifname, sa);
 }
 
 /** NetBSD if_laddrreq, 280: iflr_name 0:16, flags 16:4, prefixlen 20:4, addr (sockaddr_storage)
  *  24:128, dstaddr 152:128. */
-export function encodeIfLaddrReq(abi: BsdAbi, ifname: string, flags: number, prefixlen: number, addr: Uint8Array): Uint8Array {
+export function encodeIfLaddrReq(
+  abi: BsdAbi,
+  ifname: string,
+  flags: number,
+  prefixlen: number,
+  addr: Uint8Array,
+): Uint8Array {
   const b = new Uint8Array(sizeOf('netbsd', abi, 'if_laddrreq'));
   const v = new DataView(b.buffer);
   putName(b, ifname);
@@ -216,7 +263,13 @@ export function encodeSetActiveMac(abi: BsdAbi, ifname: string, mac: Uint8Array)
 
 /** in_aliasreq / ifaliasreq: name 0:16, addr 16:16, broadaddr 32:16, mask 48:16; FreeBSD adds
  *  ifra_vhid at 64 (68 bytes, left 0: no CARP). Broadcast is the subnet's for prefixes <= 30. */
-export function encodeInAliasReq(os: BsdOs, abi: BsdAbi, ifname: string, addr: Uint8Array, prefixLength: number): Uint8Array {
+export function encodeInAliasReq(
+  os: BsdOs,
+  abi: BsdAbi,
+  ifname: string,
+  addr: Uint8Array,
+  prefixLength: number,
+): Uint8Array {
   const b = new Uint8Array(sizeOf(os, abi, 'ifaliasreq'));
   putName(b, ifname);
   const mask = prefixMask(prefixLength, 4);
@@ -233,7 +286,14 @@ export function encodeInAliasReq(os: BsdOs, abi: BsdAbi, ifname: string, addr: U
  *  lifetime 104: {expire, preferred: time_t; vltime, pltime: u32}. 128 bytes on NetBSD/OpenBSD;
  *  FreeBSD 136 (vhid at 128), or 124 on i386 where time_t is 4 bytes (vhid at 120). Lifetimes
  *  are infinite; IN6_IFF_NODAD where the OS has it, so a virtual address is usable at once. */
-export function encodeIn6AliasReq(os: BsdOs, abi: BsdAbi, ifname: string, addr: Uint8Array, prefixLength: number, scopeId = 0): Uint8Array {
+export function encodeIn6AliasReq(
+  os: BsdOs,
+  abi: BsdAbi,
+  ifname: string,
+  addr: Uint8Array,
+  prefixLength: number,
+  scopeId = 0,
+): Uint8Array {
   const b = new Uint8Array(sizeOf(os, abi, 'in6_aliasreq'));
   const v = new DataView(b.buffer);
   putName(b, ifname);
@@ -241,7 +301,7 @@ export function encodeIn6AliasReq(os: BsdOs, abi: BsdAbi, ifname: string, addr: 
   b.set(encodeSockaddrIn6(os, prefixMask(prefixLength, 16)), 72);
   v.setUint32(100, CONSTANTS[os].IN6_IFF_NODAD, true);
   const time32 = os === 'freebsd' && abi === 'i386';
-  const vlAt = time32 ? 112 : 120;     // after expire + preferred (2 x time_t)
+  const vlAt = time32 ? 112 : 120; // after expire + preferred (2 x time_t)
   v.setUint32(vlAt, CONSTANTS[os].ND6_INFINITE_LIFETIME, true);
   v.setUint32(vlAt + 4, CONSTANTS[os].ND6_INFINITE_LIFETIME, true);
   return b;
@@ -263,8 +323,11 @@ export function decodeIfData(os: BsdOs, d: Uint8Array): { linkState: number; mtu
   if (d.length < IF_DATA_HEAD) return null;
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
   switch (os) {
-    case 'netbsd': return { linkState: v.getInt32(4, true), mtu: v.getUint32(8, true) };
-    case 'freebsd': return { linkState: d[4], mtu: v.getUint32(8, true) };
-    case 'openbsd': return { linkState: d[3], mtu: v.getUint32(4, true) };
+    case 'netbsd':
+      return { linkState: v.getInt32(4, true), mtu: v.getUint32(8, true) };
+    case 'freebsd':
+      return { linkState: d[4], mtu: v.getUint32(8, true) };
+    case 'openbsd':
+      return { linkState: d[3], mtu: v.getUint32(4, true) };
   }
 }

@@ -1,7 +1,14 @@
 // Address text <-> bytes for the drivers: thin adapters over firmware/core/packet/addr.ts, the one
 // implementation. They keep the drivers' contract: null on bad input, never a throw on text.
 import {
-  ethernetGroupOf, formatIpv4, formatIpv6, formatLinkAddr, parseIpPrefix, parseIpv4, parseIpv6, tryParseMac,
+  ethernetGroupOf,
+  formatIpv4,
+  formatIpv6,
+  formatLinkAddr,
+  parseIpPrefix,
+  parseIpv4,
+  parseIpv6,
+  tryParseMac,
 } from '../../firmware/core/packet/addr.ts';
 
 /** "00:00:5e:00:01:33" (also '-' separated, any case, blanks around it ignored) -> 6 bytes, or null. */
@@ -34,7 +41,12 @@ export function formatIPv6(b: Uint8Array): string {
   return formatIpv6(b.subarray(0, 16), { mappedAsDotted: false });
 }
 
-export interface Cidr { family: 4 | 6; address: Uint8Array; prefixLength: number; text: string }
+export interface Cidr {
+  family: 4 | 6;
+  address: Uint8Array;
+  prefixLength: number;
+  text: string;
+}
 
 /** "192.0.2.1/24" or "2001:db8::1/64" (a bare address gets /32 or /128; blanks around it are
  *  ignored) -> parts, or null. */

@@ -4,22 +4,58 @@
 // keeps working there. One owner for each side effect: the multicast filters this driver joins are
 // counted and left again on close(); setMac/addAddress/createMacvlan are undone by the daemon,
 // which reads getMac first and relies on removeAddress/deleteLink being idempotent.
-import type { Driver, LinkInfo, NetEvent, OsName, PacketChannel, PacketChannelOptions, RawVrrpOptions, RawVrrpSocket } from '../types.ts';
+import type {
+  Driver,
+  LinkInfo,
+  NetEvent,
+  OsName,
+  PacketChannel,
+  PacketChannelOptions,
+  RawVrrpOptions,
+  RawVrrpSocket,
+} from '../types.ts';
 import { DriverError } from '../types.ts';
 import { formatMac, multicastMac, parseCidr, parseMac } from './addr.ts';
 import { E, linuxError } from './errno.ts';
 import type { IfreqUnion, LinuxAbi } from './ifreq.ts';
 import {
-  abiOf, AF_UNSPEC, ARPHRD_ETHER, encodeIfreq, IFF_LOWER_UP, IFF_UP, ifreqFlags, ifreqHwaddr, ifreqInt,
-  SIOCADDMULTI, SIOCDELMULTI, SIOCGIFFLAGS, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCSIFFLAGS, SIOCSIFHWADDR,
+  abiOf,
+  AF_UNSPEC,
+  ARPHRD_ETHER,
+  encodeIfreq,
+  IFF_LOWER_UP,
+  IFF_UP,
+  ifreqFlags,
+  ifreqHwaddr,
+  ifreqInt,
+  SIOCADDMULTI,
+  SIOCDELMULTI,
+  SIOCGIFFLAGS,
+  SIOCGIFHWADDR,
+  SIOCGIFINDEX,
+  SIOCSIFFLAGS,
+  SIOCSIFHWADDR,
   validIfname,
 } from './ifreq.ts';
 import * as c from './libc.ts';
 import type { NlAddr, NlLink, NlMessage } from './netlink.ts';
 import {
-  AF_UNSPEC as NL_AF_UNSPEC, decodeAddr, decodeLink, encodeAddr, encodeDelLink, encodeGetAddrDump,
-  encodeGetLink, encodeGetLinkDump, encodeNewMacvlan, RTM_DELADDR, RTM_DELLINK, RTM_NEWADDR, RTM_NEWLINK,
-  RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR, RTMGRP_LINK,
+  AF_UNSPEC as NL_AF_UNSPEC,
+  decodeAddr,
+  decodeLink,
+  encodeAddr,
+  encodeDelLink,
+  encodeGetAddrDump,
+  encodeGetLink,
+  encodeGetLinkDump,
+  encodeNewMacvlan,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTMGRP_IPV4_IFADDR,
+  RTMGRP_IPV6_IFADDR,
+  RTMGRP_LINK,
 } from './netlink.ts';
 import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
@@ -29,7 +65,9 @@ const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
 const VRRP_GROUPS = ['224.0.0.18', 'ff02::12'];
 
-export interface LinuxDriverOptions { abi?: LinuxAbi }
+export interface LinuxDriverOptions {
+  abi?: LinuxAbi;
+}
 
 export function createLinuxDriver(opts: LinuxDriverOptions = {}): LinuxDriver {
   return new LinuxDriver(opts);
@@ -45,7 +83,10 @@ class Watcher {
   /** Times the kernel dropped events (ENOBUFS) and we resynchronised from a dump. */
   overruns = 0;
 
-  constructor(private readonly sock: RtnlSocket, private readonly driver: LinuxDriver) {
+  constructor(
+    private readonly sock: RtnlSocket,
+    private readonly driver: LinuxDriver,
+  ) {
     // Seed from dumps so only real changes are reported.
     for (const l of driver.dumpLinks()) this.links.set(l.index, stateOf(l));
     for (const a of driver.dumpAddrs()) this.addrs.set(addrKey(a), a);
@@ -65,7 +106,11 @@ class Watcher {
       try {
         msgs = this.sock.receive('watch', '', c.MSG_DONTWAIT);
       } catch (e) {
-        if (e instanceof DriverError && e.errno === E.ENOBUFS) { this.overruns++; this.resync(); continue; }
+        if (e instanceof DriverError && e.errno === E.ENOBUFS) {
+          this.overruns++;
+          this.resync();
+          continue;
+        }
         throw e;
       }
       if (!msgs) return;
@@ -99,12 +144,16 @@ class Watcher {
   private onAddr(a: NlAddr, present: boolean): void {
     const key = addrKey(a);
     const had = this.addrs.has(key);
-    if (present) this.addrs.set(key, a); else this.addrs.delete(key);
-    if (had === present) return;   // e.g. an IPv6 address leaving the tentative state
+    if (present) this.addrs.set(key, a);
+    else this.addrs.delete(key);
+    if (had === present) return; // e.g. an IPv6 address leaving the tentative state
     const ifname = this.links.get(a.index)?.ifname ?? this.driver.nameOf(a.index);
     this.emit({
       type: present ? 'address-added' : 'address-removed',
-      ifname, index: a.index, address: a.address, prefixLength: a.prefixLength,
+      ifname,
+      index: a.index,
+      address: a.address,
+      prefixLength: a.prefixLength,
     });
   }
 
@@ -126,7 +175,11 @@ class Watcher {
   }
 }
 
-const stateOf = (l: NlLink): LinkState => ({ ifname: l.ifname, up: (l.flags & IFF_UP) !== 0, carrier: (l.flags & IFF_LOWER_UP) !== 0 });
+const stateOf = (l: NlLink): LinkState => ({
+  ifname: l.ifname,
+  up: (l.flags & IFF_UP) !== 0,
+  carrier: (l.flags & IFF_LOWER_UP) !== 0,
+});
 const addrKey = (a: NlAddr) => `${a.index}|${a.address}/${a.prefixLength}`;
 
 export class LinuxDriver implements Driver {
@@ -135,7 +188,7 @@ export class LinuxDriver implements Driver {
   private readonly ioFd: number;
   private readonly rt: RtnlSocket;
   private watcher: Watcher | null = null;
-  private readonly joined = new Map<string, number>();         // "ifname|mac" -> references
+  private readonly joined = new Map<string, number>(); // "ifname|mac" -> references
   private readonly channels = new Set<PacketChannel>();
   private readonly raws = new Set<RawVrrpSocket>();
   private closed = false;
@@ -156,7 +209,8 @@ export class LinuxDriver implements Driver {
   // ---- ioctls ----
 
   private checkName(op: string, ifname: string): void {
-    if (!validIfname(ifname)) throw new DriverError(op, ifname, E.EINVAL, 'EINVAL', 'interface names are 1-15 bytes without / : or spaces');
+    if (!validIfname(ifname))
+      throw new DriverError(op, ifname, E.EINVAL, 'EINVAL', 'interface names are 1-15 bytes without / : or spaces');
   }
 
   private ifreq(op: string, ifname: string, request: number, u?: IfreqUnion): Uint8Array {
@@ -202,8 +256,13 @@ export class LinuxDriver implements Driver {
     } catch (e) {
       if (!(e instanceof DriverError) || e.errno !== E.EBUSY) throw e;
       if (!opts.cycleLink) {
-        throw new DriverError('set-mac', ifname, E.EBUSY, 'EBUSY',
-          'the NIC driver refuses a MAC change while up; cycleLink takes the link down for the change');
+        throw new DriverError(
+          'set-mac',
+          ifname,
+          E.EBUSY,
+          'EBUSY',
+          'the NIC driver refuses a MAC change while up; cycleLink takes the link down for the change',
+        );
       }
     }
     // Drivers using eth_mac_addr() without IFF_LIVE_ADDR_CHANGE: down, set, up (up again even if
@@ -237,7 +296,10 @@ export class LinuxDriver implements Driver {
     const mac = this.groupMac('leave-multicast', ifname, group);
     const key = `${ifname}|${formatMac(mac)}`;
     const n = this.joined.get(key) ?? 0;
-    if (n > 1) { this.joined.set(key, n - 1); return; }
+    if (n > 1) {
+      this.joined.set(key, n - 1);
+      return;
+    }
     this.joined.delete(key);
     try {
       this.ifreq('leave-multicast', ifname, SIOCDELMULTI, { kind: 'hwaddr', family: AF_UNSPEC, mac });
@@ -261,18 +323,30 @@ export class LinuxDriver implements Driver {
     const msgs = this.rt.query('link', ifname, encodeGetLink(seq, ifname), seq, false);
     const l = msgs.length ? decodeLink(msgs[0]) : null;
     if (!l) throw linuxError('link', ifname, E.ENODEV);
-    return { ifname: l.ifname, index: l.index, mac: l.mac, up: (l.flags & IFF_UP) !== 0, carrier: (l.flags & IFF_LOWER_UP) !== 0, mtu: l.mtu };
+    return {
+      ifname: l.ifname,
+      index: l.index,
+      mac: l.mac,
+      up: (l.flags & IFF_UP) !== 0,
+      carrier: (l.flags & IFF_LOWER_UP) !== 0,
+      mtu: l.mtu,
+    };
   }
 
   dumpLinks(): NlLink[] {
     const seq = this.rt.nextSeq();
-    return this.rt.query('list-links', '', encodeGetLinkDump(seq), seq, true).map(decodeLink).filter((l): l is NlLink => l !== null);
+    return this.rt
+      .query('list-links', '', encodeGetLinkDump(seq), seq, true)
+      .map(decodeLink)
+      .filter((l): l is NlLink => l !== null);
   }
 
   dumpAddrs(): NlAddr[] {
     const seq = this.rt.nextSeq();
-    return this.rt.query('list-addresses', '', encodeGetAddrDump(seq, NL_AF_UNSPEC), seq, true)
-      .map(decodeAddr).filter((a): a is NlAddr => a !== null);
+    return this.rt
+      .query('list-addresses', '', encodeGetAddrDump(seq, NL_AF_UNSPEC), seq, true)
+      .map(decodeAddr)
+      .filter((a): a is NlAddr => a !== null);
   }
 
   private cidr(op: string, ifname: string, text: string) {
@@ -305,7 +379,9 @@ export class LinuxDriver implements Driver {
 
   listAddresses(ifname: string): string[] {
     const index = this.index(ifname);
-    return this.dumpAddrs().filter((a) => a.index === index).map((a) => `${a.address}/${a.prefixLength}`);
+    return this.dumpAddrs()
+      .filter((a) => a.index === index)
+      .map((a) => `${a.address}/${a.prefixLength}`);
   }
 
   createMacvlan(parent: string, name: string, mac: string): void {
@@ -341,18 +417,24 @@ export class LinuxDriver implements Driver {
     w.listeners.add(listener);
     return () => {
       w.listeners.delete(listener);
-      if (w.listeners.size === 0 && this.watcher === w) { w.close(); this.watcher = null; }
+      if (w.listeners.size === 0 && this.watcher === w) {
+        w.close();
+        this.watcher = null;
+      }
     };
   }
 
   // ---- frames ----
 
   openChannel(ifname: string, opts: PacketChannelOptions = {}): PacketChannel {
-    this.ifreq('open-channel', ifname, SIOCGIFINDEX);   // ENODEV named as this operation
+    this.ifreq('open-channel', ifname, SIOCGIFINDEX); // ENODEV named as this operation
     const groups = opts.vrrp !== false && !opts.promiscuous ? VRRP_GROUPS : [];
     const done: string[] = [];
     try {
-      for (const g of groups) { this.joinMulticast(ifname, g); done.push(g); }
+      for (const g of groups) {
+        this.joinMulticast(ifname, g);
+        done.push(g);
+      }
       const ch = openPcapChannel(ifname, opts, 'linux');
       const wrapped: PacketChannel = {
         ifname,
@@ -377,16 +459,23 @@ export class LinuxDriver implements Driver {
     const index = ifreqInt(this.ifreq('open-raw-vrrp', ifname, SIOCGIFINDEX));
     const raw = openLinuxRawVrrp(ifname, index, family, opts);
     const wrapped: RawVrrpSocket = {
-      ifname, family,
+      ifname,
+      family,
       send: (dst, payload) => raw.send(dst, payload),
-      close: () => { if (this.raws.delete(wrapped)) raw.close(); },
+      close: () => {
+        if (this.raws.delete(wrapped)) raw.close();
+      },
     };
     this.raws.add(wrapped);
     return wrapped;
   }
 
   private leaveQuietly(ifname: string, group: string): void {
-    try { this.leaveMulticast(ifname, group); } catch { /* the interface may be gone */ }
+    try {
+      this.leaveMulticast(ifname, group);
+    } catch {
+      /* the interface may be gone */
+    }
   }
 
   close(): void {

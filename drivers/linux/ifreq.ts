@@ -15,7 +15,7 @@ export type LinuxAbi = 'lp64' | 'ilp32';
 /** sizeof(struct ifreq): x86_64 and aarch64 40; i386 and armhf 32. */
 export const IFREQ_SIZE: Record<LinuxAbi, number> = { lp64: 40, ilp32: 32 };
 export const IFNAMSIZ = 16;
-export const ARPHRD_ETHER = 1;        // linux/if_arp.h
+export const ARPHRD_ETHER = 1; // linux/if_arp.h
 export const AF_UNSPEC = 0;
 
 // linux/sockios.h: the same number on every architecture.
@@ -45,9 +45,9 @@ export function validIfname(name: string): boolean {
 
 export type IfreqUnion =
   | { kind: 'none' }
-  | { kind: 'hwaddr'; family: number; mac: Uint8Array }  // SIOCSIFHWADDR, SIOCADDMULTI
-  | { kind: 'flags'; flags: number }                     // SIOCSIFFLAGS (short)
-  | { kind: 'int'; value: number };                      // ifindex / mtu
+  | { kind: 'hwaddr'; family: number; mac: Uint8Array } // SIOCSIFHWADDR, SIOCADDMULTI
+  | { kind: 'flags'; flags: number } // SIOCSIFFLAGS (short)
+  | { kind: 'int'; value: number }; // ifindex / mtu
 
 /** Builds a zeroed ifreq for `abi` naming `ifname`. Throws RangeError on a name that does not fit. */
 export function encodeIfreq(abi: LinuxAbi, ifname: string, u: IfreqUnion = { kind: 'none' }): Uint8Array {
@@ -56,14 +56,22 @@ export function encodeIfreq(abi: LinuxAbi, ifname: string, u: IfreqUnion = { kin
   const dv = new DataView(buf.buffer);
   buf.set(Buffer.from(ifname, 'utf8'), 0);
   switch (u.kind) {
-    case 'none': break;
+    case 'none':
+      break;
     case 'hwaddr':
       dv.setUint16(16, u.family, true);
       buf.set(u.mac.subarray(0, 14), 18);
       break;
-    case 'flags': dv.setInt16(16, (u.flags << 16) >> 16, true); break;
-    case 'int': dv.setInt32(16, u.value, true); break;
-    default: { const never: never = u; throw new Error(`unknown ifreq union ${String(never)}`); }
+    case 'flags':
+      dv.setInt16(16, (u.flags << 16) >> 16, true);
+      break;
+    case 'int':
+      dv.setInt32(16, u.value, true);
+      break;
+    default: {
+      const never: never = u;
+      throw new Error(`unknown ifreq union ${String(never)}`);
+    }
   }
   return buf;
 }

@@ -23,22 +23,35 @@ function libc() {
   return fns;
 }
 
-export const AF_INET = 2, AF_NETLINK = 16;
-export const SOCK_DGRAM = 2, SOCK_RAW = 3, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
+export const AF_INET = 2,
+  AF_NETLINK = 16;
+export const SOCK_DGRAM = 2,
+  SOCK_RAW = 3,
+  SOCK_NONBLOCK = 0o4000,
+  SOCK_CLOEXEC = 0o2000000;
 export const NETLINK_ROUTE = 0;
-export const SOL_SOCKET = 1, SO_RCVBUF = 8, SO_RCVTIMEO = 20;
-export const SOL_NETLINK = 270, NETLINK_CAP_ACK = 10, NETLINK_EXT_ACK = 11;
-export const MSG_DONTWAIT = 0x40, MSG_TRUNC = 0x20;
+export const SOL_SOCKET = 1,
+  SO_RCVBUF = 8,
+  SO_RCVTIMEO = 20;
+export const SOL_NETLINK = 270,
+  NETLINK_CAP_ACK = 10,
+  NETLINK_EXT_ACK = 11;
+export const MSG_DONTWAIT = 0x40,
+  MSG_TRUNC = 0x20;
 
 /** A syscall result: the value, or -1 with a positive errno. */
-export interface Sys { ret: number; errno: number }
+export interface Sys {
+  ret: number;
+  errno: number;
+}
 
 function sys(ret: number | bigint): Sys {
   const r = Number(ret);
   return { ret: r, errno: r < 0 ? koffi.errno() : 0 };
 }
 
-export const socket = (domain: number, type: number, protocol: number): Sys => sys(libc().socket(domain, type, protocol));
+export const socket = (domain: number, type: number, protocol: number): Sys =>
+  sys(libc().socket(domain, type, protocol));
 export const close = (fd: number): Sys => sys(libc().close(fd));
 export const ioctl = (fd: number, request: number, arg: Uint8Array): Sys => sys(libc().ioctl(fd, request, arg));
 export const bind = (fd: number, addr: Uint8Array): Sys => sys(libc().bind(fd, addr, addr.length));
@@ -64,7 +77,11 @@ export function pollReadable(fd: number, cb: () => void): { close(): void; unref
   return { close: () => h.close(), unref: () => h.unref() };
 }
 
-export const u32le = (v: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v >>> 0, true); return b; };
+export const u32le = (v: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+};
 
 /** struct timeval for SO_RCVTIMEO: two longs (8+8 on LP64, 4+4 on ILP32). */
 export function timeval(ms: number, lp64: boolean): Uint8Array {

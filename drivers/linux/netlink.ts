@@ -16,31 +16,58 @@ export const NLMSG_HDRLEN = 16;
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
 
-export const NLMSG_NOOP = 1, NLMSG_ERROR = 2, NLMSG_DONE = 3;
-export const RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18;
-export const RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
+export const NLMSG_NOOP = 1,
+  NLMSG_ERROR = 2,
+  NLMSG_DONE = 3;
+export const RTM_NEWLINK = 16,
+  RTM_DELLINK = 17,
+  RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20,
+  RTM_DELADDR = 21,
+  RTM_GETADDR = 22;
 
-export const NLM_F_REQUEST = 0x1, NLM_F_MULTI = 0x2, NLM_F_ACK = 0x4;
-export const NLM_F_CAPPED = 0x100, NLM_F_ACK_TLVS = 0x200;   // on NLMSG_ERROR replies
-export const NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400, NLM_F_DUMP = 0x300;
+export const NLM_F_REQUEST = 0x1,
+  NLM_F_MULTI = 0x2,
+  NLM_F_ACK = 0x4;
+export const NLM_F_CAPPED = 0x100,
+  NLM_F_ACK_TLVS = 0x200; // on NLMSG_ERROR replies
+export const NLM_F_EXCL = 0x200,
+  NLM_F_CREATE = 0x400,
+  NLM_F_DUMP = 0x300;
 /** Create a new object, failing if it exists: REQUEST|ACK|CREATE|EXCL. */
-export const FLAGS_ADD = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;   // 0x605
-export const FLAGS_DEL = NLM_F_REQUEST | NLM_F_ACK;                                // 0x005
+export const FLAGS_ADD = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL; // 0x605
+export const FLAGS_DEL = NLM_F_REQUEST | NLM_F_ACK; // 0x005
 
-export const AF_UNSPEC = 0, AF_INET = 2, AF_INET6 = 10;
+export const AF_UNSPEC = 0,
+  AF_INET = 2,
+  AF_INET6 = 10;
 
-export const IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5, IFLA_OPERSTATE = 16;
-export const IFLA_LINKINFO = 18, IFLA_CARRIER = 33;
-export const IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
-export const IFLA_MACVLAN_MODE = 1, MACVLAN_MODE_BRIDGE = 4;
+export const IFLA_ADDRESS = 1,
+  IFLA_IFNAME = 3,
+  IFLA_MTU = 4,
+  IFLA_LINK = 5,
+  IFLA_OPERSTATE = 16;
+export const IFLA_LINKINFO = 18,
+  IFLA_CARRIER = 33;
+export const IFLA_INFO_KIND = 1,
+  IFLA_INFO_DATA = 2;
+export const IFLA_MACVLAN_MODE = 1,
+  MACVLAN_MODE_BRIDGE = 4;
 
-export const IFA_ADDRESS = 1, IFA_LOCAL = 2, IFA_LABEL = 3, IFA_FLAGS = 8;
-export const IFA_F_NODAD = 0x02, IFA_F_TENTATIVE = 0x40, IFA_F_PERMANENT = 0x80;
+export const IFA_ADDRESS = 1,
+  IFA_LOCAL = 2,
+  IFA_LABEL = 3,
+  IFA_FLAGS = 8;
+export const IFA_F_NODAD = 0x02,
+  IFA_F_TENTATIVE = 0x40,
+  IFA_F_PERMANENT = 0x80;
 
-export const NLMSGERR_ATTR_MSG = 1;   // linux/netlink.h: extended ACK error string
+export const NLMSGERR_ATTR_MSG = 1; // linux/netlink.h: extended ACK error string
 
 // Multicast groups, as bits for sockaddr_nl.nl_groups (RTMGRP_*) = 1 << (RTNLGRP_* - 1).
-export const RTMGRP_LINK = 0x1, RTMGRP_IPV4_IFADDR = 0x10, RTMGRP_IPV6_IFADDR = 0x100;
+export const RTMGRP_LINK = 0x1,
+  RTMGRP_IPV4_IFADDR = 0x10,
+  RTMGRP_IPV6_IFADDR = 0x100;
 
 const align4 = (n: number) => (n + 3) & ~3;
 
@@ -54,13 +81,25 @@ export function rtattr(type: number, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-export const u32 = (v: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v >>> 0, true); return b; };
-export const cstr = (s: string) => { const t = Buffer.from(s, 'utf8'); const b = new Uint8Array(t.length + 1); b.set(t); return b; };
+export const u32 = (v: number) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+};
+export const cstr = (s: string) => {
+  const t = Buffer.from(s, 'utf8');
+  const b = new Uint8Array(t.length + 1);
+  b.set(t);
+  return b;
+};
 
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -76,12 +115,18 @@ export function nlmsg(type: number, flags: number, seq: number, payload: Uint8Ar
   dv.setUint16(4, type, true);
   dv.setUint16(6, flags, true);
   dv.setUint32(8, seq >>> 0, true);
-  dv.setUint32(12, 0, true);   // pid 0: the kernel fills in ours
+  dv.setUint32(12, 0, true); // pid 0: the kernel fills in ours
   out.set(payload, NLMSG_HDRLEN);
   return out;
 }
 
-export function ifinfomsg(m: { family?: number; type?: number; index?: number; flags?: number; change?: number }): Uint8Array {
+export function ifinfomsg(m: {
+  family?: number;
+  type?: number;
+  index?: number;
+  flags?: number;
+  change?: number;
+}): Uint8Array {
   const out = new Uint8Array(IFINFOMSG_LEN);
   const dv = new DataView(out.buffer);
   out[0] = m.family ?? AF_UNSPEC;
@@ -92,7 +137,13 @@ export function ifinfomsg(m: { family?: number; type?: number; index?: number; f
   return out;
 }
 
-export function ifaddrmsg(m: { family: number; prefixLength?: number; flags?: number; scope?: number; index?: number }): Uint8Array {
+export function ifaddrmsg(m: {
+  family: number;
+  prefixLength?: number;
+  flags?: number;
+  scope?: number;
+  index?: number;
+}): Uint8Array {
   const out = new Uint8Array(IFADDRMSG_LEN);
   out[0] = m.family;
   out[1] = m.prefixLength ?? 0;
@@ -120,16 +171,21 @@ export function encodeDelLink(seq: number, ifname: string): Uint8Array {
 
 /** RTM_NEWLINK creating a bridge-mode macvlan `name` on `parentIndex` with `mac` (RFC 5798 7.3). */
 export function encodeNewMacvlan(seq: number, name: string, parentIndex: number, mac: Uint8Array): Uint8Array {
-  return nlmsg(RTM_NEWLINK, FLAGS_ADD, seq, concat([
-    ifinfomsg({}),
-    rtattr(IFLA_IFNAME, cstr(name)),
-    rtattr(IFLA_LINK, u32(parentIndex)),     // mandatory: EINVAL without it
-    rtattr(IFLA_ADDRESS, mac.subarray(0, 6)),
-    nest(IFLA_LINKINFO, [
-      rtattr(IFLA_INFO_KIND, cstr('macvlan')),
-      nest(IFLA_INFO_DATA, [rtattr(IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_BRIDGE))]),
+  return nlmsg(
+    RTM_NEWLINK,
+    FLAGS_ADD,
+    seq,
+    concat([
+      ifinfomsg({}),
+      rtattr(IFLA_IFNAME, cstr(name)),
+      rtattr(IFLA_LINK, u32(parentIndex)), // mandatory: EINVAL without it
+      rtattr(IFLA_ADDRESS, mac.subarray(0, 6)),
+      nest(IFLA_LINKINFO, [
+        rtattr(IFLA_INFO_KIND, cstr('macvlan')),
+        nest(IFLA_INFO_DATA, [rtattr(IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_BRIDGE))]),
+      ]),
     ]),
-  ]));
+  );
 }
 
 /** RTM_NEWADDR / RTM_DELADDR. IPv4 carries IFA_LOCAL and IFA_ADDRESS (equal: no peer);
@@ -151,9 +207,17 @@ export function encodeGetAddrDump(seq: number, family = AF_UNSPEC): Uint8Array {
 
 // ---- decoding ----
 
-export interface NlMessage { type: number; flags: number; seq: number; pid: number; payload: Uint8Array }
+export interface NlMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  payload: Uint8Array;
+}
 
-export type SplitResult = { ok: true; messages: NlMessage[] } | { ok: false; reason: 'truncated'; messages: NlMessage[] };
+export type SplitResult =
+  | { ok: true; messages: NlMessage[] }
+  | { ok: false; reason: 'truncated'; messages: NlMessage[] };
 
 /** Splits one datagram into messages. A bad length stops the walk and is reported. */
 export function splitMessages(buf: Uint8Array): SplitResult {
@@ -164,8 +228,10 @@ export function splitMessages(buf: Uint8Array): SplitResult {
     const len = dv.getUint32(at, true);
     if (len < NLMSG_HDRLEN || at + len > buf.length) return { ok: false, reason: 'truncated', messages };
     messages.push({
-      type: dv.getUint16(at + 4, true), flags: dv.getUint16(at + 6, true),
-      seq: dv.getUint32(at + 8, true), pid: dv.getUint32(at + 12, true),
+      type: dv.getUint16(at + 4, true),
+      flags: dv.getUint16(at + 6, true),
+      seq: dv.getUint32(at + 8, true),
+      pid: dv.getUint32(at + 12, true),
       payload: buf.subarray(at + NLMSG_HDRLEN, at + len),
     });
     at += align4(len);
@@ -181,16 +247,20 @@ export function parseAttrs(buf: Uint8Array, offset: number): Map<number, Uint8Ar
   while (at + 4 <= buf.length) {
     const len = dv.getUint16(at, true);
     if (len < 4 || at + len > buf.length) break;
-    out.set(dv.getUint16(at + 2, true) & 0x3fff, buf.subarray(at + 4, at + len));   // strip NESTED/BYTEORDER
+    out.set(dv.getUint16(at + 2, true) & 0x3fff, buf.subarray(at + 4, at + len)); // strip NESTED/BYTEORDER
     at += align4(len);
   }
   return out;
 }
 
-const rdU32 = (b: Uint8Array | undefined) => (b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined);
+const rdU32 = (b: Uint8Array | undefined) =>
+  b && b.length >= 4 ? new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true) : undefined;
 const rdStr = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('utf8').replace(/\0.*$/s, '') : undefined);
 
-export interface NlError { errno: number; message: string }
+export interface NlError {
+  errno: number;
+  message: string;
+}
 
 /** NLMSG_ERROR payload: errno 0 is an ACK. `message` is the kernel's extended-ACK text, if any. */
 export function decodeError(msg: NlMessage): NlError | null {
@@ -208,8 +278,14 @@ export function decodeError(msg: NlMessage): NlError | null {
 }
 
 export interface NlLink {
-  index: number; flags: number; ifname: string; mac: string; mtu: number;
-  operstate: number | undefined; carrier: number | undefined; kind: string | undefined;
+  index: number;
+  flags: number;
+  ifname: string;
+  mac: string;
+  mtu: number;
+  operstate: number | undefined;
+  carrier: number | undefined;
+  kind: string | undefined;
 }
 
 /** RTM_NEWLINK / RTM_DELLINK payload, or null when too short. */
@@ -226,7 +302,12 @@ export function decodeLink(msg: NlMessage): NlLink | null {
     index: dv.getInt32(4, true),
     flags: dv.getUint32(8, true),
     ifname: rdStr(a.get(IFLA_IFNAME)) ?? '',
-    mac: addr && addr.length === 6 ? formatMac(addr) : addr ? [...addr].map((b) => b.toString(16).padStart(2, '0')).join(':') : '',
+    mac:
+      addr && addr.length === 6
+        ? formatMac(addr)
+        : addr
+          ? [...addr].map((b) => b.toString(16).padStart(2, '0')).join(':')
+          : '',
     mtu: rdU32(a.get(IFLA_MTU)) ?? 0,
     operstate: oper && oper.length >= 1 ? oper[0] : undefined,
     carrier: carrier && carrier.length >= 1 ? carrier[0] : undefined,
@@ -235,8 +316,13 @@ export function decodeLink(msg: NlMessage): NlLink | null {
 }
 
 export interface NlAddr {
-  family: number; prefixLength: number; flags: number; scope: number; index: number;
-  address: string; label: string | undefined;
+  family: number;
+  prefixLength: number;
+  flags: number;
+  scope: number;
+  index: number;
+  address: string;
+  label: string | undefined;
 }
 
 /** RTM_NEWADDR / RTM_DELADDR payload, or null when too short or not IPv4/IPv6. The address
@@ -252,7 +338,9 @@ export function decodeAddr(msg: NlMessage): NlAddr | null {
   const want = family === AF_INET ? 4 : 16;
   if (!raw || raw.length !== want) return null;
   return {
-    family, prefixLength: p[1], scope: p[3],
+    family,
+    prefixLength: p[1],
+    scope: p[3],
     flags: rdU32(a.get(IFA_FLAGS)) ?? p[2],
     index: new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(4, true),
     address: family === AF_INET ? formatIPv4(raw) : formatIPv6(raw),

@@ -13,8 +13,12 @@ export const AF_INET6 = 10;
 export const IPPROTO_VRRP = 112;
 // asm-generic/socket.h, linux/in.h, linux/in6.h
 export const SO_BINDTODEVICE = 25;
-export const IPPROTO_IP = 0, IP_TOS = 1, IP_TTL = 2;
-export const IPPROTO_IPV6 = 41, IPV6_UNICAST_HOPS = 16, IPV6_TCLASS = 67;
+export const IPPROTO_IP = 0,
+  IP_TOS = 1,
+  IP_TTL = 2;
+export const IPPROTO_IPV6 = 41,
+  IPV6_UNICAST_HOPS = 16,
+  IPV6_TCLASS = 67;
 /** RFC 5798 5.1.1.3 / 5.1.2.3: TTL / Hop Limit 255, so a receiver can tell it was not routed. */
 export const VRRP_TTL = 255;
 /** Precedence "Internetwork Control", as the multicast adverts built in firmware/core/packet carry. */
@@ -76,7 +80,12 @@ export function ifnameValue(ifname: string): Uint8Array {
 }
 
 /** Opens the socket; `ifindex` scopes IPv6 link-local addresses. Throws DriverError. */
-export function openLinuxRawVrrp(ifname: string, ifindex: number, family: 4 | 6, opts: RawVrrpOptions = {}): RawVrrpSocket {
+export function openLinuxRawVrrp(
+  ifname: string,
+  ifindex: number,
+  family: 4 | 6,
+  opts: RawVrrpOptions = {},
+): RawVrrpSocket {
   const op = 'open-raw-vrrp';
   const bad = (what: string) => new DriverError(op, ifname, E.EINVAL, 'EINVAL', what);
   if (family !== 4 && family !== 6) throw bad(`family must be 4 or 6, got ${String(family)}`);
@@ -111,7 +120,7 @@ export function openLinuxRawVrrp(ifname: string, ifindex: number, family: 4 | 6,
     throw e;
   }
   let closed = false;
-  const dsts = new Map<string, Uint8Array>();   // peers are few and fixed: encode each once
+  const dsts = new Map<string, Uint8Array>(); // peers are few and fixed: encode each once
   return {
     ifname,
     family,
@@ -120,7 +129,8 @@ export function openLinuxRawVrrp(ifname: string, ifindex: number, family: 4 | 6,
       let sa = dsts.get(dst);
       if (!sa) {
         const enc = sockaddrFor(family, dst, ifindex);
-        if (!enc) throw new DriverError('send-advert', ifname, E.EINVAL, 'EINVAL', `'${dst}' is not an IPv${family} address`);
+        if (!enc)
+          throw new DriverError('send-advert', ifname, E.EINVAL, 'EINVAL', `'${dst}' is not an IPv${family} address`);
         sa = enc;
         dsts.set(dst, sa);
       }

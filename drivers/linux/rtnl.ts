@@ -21,7 +21,10 @@ export class RtnlSocket {
     if (s.ret < 0) throw linuxError('netlink-socket', '', s.errno);
     this.fd = s.ret;
     const b = c.bind(this.fd, c.sockaddrNl(0, groups));
-    if (b.ret < 0) { c.close(this.fd); throw linuxError('netlink-bind', '', b.errno); }
+    if (b.ret < 0) {
+      c.close(this.fd);
+      throw linuxError('netlink-bind', '', b.errno);
+    }
     // Extended ACKs give the kernel's own words for a refusal; CAP_ACK keeps errors short.
     // Both are best effort (kernels before 4.12 lack EXT_ACK).
     c.setsockopt(this.fd, c.SOL_NETLINK, c.NETLINK_EXT_ACK, c.u32le(1));

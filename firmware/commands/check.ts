@@ -26,8 +26,12 @@ export interface CheckIo {
 }
 
 const processIo: CheckIo = {
-  stdout: (s) => { process.stdout.write(s); },
-  stderr: (s) => { process.stderr.write(s); },
+  stdout: (s) => {
+    process.stdout.write(s);
+  },
+  stderr: (s) => {
+    process.stderr.write(s);
+  },
 };
 
 export async function main(argv: string[], io: CheckIo = processIo): Promise<number> {
@@ -43,12 +47,16 @@ export async function main(argv: string[], io: CheckIo = processIo): Promise<num
     io.stderr(`tandem check: ${e instanceof Error ? e.message : String(e)} (see tandem check --help)\n`);
     return 2;
   }
-  if (values.help) { io.stdout(HELP); return 0; }
+  if (values.help) {
+    io.stdout(HELP);
+    return 0;
+  }
   const file = values.config ?? DEFAULT_CONFIG;
   const r = loadConfig(file, io.options);
-  const lines = (r.ok ? [] : r.errors.map(formatIssue))
-    .concat(r.warnings.map((w) => formatIssue({ ...w, reason: `warning: ${w.reason}` })));
-  if (lines.length) io.stderr(lines.join('\n') + '\n');
+  const lines = (r.ok ? [] : r.errors.map(formatIssue)).concat(
+    r.warnings.map((w) => formatIssue({ ...w, reason: `warning: ${w.reason}` })),
+  );
+  if (lines.length) io.stderr(`${lines.join('\n')}\n`);
   if (!r.ok) return 1;
   const n = r.config.instances.length;
   io.stdout(`${file}: ok (${n} instance${n === 1 ? '' : 's'})\n`);

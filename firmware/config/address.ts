@@ -3,9 +3,7 @@
 // The parsing itself is firmware/core/packet/addr.ts; this adds the reasons a person reads.
 import { formatIpv4, formatIpv6, parseIp as parseAddress } from '../core/packet/addr.ts';
 
-export type ParsedIp =
-  | { ok: true; family: 4 | 6; address: string; bytes: Uint8Array }
-  | { ok: false; reason: string };
+export type ParsedIp = { ok: true; family: 4 | 6; address: string; bytes: Uint8Array } | { ok: false; reason: string };
 
 /** RFC 5952 section 4: the one text form for an IPv6 address (IPv4-mapped ones in hex too). */
 export function formatIPv6(bytes: Uint8Array): string {
@@ -14,7 +12,8 @@ export function formatIPv6(bytes: Uint8Array): string {
 
 /** Parses one IPv4 or IPv6 address (no prefix, no zone) into its canonical form. */
 export function parseIp(text: string): ParsedIp {
-  if (text.includes('%')) return { ok: false, reason: `"${text}": no %zone here, the instance's interface is the zone` };
+  if (text.includes('%'))
+    return { ok: false, reason: `"${text}": no %zone here, the instance's interface is the zone` };
   const ip = parseAddress(text);
   if (ip?.family === 4) return { ok: true, family: 4, address: formatIpv4(ip.bytes), bytes: ip.bytes };
   if (ip) return { ok: true, family: 6, address: formatIPv6(ip.bytes), bytes: ip.bytes };
@@ -40,7 +39,8 @@ export function notUnicast(family: 4 | 6, b: Uint8Array): string | undefined {
   if (b.every((x) => x === 0)) return 'is the unspecified address';
   if (b.slice(0, 15).every((x) => x === 0) && b[15] === 1) return 'is the loopback address';
   if (b[0] === 0xff) return 'is a multicast address';
-  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return 'is IPv4-mapped: write the IPv4 address';
+  if (b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff)
+    return 'is IPv4-mapped: write the IPv4 address';
   return undefined;
 }
 

@@ -16,7 +16,7 @@ export interface BoardResult {
 
 const IFNAME_RE = /^[^\s/:]{1,15}$/;
 const NOT_IN_DEFAULTS: Record<string, string> = {
-  instances: 'instances belong in the site file, not in a board\'s defaults (use instance_defaults)',
+  instances: "instances belong in the site file, not in a board's defaults (use instance_defaults)",
   board: 'a board file cannot name another board file',
 };
 
@@ -66,7 +66,10 @@ export function loadBoard(ref: LNode, siteFile: string, env: ConfigEnv): BoardRe
     else {
       const entries = new Map(d.entries);
       for (const [k, { key }] of d.entries) {
-        if (NOT_IN_DEFAULTS[k]) { at(key, NOT_IN_DEFAULTS[k]); entries.delete(k); }
+        if (NOT_IN_DEFAULTS[k]) {
+          at(key, NOT_IN_DEFAULTS[k]);
+          entries.delete(k);
+        }
       }
       defaults = { ...d, entries };
     }

@@ -30,7 +30,11 @@ export function checkDuration(input: unknown): DurationResult {
   const exact = amount * UNIT_MS[unit];
   const ms = Math.round(exact);
   // 0.1 s * 1000 is 100.00000000000001 in binary floating point: tolerate that, not 1.5 ms.
-  if (Math.abs(exact - ms) > 1e-6) return { ok: false, reason: `${typeof input === 'string' ? `"${input}"` : input} is not a whole number of milliseconds` };
+  if (Math.abs(exact - ms) > 1e-6)
+    return {
+      ok: false,
+      reason: `${typeof input === 'string' ? `"${input}"` : input} is not a whole number of milliseconds`,
+    };
   if (!Number.isSafeInteger(ms)) return { ok: false, reason: `${input} is too long` };
   return { ok: true, ms };
 }

@@ -51,7 +51,11 @@ function envFrom(opts: ConfigOptions): ConfigEnv {
 }
 
 function safeHostname(): string {
-  try { return osHostname(); } catch { return ''; }
+  try {
+    return osHostname();
+  } catch {
+    return '';
+  }
 }
 
 export function parseConfig(text: string, file: string, opts: ConfigOptions = {}): ConfigResult {
@@ -60,7 +64,11 @@ export function parseConfig(text: string, file: string, opts: ConfigOptions = {}
     const site = parseYamlTree(text, file);
     if (!site.root) return { ok: false, errors: site.errors, warnings: site.warnings };
     if (site.root.kind === 'scalar' && site.root.value === null) {
-      return { ok: false, errors: [{ file, line: 1, path: '(top)', reason: 'the file is empty: it needs at least instances' }], warnings: site.warnings };
+      return {
+        ok: false,
+        errors: [{ file, line: 1, path: '(top)', reason: 'the file is empty: it needs at least instances' }],
+        warnings: site.warnings,
+      };
     }
     const errors: ConfigIssue[] = [];
     const warnings: ConfigIssue[] = [...site.warnings];
@@ -78,14 +86,19 @@ export function parseConfig(text: string, file: string, opts: ConfigOptions = {}
     errors.push(...v.errors);
     warnings.push(...v.warnings);
     // Stable sort: the site file's issues in line order, then the board's, each in line order.
-    const byPlace = (a: ConfigIssue, b: ConfigIssue) => Number(a.file !== file) - Number(b.file !== file) || a.line - b.line;
+    const byPlace = (a: ConfigIssue, b: ConfigIssue) =>
+      Number(a.file !== file) - Number(b.file !== file) || a.line - b.line;
     errors.sort(byPlace);
     warnings.sort(byPlace);
     if (errors.length || !v.config) return { ok: false, errors, warnings };
     return { ok: true, config: v.config, warnings };
   } catch (e) {
     // Only a bug gets here; still a result, never a throw.
-    return { ok: false, errors: [{ file, line: 1, path: '(internal)', reason: e instanceof Error ? e.message : String(e) }], warnings: [] };
+    return {
+      ok: false,
+      errors: [{ file, line: 1, path: '(internal)', reason: e instanceof Error ? e.message : String(e) }],
+      warnings: [],
+    };
   }
 }
 
@@ -95,8 +108,14 @@ export function loadConfig(file: string, opts: ConfigOptions = {}): ConfigResult
     text = (opts.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied'
-      : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    const why =
+      err.code === 'ENOENT'
+        ? 'no such file'
+        : err.code === 'EACCES'
+          ? 'permission denied'
+          : err.code === 'EISDIR'
+            ? 'is a directory'
+            : err.message;
     return { ok: false, errors: [{ file, line: 1, path: '(file)', reason: `cannot read: ${why}` }], warnings: [] };
   }
   return parseConfig(text, file, opts);

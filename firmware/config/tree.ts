@@ -8,14 +8,27 @@ import type { ConfigIssue } from './types.ts';
 export interface Loc {
   file: string;
   line: number;
-  docPath: string;   // where the node sits in its own file: `instances[0].vrid`, `defaults.log`
+  docPath: string; // where the node sits in its own file: `instances[0].vrid`, `defaults.log`
 }
-export interface MapNode extends Loc { kind: 'map'; entries: Map<string, { key: Loc; value: LNode }> }
-export interface SeqNode extends Loc { kind: 'seq'; items: LNode[] }
-export interface ScalarNode extends Loc { kind: 'scalar'; value: unknown }
+export interface MapNode extends Loc {
+  kind: 'map';
+  entries: Map<string, { key: Loc; value: LNode }>;
+}
+export interface SeqNode extends Loc {
+  kind: 'seq';
+  items: LNode[];
+}
+export interface ScalarNode extends Loc {
+  kind: 'scalar';
+  value: unknown;
+}
 export type LNode = MapNode | SeqNode | ScalarNode;
 
-export interface TreeResult { root?: LNode; errors: ConfigIssue[]; warnings: ConfigIssue[] }
+export interface TreeResult {
+  root?: LNode;
+  errors: ConfigIssue[];
+  warnings: ConfigIssue[];
+}
 
 /** Paths name the node in the file: `a.b[2].c`; the document itself is `(top)`. */
 export function childPath(parent: string, key: string | number): string {
@@ -38,8 +51,10 @@ export function parseYamlTree(text: string, file: string): TreeResult {
     return { errors, warnings };
   }
   const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lc.linePos(offset).line);
-  for (const e of doc.errors) errors.push({ file, line: lineOf(e.pos[0]), path: '(yaml)', reason: firstLine(e.message) });
-  for (const w of doc.warnings) warnings.push({ file, line: lineOf(w.pos[0]), path: '(yaml)', reason: firstLine(w.message) });
+  for (const e of doc.errors)
+    errors.push({ file, line: lineOf(e.pos[0]), path: '(yaml)', reason: firstLine(e.message) });
+  for (const w of doc.warnings)
+    warnings.push({ file, line: lineOf(w.pos[0]), path: '(yaml)', reason: firstLine(w.message) });
   if (errors.length) return { errors, warnings };
 
   const active = new Set<unknown>(); // collections being converted: an alias to one is a loop
@@ -63,7 +78,11 @@ export function parseYamlTree(text: string, file: string): TreeResult {
     }
     if (isMap(n) || isSeq(n)) {
       active.add(n);
-      try { return convertCollection(n, docPath, depth); } finally { active.delete(n); }
+      try {
+        return convertCollection(n, docPath, depth);
+      } finally {
+        active.delete(n);
+      }
     }
     if (isScalar(n)) return { kind: 'scalar', value: n.value, file, line, docPath };
     return { kind: 'scalar', value: null, file, line, docPath };
@@ -90,7 +109,12 @@ export function parseYamlTree(text: string, file: string): TreeResult {
       // YAML merge keys: explicit keys win, then earlier merged maps over later ones.
       for (const m of merges.flatMap((x) => (x.kind === 'seq' ? x.items : [x]))) {
         if (m.kind !== 'map') {
-          errors.push({ file: m.file, line: m.line, path: docPath, reason: '<< must merge a mapping or a list of mappings' });
+          errors.push({
+            file: m.file,
+            line: m.line,
+            path: docPath,
+            reason: '<< must merge a mapping or a list of mappings',
+          });
           continue;
         }
         for (const [k, v] of m.entries) if (!node.entries.has(k)) node.entries.set(k, v);
@@ -98,7 +122,13 @@ export function parseYamlTree(text: string, file: string): TreeResult {
       return node;
     }
     if (isSeq(n)) {
-      return { kind: 'seq', items: n.items.map((it, i) => convert(it, childPath(docPath, i), depth + 1)), file, line, docPath };
+      return {
+        kind: 'seq',
+        items: n.items.map((it, i) => convert(it, childPath(docPath, i), depth + 1)),
+        file,
+        line,
+        docPath,
+      };
     }
     return { kind: 'scalar', value: null, file, line, docPath };
   };

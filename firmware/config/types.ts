@@ -9,8 +9,8 @@ export type ChecksumMode = 'auto' | 'pseudo-header' | 'vrrp-only';
 /** One problem in a configuration file; printed as `FILE:LINE: path: reason` (formatIssue). */
 export interface ConfigIssue {
   file: string;
-  line: number;      // 1-based
-  path: string;      // e.g. `instances[0].vrid`
+  line: number; // 1-based
+  path: string; // e.g. `instances[0].vrid`
   reason: string;
 }
 
@@ -20,37 +20,37 @@ export type ConfigResult =
 
 /** What tandem reads from a board file: only its interface aliases (its defaults are merged in). */
 export interface BoardInfo {
-  file: string;                         // resolved path of the board file
-  interfaces: Record<string, string>;   // alias -> OS interface name, e.g. { lan: 'eth0' }
+  file: string; // resolved path of the board file
+  interfaces: Record<string, string>; // alias -> OS interface name, e.g. { lan: 'eth0' }
 }
 
 export interface VirtualAddress {
-  address: string;       // canonical text form
-  prefixLength: number;  // default 32 (IPv4) or 128 (IPv6)
+  address: string; // canonical text form
+  prefixLength: number; // default 32 (IPv4) or 128 (IPv6)
 }
 
 export interface TrackedInterface {
-  name: string;          // OS interface name (board aliases resolved)
-  weight?: number;       // -254..254, never 0; absent: the instance goes to fault while it is down
+  name: string; // OS interface name (board aliases resolved)
+  weight?: number; // -254..254, never 0; absent: the instance goes to fault while it is down
 }
 
 export interface TrackedScript {
-  run: string;           // absolute path of an executable, run without a shell and without arguments
+  run: string; // absolute path of an executable, run without a shell and without arguments
   intervalMs: number;
-  timeoutMs: number;     // <= intervalMs
-  rise: number;          // consecutive successes before it counts as up
-  fall: number;          // consecutive failures before it counts as down
-  weight?: number;       // -254..254, never 0; absent: fault while down
+  timeoutMs: number; // <= intervalMs
+  rise: number; // consecutive successes before it counts as up
+  fall: number; // consecutive failures before it counts as down
+  weight?: number; // -254..254, never 0; absent: fault while down
 }
 
 export interface InstanceConfig {
   name: string;
-  interface: string;     // OS interface name (board aliases resolved)
-  vrid: number;          // 1..255
+  interface: string; // OS interface name (board aliases resolved)
+  vrid: number; // 1..255
   version: 2 | 3;
-  family: 4 | 6;         // derived from the addresses
-  priority: number;      // 1..255; 255 = address owner
-  advertIntervalMs: number;   // v3: multiple of 10 in 10..40950; v2: multiple of 1000 in 1000..255000
+  family: 4 | 6; // derived from the addresses
+  priority: number; // 1..255; 255 = address owner
+  advertIntervalMs: number; // v3: multiple of 10 in 10..40950; v2: multiple of 1000 in 1000..255000
   preempt: boolean;
   preemptDelayMs: number;
   acceptMode: boolean;
@@ -65,7 +65,7 @@ export interface InstanceConfig {
   track: { interfaces: TrackedInterface[]; scripts: TrackedScript[] };
   notify?: string;
   notifyTimeoutMs: number;
-  line: number;          // line of the instance in its file, for messages
+  line: number; // line of the instance in its file, for messages
 }
 
 export interface SyncGroupConfig {

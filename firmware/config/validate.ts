@@ -5,8 +5,19 @@ import { isLinkLocalV6, notUnicast, parseIp } from './address.ts';
 import { childPath } from './tree.ts';
 import type { LNode, Loc, MapNode, ScalarNode, SeqNode } from './tree.ts';
 import type {
-  BoardInfo, ChecksumMode, ConfigIssue, InstanceConfig, LogLevel, MacMode, MqttConfig, OtaConfig,
-  SyncGroupConfig, TandemConfig, TrackedInterface, TrackedScript, VirtualAddress,
+  BoardInfo,
+  ChecksumMode,
+  ConfigIssue,
+  InstanceConfig,
+  LogLevel,
+  MacMode,
+  MqttConfig,
+  OtaConfig,
+  SyncGroupConfig,
+  TandemConfig,
+  TrackedInterface,
+  TrackedScript,
+  VirtualAddress,
 } from './types.ts';
 
 /** What a file check found: used only for warnings (the file may appear before tandem runs). */
@@ -15,8 +26,8 @@ export type FileProbe = 'ok' | 'missing' | 'not-a-file' | 'not-executable' | 'un
 /** The outside world validation may look at; injected so tests need no real files or OS. */
 export interface ConfigEnv {
   hostname: string;
-  readFile(path: string): string;                      // throws like fs.readFileSync
-  platform: string;                                    // process.platform
+  readFile(path: string): string; // throws like fs.readFileSync
+  platform: string; // process.platform
   probe(path: string, want: 'exec' | 'read'): FileProbe;
 }
 
@@ -46,13 +57,54 @@ export const DEFAULTS = {
   healthDeadlineMs: 120_000,
 };
 
-export const TOP_KEYS = ['node', 'board', 'state_dir', 'control', 'log', 'scheduling', 'instance_defaults', 'instances', 'sync_groups', 'telemetry', 'ota'] as const;
-export const INSTANCE_KEYS = [
-  'name', 'interface', 'vrid', 'version', 'priority', 'advert_interval', 'preempt', 'preempt_delay',
-  'accept_mode', 'addresses', 'mac_mode', 'mac_cycle_link', 'source_address', 'unicast_peers', 'checksum',
-  'auth', 'garp', 'track', 'notify', 'notify_timeout',
+export const TOP_KEYS = [
+  'node',
+  'board',
+  'state_dir',
+  'control',
+  'log',
+  'scheduling',
+  'instance_defaults',
+  'instances',
+  'sync_groups',
+  'telemetry',
+  'ota',
 ] as const;
-const MQTT_KEYS = ['url', 'client_id', 'username', 'password_file', 'ca', 'cert', 'key', 'topic_prefix', 'health_interval', 'protocol_version', 'offline_queue'] as const;
+export const INSTANCE_KEYS = [
+  'name',
+  'interface',
+  'vrid',
+  'version',
+  'priority',
+  'advert_interval',
+  'preempt',
+  'preempt_delay',
+  'accept_mode',
+  'addresses',
+  'mac_mode',
+  'mac_cycle_link',
+  'source_address',
+  'unicast_peers',
+  'checksum',
+  'auth',
+  'garp',
+  'track',
+  'notify',
+  'notify_timeout',
+] as const;
+const MQTT_KEYS = [
+  'url',
+  'client_id',
+  'username',
+  'password_file',
+  'ca',
+  'cert',
+  'key',
+  'topic_prefix',
+  'health_interval',
+  'protocol_version',
+  'offline_queue',
+] as const;
 const OTA_KEYS = ['root', 'trusted_keys', 'health_deadline', 'allow_downgrade'] as const;
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
@@ -68,8 +120,12 @@ class Ctx {
   readonly errors: ConfigIssue[] = [];
   readonly warnings: ConfigIssue[] = [];
   constructor(readonly env: ConfigEnv) {}
-  error(at: Loc, reason: string, path = at.docPath) { this.errors.push({ file: at.file, line: at.line, path, reason }); }
-  warn(at: Loc, reason: string, path = at.docPath) { this.warnings.push({ file: at.file, line: at.line, path, reason }); }
+  error(at: Loc, reason: string, path = at.docPath) {
+    this.errors.push({ file: at.file, line: at.line, path, reason });
+  }
+  warn(at: Loc, reason: string, path = at.docPath) {
+    this.warnings.push({ file: at.file, line: at.line, path, reason });
+  }
 }
 
 // ---- small typed getters: each reports its own problem and returns undefined ------------------
@@ -102,18 +158,23 @@ function distance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
 }
 
 export function closest(word: string, known: readonly string[]): string | undefined {
-  let best: string | undefined, bestD = Infinity;
+  let best: string | undefined,
+    bestD = Infinity;
   const w = word.toLowerCase().replace(/-/g, '_');
   for (const k of known) {
     const dd = w === k ? 0 : distance(w, k);
-    if (dd < bestD) { best = k; bestD = dd; }
+    if (dd < bestD) {
+      best = k;
+      bestD = dd;
+    }
   }
   return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
@@ -121,7 +182,10 @@ export function closest(word: string, known: readonly string[]): string | undefi
 function checkKeys(ctx: Ctx, m: MapNode, known: readonly string[], refuse: Record<string, string> = {}): void {
   for (const [k, { key }] of m.entries) {
     if (known.includes(k)) continue;
-    if (refuse[k]) { ctx.error(key, refuse[k]); continue; }
+    if (refuse[k]) {
+      ctx.error(key, refuse[k]);
+      continue;
+    }
     const hint = closest(k, known);
     ctx.error(key, `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`);
   }
@@ -186,9 +250,15 @@ function asDuration(ctx: Ctx, n: LNode | undefined, minMs: number, maxMs: number
   if (!n) return undefined;
   const v = n.kind === 'scalar' ? n.value : undefined;
   const r = checkDuration(v);
-  if (!r.ok) { ctx.error(n, n.kind === 'scalar' ? r.reason : `expected a duration, got ${describe(n)}`); return undefined; }
+  if (!r.ok) {
+    ctx.error(n, n.kind === 'scalar' ? r.reason : `expected a duration, got ${describe(n)}`);
+    return undefined;
+  }
   if (r.ms < minMs || r.ms > maxMs) {
-    ctx.error(n, `must be ${formatDuration(minMs)}..${formatDuration(maxMs)}, got ${typeof v === 'string' ? v : `${v}s`}`);
+    ctx.error(
+      n,
+      `must be ${formatDuration(minMs)}..${formatDuration(maxMs)}, got ${typeof v === 'string' ? v : `${v}s`}`,
+    );
     return undefined;
   }
   return r.ms;
@@ -197,8 +267,14 @@ function asDuration(ctx: Ctx, n: LNode | undefined, minMs: number, maxMs: number
 function asAbsPath(ctx: Ctx, n: LNode | undefined): string | undefined {
   const s = asString(ctx, n, 'a path');
   if (s === undefined || !n) return undefined;
-  if (!s.startsWith('/')) { ctx.error(n, `must be an absolute path, got "${s}"`); return undefined; }
-  if (s.includes('\0')) { ctx.error(n, 'contains a NUL byte'); return undefined; }
+  if (!s.startsWith('/')) {
+    ctx.error(n, `must be an absolute path, got "${s}"`);
+    return undefined;
+  }
+  if (s.includes('\0')) {
+    ctx.error(n, 'contains a NUL byte');
+    return undefined;
+  }
   return s;
 }
 
@@ -227,16 +303,28 @@ function asIp(ctx: Ctx, n: LNode | undefined): Ip | undefined {
   const s = asString(ctx, n, 'an IP address');
   if (s === undefined || !n) return undefined;
   const r = parseIp(s.trim());
-  if (!r.ok) { ctx.error(n, r.reason); return undefined; }
+  if (!r.ok) {
+    ctx.error(n, r.reason);
+    return undefined;
+  }
   const bad = notUnicast(r.family, r.bytes);
-  if (bad) { ctx.error(n, `${s} ${bad}`); return undefined; }
+  if (bad) {
+    ctx.error(n, `${s} ${bad}`);
+    return undefined;
+  }
   return r;
 }
 
 function asPrefixed(ctx: Ctx, n: LNode): (Ip & { prefixLength: number }) | undefined {
-  if (n.kind !== 'scalar' || typeof n.value !== 'string') { ctx.error(n, `expected an address like 192.0.2.1/24, got ${describe(n)}`); return undefined; }
+  if (n.kind !== 'scalar' || typeof n.value !== 'string') {
+    ctx.error(n, `expected an address like 192.0.2.1/24, got ${describe(n)}`);
+    return undefined;
+  }
   const [addr, len, extra] = n.value.trim().split('/');
-  if (extra !== undefined) { ctx.error(n, `"${n.value}" is not an address with an optional /prefix`); return undefined; }
+  if (extra !== undefined) {
+    ctx.error(n, `"${n.value}" is not an address with an optional /prefix`);
+    return undefined;
+  }
   const ip = asIp(ctx, { ...n, value: addr } as ScalarNode);
   if (!ip) return undefined;
   const max = ip.family === 4 ? 32 : 128;
@@ -250,7 +338,12 @@ function asPrefixed(ctx: Ctx, n: LNode): (Ip & { prefixLength: number }) | undef
 
 // ---- instances ---------------------------------------------------------------------------------
 
-interface InstanceDraft { cfg: InstanceConfig; node: MapNode; nameNode?: LNode; ok: boolean }
+interface InstanceDraft {
+  cfg: InstanceConfig;
+  node: MapNode;
+  nameNode?: LNode;
+  ok: boolean;
+}
 
 function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): InstanceDraft {
   const before = ctx.errors.length;
@@ -258,7 +351,10 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   const nameNode = get(m, 'name');
   let name = asString(ctx, nameNode);
   if (!nameNode) missing(ctx, m, 'name');
-  if (name !== undefined && !NAME_RE.test(name)) { ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`); name = undefined; }
+  if (name !== undefined && !NAME_RE.test(name)) {
+    ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`);
+    name = undefined;
+  }
   const label = name ?? m.docPath;
   // A cross-field problem found on a value that came from instance_defaults: name the instance.
   const inside = (n: Loc) => n.file === m.file && (n.docPath === m.docPath || n.docPath.startsWith(`${m.docPath}.`));
@@ -277,7 +373,11 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
 
   const prioNode = get(m, 'priority');
   const priority = asInt(ctx, prioNode, 1, 255) ?? DEFAULTS.priority;
-  if (priority === 255) ctx.warn(prioNode!, 'priority 255 means address owner: every virtual address must be this router\'s own address (RFC 5798 5.2.4)');
+  if (priority === 255)
+    ctx.warn(
+      prioNode!,
+      "priority 255 means address owner: every virtual address must be this router's own address (RFC 5798 5.2.4)",
+    );
 
   const aiNode = get(m, 'advert_interval');
   let advertIntervalMs = DEFAULTS.advertIntervalMs;
@@ -286,12 +386,15 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     if (ms !== undefined) {
       if (version === 3) {
         // RFC 5798 5.2.7: Max Adver Int is 12 bits of centiseconds.
-        if (ms % 10 !== 0) cross(aiNode, `VRRPv3 intervals are whole centiseconds (multiple of 10ms), got ${formatDuration(ms)}`);
-        else if (ms < 10 || ms > 40_950) cross(aiNode, `VRRPv3 interval must be 10ms..40.95s, got ${formatDuration(ms)}`);
+        if (ms % 10 !== 0)
+          cross(aiNode, `VRRPv3 intervals are whole centiseconds (multiple of 10ms), got ${formatDuration(ms)}`);
+        else if (ms < 10 || ms > 40_950)
+          cross(aiNode, `VRRPv3 interval must be 10ms..40.95s, got ${formatDuration(ms)}`);
         else advertIntervalMs = ms;
       } else {
         // RFC 3768 5.3.7: Adver Int is one octet of seconds.
-        if (ms % 1000 !== 0 || ms < 1000 || ms > 255_000) cross(aiNode, `VRRPv2 interval must be whole seconds 1s..255s, got ${formatDuration(ms)}`);
+        if (ms % 1000 !== 0 || ms < 1000 || ms > 255_000)
+          cross(aiNode, `VRRPv2 interval must be whole seconds 1s..255s, got ${formatDuration(ms)}`);
         else advertIntervalMs = ms;
       }
     }
@@ -313,23 +416,39 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   const addrSeq = asSeq(ctx, addrNode);
   if (addrSeq) {
     if (addrSeq.items.length === 0) cross(addrSeq, 'needs at least one address');
-    if (addrSeq.items.length > MAX_ADDRESSES) cross(addrSeq, `at most ${MAX_ADDRESSES} addresses (the count is one octet), got ${addrSeq.items.length}`);
+    if (addrSeq.items.length > MAX_ADDRESSES)
+      cross(addrSeq, `at most ${MAX_ADDRESSES} addresses (the count is one octet), got ${addrSeq.items.length}`);
     const seen = new Set<string>();
     for (const item of addrSeq.items) {
       const a = asPrefixed(ctx, item);
       if (!a) continue;
-      if (family === undefined) { family = a.family; firstBytes = a.bytes; }
-      else if (a.family !== family) { cross(item, `mixed address families: ${a.address} is IPv${a.family}, the first address is IPv${family}`); continue; }
-      if (seen.has(a.address)) { cross(item, `${a.address} is listed twice`); continue; }
+      if (family === undefined) {
+        family = a.family;
+        firstBytes = a.bytes;
+      } else if (a.family !== family) {
+        cross(item, `mixed address families: ${a.address} is IPv${a.family}, the first address is IPv${family}`);
+        continue;
+      }
+      if (seen.has(a.address)) {
+        cross(item, `${a.address} is listed twice`);
+        continue;
+      }
       seen.add(a.address);
       addresses.push({ address: a.address, prefixLength: a.prefixLength });
     }
-    if (family === 6 && version === 2) cross(versionNode ?? addrSeq, 'VRRPv2 is IPv4 only (RFC 3768); use version: 3 for IPv6');
+    if (family === 6 && version === 2)
+      cross(versionNode ?? addrSeq, 'VRRPv2 is IPv4 only (RFC 3768); use version: 3 for IPv6');
     if (family === 6 && firstBytes && !isLinkLocalV6(firstBytes)) {
-      ctx.warn(addrSeq.items[0], `the first IPv6 address should be link-local (fe80::/10): peers compare it (RFC 5798 5.2.9)`);
+      ctx.warn(
+        addrSeq.items[0],
+        `the first IPv6 address should be link-local (fe80::/10): peers compare it (RFC 5798 5.2.9)`,
+      );
     }
     if (family === 6 && addresses.length > MAX_V6_ADDRESSES_IN_MTU) {
-      ctx.warn(addrSeq, `${addresses.length} IPv6 addresses make an advert larger than a 1500-byte MTU (at most ${MAX_V6_ADDRESSES_IN_MTU} fit)`);
+      ctx.warn(
+        addrSeq,
+        `${addresses.length} IPv6 addresses make an advert larger than a 1500-byte MTU (at most ${MAX_V6_ADDRESSES_IN_MTU} fit)`,
+      );
     }
   }
 
@@ -345,7 +464,8 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   let sourceAddress: string | undefined;
   if (srcNode) {
     const ip = asIp(ctx, srcNode);
-    if (ip && family !== undefined && ip.family !== family) cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+    if (ip && family !== undefined && ip.family !== family)
+      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
     else if (ip) sourceAddress = ip.address;
   }
 
@@ -353,14 +473,21 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   for (const item of seqItems(ctx, get(m, 'unicast_peers'))) {
     const ip = asIp(ctx, item);
     if (!ip) continue;
-    if (family !== undefined && ip.family !== family) { cross(item, `unicast peer ${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`); continue; }
-    if (unicastPeers.includes(ip.address)) { cross(item, `unicast peer ${ip.address} is listed twice`); continue; }
+    if (family !== undefined && ip.family !== family) {
+      cross(item, `unicast peer ${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+      continue;
+    }
+    if (unicastPeers.includes(ip.address)) {
+      cross(item, `unicast peer ${ip.address} is listed twice`);
+      continue;
+    }
     unicastPeers.push(ip.address);
   }
 
   const ckNode = get(m, 'checksum');
   const checksum: ChecksumMode = asEnum(ctx, ckNode, ['auto', 'pseudo-header', 'vrrp-only'] as const) ?? 'auto';
-  if (checksum !== 'auto' && (version !== 3 || family === 6)) cross(ckNode!, 'checksum applies only to VRRPv3 over IPv4');
+  if (checksum !== 'auto' && (version !== 3 || family === 6))
+    cross(ckNode!, 'checksum applies only to VRRPv3 over IPv4');
 
   const auth = validateAuth(ctx, get(m, 'auth'), version, cross);
   const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
@@ -372,12 +499,28 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
 
   const cfg: InstanceConfig = {
-    name: name ?? '', interface: iface ?? '', vrid: vrid ?? 0, version, family: family ?? 4, priority,
-    advertIntervalMs, preempt, preemptDelayMs, acceptMode, addresses, macMode: macMode as MacMode, macCycleLink,
+    name: name ?? '',
+    interface: iface ?? '',
+    vrid: vrid ?? 0,
+    version,
+    family: family ?? 4,
+    priority,
+    advertIntervalMs,
+    preempt,
+    preemptDelayMs,
+    acceptMode,
+    addresses,
+    macMode: macMode as MacMode,
+    macCycleLink,
     ...(sourceAddress !== undefined ? { sourceAddress } : {}),
-    unicastPeers, checksum, auth, garp, track,
+    unicastPeers,
+    checksum,
+    auth,
+    garp,
+    track,
     ...(notify !== undefined ? { notify } : {}),
-    notifyTimeoutMs, line: m.line,
+    notifyTimeoutMs,
+    line: m.line,
   };
   return { cfg, node: m, nameNode, ok: ctx.errors.length === before };
 }
@@ -393,7 +536,12 @@ function resolveInterface(ctx: Ctx, n: LNode | undefined, board: BoardInfo | und
   return name;
 }
 
-function validateAuth(ctx: Ctx, n: LNode | undefined, version: 2 | 3, cross: (n: Loc, r: string) => void): InstanceConfig['auth'] {
+function validateAuth(
+  ctx: Ctx,
+  n: LNode | undefined,
+  version: 2 | 3,
+  cross: (n: Loc, r: string) => void,
+): InstanceConfig['auth'] {
   const m = asMap(ctx, n);
   if (!m) return { type: 'none' };
   checkKeys(ctx, m, ['type', 'password']);
@@ -406,11 +554,17 @@ function validateAuth(ctx: Ctx, n: LNode | undefined, version: 2 | 3, cross: (n:
   }
   // RFC 5798 removed authentication; RFC 3768 5.3.6 keeps type 1 only for RFC 2338 peers.
   if (version === 3) cross(typeNode!, 'authentication is VRRPv2 only (RFC 5798 removed it)');
-  if (!pwNode) { ctx.error(m, 'missing (required with type: simple)', childPath(m.docPath, 'password')); return { type: 'none' }; }
+  if (!pwNode) {
+    ctx.error(m, 'missing (required with type: simple)', childPath(m.docPath, 'password'));
+    return { type: 'none' };
+  }
   const pw = asString(ctx, pwNode, 'a string (quote it)');
   if (pw === undefined) return { type: 'none' };
   const len = Buffer.byteLength(pw, 'utf8');
-  if (len < 1 || len > 8) { ctx.error(pwNode, `must be 1..8 bytes (RFC 3768 5.3.6 field is 8 octets), got ${len}`); return { type: 'none' }; }
+  if (len < 1 || len > 8) {
+    ctx.error(pwNode, `must be 1..8 bytes (RFC 3768 5.3.6 field is 8 octets), got ${len}`);
+    return { type: 'none' };
+  }
   return { type: 'simple', password: pw };
 }
 
@@ -425,7 +579,10 @@ function validateGarp(ctx: Ctx, m: MapNode | undefined): InstanceConfig['garp'] 
 
 function asWeight(ctx: Ctx, n: LNode | undefined): number | undefined {
   const w = asInt(ctx, n, -254, 254);
-  if (w === 0) { ctx.error(n!, 'weight 0 has no effect: omit weight to go to fault while down'); return undefined; }
+  if (w === 0) {
+    ctx.error(n!, 'weight 0 has no effect: omit weight to go to fault while down');
+    return undefined;
+  }
   return w;
 }
 
@@ -439,11 +596,17 @@ function validateTrack(ctx: Ctx, m: MapNode | undefined, board: BoardInfo | unde
     if (!im) continue;
     checkKeys(ctx, im, ['name', 'weight']);
     const nameNode = get(im, 'name');
-    if (!nameNode) { missing(ctx, im, 'name'); continue; }
+    if (!nameNode) {
+      missing(ctx, im, 'name');
+      continue;
+    }
     const name = resolveInterface(ctx, nameNode, board);
     const weight = asWeight(ctx, get(im, 'weight'));
     if (name === undefined) continue;
-    if (interfaces.some((i) => i.name === name)) { ctx.error(nameNode, `interface ${name} is tracked twice`); continue; }
+    if (interfaces.some((i) => i.name === name)) {
+      ctx.error(nameNode, `interface ${name} is tracked twice`);
+      continue;
+    }
     interfaces.push(weight === undefined ? { name } : { name, weight });
   }
   for (const item of seqItems(ctx, get(m, 'scripts'))) {
@@ -451,13 +614,21 @@ function validateTrack(ctx: Ctx, m: MapNode | undefined, board: BoardInfo | unde
     if (!sm) continue;
     checkKeys(ctx, sm, ['run', 'interval', 'timeout', 'rise', 'fall', 'weight']);
     const runNode = get(sm, 'run');
-    if (!runNode) { missing(ctx, sm, 'run'); continue; }
+    if (!runNode) {
+      missing(ctx, sm, 'run');
+      continue;
+    }
     const run = asAbsPath(ctx, runNode);
     probeWarn(ctx, runNode, run, 'exec');
     const intervalMs = asDuration(ctx, get(sm, 'interval'), 100, 3_600_000) ?? DEFAULTS.scriptIntervalMs;
     const toNode = get(sm, 'timeout');
     const timeoutMs = asDuration(ctx, toNode, 100, 3_600_000) ?? DEFAULTS.scriptTimeoutMs;
-    if (timeoutMs > intervalMs) ctx.error(toNode ?? sm, `timeout ${formatDuration(timeoutMs)} is longer than interval ${formatDuration(intervalMs)}`, toNode ? undefined : childPath(sm.docPath, 'timeout'));
+    if (timeoutMs > intervalMs)
+      ctx.error(
+        toNode ?? sm,
+        `timeout ${formatDuration(timeoutMs)} is longer than interval ${formatDuration(intervalMs)}`,
+        toNode ? undefined : childPath(sm.docPath, 'timeout'),
+      );
     const rise = asInt(ctx, get(sm, 'rise'), 1, 255) ?? DEFAULTS.scriptRise;
     const fall = asInt(ctx, get(sm, 'fall'), 1, 255) ?? DEFAULTS.scriptFall;
     const weight = asWeight(ctx, get(sm, 'weight'));
@@ -477,12 +648,18 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
   const u = asString(ctx, urlNode, 'a URL');
   if (u !== undefined) {
     let parsed: URL | undefined;
-    try { parsed = new URL(u); } catch { ctx.error(urlNode!, `"${u}" is not a URL`); }
+    try {
+      parsed = new URL(u);
+    } catch {
+      ctx.error(urlNode!, `"${u}" is not a URL`);
+    }
     if (parsed) {
       const scheme = parsed.protocol.replace(/:$/, '');
       // mqtt+unix:///run/broker.sock (MQTT.js's unix-socket form) serves a broker on this host.
-      if (!['mqtt', 'mqtts', 'ws', 'wss', 'mqtt+unix'].includes(scheme)) ctx.error(urlNode!, `scheme must be mqtt, mqtts, ws, wss or mqtt+unix, got ${scheme}`);
-      else if (scheme === 'mqtt+unix' ? !parsed.pathname || parsed.pathname === '/' : !parsed.hostname) ctx.error(urlNode!, `"${u}" names no ${scheme === 'mqtt+unix' ? 'socket path' : 'host'}`);
+      if (!['mqtt', 'mqtts', 'ws', 'wss', 'mqtt+unix'].includes(scheme))
+        ctx.error(urlNode!, `scheme must be mqtt, mqtts, ws, wss or mqtt+unix, got ${scheme}`);
+      else if (scheme === 'mqtt+unix' ? !parsed.pathname || parsed.pathname === '/' : !parsed.hostname)
+        ctx.error(urlNode!, `"${u}" names no ${scheme === 'mqtt+unix' ? 'socket path' : 'host'}`);
       else url = u;
     }
   }
@@ -491,7 +668,12 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
   if (clientIdNode && clientId === '') ctx.error(clientIdNode, 'must not be empty');
   const username = asString(ctx, get(m, 'username'));
   const files: Partial<Record<'passwordFile' | 'ca' | 'cert' | 'key', string>> = {};
-  for (const [yamlKey, tsKey] of [['password_file', 'passwordFile'], ['ca', 'ca'], ['cert', 'cert'], ['key', 'key']] as const) {
+  for (const [yamlKey, tsKey] of [
+    ['password_file', 'passwordFile'],
+    ['ca', 'ca'],
+    ['cert', 'cert'],
+    ['key', 'key'],
+  ] as const) {
     const n = get(m, yamlKey);
     const p = asAbsPath(ctx, n);
     probeWarn(ctx, n, p, 'read');
@@ -512,8 +694,14 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
   const offlineQueue = asInt(ctx, get(m, 'offline_queue'), 0, 1_000_000) ?? DEFAULTS.offlineQueue;
   if (url === undefined) return undefined;
   return {
-    url, clientId, ...(username !== undefined ? { username } : {}), ...files,
-    topicPrefix, healthIntervalMs, protocolVersion, offlineQueue,
+    url,
+    clientId,
+    ...(username !== undefined ? { username } : {}),
+    ...files,
+    topicPrefix,
+    healthIntervalMs,
+    protocolVersion,
+    offlineQueue,
   };
 }
 
@@ -544,8 +732,14 @@ function validateSyncGroups(ctx: Ctx, n: LNode | undefined, instances: InstanceD
     const nameNode = get(m, 'name');
     if (!nameNode) missing(ctx, m, 'name');
     let name = asString(ctx, nameNode);
-    if (name !== undefined && !NAME_RE.test(name)) { ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`); name = undefined; }
-    if (name !== undefined && out.some((g) => g.name === name)) { ctx.error(nameNode!, `sync group ${name} is defined twice`); name = undefined; }
+    if (name !== undefined && !NAME_RE.test(name)) {
+      ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`);
+      name = undefined;
+    }
+    if (name !== undefined && out.some((g) => g.name === name)) {
+      ctx.error(nameNode!, `sync group ${name} is defined twice`);
+      name = undefined;
+    }
     const listNode = get(m, 'instances');
     if (!listNode) missing(ctx, m, 'instances');
     const members: string[] = [];
@@ -559,9 +753,15 @@ function validateSyncGroups(ctx: Ctx, n: LNode | undefined, instances: InstanceD
         ctx.error(it, `no instance named ${inst}${hint ? ` (did you mean ${hint}?)` : ''}`);
         continue;
       }
-      if (members.includes(inst)) { ctx.error(it, `${inst} is listed twice`); continue; }
+      if (members.includes(inst)) {
+        ctx.error(it, `${inst} is listed twice`);
+        continue;
+      }
       const other = member.get(inst);
-      if (other !== undefined) { ctx.error(it, `${inst} is already in sync group ${other}: an instance belongs to at most one group`); continue; }
+      if (other !== undefined) {
+        ctx.error(it, `${inst} is already in sync group ${other}: an instance belongs to at most one group`);
+        continue;
+      }
       member.set(inst, name ?? '?');
       members.push(inst);
     }
@@ -571,12 +771,15 @@ function validateSyncGroups(ctx: Ctx, n: LNode | undefined, instances: InstanceD
 }
 
 export interface ValidateInput {
-  root: LNode;                 // the merged tree (board defaults under the site file)
-  file: string;                // the site file, as named by the caller
+  root: LNode; // the merged tree (board defaults under the site file)
+  file: string; // the site file, as named by the caller
   board?: BoardInfo;
 }
 
-export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: TandemConfig; errors: ConfigIssue[]; warnings: ConfigIssue[] } {
+export function validateTree(
+  input: ValidateInput,
+  env: ConfigEnv,
+): { config?: TandemConfig; errors: ConfigIssue[]; warnings: ConfigIssue[] } {
   const ctx = new Ctx(env);
   const { root, file, board } = input;
   const top = asMap(ctx, root);
@@ -586,7 +789,13 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
   const nodeNode = get(top, 'node');
   let node = asString(ctx, nodeNode) ?? env.hostname;
   if (!NODE_RE.test(node)) {
-    ctx.error(nodeNode ?? top, nodeNode ? `"${node}" must be 1..64 characters of A-Z a-z 0-9 _ . -` : `the hostname "${node}" is not a usable node name: set node`, nodeNode ? undefined : 'node');
+    ctx.error(
+      nodeNode ?? top,
+      nodeNode
+        ? `"${node}" must be 1..64 characters of A-Z a-z 0-9 _ . -`
+        : `the hostname "${node}" is not a usable node name: set node`,
+      nodeNode ? undefined : 'node',
+    );
     node = 'invalid';
   }
   const stateDir = asAbsPath(ctx, get(top, 'state_dir')) ?? DEFAULTS.stateDir;
@@ -595,7 +804,8 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
   const socket = asAbsPath(ctx, get(controlMap, 'socket')) ?? DEFAULTS.socket;
   const logMap = asMap(ctx, get(top, 'log'));
   if (logMap) checkKeys(ctx, logMap, ['level']);
-  const level = asEnum(ctx, get(logMap, 'level'), ['trace', 'debug', 'info', 'warn', 'error'] as const) ?? DEFAULTS.logLevel;
+  const level =
+    asEnum(ctx, get(logMap, 'level'), ['trace', 'debug', 'info', 'warn', 'error'] as const) ?? DEFAULTS.logLevel;
   const schedMap = asMap(ctx, get(top, 'scheduling'));
   if (schedMap) checkKeys(ctx, schedMap, ['nice', 'realtime_priority']);
   const scheduling = {
@@ -607,9 +817,15 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
   const defaultsNode = get(top, 'instance_defaults');
   const defaults = asMap(ctx, defaultsNode);
   if (defaults) {
-    checkKeys(ctx, defaults, INSTANCE_KEYS.filter((k) => k !== 'name' && k !== 'vrid'), {
-      name: 'an instance name cannot have a default', vrid: 'a VRID cannot have a default',
-    });
+    checkKeys(
+      ctx,
+      defaults,
+      INSTANCE_KEYS.filter((k) => k !== 'name' && k !== 'vrid'),
+      {
+        name: 'an instance name cannot have a default',
+        vrid: 'a VRID cannot have a default',
+      },
+    );
   }
 
   const instNode = get(top, 'instances');
@@ -637,7 +853,11 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
       const key = `${vrid}/${iface}/${family}`;
       const first = byRouter.get(key);
       const at = get(d.node, 'vrid') ?? d.node;
-      if (first) ctx.error(at, `VRID ${vrid} on ${iface} (IPv${family}) is already used by instance ${first.cfg.name || '?'} at line ${first.node.line}`);
+      if (first)
+        ctx.error(
+          at,
+          `VRID ${vrid} on ${iface} (IPv${family}) is already used by instance ${first.cfg.name || '?'} at line ${first.node.line}`,
+        );
       else byRouter.set(key, d);
     }
   }
@@ -658,8 +878,17 @@ export function validateTree(input: ValidateInput, env: ConfigEnv): { config?: T
   const warnings = dedupe(ctx.warnings);
   if (errors.length) return { errors, warnings };
   const config: TandemConfig = {
-    file, node, ...(board ? { board } : {}), stateDir, control: { socket }, log: { level }, scheduling,
-    instances: drafts.map((d) => d.cfg), syncGroups, ...(telemetry ? { telemetry } : {}), ota,
+    file,
+    node,
+    ...(board ? { board } : {}),
+    stateDir,
+    control: { socket },
+    log: { level },
+    scheduling,
+    instances: drafts.map((d) => d.cfg),
+    syncGroups,
+    ...(telemetry ? { telemetry } : {}),
+    ota,
   };
   return { config, errors, warnings };
 }
@@ -669,7 +898,10 @@ function mergeUnder(defaults: MapNode, inst: MapNode): MapNode {
   const entries = new Map(defaults.entries);
   for (const [k, v] of inst.entries) {
     const b = entries.get(k);
-    entries.set(k, b && b.value.kind === 'map' && v.value.kind === 'map' ? { key: v.key, value: mergeUnder(b.value, v.value) } : v);
+    entries.set(
+      k,
+      b && b.value.kind === 'map' && v.value.kind === 'map' ? { key: v.key, value: mergeUnder(b.value, v.value) } : v,
+    );
   }
   return { ...inst, entries };
 }

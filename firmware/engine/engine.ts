@@ -28,25 +28,31 @@ export interface DaemonOptions {
 interface Port {
   ifname: string;
   channel: PacketChannel;
-  byKey: Map<string, Instance>;          // `${family}:${vrid}`
+  byKey: Map<string, Instance>; // `${family}:${vrid}`
   drops: Record<string, number>;
 }
 
 interface TrackState {
   ownCarrier: boolean;
-  trackedDown: Set<string>;              // tracked interfaces (no weight) currently down
-  weightLoss: number;                    // sum of weights of failed tracked objects
-  scriptFault: number;                   // failed scripts without weight
+  trackedDown: Set<string>; // tracked interfaces (no weight) currently down
+  weightLoss: number; // sum of weights of failed tracked objects
+  scriptFault: number; // failed scripts without weight
   scripts: TrackScript[];
   maintenance: boolean;
-  priorityOverride?: number;             // set-priority command
-  groupHold: boolean;                    // another member of its sync group is in fault
-  faulted: boolean;                      // last fault verdict fed to the machine
+  priorityOverride?: number; // set-priority command
+  groupHold: boolean; // another member of its sync group is in fault
+  faulted: boolean; // last fault verdict fed to the machine
   lastPriority: number;
 }
 
 /** A state transition or a notable fault, as published on telemetry's `events` topic. */
-export interface DaemonEvent { instance?: string; from?: VrrpStateName; to?: VrrpStateName; reason: TransitionReason | string; [k: string]: unknown }
+export interface DaemonEvent {
+  instance?: string;
+  from?: VrrpStateName;
+  to?: VrrpStateName;
+  reason: TransitionReason | string;
+  [k: string]: unknown;
+}
 export type EventListener = (e: DaemonEvent) => void;
 
 export class Daemon {
@@ -70,23 +76,39 @@ export class Daemon {
     this.loop = monitorEventLoopDelay({ resolution: 5 });
   }
 
-  get log(): Logger { return this.opts.log; }
-  get driver(): Driver { return this.opts.driver; }
+  get log(): Logger {
+    return this.opts.log;
+  }
+  get driver(): Driver {
+    return this.opts.driver;
+  }
   /** Transitions and notable faults (telemetry's `events`). */
-  onEvent(l: EventListener): void { this.listeners.push(l); }
+  onEvent(l: EventListener): void {
+    this.listeners.push(l);
+  }
   /** Anything `status()` shows changed in a way worth republishing (state, priority, fault). */
-  onChange(l: () => void): void { this.changeListeners.push(l); }
+  onChange(l: () => void): void {
+    this.changeListeners.push(l);
+  }
 
   private emit(e: DaemonEvent): void {
     for (const l of this.listeners) {
-      try { l(e); } catch (err) { this.log.error({ err: (err as Error).message }, 'event listener failed'); }
+      try {
+        l(e);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'event listener failed');
+      }
     }
     this.changed();
   }
 
   private changed(): void {
     for (const l of this.changeListeners) {
-      try { l(); } catch (err) { this.log.error({ err: (err as Error).message }, 'change listener failed'); }
+      try {
+        l();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'change listener failed');
+      }
     }
   }
 
@@ -137,10 +159,16 @@ export class Daemon {
   private primaryIp(c: InstanceConfig): string {
     if (c.sourceAddress) return c.sourceAddress;
     const vips = new Set(this.config.instances.flatMap((i) => i.addresses.map((a) => a.address)));
-    const own = this.driver.listAddresses(c.interface).map((cidr) => cidr.split('/')[0]).filter((a) => !vips.has(a));
-    const pick = c.family === 4 ? own.find((a) => !a.includes(':')) : own.find((a) => a.toLowerCase().startsWith('fe80:'));
+    const own = this.driver
+      .listAddresses(c.interface)
+      .map((cidr) => cidr.split('/')[0])
+      .filter((a) => !vips.has(a));
+    const pick =
+      c.family === 4 ? own.find((a) => !a.includes(':')) : own.find((a) => a.toLowerCase().startsWith('fe80:'));
     if (!pick) {
-      throw new Error(`instance ${c.name}: interface ${c.interface} has no ${c.family === 4 ? 'IPv4' : 'IPv6 link-local'} address of its own to send advertisements from (add one, or set source_address)`);
+      throw new Error(
+        `instance ${c.name}: interface ${c.interface} has no ${c.family === 4 ? 'IPv4' : 'IPv6 link-local'} address of its own to send advertisements from (add one, or set source_address)`,
+      );
     }
     return pick;
   }
@@ -155,17 +183,37 @@ export class Daemon {
     // packet's source is the one the checksum was computed with. Receiving needs nothing more:
     // the port's capture takes IP protocol 112 to any destination.
     const raw = c.unicastPeers.length ? this.driver.openRawVrrp(c.interface, c.family, { src: primaryIp }) : undefined;
-    const inst = new Instance(c, {
-      driver: this.driver, channel: port.channel, raw, journal: this.journal, log: this.log, now: this.now,
-      primaryIp, nicMac: this.journal.current().macs[c.interface] ?? link.mac,
-      hooks: { onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason), onEvent: (e) => this.emit(e) },
-    }, link.index);
+    const inst = new Instance(
+      c,
+      {
+        driver: this.driver,
+        channel: port.channel,
+        raw,
+        journal: this.journal,
+        log: this.log,
+        now: this.now,
+        primaryIp,
+        nicMac: this.journal.current().macs[c.interface] ?? link.mac,
+        hooks: {
+          onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason),
+          onEvent: (e) => this.emit(e),
+        },
+      },
+      link.index,
+    );
     port.byKey.set(`${c.family}:${c.vrid}`, inst);
     this.instances.set(c.name, inst);
     this.setNotify(c);
     const t: TrackState = {
-      ownCarrier: link.carrier && link.up, trackedDown: new Set(), weightLoss: 0, scriptFault: 0, scripts: [],
-      maintenance: false, groupHold: false, faulted: false, lastPriority: c.priority,
+      ownCarrier: link.carrier && link.up,
+      trackedDown: new Set(),
+      weightLoss: 0,
+      scriptFault: 0,
+      scripts: [],
+      maintenance: false,
+      groupHold: false,
+      faulted: false,
+      lastPriority: c.priority,
     };
     this.track.set(c.name, t);
     for (const ti of c.track.interfaces) {
@@ -201,7 +249,10 @@ export class Daemon {
         this.driver.removeAddress(c.interface, cidr);
         this.log.warn({ instance: c.name, address: cidr }, 'removed a leftover virtual address before starting');
       } catch (e) {
-        this.log.error({ instance: c.name, address: cidr, err: (e as Error).message }, 'could not remove a leftover virtual address');
+        this.log.error(
+          { instance: c.name, address: cidr, err: (e as Error).message },
+          'could not remove a leftover virtual address',
+        );
       }
     }
   }
@@ -209,16 +260,26 @@ export class Daemon {
   private setNotify(c: InstanceConfig): void {
     this.notify.delete(c.name);
     if (!c.notify) return;
-    this.notify.set(c.name, new NotifyQueue(c.notifyTimeoutMs, (argv, r) => {
-      if (r.code !== 0) this.log.warn({ instance: c.name, argv, code: r.code, timedOut: r.timedOut, error: r.error }, 'notify script failed');
-    }));
+    this.notify.set(
+      c.name,
+      new NotifyQueue(c.notifyTimeoutMs, (argv, r) => {
+        if (r.code !== 0)
+          this.log.warn(
+            { instance: c.name, argv, code: r.code, timedOut: r.timedOut, error: r.error },
+            'notify script failed',
+          );
+      }),
+    );
   }
 
   /** In mac_mode virtual the parent must not answer ARP for the VIP with its own MAC (the Linux
    *  weak host model would): arp_ignore=1, arp_announce=2, as FRR needs too. Restored at exit. */
   private prepareVirtualMacParent(c: InstanceConfig): void {
     if (this.driver.os !== 'linux' || c.family !== 4) return;
-    for (const [key, value] of [['arp_ignore', '1'], ['arp_announce', '2']] as const) {
+    for (const [key, value] of [
+      ['arp_ignore', '1'],
+      ['arp_announce', '2'],
+    ] as const) {
       const path = `/proc/sys/net/ipv4/conf/${c.interface}/${key}`;
       try {
         const old = readFileSync(path, 'utf8').trim();
@@ -233,18 +294,30 @@ export class Daemon {
 
   private onFrame(port: Port, frame: Uint8Array): void {
     const d = decodeFrame(frame);
-    if (!d.ok) { port.drops[d.reason] = (port.drops[d.reason] ?? 0) + 1; return; }
+    if (!d.ok) {
+      port.drops[d.reason] = (port.drops[d.reason] ?? 0) + 1;
+      return;
+    }
     if (d.kind !== 'vrrp') return;
     const inst = port.byKey.get(`${d.family}:${d.advert.vrid}`);
-    if (!inst) { port.drops['unknown-vrid'] = (port.drops['unknown-vrid'] ?? 0) + 1; return; }
+    if (!inst) {
+      port.drops['unknown-vrid'] = (port.drops['unknown-vrid'] ?? 0) + 1;
+      return;
+    }
     if (d.src === inst.primaryIp) {
       // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
       // expected, not a drop. (Frames we inject for multicast are never captured back.)
       if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
       return;
     }
-    if (d.advert.version !== inst.cfg.version) { inst.drop('bad-version'); return; }
-    if (inst.cfg.version === 2 && !authMatches(inst.cfg, d.advert.authType, d.advert.authData)) { inst.drop('bad-auth'); return; }
+    if (d.advert.version !== inst.cfg.version) {
+      inst.drop('bad-version');
+      return;
+    }
+    if (inst.cfg.version === 2 && !authMatches(inst.cfg, d.advert.authType, d.advert.authData)) {
+      inst.drop('bad-auth');
+      return;
+    }
     inst.receive(d.src, d.advert, d.checksumForm);
   }
 
@@ -261,7 +334,8 @@ export class Daemon {
             this.recompute(inst.name);
           }
         }
-        if (inst.cfg.track.interfaces.some((x) => x.name === ev.ifname)) this.trackedInterface(inst.name, ev.ifname, ev.up && ev.carrier);
+        if (inst.cfg.track.interfaces.some((x) => x.name === ev.ifname))
+          this.trackedInterface(inst.name, ev.ifname, ev.up && ev.carrier);
       }
     } else if (ev.type === 'address-removed') {
       for (const inst of this.instances.values()) inst.addressRemoved(ev.ifname, ev.address);
@@ -273,7 +347,8 @@ export class Daemon {
     if (!t) return;
     const was = !t.trackedDown.has(ifname);
     if (was === up) return;
-    if (up) t.trackedDown.delete(ifname); else t.trackedDown.add(ifname);
+    if (up) t.trackedDown.delete(ifname);
+    else t.trackedDown.add(ifname);
     this.log.info({ instance: name, tracked: ifname, up }, 'tracked interface changed');
     this.emit({ instance: name, reason: up ? 'tracked-interface-up' : 'tracked-interface-down', interface: ifname });
     this.recompute(name);
@@ -285,14 +360,17 @@ export class Daemon {
     const t = this.track.get(name);
     if (!inst || !t || this.stopping) return;
     const c = inst.cfg;
-    let weightLoss = 0, hardFault = !t.ownCarrier;
+    let weightLoss = 0,
+      hardFault = !t.ownCarrier;
     for (const ti of c.track.interfaces) {
       if (!t.trackedDown.has(ti.name)) continue;
-      if (ti.weight === undefined) hardFault = true; else weightLoss += ti.weight;
+      if (ti.weight === undefined) hardFault = true;
+      else weightLoss += ti.weight;
     }
     for (const s of t.scripts) {
       if (s.ok) continue;
-      if (s.spec.weight === undefined) hardFault = true; else weightLoss += s.spec.weight;
+      if (s.spec.weight === undefined) hardFault = true;
+      else weightLoss += s.spec.weight;
     }
     // The address owner's priority is fixed at 255 (RFC 5798 5.2.4); only a fault moves it.
     let prio = c.priority === 255 ? 255 : Math.min(254, Math.max(1, (t.priorityOverride ?? c.priority) + weightLoss));
@@ -309,7 +387,9 @@ export class Daemon {
     }
   }
 
-  private recomputeAll(): void { for (const n of this.instances.keys()) this.recompute(n); }
+  private recomputeAll(): void {
+    for (const n of this.instances.keys()) this.recompute(n);
+  }
 
   /** Sync groups fail over together: while any member is in fault, the others hand over
    *  (effective priority 0, make-before-break) and stay backup. */
@@ -321,7 +401,10 @@ export class Daemon {
         const t = this.track.get(n);
         if (!t) continue;
         const hold = anyFault && !t.faulted;
-        if (hold !== t.groupHold) { t.groupHold = hold; this.recompute(n); }
+        if (hold !== t.groupHold) {
+          t.groupHold = hold;
+          this.recompute(n);
+        }
       }
     }
   }
@@ -333,7 +416,9 @@ export class Daemon {
 
   // ---- commands (control socket, MQTT) ----
 
-  instanceNames(): string[] { return [...this.instances.keys()]; }
+  instanceNames(): string[] {
+    return [...this.instances.keys()];
+  }
 
   setPriority(name: string, value: number | null): void {
     const t = this.track.get(name);
@@ -358,7 +443,14 @@ export class Daemon {
   }
 
   /** Re-read the config: unchanged instances keep running untouched; changed ones restart. */
-  async reload(): Promise<{ ok: boolean; errors: string[]; kept: string[]; restarted: string[]; added: string[]; removed: string[] }> {
+  async reload(): Promise<{
+    ok: boolean;
+    errors: string[];
+    kept: string[];
+    restarted: string[];
+    added: string[];
+    removed: string[];
+  }> {
     const r = loadConfig(this.opts.configFile);
     if (!r.ok) {
       const errors = r.errors.map(formatIssue);
@@ -367,16 +459,26 @@ export class Daemon {
       return { ok: false, errors, kept: [], restarted: [], added: [], removed: [] };
     }
     const next = r.config;
-    const kept: string[] = [], restarted: string[] = [], added: string[] = [], removed: string[] = [];
+    const kept: string[] = [],
+      restarted: string[] = [],
+      added: string[] = [],
+      removed: string[] = [];
     const nextByName = new Map(next.instances.map((c) => [c.name, c]));
     const stop: Instance[] = [];
     const soft: [Instance, InstanceConfig][] = [];
     for (const [name, inst] of this.instances) {
       const n = nextByName.get(name);
-      if (!n) { removed.push(name); stop.push(inst); }
-      else if (sameInstance(inst.cfg, n)) kept.push(name);
-      else if (softChange(inst.cfg, n)) { kept.push(name); soft.push([inst, n]); }
-      else { restarted.push(name); stop.push(inst); }
+      if (!n) {
+        removed.push(name);
+        stop.push(inst);
+      } else if (sameInstance(inst.cfg, n)) kept.push(name);
+      else if (softChange(inst.cfg, n)) {
+        kept.push(name);
+        soft.push([inst, n]);
+      } else {
+        restarted.push(name);
+        stop.push(inst);
+      }
     }
     for (const [inst, n] of soft) this.reconfigureInPlace(inst, n);
     await this.stopInstances(stop);
@@ -385,7 +487,11 @@ export class Daemon {
     for (const c of next.instances) {
       if (this.instances.has(c.name)) continue;
       if (!old.instances.some((o) => o.name === c.name)) added.push(c.name);
-      try { this.addInstance(c); } catch (e) { this.log.error({ instance: c.name, err: (e as Error).message }, 'could not start instance'); }
+      try {
+        this.addInstance(c);
+      } catch (e) {
+        this.log.error({ instance: c.name, err: (e as Error).message }, 'could not start instance');
+      }
     }
     this.recomputeAll();
     this.log.info({ kept, restarted, added, removed }, 'reloaded');
@@ -407,7 +513,8 @@ export class Daemon {
         return ts;
       });
     }
-    for (const name of [...t.trackedDown]) if (!c.track.interfaces.some((x) => x.name === name)) t.trackedDown.delete(name);
+    for (const name of [...t.trackedDown])
+      if (!c.track.interfaces.some((x) => x.name === name)) t.trackedDown.delete(name);
     this.setNotify(c);
     inst.reconfigure(c);
     t.lastPriority = inst.state.effectivePriority;
@@ -429,7 +536,10 @@ export class Daemon {
       this.notify.delete(i.name);
       const port = this.ports.get(i.cfg.interface);
       port?.byKey.delete(`${i.cfg.family}:${i.cfg.vrid}`);
-      if (port && port.byKey.size === 0) { port.channel.close(); this.ports.delete(port.ifname); }
+      if (port && port.byKey.size === 0) {
+        port.channel.close();
+        this.ports.delete(port.ifname);
+      }
     }
   }
 
@@ -460,21 +570,42 @@ export class Daemon {
       loopDelay: { p50: ms(this.loop.percentile(50)), p99: ms(this.loop.percentile(99)), max: ms(this.loop.max) },
       instances: [...this.instances.values()].map((i) => {
         const t = this.track.get(i.name)!;
-        return { ...i.status(now), maintenance: t.maintenance, trackedDown: [...t.trackedDown], failedScripts: t.scripts.filter((s) => !s.ok).map((s) => s.spec.run) };
+        return {
+          ...i.status(now),
+          maintenance: t.maintenance,
+          trackedDown: [...t.trackedDown],
+          failedScripts: t.scripts.filter((s) => !s.ok).map((s) => s.spec.run),
+        };
       }),
-      interfaces: [...this.ports.values()].map((p) => ({ name: p.ifname, drops: { ...p.drops }, captureDropped: p.channel.dropped() })),
+      interfaces: [...this.ports.values()].map((p) => ({
+        name: p.ifname,
+        drops: { ...p.drops },
+        captureDropped: p.channel.dropped(),
+      })),
     };
   }
 }
 
 export class ConfigRejected extends Error {
-  constructor(readonly issues: string[]) { super(`configuration rejected:\n${issues.join('\n')}`); }
+  constructor(readonly issues: string[]) {
+    super(`configuration rejected:\n${issues.join('\n')}`);
+  }
 }
 
 export { CommandError };
 
 /** Keys whose change the running machine absorbs (RFC 5798 state is kept). */
-const SOFT_KEYS = new Set<keyof InstanceConfig>(['priority', 'preempt', 'preemptDelayMs', 'acceptMode', 'garp', 'track', 'notify', 'notifyTimeoutMs', 'line']);
+const SOFT_KEYS = new Set<keyof InstanceConfig>([
+  'priority',
+  'preempt',
+  'preemptDelayMs',
+  'acceptMode',
+  'garp',
+  'track',
+  'notify',
+  'notifyTimeoutMs',
+  'line',
+]);
 
 function softChange(a: InstanceConfig, b: InstanceConfig): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof InstanceConfig)[]);

@@ -5,8 +5,21 @@ import { writeFileSync } from 'node:fs';
 import type { InstanceConfig } from '../config/types.ts';
 import type { Driver, PacketChannel, RawVrrpSocket } from '../../drivers/types.ts';
 import type { ChecksumForm, VrrpAdvert } from '../core/packet/types.ts';
-import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName } from '../core/vrrp/types.ts';
-import { encodeAdvert, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, virtualMac } from '../core/packet/index.ts';
+import type {
+  TransitionReason,
+  VrrpAction,
+  VrrpConfig,
+  VrrpEvent,
+  VrrpState,
+  VrrpStateName,
+} from '../core/vrrp/types.ts';
+import {
+  encodeAdvert,
+  encodeGratuitousArp,
+  encodeNeighborAdvert,
+  encodeVrrpFrame,
+  virtualMac,
+} from '../core/packet/index.ts';
 import { initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -16,10 +29,10 @@ export interface InstanceCounters {
   advertsReceived: number;
   transitions: number;
   becameMaster: number;
-  announcements: number;       // gratuitous ARP / unsolicited NA frames sent
-  addressesRestored: number;   // VIPs put back after other software removed them (keepalived #836)
+  announcements: number; // gratuitous ARP / unsolicited NA frames sent
+  addressesRestored: number; // VIPs put back after other software removed them (keepalived #836)
   sendErrors: number;
-  lateTimers: number;          // timers that fired over a quarter interval late (keepalived #2066)
+  lateTimers: number; // timers that fired over a quarter interval late (keepalived #2066)
   drops: Record<string, number>;
 }
 
@@ -36,7 +49,7 @@ export interface InstanceEnv {
   raw?: RawVrrpSocket;
   journal: Journal;
   log: Logger;
-  now: () => number;           // monotonic ms
+  now: () => number; // monotonic ms
   /** This router's own address on the interface (IPv4 primary, or IPv6 link-local). */
   primaryIp: string;
   /** The NIC's own MAC (before any mac_mode move). */
@@ -68,8 +81,15 @@ export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm:
 export class Instance {
   state: VrrpState;
   readonly counters: InstanceCounters = {
-    advertsSent: 0, advertsReceived: 0, transitions: 0, becameMaster: 0, announcements: 0,
-    addressesRestored: 0, sendErrors: 0, lateTimers: 0, drops: {},
+    advertsSent: 0,
+    advertsReceived: 0,
+    transitions: 0,
+    becameMaster: 0,
+    announcements: 0,
+    addressesRestored: 0,
+    sendErrors: 0,
+    lateTimers: 0,
+    drops: {},
   };
   readonly vmac: string;
   /** Where the VIPs live: the NIC itself, or the macvlan in mac_mode virtual. */
@@ -80,19 +100,29 @@ export class Instance {
   private armedFor = 0;
   private garpTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private owning = false;      // VIPs currently held
+  private owning = false; // VIPs currently held
   private lastSrcMismatchLog = 0;
 
-  constructor(public cfg: InstanceConfig, private env: InstanceEnv, ifindex: number) {
+  constructor(
+    public cfg: InstanceConfig,
+    private env: InstanceEnv,
+    ifindex: number,
+  ) {
     this.vmac = virtualMac(cfg.vrid, cfg.family);
     this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
     this.state = initialState(toVrrpConfig(cfg, env.primaryIp, this.checksumForm), env.now());
   }
 
-  get name(): string { return this.cfg.name; }
-  get primaryIp(): string { return this.env.primaryIp; }
-  get stopped(): boolean { return isStopped(this.state); }
+  get name(): string {
+    return this.cfg.name;
+  }
+  get primaryIp(): string {
+    return this.env.primaryIp;
+  }
+  get stopped(): boolean {
+    return isStopped(this.state);
+  }
 
   /** Prepare the interface side (macvlan for mac_mode virtual), then Startup. */
   start(): void {
@@ -112,7 +142,11 @@ export class Instance {
    *  of announcements, ...): the machine keeps its state, so a master stays master. */
   reconfigure(cfg: InstanceConfig): void {
     this.cfg = cfg;
-    const { state, actions } = reconfigure(this.state, toVrrpConfig(cfg, this.env.primaryIp, this.checksumForm), this.env.now());
+    const { state, actions } = reconfigure(
+      this.state,
+      toVrrpConfig(cfg, this.env.primaryIp, this.checksumForm),
+      this.env.now(),
+    );
     this.state = state;
     for (const a of actions) this.perform(a);
     this.arm();
@@ -123,7 +157,10 @@ export class Instance {
     this.counters.advertsReceived++;
     if (this.cfg.checksum === 'auto' && this.cfg.family === 4 && this.cfg.version === 3 && form !== this.checksumForm) {
       // Follow the peers' checksum form (RFC 5798 vs RFC 9568 split), so both sides accept each other.
-      this.env.log.info({ instance: this.name, from: this.checksumForm, to: form, peer: src }, 'following the peer\'s VRRPv3 IPv4 checksum form');
+      this.env.log.info(
+        { instance: this.name, from: this.checksumForm, to: form, peer: src },
+        "following the peer's VRRPv3 IPv4 checksum form",
+      );
       this.checksumForm = form;
     }
     this.feed({ type: 'advert', src, advert });
@@ -139,8 +176,12 @@ export class Instance {
     this.env.raw?.close();
     if (this.owning) this.releaseAddresses();
     if (this.cfg.macMode === 'virtual') {
-      try { this.env.driver.deleteLink(this.addrIfname); this.env.journal.forgetLink(this.addrIfname); }
-      catch (e) { this.env.log.warn({ instance: this.name, err: (e as Error).message }, 'could not delete macvlan'); }
+      try {
+        this.env.driver.deleteLink(this.addrIfname);
+        this.env.journal.forgetLink(this.addrIfname);
+      } catch (e) {
+        this.env.log.warn({ instance: this.name, err: (e as Error).message }, 'could not delete macvlan');
+      }
     }
   }
 
@@ -154,26 +195,37 @@ export class Instance {
       this.env.driver.addAddress(this.addrIfname, cidr);
       this.counters.addressesRestored++;
       this.env.hooks.onEvent?.({ instance: this.name, reason: 'address-restored', address: cidr });
-      this.env.log.warn({ instance: this.name, address: cidr }, 'a virtual address was removed by other software: restored');
+      this.env.log.warn(
+        { instance: this.name, address: cidr },
+        'a virtual address was removed by other software: restored',
+      );
       this.announce();
     } catch (e) {
-      this.env.log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not restore a virtual address');
+      this.env.log.error(
+        { instance: this.name, address: cidr, err: (e as Error).message },
+        'could not restore a virtual address',
+      );
     }
   }
 
   private perform(a: VrrpAction): void {
     switch (a.type) {
-      case 'send-advert': return this.sendAdvert(a.priority, a.maxAdverIntervalCs);
-      case 'announce': return this.announce();
-      case 'take-addresses': return this.takeAddresses();
-      case 'release-addresses': return this.releaseAddresses();
+      case 'send-advert':
+        return this.sendAdvert(a.priority, a.maxAdverIntervalCs);
+      case 'announce':
+        return this.announce();
+      case 'take-addresses':
+        return this.takeAddresses();
+      case 'release-addresses':
+        return this.releaseAddresses();
       case 'transition':
         this.counters.transitions++;
         if (a.to === 'master') this.counters.becameMaster++;
         this.env.log.info({ instance: this.name, from: a.from, to: a.to, reason: a.reason }, 'transition');
         this.env.hooks.onTransition(this, a.from, a.to, a.reason);
         return;
-      case 'drop': return this.drop(a.reason);
+      case 'drop':
+        return this.drop(a.reason);
       default: {
         const never: never = a;
         this.env.log.warn({ action: never }, 'unknown action');
@@ -186,7 +238,11 @@ export class Instance {
    *  so a timer armed for an earlier moment is kept and re-armed when it fires early. */
   private arm(): void {
     const due = nextDeadline(this.state);
-    if (due === undefined) { if (this.timer) clearTimeout(this.timer); this.timer = undefined; return; }
+    if (due === undefined) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
     this.timerDue = due;
     if (this.timer && this.armedFor <= due) return;
     if (this.timer) clearTimeout(this.timer);
@@ -197,7 +253,10 @@ export class Instance {
   private onTimer(): void {
     this.timer = undefined;
     const now = this.env.now();
-    if (now < this.timerDue - 1) { this.arm(); return; } // the deadline moved on: not due yet
+    if (now < this.timerDue - 1) {
+      this.arm();
+      return;
+    } // the deadline moved on: not due yet
     const late = now - this.timerDue;
     if (late > this.cfg.advertIntervalMs / 4) this.counters.lateTimers++;
     // Timers run before I/O in Node's loop: after a stall, adverts that arrived meanwhile are still
@@ -209,7 +268,10 @@ export class Instance {
   private sendAdvert(priority: number, maxAdverIntervalCs: number): void {
     const c = this.cfg;
     const advert: VrrpAdvert = {
-      version: c.version, vrid: c.vrid, priority, maxAdverIntervalCs,
+      version: c.version,
+      vrid: c.vrid,
+      priority,
+      maxAdverIntervalCs,
       addresses: c.addresses.map((x) => x.address),
       ...(c.version === 2 ? v2Auth(c) : {}),
     };
@@ -218,12 +280,23 @@ export class Instance {
       // Unicast (keepalived's unicast_peer): the same advert to each peer; the checksum's
       // pseudo-header (RFC 5798 5.2.8) names the peer as destination. advertsSent counts packets.
       for (const peer of c.unicastPeers) {
-        const payload = encodeAdvert(advert, { family: c.family, src: this.env.primaryIp, dst: peer, checksumForm: this.checksumForm });
+        const payload = encodeAdvert(advert, {
+          family: c.family,
+          src: this.env.primaryIp,
+          dst: peer,
+          checksumForm: this.checksumForm,
+        });
         this.trySend(() => raw.send(peer, payload), 'advert') && this.counters.advertsSent++;
       }
       return;
     }
-    const frame = encodeVrrpFrame({ srcMac: this.vmac, family: c.family, src: this.env.primaryIp, advert, checksumForm: this.checksumForm });
+    const frame = encodeVrrpFrame({
+      srcMac: this.vmac,
+      family: c.family,
+      src: this.env.primaryIp,
+      advert,
+      checksumForm: this.checksumForm,
+    });
     this.send(frame, 'advert') && this.counters.advertsSent++;
   }
 
@@ -269,9 +342,16 @@ export class Instance {
   private announceOnce(): void {
     const mac = this.ownerMac();
     for (const { address } of this.cfg.addresses) {
-      const frame = this.cfg.family === 4
-        ? encodeGratuitousArp({ mac, ip: address })
-        : encodeNeighborAdvert({ srcMac: mac, src: this.env.primaryIp, target: address, override: true, router: true });
+      const frame =
+        this.cfg.family === 4
+          ? encodeGratuitousArp({ mac, ip: address })
+          : encodeNeighborAdvert({
+              srcMac: mac,
+              src: this.env.primaryIp,
+              target: address,
+              override: true,
+              router: true,
+            });
       if (this.send(frame, 'announce')) this.counters.announcements++;
     }
   }
@@ -292,8 +372,11 @@ export class Instance {
     for (const a of c.addresses) {
       const cidr = `${a.address}/${a.prefixLength}`;
       journal.recordAddress(this.addrIfname, cidr);
-      try { driver.addAddress(this.addrIfname, cidr); }
-      catch (e) { log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not add a virtual address'); }
+      try {
+        driver.addAddress(this.addrIfname, cidr);
+      } catch (e) {
+        log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not add a virtual address');
+      }
     }
     this.owning = true;
     if (c.garp.refreshMs > 0) {
@@ -306,12 +389,25 @@ export class Instance {
     const { driver, journal, log } = this.env;
     const c = this.cfg;
     this.owning = false;
-    if (this.garpTimer) { clearTimeout(this.garpTimer); this.garpTimer = undefined; }
-    if (this.refreshTimer) { clearInterval(this.refreshTimer); this.refreshTimer = undefined; }
+    if (this.garpTimer) {
+      clearTimeout(this.garpTimer);
+      this.garpTimer = undefined;
+    }
+    if (this.refreshTimer) {
+      clearInterval(this.refreshTimer);
+      this.refreshTimer = undefined;
+    }
     for (const a of c.addresses) {
       const cidr = `${a.address}/${a.prefixLength}`;
-      try { driver.removeAddress(this.addrIfname, cidr); journal.forgetAddress(this.addrIfname, cidr); }
-      catch (e) { log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not remove a virtual address'); }
+      try {
+        driver.removeAddress(this.addrIfname, cidr);
+        journal.forgetAddress(this.addrIfname, cidr);
+      } catch (e) {
+        log.error(
+          { instance: this.name, address: cidr, err: (e as Error).message },
+          'could not remove a virtual address',
+        );
+      }
     }
     try {
       if (c.macMode === 'move') {
@@ -328,14 +424,17 @@ export class Instance {
   private prepareMacvlan(): void {
     const { driver, journal } = this.env;
     journal.recordLink(this.addrIfname);
-    driver.deleteLink(this.addrIfname);   // a leftover from a crash, if any
+    driver.deleteLink(this.addrIfname); // a leftover from a crash, if any
     driver.createMacvlan(this.cfg.interface, this.addrIfname, this.vmac);
     if (driver.os === 'linux') {
       // Every router's macvlan has the same MAC: an EUI-64 link-local derived from it would collide
       // (and RFC 9568 7.4 says never to source from it). IPv4 instances need no IPv6 at all.
       const key = this.cfg.family === 4 ? 'disable_ipv6' : 'addr_gen_mode';
-      try { writeFileSync(`/proc/sys/net/ipv6/conf/${this.addrIfname}/${key}`, '1'); }
-      catch (e) { this.env.log.warn({ instance: this.name, err: (e as Error).message }, `could not set ${key} on the macvlan`); }
+      try {
+        writeFileSync(`/proc/sys/net/ipv6/conf/${this.addrIfname}/${key}`, '1');
+      } catch (e) {
+        this.env.log.warn({ instance: this.name, err: (e as Error).message }, `could not set ${key} on the macvlan`);
+      }
     }
     driver.setUp(this.addrIfname, false); // up only while master, so a backup never answers
   }

@@ -15,10 +15,10 @@ import { join } from 'node:path';
 
 export interface Changes {
   pid: number;
-  macs: Record<string, string>;              // ifname -> original MAC
+  macs: Record<string, string>; // ifname -> original MAC
   addresses: { ifname: string; cidr: string }[];
-  links: string[];                           // interfaces we created (macvlans)
-  sysctls: Record<string, string>;           // /proc/sys path -> original value
+  links: string[]; // interfaces we created (macvlans)
+  sysctls: Record<string, string>; // /proc/sys path -> original value
 }
 
 export interface Undoer {
@@ -42,7 +42,11 @@ export class Journal {
   /** What a previous run left behind, if that run is no longer alive. */
   leftovers(): Changes | undefined {
     let prev: Changes;
-    try { prev = JSON.parse(readFileSync(this.file, 'utf8')); } catch { return undefined; }
+    try {
+      prev = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch {
+      return undefined;
+    }
     if (prev.pid !== process.pid && isAlive(prev.pid)) {
       throw new Error(`another tandem (pid ${prev.pid}) owns ${this.file}: refusing to start`);
     }
@@ -54,7 +58,10 @@ export class Journal {
     this.data.macs[ifname] = original;
     this.flush();
   }
-  forgetMac(ifname: string): void { delete this.data.macs[ifname]; this.flushSoon(); }
+  forgetMac(ifname: string): void {
+    delete this.data.macs[ifname];
+    this.flushSoon();
+  }
 
   recordAddress(ifname: string, cidr: string): void {
     if (this.data.addresses.some((a) => a.ifname === ifname && a.cidr === cidr)) return;
@@ -68,26 +75,44 @@ export class Journal {
   }
 
   recordLink(name: string): void {
-    if (!this.data.links.includes(name)) { this.data.links.push(name); this.flush(); }
+    if (!this.data.links.includes(name)) {
+      this.data.links.push(name);
+      this.flush();
+    }
   }
-  forgetLink(name: string): void { this.data.links = this.data.links.filter((l) => l !== name); this.flush(); }
+  forgetLink(name: string): void {
+    this.data.links = this.data.links.filter((l) => l !== name);
+    this.flush();
+  }
 
   recordSysctl(path: string, original: string): void {
     if (this.data.sysctls[path] !== undefined) return;
     this.data.sysctls[path] = original;
     this.flush();
   }
-  forgetSysctl(path: string): void { delete this.data.sysctls[path]; this.flush(); }
+  forgetSysctl(path: string): void {
+    delete this.data.sysctls[path];
+    this.flush();
+  }
 
-  current(): Changes { return this.data; }
+  current(): Changes {
+    return this.data;
+  }
 
   /** Undo everything in `c` (best effort, each step on its own); returns the errors. */
   static undo(c: Changes, u: Undoer): string[] {
     const errors: string[] = [];
-    const attempt = (what: string, f: () => void) => { try { f(); } catch (e) { errors.push(`${what}: ${(e as Error).message}`); } };
+    const attempt = (what: string, f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        errors.push(`${what}: ${(e as Error).message}`);
+      }
+    };
     for (const a of c.addresses) attempt(`remove ${a.cidr} from ${a.ifname}`, () => u.removeAddress(a.ifname, a.cidr));
     for (const l of c.links) attempt(`delete ${l}`, () => u.deleteLink(l));
-    for (const [ifname, mac] of Object.entries(c.macs)) attempt(`restore MAC of ${ifname}`, () => u.setMac(ifname, mac));
+    for (const [ifname, mac] of Object.entries(c.macs))
+      attempt(`restore MAC of ${ifname}`, () => u.setMac(ifname, mac));
     for (const [path, v] of Object.entries(c.sysctls)) attempt(`restore ${path}`, () => u.writeSysctl(path, v));
     return errors;
   }
@@ -105,7 +130,9 @@ export class Journal {
   private flushSoon(): void {
     if (this.pending) return;
     this.pending = true;
-    setImmediate(() => { if (this.pending) this.flush(); });
+    setImmediate(() => {
+      if (this.pending) this.flush();
+    });
   }
 
   /** Writes the record now (also what a pending flushSoon would have written). */
@@ -113,11 +140,20 @@ export class Journal {
     this.pending = false;
     const tmp = `${this.file}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'w', 0o640);
-    try { writeSync(fd, JSON.stringify(this.data)); } finally { closeSync(fd); }
+    try {
+      writeSync(fd, JSON.stringify(this.data));
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.file);
   }
 }
 
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

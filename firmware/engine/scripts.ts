@@ -3,7 +3,13 @@
 // calls run one after another so a script sees transitions in order.
 import { spawn } from 'node:child_process';
 
-export interface ScriptResult { code: number | null; signal: string | null; timedOut: boolean; ms: number; error?: string }
+export interface ScriptResult {
+  code: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  ms: number;
+  error?: string;
+}
 
 export function runScript(argv: string[], timeoutMs: number): Promise<ScriptResult> {
   const t0 = performance.now();
@@ -16,7 +22,13 @@ export function runScript(argv: string[], timeoutMs: number): Promise<ScriptResu
       resolve({ code: null, signal: null, timedOut: false, ms: 0, error: (e as Error).message });
       return;
     }
-    const kill = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        /* gone */
+      }
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       kill('SIGTERM');
@@ -38,11 +50,18 @@ export class NotifyQueue {
   private queue: string[][] = [];
   private running = false;
   dropped = 0;
-  constructor(private timeoutMs: number, private onDone: (argv: string[], r: ScriptResult) => void, private max = 16) {}
+  constructor(
+    private timeoutMs: number,
+    private onDone: (argv: string[], r: ScriptResult) => void,
+    private max = 16,
+  ) {}
 
   push(argv: string[]): void {
     this.queue.push(argv);
-    if (this.queue.length > this.max) { this.queue.shift(); this.dropped++; }
+    if (this.queue.length > this.max) {
+      this.queue.shift();
+      this.dropped++;
+    }
     if (!this.running) void this.drain();
   }
 
@@ -70,12 +89,20 @@ export class TrackScript {
     private onChange: (ok: boolean, r: ScriptResult) => void,
   ) {}
 
-  start(): void { this.schedule(0); }
-  stop(): void { this.stopped = true; if (this.timer) clearTimeout(this.timer); }
+  start(): void {
+    this.schedule(0);
+  }
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
 
   /** Applies one result; exported for tests through `feed`. */
   feed(success: boolean, r: ScriptResult): void {
-    if (success === this.ok) { this.streak = 0; return; }
+    if (success === this.ok) {
+      this.streak = 0;
+      return;
+    }
     this.streak++;
     if (this.streak >= (success ? this.spec.rise : this.spec.fall)) {
       this.ok = success;

@@ -42,12 +42,19 @@ let log: Logger | undefined;
 const post = (m: FromEngine) => port.postMessage(m);
 
 function flushLog(l: Logger | undefined): Promise<void> {
-  return new Promise((resolve) => { if (l?.flush) l.flush(() => resolve()); else resolve(); setTimeout(resolve, 500).unref(); });
+  return new Promise((resolve) => {
+    if (l?.flush) l.flush(() => resolve());
+    else resolve();
+    setTimeout(resolve, 500).unref();
+  });
 }
 
 async function start(m: Extract<ToEngine, { t: 'start' }>): Promise<void> {
   const pre = loadConfig(m.configFile);
-  if (!pre.ok) { post({ t: 'start-failed', error: pre.errors.map(formatIssue).join('\n') }); return; }
+  if (!pre.ok) {
+    post({ t: 'start-failed', error: pre.errors.map(formatIssue).join('\n') });
+    return;
+  }
   log = createLogger((m.logLevel ?? pre.config.log.level) as LogLevel);
   // Thread-level on Linux: this raises the engine thread, which runs every protocol timer.
   const sched = applyScheduling(pre.config.scheduling);
@@ -69,7 +76,10 @@ async function start(m: Extract<ToEngine, { t: 'start' }>): Promise<void> {
   const pushStatus = () => {
     if (pending) return;
     pending = true;
-    setImmediate(() => { pending = false; if (daemon) post({ t: 'status', s: daemon.status() }); });
+    setImmediate(() => {
+      pending = false;
+      if (daemon) post({ t: 'status', s: daemon.status() });
+    });
   };
   daemon.onEvent((e) => post({ t: 'event', e: { ...e } }));
   daemon.onChange(pushStatus);
@@ -78,12 +88,20 @@ async function start(m: Extract<ToEngine, { t: 'start' }>): Promise<void> {
 }
 
 async function request(id: number, req: Record<string, unknown>): Promise<void> {
-  if (!daemon) { post({ t: 'res', id, ok: false, error: { code: 'not-running', message: 'the engine is not running' } }); return; }
+  if (!daemon) {
+    post({ t: 'res', id, ok: false, error: { code: 'not-running', message: 'the engine is not running' } });
+    return;
+  }
   try {
     post({ t: 'res', id, ok: true, result: await handleCommand(daemon, req) });
   } catch (e) {
     const err = e as { code?: unknown; message?: string };
-    post({ t: 'res', id, ok: false, error: { code: typeof err.code === 'string' ? err.code : 'failed', message: err.message ?? String(e) } });
+    post({
+      t: 'res',
+      id,
+      ok: false,
+      error: { code: typeof err.code === 'string' ? err.code : 'failed', message: err.message ?? String(e) },
+    });
   }
 }
 
@@ -96,8 +114,14 @@ async function stop(): Promise<void> {
 
 port.on('message', (m: ToEngine) => {
   switch (m.t) {
-    case 'start': void start(m); break;
-    case 'req': void request(m.id, m.req); break;
-    case 'stop': void stop(); break;
+    case 'start':
+      void start(m);
+      break;
+    case 'req':
+      void request(m.id, m.req);
+      break;
+    case 'stop':
+      void stop();
+      break;
   }
 });

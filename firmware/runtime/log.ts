@@ -23,7 +23,10 @@ export function createLogger(level: LogLevel = 'info', dest?: pino.DestinationSt
 /** Lets a hot path log at most `perWindow` messages every `windowMs` per key, counting the rest. */
 export class RateLimiter {
   private windows = new Map<string, { start: number; n: number; suppressed: number }>();
-  constructor(private perWindow = 5, private windowMs = 10_000) {}
+  constructor(
+    private perWindow = 5,
+    private windowMs = 10_000,
+  ) {}
   /** Returns the number of messages suppressed since the last allowed one, or -1 to suppress. */
   allow(key: string, now: number): number {
     let w = this.windows.get(key);
@@ -34,7 +37,10 @@ export class RateLimiter {
       w.n++;
       return suppressed;
     }
-    if (w.n < this.perWindow) { w.n++; return 0; }
+    if (w.n < this.perWindow) {
+      w.n++;
+      return 0;
+    }
     w.suppressed++;
     return -1;
   }

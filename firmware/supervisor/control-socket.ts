@@ -21,10 +21,15 @@ export async function listenControl(path: string, handler: Handler): Promise<Ser
   const server = createServer((sock) => serve(sock, handler));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => { server.off('error', reject); resolve(); });
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   chmodSync(path, 0o660);
-  server.on('error', () => { /* per-connection errors are handled in serve */ });
+  server.on('error', () => {
+    /* per-connection errors are handled in serve */
+  });
   return server;
 }
 
@@ -34,7 +39,11 @@ function serve(sock: Socket, handler: Handler): void {
   sock.on('error', () => sock.destroy());
   sock.on('data', (chunk: string) => {
     buf += chunk;
-    if (buf.length > MAX_REQUEST) { reply(sock, { ok: false, error: { code: 'too-large', message: 'request over 64 KiB' } }); sock.end(); return; }
+    if (buf.length > MAX_REQUEST) {
+      reply(sock, { ok: false, error: { code: 'too-large', message: 'request over 64 KiB' } });
+      sock.end();
+      return;
+    }
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl).trim();
@@ -46,51 +55,93 @@ function serve(sock: Socket, handler: Handler): void {
 
 async function handle(sock: Socket, line: string, handler: Handler): Promise<void> {
   let req: unknown;
-  try { req = JSON.parse(line); } catch { return reply(sock, { ok: false, error: { code: 'bad-json', message: 'request is not JSON' } }); }
+  try {
+    req = JSON.parse(line);
+  } catch {
+    return reply(sock, { ok: false, error: { code: 'bad-json', message: 'request is not JSON' } });
+  }
   if (!req || typeof req !== 'object' || typeof (req as { cmd?: unknown }).cmd !== 'string') {
-    return reply(sock, { ok: false, error: { code: 'bad-request', message: 'a request is an object with a string "cmd"' } });
+    return reply(sock, {
+      ok: false,
+      error: { code: 'bad-request', message: 'a request is an object with a string "cmd"' },
+    });
   }
   try {
     reply(sock, { ok: true, result: await handler(req as Record<string, unknown>) });
   } catch (e) {
     const err = e as { code?: string; message?: string };
-    reply(sock, { ok: false, error: { code: typeof err.code === 'string' ? err.code : 'failed', message: err.message ?? String(e) } });
+    reply(sock, {
+      ok: false,
+      error: { code: typeof err.code === 'string' ? err.code : 'failed', message: err.message ?? String(e) },
+    });
   }
 }
 
 function reply(sock: Socket, obj: unknown): void {
   if (sock.destroyed) return;
-  if (sock.writableLength > MAX_BUFFERED_REPLY) { sock.destroy(); return; }
-  sock.write(JSON.stringify(obj) + '\n');
+  if (sock.writableLength > MAX_BUFFERED_REPLY) {
+    sock.destroy();
+    return;
+  }
+  sock.write(`${JSON.stringify(obj)}\n`);
 }
 
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createConnection(path);
-    const t = setTimeout(() => { s.destroy(); resolve(false); }, 500);
-    s.on('connect', () => { clearTimeout(t); s.destroy(); resolve(true); });
-    s.on('error', () => { clearTimeout(t); resolve(false); });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 500);
+    s.on('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(false);
+    });
   });
 }
 
 /** One request to a running daemon. Rejects with a clear message when nothing listens. */
-export function request(path: string, req: Record<string, unknown>, timeoutMs = 5000): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+export function request(
+  path: string,
+  req: Record<string, unknown>,
+  timeoutMs = 5000,
+): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
   return new Promise((resolve, reject) => {
     const s = createConnection(path);
     let buf = '';
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`no reply from ${path} within ${timeoutMs} ms`)); }, timeoutMs);
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no reply from ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
     s.setEncoding('utf8');
-    s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
+    s.on('connect', () => s.write(`${JSON.stringify(req)}\n`));
     s.on('data', (d: string) => {
       buf += d;
       const nl = buf.indexOf('\n');
-      if (nl >= 0) { clearTimeout(t); s.end(); try { resolve(JSON.parse(buf.slice(0, nl))); } catch (e) { reject(e); } }
+      if (nl >= 0) {
+        clearTimeout(t);
+        s.end();
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)));
+        } catch (e) {
+          reject(e);
+        }
+      }
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(t);
-      reject(new Error(e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
-        ? `tandem is not running (no control socket at ${path})`
-        : `${path}: ${e.code ?? e.message}`));
+      reject(
+        new Error(
+          e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+            ? `tandem is not running (no control socket at ${path})`
+            : `${path}: ${e.code ?? e.message}`,
+        ),
+      );
     });
   });
 }

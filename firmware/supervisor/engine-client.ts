@@ -11,7 +11,12 @@ export interface EngineStatus {
 }
 
 export class EngineError extends Error {
-  constructor(readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Where the worker's code is: next to this module in the bundle, or the .ts source under tsx. */
@@ -40,24 +45,44 @@ export class EngineClient {
     const { url, execArgv } = workerEntry();
     // execArgv is not inherited: preloads meant for the main thread stay out of the engine. A
     // small young generation keeps the engine's memory low (it allocates little per packet).
-    const w = new Worker(url, { execArgv, resourceLimits: { maxYoungGenerationSizeMb: 4 }, stdout: false, stderr: false });
+    const w = new Worker(url, {
+      execArgv,
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      stdout: false,
+      stderr: false,
+    });
     this.worker = w;
     return new Promise<void>((resolve, reject) => {
       let started = false;
       w.on('message', (m: FromEngine) => {
         switch (m.t) {
-          case 'started': started = true; this.bootId = m.bootId; this.lastStatus = m.status as EngineStatus; resolve(); break;
-          case 'start-failed': reject(new EngineError('start-failed', m.error)); break;
+          case 'started':
+            started = true;
+            this.bootId = m.bootId;
+            this.lastStatus = m.status as EngineStatus;
+            resolve();
+            break;
+          case 'start-failed':
+            reject(new EngineError('start-failed', m.error));
+            break;
           case 'res': {
             const p = this.waiting.get(m.id);
             this.waiting.delete(m.id);
             if (!p) break;
-            if (m.ok) p.resolve(m.result); else p.reject(new EngineError(m.error.code, m.error.message));
+            if (m.ok) p.resolve(m.result);
+            else p.reject(new EngineError(m.error.code, m.error.message));
             break;
           }
-          case 'event': for (const l of this.eventListeners) l(m.e); break;
-          case 'status': this.lastStatus = m.s as EngineStatus; for (const l of this.changeListeners) l(); break;
-          case 'stopped': this.stopped?.(); break;
+          case 'event':
+            for (const l of this.eventListeners) l(m.e);
+            break;
+          case 'status':
+            this.lastStatus = m.s as EngineStatus;
+            for (const l of this.changeListeners) l();
+            break;
+          case 'stopped':
+            this.stopped?.();
+            break;
         }
       });
       w.on('error', (e) => {
@@ -65,7 +90,8 @@ export class EngineClient {
         else this.onExit(`the protocol engine failed: ${e.stack ?? e.message}`);
       });
       w.on('exit', (code) => {
-        for (const p of this.waiting.values()) p.reject(new EngineError('engine-exited', `the engine exited (${code})`));
+        for (const p of this.waiting.values())
+          p.reject(new EngineError('engine-exited', `the engine exited (${code})`));
         this.waiting.clear();
         if (!started) reject(new EngineError('engine-exited', `the engine exited (${code}) before starting`));
         else if (!this.stopped) this.onExit(`the protocol engine exited with code ${code}`);
@@ -89,17 +115,26 @@ export class EngineClient {
     return this.lastStatus;
   }
 
-  onEvent(l: (e: Record<string, unknown>) => void): void { this.eventListeners.push(l); }
-  onChange(l: () => void): void { this.changeListeners.push(l); }
+  onEvent(l: (e: Record<string, unknown>) => void): void {
+    this.eventListeners.push(l);
+  }
+  onChange(l: () => void): void {
+    this.changeListeners.push(l);
+  }
 
   /** Graceful stop inside the engine (handover, restore), bounded by `timeoutMs`. */
   stop(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
-      this.stopped = () => { clearTimeout(t); resolve(); };
+      this.stopped = () => {
+        clearTimeout(t);
+        resolve();
+      };
       this.send({ t: 'stop' });
     });
   }
 
-  private send(m: ToEngine): void { this.worker?.postMessage(m); }
+  private send(m: ToEngine): void {
+    this.worker?.postMessage(m);
+  }
 }

@@ -26,7 +26,12 @@ export function parseRequest(name: string, payload: Uint8Array): ParsedRequest {
   let id: string | null = null;
   let body: unknown = {};
   if (payload.byteLength > MAX_REQUEST_BYTES) {
-    return { ok: false, id, code: 'bad-request', message: `request is ${payload.byteLength} bytes, limit ${MAX_REQUEST_BYTES}` };
+    return {
+      ok: false,
+      id,
+      code: 'bad-request',
+      message: `request is ${payload.byteLength} bytes, limit ${MAX_REQUEST_BYTES}`,
+    };
   }
   if (payload.byteLength > 0) {
     try {
@@ -42,7 +47,12 @@ export function parseRequest(name: string, payload: Uint8Array): ParsedRequest {
     else return { ok: false, id, code: 'bad-request', message: `id must be a string of 1..${MAX_ID_CHARS} characters` };
   }
   if (!(COMMANDS as readonly string[]).includes(name)) {
-    return { ok: false, id, code: 'unknown-command', message: `unknown command '${name.slice(0, 64)}'; known: ${COMMANDS.join(', ')}` };
+    return {
+      ok: false,
+      id,
+      code: 'unknown-command',
+      message: `unknown command '${name.slice(0, 64)}'; known: ${COMMANDS.join(', ')}`,
+    };
   }
   const args = body.args ?? {};
   if (!isObject(args)) return { ok: false, id, code: 'bad-request', message: 'args must be a JSON object' };
@@ -57,11 +67,15 @@ export class ReplyCache {
   private map = new Map<string, ReplyBody>();
   constructor(readonly capacity = 256) {}
 
-  get size(): number { return this.map.size; }
-  get(key: string): ReplyBody | undefined { return this.map.get(key); }
+  get size(): number {
+    return this.map.size;
+  }
+  get(key: string): ReplyBody | undefined {
+    return this.map.get(key);
+  }
 
   set(key: string, reply: ReplyBody): void {
-    this.map.delete(key);          // re-insert: Map order is recency order
+    this.map.delete(key); // re-insert: Map order is recency order
     this.map.set(key, reply);
     while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
   }

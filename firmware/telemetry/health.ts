@@ -11,7 +11,10 @@ export class HealthSampler {
   private lastCpu: NodeJS.CpuUsage;
   private lastAtMs: number;
 
-  constructor(private readonly nowMs: () => number, private readonly resolutionMs = 10) {
+  constructor(
+    private readonly nowMs: () => number,
+    private readonly resolutionMs = 10,
+  ) {
     this.hist = monitorEventLoopDelay({ resolution: resolutionMs });
     this.hist.enable();
     this.lastCpu = process.cpuUsage();
@@ -21,7 +24,7 @@ export class HealthSampler {
   /** Reads and resets: each sample covers the interval since the previous one. */
   sample(): HealthSample {
     const now = this.nowMs();
-    const cpu = process.cpuUsage(this.lastCpu);          // microseconds since lastCpu
+    const cpu = process.cpuUsage(this.lastCpu); // microseconds since lastCpu
     const wallUs = Math.max(1, (now - this.lastAtMs) * 1000);
     const h = this.hist;
     const empty = h.count === 0;
@@ -40,5 +43,7 @@ export class HealthSampler {
     };
   }
 
-  stop(): void { this.hist.disable(); }
+  stop(): void {
+    this.hist.disable();
+  }
 }

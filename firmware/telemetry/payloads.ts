@@ -8,7 +8,12 @@ import type { InstanceCounters, PublishedStatus, StatusSnapshot, TelemetryEvent 
 
 export const SCHEMA_VERSION = 1;
 
-export interface Envelope { v: number; ts: string; boot_id: string; seq: number }
+export interface Envelope {
+  v: number;
+  ts: string;
+  boot_id: string;
+  seq: number;
+}
 
 export function envelope(bootId: string, seq: number, nowMs: number): Envelope {
   return { v: SCHEMA_VERSION, ts: new Date(nowMs).toISOString(), boot_id: bootId, seq };
@@ -20,9 +25,9 @@ export interface Topics {
   state: string;
   events: string;
   health: string;
-  reply: string;       // 3.1.1 replies, and MQTT 5 requests without a Response Topic
-  cmdPrefix: string;   // <base>/cmd/ ; the command name is the rest of the topic
-  cmdFilter: string;   // <base>/cmd/+
+  reply: string; // 3.1.1 replies, and MQTT 5 requests without a Response Topic
+  cmdPrefix: string; // <base>/cmd/ ; the command name is the rest of the topic
+  cmdFilter: string; // <base>/cmd/+
 }
 
 export function topicsFor(prefix: string, node: string): Topics {
@@ -39,7 +44,13 @@ export function topicsFor(prefix: string, node: string): Topics {
   };
 }
 
-export function statusPayload(env: Envelope, node: string, state: PublishedStatus, version: string, slot: string | undefined) {
+export function statusPayload(
+  env: Envelope,
+  node: string,
+  state: PublishedStatus,
+  version: string,
+  slot: string | undefined,
+) {
   return { ...env, node, state, version, slot: slot ?? null };
 }
 
@@ -56,17 +67,31 @@ export function eventPayload(env: Envelope, node: string, e: TelemetryEvent) {
 export interface HealthSample {
   uptimeS: number;
   rssBytes: number;
-  cpuUserPct: number;      // of one core, since the previous sample
+  cpuUserPct: number; // of one core, since the previous sample
   cpuSystemPct: number;
   loopDelayMs: { p50: number; p99: number; max: number };
 }
 
-export interface HealthInstance { name: string; state: string; counters: InstanceCounters }
+export interface HealthInstance {
+  name: string;
+  state: string;
+  counters: InstanceCounters;
+}
 
-export function healthPayload(env: Envelope, node: string, version: string, slot: string | undefined, s: HealthSample,
-  instances: HealthInstance[], mqtt: { queued: number; dropped: number; reconnects: number; oversized: number }) {
+export function healthPayload(
+  env: Envelope,
+  node: string,
+  version: string,
+  slot: string | undefined,
+  s: HealthSample,
+  instances: HealthInstance[],
+  mqtt: { queued: number; dropped: number; reconnects: number; oversized: number },
+) {
   return {
-    ...env, node, version, slot: slot ?? null,
+    ...env,
+    node,
+    version,
+    slot: slot ?? null,
     uptime_s: s.uptimeS,
     rss_bytes: s.rssBytes,
     cpu_pct: { user: s.cpuUserPct, system: s.cpuSystemPct },
@@ -93,7 +118,7 @@ export function replyPayload(env: Envelope, node: string, r: ReplyBody) {
 
 /** The MQTT 5 properties tandem sets on a PUBLISH (subset used for size accounting). */
 export interface PublishProps {
-  messageExpiryInterval?: number;  // seconds
+  messageExpiryInterval?: number; // seconds
   topicAlias?: number;
   responseTopic?: string;
   correlationData?: Buffer;
@@ -110,7 +135,13 @@ function varintSize(n: number): number {
  * Maximum Packet Size (MQTT 5 section 3.2.2.3.6) before sending: a client that sends a bigger
  * packet is disconnected (section 4.13), so tandem drops and counts instead.
  */
-export function publishPacketSize(topic: string, payloadBytes: number, qos: 0 | 1, protocolVersion: 4 | 5, props?: PublishProps): number {
+export function publishPacketSize(
+  topic: string,
+  payloadBytes: number,
+  qos: 0 | 1,
+  protocolVersion: 4 | 5,
+  props?: PublishProps,
+): number {
   let rest = 2 + Buffer.byteLength(topic) + (qos > 0 ? 2 : 0) + payloadBytes;
   if (protocolVersion === 5) {
     let p = 0;

@@ -6,24 +6,29 @@
 export interface Outgoing<T> {
   readonly value: T;
   acked: boolean;
-  removed: boolean;   // dropped or delivered: a late PUBACK for it is ignored
+  removed: boolean; // dropped or delivered: a late PUBACK for it is ignored
 }
 
 export class AckQueue<T> {
   private buf: (Outgoing<T> | undefined)[];
   private head = 0;
   private len = 0;
-  private sent = 0;     // items [0, sent) have been handed to the current connection
+  private sent = 0; // items [0, sent) have been handed to the current connection
   droppedCount = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.buf = new Array(capacity);
   }
 
-  get length(): number { return this.len; }
+  get length(): number {
+    return this.len;
+  }
   /** Items handed to the connection and not yet acknowledged or removed. */
-  get sentCount(): number { return this.sent; }
+  get sentCount(): number {
+    return this.sent;
+  }
 
   /** Appends; when full, drops the oldest (counted) and returns it. */
   push(value: T): Outgoing<T> | undefined {
@@ -44,7 +49,7 @@ export class AckQueue<T> {
     while (this.sent < this.len) {
       const item = this.buf[(this.head + this.sent) % this.capacity]!;
       this.sent++;
-      if (!item.acked) return item;   // acked out of order on an earlier connection
+      if (!item.acked) return item; // acked out of order on an earlier connection
     }
     return undefined;
   }
@@ -60,7 +65,9 @@ export class AckQueue<T> {
   }
 
   /** A new connection: everything unacknowledged goes out again from the head. */
-  rewind(): void { this.sent = 0; }
+  rewind(): void {
+    this.sent = 0;
+  }
 
   private shiftHead(): Outgoing<T> {
     const item = this.buf[this.head]!;

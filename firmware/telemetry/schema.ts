@@ -29,7 +29,8 @@ export function validate(schema: JsonSchema, value: unknown, path = '$'): string
       return errors;
     }
   }
-  if ('const' in s && JSON.stringify(s.const) !== JSON.stringify(value)) errors.push(`${path}: expected ${JSON.stringify(s.const)}`);
+  if ('const' in s && JSON.stringify(s.const) !== JSON.stringify(value))
+    errors.push(`${path}: expected ${JSON.stringify(s.const)}`);
   if (Array.isArray(s.enum) && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
     errors.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(s.enum)}`);
   }
@@ -38,7 +39,8 @@ export function validate(schema: JsonSchema, value: unknown, path = '$'): string
     if (typeof s.maximum === 'number' && value > s.maximum) errors.push(`${path}: ${value} > maximum ${s.maximum}`);
   }
   if (typeof value === 'string') {
-    if (typeof s.minLength === 'number' && value.length < s.minLength) errors.push(`${path}: shorter than ${s.minLength}`);
+    if (typeof s.minLength === 'number' && value.length < s.minLength)
+      errors.push(`${path}: shorter than ${s.minLength}`);
     if (s.format === 'date-time' && (!ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value)))) {
       errors.push(`${path}: not an RFC 3339 date-time`);
     }

@@ -14,19 +14,40 @@ import { backoffDelayMs } from './backoff.ts';
 import { parseRequest, ReplyCache, TWO_PHASE } from './commands.ts';
 import { HealthSampler } from './health.ts';
 import {
-  envelope, eventPayload, healthPayload, publishPacketSize, replyPayload, statePayload, statusPayload, topicsFor,
-  type HealthInstance, type PublishProps, type ReplyBody, type Topics,
+  envelope,
+  eventPayload,
+  healthPayload,
+  publishPacketSize,
+  replyPayload,
+  statePayload,
+  statusPayload,
+  topicsFor,
+  type HealthInstance,
+  type PublishProps,
+  type ReplyBody,
+  type Topics,
 } from './payloads.ts';
 import { AckQueue } from './queue.ts';
 import {
-  CommandError, type MqttConfig, type PublishedStatus, type TelemetryEvent, type TelemetryHost, type TelemetryLog,
+  CommandError,
+  type MqttConfig,
+  type PublishedStatus,
+  type TelemetryEvent,
+  type TelemetryHost,
+  type TelemetryLog,
   type TelemetryStats,
 } from './types.ts';
 
 export { CommandError } from './types.ts';
 export type * from './types.ts';
 
-const DEFAULTS = { keepaliveS: 30, connectTimeoutMs: 10_000, backoffMinMs: 1_000, backoffMaxMs: 60_000, stateCoalesceMs: 100 };
+const DEFAULTS = {
+  keepaliveS: 30,
+  connectTimeoutMs: 10_000,
+  backoffMinMs: 1_000,
+  backoffMaxMs: 60_000,
+  stateCoalesceMs: 100,
+};
 /** Our own cap on unacknowledged QoS 1 publishes, further lowered by the broker's Receive Maximum. */
 const LOCAL_INFLIGHT_MAX = 16;
 const REPLY_QUEUE = 64;
@@ -50,8 +71,8 @@ interface Msg {
 }
 
 export interface TelemetryOptions {
-  now?: () => number;        // wall clock, ms
-  random?: () => number;     // backoff jitter, [0, 1)
+  now?: () => number; // wall clock, ms
+  random?: () => number; // backoff jitter, [0, 1)
 }
 
 /** Strips user:password from a broker URL for logs. */
@@ -74,12 +95,12 @@ export class Telemetry {
   private seq = 0;
 
   private client: MqttClient | null = null;
-  private gen = 0;               // connection generation: callbacks of older clients are ignored
+  private gen = 0; // connection generation: callbacks of older clients are ignored
   private connected = false;
   private started = false;
   private stopped = false;
-  private attempts = 0;          // connection attempts in total
-  private failures = 0;          // consecutive failed attempts, drives the backoff
+  private attempts = 0; // connection attempts in total
+  private failures = 0; // consecutive failed attempts, drives the backoff
   private reconnectTimer: NodeJS.Timeout | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
@@ -107,8 +128,12 @@ export class Telemetry {
   private sampler: HealthSampler | null = null;
   private lastLog = new Map<string, number>();
 
-  constructor(private readonly cfg: MqttConfig, private readonly host: TelemetryHost,
-    private readonly log: TelemetryLog, opts: TelemetryOptions = {}) {
+  constructor(
+    private readonly cfg: MqttConfig,
+    private readonly host: TelemetryHost,
+    private readonly log: TelemetryLog,
+    opts: TelemetryOptions = {},
+  ) {
     this.topics = topicsFor(cfg.topicPrefix, host.node);
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -141,12 +166,19 @@ export class Telemetry {
     let payload: Buffer;
     try {
       payload = Buffer.from(JSON.stringify(body));
-    } catch {   // a value JSON cannot carry (BigInt, cycle): keep the essentials
+    } catch {
+      // a value JSON cannot carry (BigInt, cycle): keep the essentials
       const { instance, from, to, reason, node, v, ts, boot_id, seq } = body;
       payload = Buffer.from(JSON.stringify({ instance, from, to, reason: String(reason), node, v, ts, boot_id, seq }));
     }
     const lost = this.events.push({ topic: this.topics.events, payload, retain: false, alias: 'events' });
-    if (lost) this.rateLog('warn', 'queue-full', { dropped: this.events.droppedCount }, 'telemetry event queue full: dropping oldest');
+    if (lost)
+      this.rateLog(
+        'warn',
+        'queue-full',
+        { dropped: this.events.droppedCount },
+        'telemetry event queue full: dropping oldest',
+      );
     this.schedulePump();
   }
 
@@ -176,20 +208,31 @@ export class Telemetry {
     this.reconnectTimer = this.healthTimer = this.stateTimer = null;
     this.sampler?.stop();
     const client = this.client;
-    this.gen++;                       // callbacks of this client no longer touch our state
+    this.gen++; // callbacks of this client no longer touch our state
     this.client = null;
     if (!client) return;
     if (this.connected) {
       // The same seq as the Will: one of the two reaches subscribers, never both.
-      const body = statusPayload(envelope(this.host.bootId, this.willSeq, this.now()), this.host.node, 'offline',
-        this.host.version, this.slot());
+      const body = statusPayload(
+        envelope(this.host.bootId, this.willSeq, this.now()),
+        this.host.node,
+        'offline',
+        this.host.version,
+        this.slot(),
+      );
       await withTimeout(STOP_PUBLISH_MS, (done) => {
         client.publish(this.topics.status, JSON.stringify(body), { qos: 1, retain: true }, () => done());
       });
     }
     this.connected = false;
-    await withTimeout(STOP_END_MS, (done) => { client.end(false, {}, () => done()); });
-    try { client.end(true); } catch { /* already closed */ }
+    await withTimeout(STOP_END_MS, (done) => {
+      client.end(false, {}, () => done());
+    });
+    try {
+      client.end(true);
+    } catch {
+      /* already closed */
+    }
   }
 
   stats(): TelemetryStats {
@@ -215,7 +258,12 @@ export class Telemetry {
       opts = await this.clientOptions();
     } catch (err) {
       // The message names the file, never its content.
-      this.rateLog('error', 'files', { err: (err as Error).message }, 'telemetry: cannot read MQTT credential or TLS files');
+      this.rateLog(
+        'error',
+        'files',
+        { err: (err as Error).message },
+        'telemetry: cannot read MQTT credential or TLS files',
+      );
       if (gen === this.gen) this.scheduleReconnect();
       return;
     }
@@ -226,15 +274,27 @@ export class Telemetry {
       const url = this.cfg.username !== undefined || this.cfg.passwordFile ? redactUrl(this.cfg.url) : this.cfg.url;
       client = mqtt.connect(url, opts);
     } catch (err) {
-      this.rateLog('error', 'url', { url: redactUrl(this.cfg.url), err: (err as Error).message }, 'telemetry: cannot create MQTT client');
+      this.rateLog(
+        'error',
+        'url',
+        { url: redactUrl(this.cfg.url), err: (err as Error).message },
+        'telemetry: cannot create MQTT client',
+      );
       this.scheduleReconnect();
       return;
     }
     this.client = client;
     client.on('connect', (ack) => this.onConnect(gen, client, ack));
     client.on('message', (topic, payload, packet) => this.onMessage(gen, topic, payload, packet));
-    client.on('error', (err) => {   // always listened to: an unhandled 'error' would crash the daemon
-      if (gen === this.gen) this.rateLog('warn', 'conn-error', { err: err.message, url: redactUrl(this.cfg.url) }, 'telemetry: MQTT connection error');
+    client.on('error', (err) => {
+      // always listened to: an unhandled 'error' would crash the daemon
+      if (gen === this.gen)
+        this.rateLog(
+          'warn',
+          'conn-error',
+          { err: err.message, url: redactUrl(this.cfg.url) },
+          'telemetry: MQTT connection error',
+        );
     });
     client.on('close', () => this.onClose(gen, client));
   }
@@ -249,14 +309,19 @@ export class Telemetry {
     ]);
     // The Will carries a seq reserved now; see stop().
     this.willSeq = ++this.seq;
-    const will = statusPayload(envelope(this.host.bootId, this.willSeq, this.now()), this.host.node, 'offline',
-      this.host.version, this.slot());
+    const will = statusPayload(
+      envelope(this.host.bootId, this.willSeq, this.now()),
+      this.host.node,
+      'offline',
+      this.host.version,
+      this.slot(),
+    );
     const v5 = cfg.protocolVersion === 5;
     const opts: IClientOptions = {
       clientId: cfg.clientId,
       protocolVersion: cfg.protocolVersion,
       clean: true,
-      reconnectPeriod: 0,            // our own backoff instead (scheduleReconnect)
+      reconnectPeriod: 0, // our own backoff instead (scheduleReconnect)
       connectTimeout: this.k.connectTimeoutMs,
       keepalive: this.k.keepaliveS,
       queueQoSZero: false,
@@ -289,11 +354,20 @@ export class Telemetry {
     this.statusDirty = this.stateDirty = true;
     this.statusInFlight = this.stateInFlight = false;
     this.lastLog.delete('conn-error');
-    this.log.info({ url: redactUrl(this.cfg.url), protocol: this.cfg.protocolVersion, queued: this.events.length,
-      receiveMaximum: p.receiveMaximum, maximumPacketSize: p.maximumPacketSize, topicAliasMaximum: p.topicAliasMaximum },
-    'telemetry: connected to MQTT broker');
+    this.log.info(
+      {
+        url: redactUrl(this.cfg.url),
+        protocol: this.cfg.protocolVersion,
+        queued: this.events.length,
+        receiveMaximum: p.receiveMaximum,
+        maximumPacketSize: p.maximumPacketSize,
+        topicAliasMaximum: p.topicAliasMaximum,
+      },
+      'telemetry: connected to MQTT broker',
+    );
     client.subscribe(this.topics.cmdFilter, { qos: 1 }, (err) => {
-      if (err && gen === this.gen) this.rateLog('warn', 'subscribe', { err: err.message }, 'telemetry: cannot subscribe to commands');
+      if (err && gen === this.gen)
+        this.rateLog('warn', 'subscribe', { err: err.message }, 'telemetry: cannot subscribe to commands');
     });
     this.pump();
   }
@@ -304,7 +378,11 @@ export class Telemetry {
     this.connected = false;
     this.inFlight = 0;
     this.client = null;
-    try { client.end(true); } catch { /* closed */ }
+    try {
+      client.end(true);
+    } catch {
+      /* closed */
+    }
     if (was) this.log.warn({ queued: this.events.length }, 'telemetry: lost MQTT connection, queueing events');
     this.scheduleReconnect();
   }
@@ -338,10 +416,13 @@ export class Telemetry {
         this.statusDirty = false;
         const body = statusPayload(this.env(), this.host.node, this.published, this.host.version, this.slot());
         this.statusInFlight = true;
-        this.send({ topic: this.topics.status, payload: Buffer.from(JSON.stringify(body)), retain: true, alias: 'status' }, (ok) => {
-          this.statusInFlight = false;
-          if (!ok) this.statusDirty = true;
-        });
+        this.send(
+          { topic: this.topics.status, payload: Buffer.from(JSON.stringify(body)), retain: true, alias: 'status' },
+          (ok) => {
+            this.statusInFlight = false;
+            if (!ok) this.statusDirty = true;
+          },
+        );
         continue;
       }
       if (this.stateDirty && !this.stateInFlight) {
@@ -367,8 +448,11 @@ export class Telemetry {
         item = queue.takeNext();
       }
       if (!item) break;
-      const q = queue, it = item;
-      this.send(it.value, (settled) => { if (settled) q.ack(it); });
+      const q = queue,
+        it = item;
+      this.send(it.value, (settled) => {
+        if (settled) q.ack(it);
+      });
     }
   }
 
@@ -383,32 +467,41 @@ export class Telemetry {
     const props: PublishProps = { ...m.props };
     if (v5) props.payloadFormatIndicator = true;
     if (v5 && m.alias && this.aliasMax >= 4 && !this.aliasSent.has(m.alias)) {
-      props.topicAlias = ALIASES[m.alias];   // registers it; later publishes use it via autoUseTopicAlias
+      props.topicAlias = ALIASES[m.alias]; // registers it; later publishes use it via autoUseTopicAlias
       this.aliasSent.add(m.alias);
     }
     const size = publishPacketSize(m.topic, m.payload.byteLength, 1, this.cfg.protocolVersion, props);
     if (size > this.maxPacket) {
       this.oversized++;
-      this.rateLog('warn', 'oversized', { topic: m.topic, bytes: size, max: this.maxPacket, oversized: this.oversized },
-        'telemetry: message exceeds the broker maximum packet size, dropped');
+      this.rateLog(
+        'warn',
+        'oversized',
+        { topic: m.topic, bytes: size, max: this.maxPacket, oversized: this.oversized },
+        'telemetry: message exceeds the broker maximum packet size, dropped',
+      );
       if (props.topicAlias) this.aliasSent.delete(m.alias!);
       done(true);
       return;
     }
     this.inFlight++;
     client.publish(m.topic, m.payload, { qos: 1, retain: m.retain, ...(v5 ? { properties: props } : {}) }, (err) => {
-      if (gen !== this.gen) return;            // an older connection: rewind() resends what it lost
+      if (gen !== this.gen) return; // an older connection: rewind() resends what it lost
       this.inFlight--;
       const code = (err as { code?: unknown } | undefined)?.code;
       if (err && typeof code === 'number' && code >= 0x80) {
         // PUBACK with a failure reason code (MQTT 5 section 3.4.2.1): retrying would loop.
         // Any other error means the connection closed first; rewind() resends it.
         this.rejected++;
-        this.rateLog('warn', 'rejected', { topic: m.topic, err: err.message }, 'telemetry: broker refused a message, dropped');
+        this.rateLog(
+          'warn',
+          'rejected',
+          { topic: m.topic, err: err.message },
+          'telemetry: broker refused a message, dropped',
+        );
         done(true);
       } else if (err) {
         done(false);
-        return;                                // closing: no new publishes on this client
+        return; // closing: no new publishes on this client
       } else {
         done(true);
       }
@@ -417,14 +510,20 @@ export class Telemetry {
   }
 
   private slot(): string | undefined {
-    try { return this.host.slot(); } catch { return undefined; }
+    try {
+      return this.host.slot();
+    } catch {
+      return undefined;
+    }
   }
 
-  private env() { return envelope(this.host.bootId, ++this.seq, this.now()); }
+  private env() {
+    return envelope(this.host.bootId, ++this.seq, this.now());
+  }
 
   private publishHealth(): void {
     if (!this.sampler) return;
-    const sample = this.sampler.sample();        // always, so each report covers one period
+    const sample = this.sampler.sample(); // always, so each report covers one period
     const client = this.client;
     if (!this.connected || !client?.connected) return;
     // A stalled broker: don't pile QoS 0 messages into the socket.
@@ -436,8 +535,12 @@ export class Telemetry {
       this.rateLog('error', 'status', { err: (err as Error).message }, 'telemetry: host status() failed');
     }
     const s = this.stats();
-    const body = healthPayload(this.env(), this.host.node, this.host.version, this.slot(), sample, instances,
-      { queued: s.queued, dropped: s.dropped, reconnects: s.reconnects, oversized: s.oversized });
+    const body = healthPayload(this.env(), this.host.node, this.host.version, this.slot(), sample, instances, {
+      queued: s.queued,
+      dropped: s.dropped,
+      reconnects: s.reconnects,
+      oversized: s.oversized,
+    });
     const payload = Buffer.from(JSON.stringify(body));
     const v5 = this.cfg.protocolVersion === 5;
     const props: PublishProps = {};
@@ -450,7 +553,9 @@ export class Telemetry {
         this.aliasSent.add('health');
       }
     }
-    if (publishPacketSize(this.topics.health, payload.byteLength, 0, this.cfg.protocolVersion, props) > this.maxPacket) {
+    if (
+      publishPacketSize(this.topics.health, payload.byteLength, 0, this.cfg.protocolVersion, props) > this.maxPacket
+    ) {
       this.oversized++;
       if (props.topicAlias) this.aliasSent.delete('health');
       return;
@@ -469,21 +574,33 @@ export class Telemetry {
     const route: Route = { topic: responseTopic || this.topics.reply, correlationData: corr };
     const req = parseRequest(name, payload);
     if (!req.ok) {
-      this.reply(route, { id: req.id, cmd: name.slice(0, 64), status: 'failed', error: { code: req.code, message: req.message } });
+      this.reply(route, {
+        id: req.id,
+        cmd: name.slice(0, 64),
+        status: 'failed',
+        error: { code: req.code, message: req.message },
+      });
       return;
     }
     const key = req.id !== null ? `id:${req.id}` : corr ? `corr:${Buffer.from(corr).toString('hex')}` : null;
     if (key) {
       const seen = this.cache.get(key);
-      if (seen) { this.reply(route, seen); return; }
+      if (seen) {
+        this.reply(route, seen);
+        return;
+      }
     }
     const base = { id: req.id, cmd: req.name };
     if (this.running >= MAX_RUNNING_COMMANDS) {
-      this.reply(route, { ...base, status: 'failed', error: { code: 'busy', message: `${this.running} commands already running` } });
+      this.reply(route, {
+        ...base,
+        status: 'failed',
+        error: { code: 'busy', message: `${this.running} commands already running` },
+      });
       return;
     }
     const accepted: ReplyBody = { ...base, status: 'accepted' };
-    if (key) this.cache.set(key, accepted);      // a duplicate while it runs gets `accepted`, not a rerun
+    if (key) this.cache.set(key, accepted); // a duplicate while it runs gets `accepted`, not a rerun
     if (TWO_PHASE.has(req.name)) this.reply(route, accepted);
     let lastProgress = -Infinity;
     const progress = (p: object) => {
@@ -499,14 +616,16 @@ export class Telemetry {
     } catch (err) {
       work = Promise.reject(err);
     }
-    work.then(
-      (result) => ({ ...base, status: 'done', result: result ?? null }) as ReplyBody,
-      (err) => ({ ...base, status: 'failed', error: errorBody(err) }) as ReplyBody,
-    ).then((final) => {
-      this.running--;
-      if (key) this.cache.set(key, final);
-      this.reply(route, final);
-    });
+    work
+      .then(
+        (result) => ({ ...base, status: 'done', result: result ?? null }) as ReplyBody,
+        (err) => ({ ...base, status: 'failed', error: errorBody(err) }) as ReplyBody,
+      )
+      .then((final) => {
+        this.running--;
+        if (key) this.cache.set(key, final);
+        this.reply(route, final);
+      });
   }
 
   private reply(route: Route, body: ReplyBody): void {
@@ -514,8 +633,15 @@ export class Telemetry {
     const props: PublishProps = route.correlationData ? { correlationData: route.correlationData } : {};
     let payload = Buffer.from(safeJson(replyPayload(this.env(), this.host.node, body)));
     if (publishPacketSize(route.topic, payload.byteLength, 1, this.cfg.protocolVersion, props) + 8 > this.maxPacket) {
-      const small: ReplyBody = { id: body.id, cmd: body.cmd, status: 'failed',
-        error: { code: 'reply-too-large', message: `the reply exceeds the broker's maximum packet size (${this.maxPacket} bytes)` } };
+      const small: ReplyBody = {
+        id: body.id,
+        cmd: body.cmd,
+        status: 'failed',
+        error: {
+          code: 'reply-too-large',
+          message: `the reply exceeds the broker's maximum packet size (${this.maxPacket} bytes)`,
+        },
+      };
       payload = Buffer.from(JSON.stringify(replyPayload(this.env(), this.host.node, small)));
     }
     this.replies.push({ topic: route.topic, payload, retain: false, props });
@@ -534,7 +660,10 @@ export class Telemetry {
   }
 }
 
-interface Route { topic: string; correlationData?: Buffer }
+interface Route {
+  topic: string;
+  correlationData?: Buffer;
+}
 
 function errorBody(err: unknown): { code: string; message: string } {
   if (err instanceof CommandError) return { code: err.code, message: err.message.slice(0, 500) };
@@ -547,14 +676,26 @@ function safeJson(x: unknown): string {
     return JSON.stringify(x);
   } catch (err) {
     const r = x as ReplyBody;
-    return JSON.stringify({ ...r, result: null, status: 'failed', error: { code: 'internal', message: `result is not JSON: ${(err as Error).message}` } });
+    return JSON.stringify({
+      ...r,
+      result: null,
+      status: 'failed',
+      error: { code: 'internal', message: `result is not JSON: ${(err as Error).message}` },
+    });
   }
 }
 
 function withTimeout(ms: number, fn: (done: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    const done = () => { clearTimeout(t); resolve(); };
-    try { fn(done); } catch { done(); }
+    const done = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    try {
+      fn(done);
+    } catch {
+      done();
+    }
   });
 }

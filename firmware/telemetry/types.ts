@@ -3,23 +3,23 @@
 
 /** MQTT settings, already validated by the config loader. */
 export interface MqttConfig {
-  url: string;                 // mqtt://host:1883 or mqtts://host:8883 (userinfo is never logged)
+  url: string; // mqtt://host:1883 or mqtts://host:8883 (userinfo is never logged)
   clientId: string;
   username?: string;
-  passwordFile?: string;       // read at every connect attempt; one trailing newline is trimmed
-  ca?: string;                 // PEM file paths for TLS
+  passwordFile?: string; // read at every connect attempt; one trailing newline is trimmed
+  ca?: string; // PEM file paths for TLS
   cert?: string;
   key?: string;
-  topicPrefix: string;         // topics are <topicPrefix>/<node>/...
+  topicPrefix: string; // topics are <topicPrefix>/<node>/...
   healthIntervalMs: number;
   protocolVersion: 4 | 5;
-  offlineQueue: number;        // events kept while the broker is unreachable; oldest dropped first
+  offlineQueue: number; // events kept while the broker is unreachable; oldest dropped first
   // Optional knobs (defaults in telemetry.ts); tests shrink them to keep runs short.
-  keepaliveS?: number;         // MQTT keepalive, seconds (default 30)
-  connectTimeoutMs?: number;   // CONNACK deadline (default 10 000)
-  backoffMinMs?: number;       // reconnect backoff base (default 1 000)
-  backoffMaxMs?: number;       // reconnect backoff cap (default 60 000)
-  stateCoalesceMs?: number;    // stateChanged() calls within this window give one publish (default 100)
+  keepaliveS?: number; // MQTT keepalive, seconds (default 30)
+  connectTimeoutMs?: number; // CONNACK deadline (default 10 000)
+  backoffMinMs?: number; // reconnect backoff base (default 1 000)
+  backoffMaxMs?: number; // reconnect backoff cap (default 60 000)
+  stateCoalesceMs?: number; // stateChanged() calls within this window give one publish (default 100)
 }
 
 /** Counters of one virtual router, as `tandem status --json` prints them. */
@@ -35,7 +35,7 @@ export interface InstanceStatus {
   interface: string;
   vrid: number;
   version: number;
-  family: number;             // 4 or 6
+  family: number; // 4 or 6
   state: string;
   priority: number;
   effectivePriority: number;
@@ -66,7 +66,12 @@ export interface TelemetryHost {
 
 /** A pino-like logger: `log.warn({ err }, 'msg')` or `log.warn('msg')`. */
 type LogFn = (objOrMsg: unknown, msg?: string) => void;
-export interface TelemetryLog { info: LogFn; warn: LogFn; error: LogFn; debug: LogFn }
+export interface TelemetryLog {
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  debug: LogFn;
+}
 
 /** One state-machine or daemon event, published once on `events`. */
 export interface TelemetryEvent {
@@ -81,12 +86,12 @@ export type PublishedStatus = 'online' | 'offline' | 'updating';
 
 export interface TelemetryStats {
   connected: boolean;
-  queued: number;        // events waiting for (or in) delivery
-  dropped: number;       // events dropped because the queue was full
-  reconnects: number;    // connection attempts after the first
-  oversized: number;     // messages dropped because they exceed the broker's Maximum Packet Size
-  rejected: number;      // QoS 1 messages the broker refused with a PUBACK failure code (MQTT 5)
-  inFlight: number;      // QoS 1 publishes awaiting PUBACK on the current connection
+  queued: number; // events waiting for (or in) delivery
+  dropped: number; // events dropped because the queue was full
+  reconnects: number; // connection attempts after the first
+  oversized: number; // messages dropped because they exceed the broker's Maximum Packet Size
+  rejected: number; // QoS 1 messages the broker refused with a PUBACK failure code (MQTT 5)
+  inFlight: number; // QoS 1 publishes awaiting PUBACK on the current connection
 }
 
 /** Thrown by TelemetryHost.command for bad arguments or an unknown instance. */

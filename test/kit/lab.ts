@@ -16,5 +16,4 @@ export async function withLab<T>(opts: CreateLabOptions, fn: (lab: Lab) => Promi
   }
 }
 
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

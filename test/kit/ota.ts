@@ -9,7 +9,11 @@ import type { TargetArch, TargetOs } from '../../ota/manifest.ts';
 
 export const REPO = resolve(new URL('../..', import.meta.url).pathname);
 
-export interface TestKey { priv: KeyObject; pubPem: string; privPem: string }
+export interface TestKey {
+  priv: KeyObject;
+  pubPem: string;
+  privPem: string;
+}
 
 export function makeKey(): TestKey {
   const k = generateKeyPairSync('ed25519');
@@ -25,7 +29,17 @@ export function tempDir(tag: string): string {
 }
 
 /** A real bundle of this tree, kept small (only `yaml` as runtime module) unless modules are given. */
-export async function makeBundle(key: TestKey, o: { rollbackIndex?: number; os?: TargetOs; arch?: TargetArch; outDir?: string; modules?: string[]; otaHelper?: boolean } = {}): Promise<BundleResult> {
+export async function makeBundle(
+  key: TestKey,
+  o: {
+    rollbackIndex?: number;
+    os?: TargetOs;
+    arch?: TargetArch;
+    outDir?: string;
+    modules?: string[];
+    otaHelper?: boolean;
+  } = {},
+): Promise<BundleResult> {
   return buildBundle({
     repoRoot: REPO,
     privateKey: key.priv,
@@ -42,7 +56,13 @@ export async function makeBundle(key: TestKey, o: { rollbackIndex?: number; os?:
 export async function rewriteBundle(file: string, out: string, edit: (dir: string) => Promise<void>): Promise<void> {
   const dir = tempDir('rewrite');
   const names: string[] = [];
-  await tar.x({ file, cwd: dir, onReadEntry: (e) => { if (e.type === 'File') names.push(e.path); } });
+  await tar.x({
+    file,
+    cwd: dir,
+    onReadEntry: (e) => {
+      if (e.type === 'File') names.push(e.path);
+    },
+  });
   await edit(dir);
   await tar.c({ gzip: true, file: out, cwd: dir, portable: true }, names);
   await fsp.rm(dir, { recursive: true, force: true });

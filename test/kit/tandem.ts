@@ -19,7 +19,9 @@ export interface TandemHandle {
   /** Parsed JSON log lines so far. */
   logs(): Record<string, unknown>[];
   status(): Promise<TandemStatus>;
-  cmd(req: Record<string, unknown>): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
+  cmd(
+    req: Record<string, unknown>,
+  ): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }>;
   /** Sends a signal and waits for exit (bounded). Returns the exit code. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   exited: Promise<number | null>;
@@ -29,8 +31,19 @@ export interface TandemStatus {
   node: string;
   version: string;
   instances: {
-    name: string; state: string; priority: number; effectivePriority: number; masterIp: string | null; vrid: number;
-    counters: { advertsSent: number; advertsReceived: number; transitions: number; drops: Record<string, number>; [k: string]: unknown };
+    name: string;
+    state: string;
+    priority: number;
+    effectivePriority: number;
+    masterIp: string | null;
+    vrid: number;
+    counters: {
+      advertsSent: number;
+      advertsReceived: number;
+      transitions: number;
+      drops: Record<string, number>;
+      [k: string]: unknown;
+    };
     [k: string]: unknown;
   }[];
   interfaces: { name: string; drops: Record<string, number>; captureDropped: number }[];
@@ -39,8 +52,16 @@ export interface TandemStatus {
 
 /** YAML for one instance; `extra` lines are appended inside the instance mapping. */
 export function instanceYaml(o: {
-  name?: string; ifname: string; vrid: number; priority: number; version?: 2 | 3; advert?: string;
-  addresses: string[]; preempt?: boolean; macMode?: 'none' | 'virtual' | 'move'; extra?: string[];
+  name?: string;
+  ifname: string;
+  vrid: number;
+  priority: number;
+  version?: 2 | 3;
+  advert?: string;
+  addresses: string[];
+  preempt?: boolean;
+  macMode?: 'none' | 'virtual' | 'move';
+  extra?: string[];
 }): string {
   return [
     `  - name: ${o.name ?? 'lan'}`,
@@ -56,28 +77,55 @@ export function instanceYaml(o: {
   ].join('\n');
 }
 
-export async function startTandem(lab: Lab, host: LabHost, body: string, opts: { node?: string; logLevel?: string; env?: Record<string, string> } = {}): Promise<TandemHandle> {
+export async function startTandem(
+  lab: Lab,
+  host: LabHost,
+  body: string,
+  opts: { node?: string; logLevel?: string; env?: Record<string, string> } = {},
+): Promise<TandemHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-t-'));
   const socket = join(dir, 'tandem.sock');
   const configFile = join(dir, 'tandem.yaml');
-  writeFileSync(configFile, [
-    `node: ${opts.node ?? host.ns}`,
-    `state_dir: ${join(dir, 'state')}`,
-    `control: { socket: ${socket} }`,
-    `log: { level: ${opts.logLevel ?? 'info'} }`,
-    body.startsWith('instances:') || body.includes('\ninstances:') ? body : `instances:\n${body}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    configFile,
+    [
+      `node: ${opts.node ?? host.ns}`,
+      `state_dir: ${join(dir, 'state')}`,
+      `control: { socket: ${socket} }`,
+      `log: { level: ${opts.logLevel ?? 'info'} }`,
+      body.startsWith('instances:') || body.includes('\ninstances:') ? body : `instances:\n${body}`,
+      '',
+    ].join('\n'),
+  );
   const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile], { env: opts.env });
   let out = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const cmd = (req: Record<string, unknown>) => request(socket, req, 3000);
   const handle: TandemHandle = {
-    dir, configFile, socket, proc, exited, cmd,
+    dir,
+    configFile,
+    socket,
+    proc,
+    exited,
+    cmd,
     output: () => out,
-    logs: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return {}; } }),
+    logs: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return {};
+          }
+        }),
     status: async () => {
       const r = await cmd({ cmd: 'status' });
       if (!r.ok) throw new Error(`status failed: ${r.error?.message}`);
@@ -96,7 +144,12 @@ export async function startTandem(lab: Lab, host: LabHost, body: string, opts: {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) break;
-    try { await handle.status(); return handle; } catch { await new Promise((r) => setTimeout(r, 50)); }
+    try {
+      await handle.status();
+      return handle;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   await handle.stop('SIGKILL');
   throw new Error(`tandem did not start in ${host.ns}:\n${out}`);
@@ -104,22 +157,35 @@ export async function startTandem(lab: Lab, host: LabHost, body: string, opts: {
 
 /** Stops every handle (SIGKILL after a grace period) and removes their temp dirs. */
 export async function stopAll(handles: (TandemHandle | undefined)[]): Promise<void> {
-  await Promise.all(handles.map(async (h) => {
-    if (!h) return;
-    await h.stop('SIGTERM', 5000).catch(() => {});
-    rmSync(h.dir, { recursive: true, force: true });
-  }));
+  await Promise.all(
+    handles.map(async (h) => {
+      if (!h) return;
+      await h.stop('SIGTERM', 5000).catch(() => {});
+      rmSync(h.dir, { recursive: true, force: true });
+    }),
+  );
 }
 
 /** Polls until `pred(status)` holds for the handle, or the time runs out. Returns the last status. */
-export async function waitForStatus(h: TandemHandle, pred: (s: TandemStatus) => boolean, timeoutMs: number): Promise<TandemStatus> {
+export async function waitForStatus(
+  h: TandemHandle,
+  pred: (s: TandemStatus) => boolean,
+  timeoutMs: number,
+): Promise<TandemStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: TandemStatus | undefined;
   while (Date.now() < deadline) {
-    try { last = await h.status(); if (pred(last)) return last; } catch { /* not up yet */ }
+    try {
+      last = await h.status();
+      if (pred(last)) return last;
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last?.instances?.map((i) => [i.name, i.state, i.effectivePriority]))}\n--- log ---\n${h.output().slice(-3000)}`);
+  throw new Error(
+    `condition not reached in ${timeoutMs} ms; last status: ${JSON.stringify(last?.instances?.map((i) => [i.name, i.state, i.effectivePriority]))}\n--- log ---\n${h.output().slice(-3000)}`,
+  );
 }
 
 export const stateOf = (s: TandemStatus, name = 'lan') => s.instances.find((i) => i.name === name)?.state;

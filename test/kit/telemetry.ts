@@ -23,26 +23,35 @@ export function freePort(): Promise<number> {
 
 export interface BrokerOptions {
   port?: number;
-  dir?: string;                 // reuse a directory (persistence across restarts)
-  passwordFile?: string;        // mosquitto_passwd file; anonymous clients are then refused
+  dir?: string; // reuse a directory (persistence across restarts)
+  passwordFile?: string; // mosquitto_passwd file; anonymous clients are then refused
   tls?: { ca: string; cert: string; key: string; requireClientCert?: boolean };
   maxPacketSize?: number;
   maxTopicAlias?: number;
   persistence?: boolean;
-  extra?: string[];             // more config lines
+  extra?: string[]; // more config lines
 }
 
 export class Broker {
   private proc: ChildProcess | null = null;
   log = '';
 
-  private constructor(readonly port: number, readonly dir: string, readonly opts: BrokerOptions, private ownDir: boolean) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    readonly opts: BrokerOptions,
+    private ownDir: boolean,
+  ) {}
 
-  get url(): string { return `${this.opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`; }
-  get pid(): number | undefined { return this.proc?.pid; }
+  get url(): string {
+    return `${this.opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
+  }
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
 
   static async start(opts: BrokerOptions = {}): Promise<Broker> {
-    const port = opts.port ?? await freePort();
+    const port = opts.port ?? (await freePort());
     const ownDir = !opts.dir;
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tandem-mqtt-'));
     const b = new Broker(port, dir, opts, ownDir);
@@ -54,7 +63,7 @@ export class Broker {
     const o = this.opts;
     const lines = [
       `listener ${this.port} 127.0.0.1`,
-      'user root',                                  // do not drop to "mosquitto": files here are root's
+      'user root', // do not drop to "mosquitto": files here are root's
       `allow_anonymous ${o.passwordFile ? 'false' : 'true'}`,
       'log_dest stderr',
       'log_type error',
@@ -67,17 +76,25 @@ export class Broker {
     ];
     if (o.passwordFile) lines.push(`password_file ${o.passwordFile}`);
     if (o.tls) {
-      lines.push(`cafile ${o.tls.ca}`, `certfile ${o.tls.cert}`, `keyfile ${o.tls.key}`,
-        `require_certificate ${o.tls.requireClientCert ? 'true' : 'false'}`);
+      lines.push(
+        `cafile ${o.tls.ca}`,
+        `certfile ${o.tls.cert}`,
+        `keyfile ${o.tls.key}`,
+        `require_certificate ${o.tls.requireClientCert ? 'true' : 'false'}`,
+      );
     }
     if (o.maxPacketSize) lines.push(`max_packet_size ${o.maxPacketSize}`);
     if (o.maxTopicAlias !== undefined) lines.push(`max_topic_alias ${o.maxTopicAlias}`);
     lines.push(...(o.extra ?? []));
     const conf = join(this.dir, 'mosquitto.conf');
-    writeFileSync(conf, lines.join('\n') + '\n');
+    writeFileSync(conf, `${lines.join('\n')}\n`);
     const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout!.on('data', (d) => { this.log += d; });
-    proc.stderr!.on('data', (d) => { this.log += d; });
+    proc.stdout!.on('data', (d) => {
+      this.log += d;
+    });
+    proc.stderr!.on('data', (d) => {
+      this.log += d;
+    });
     this.proc = proc;
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline) {
@@ -89,17 +106,29 @@ export class Broker {
     throw new Error(`mosquitto did not listen on ${this.port} within 5 s: ${this.log}`);
   }
 
-  pause(): void { this.proc?.kill('SIGSTOP'); }
-  resume(): void { this.proc?.kill('SIGCONT'); }
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
 
   private kill(sig: NodeJS.Signals): void {
-    try { this.proc?.kill('SIGCONT'); this.proc?.kill(sig); } catch { /* gone */ }
+    try {
+      this.proc?.kill('SIGCONT');
+      this.proc?.kill(sig);
+    } catch {
+      /* gone */
+    }
   }
 
   /** Stops the broker (SIGTERM, so persistence is saved), bounded to 3 s. */
   async stop(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) { this.proc = null; return; }
+    if (!p || p.exitCode !== null || p.signalCode !== null) {
+      this.proc = null;
+      return;
+    }
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
     this.kill('SIGTERM');
     const t = setTimeout(() => this.kill('SIGKILL'), 3_000);
@@ -123,7 +152,10 @@ export class Broker {
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = tcpConnect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
     s.setTimeout(500, () => done(false));
@@ -139,22 +171,76 @@ export function makePasswordFile(path: string, user: string, password: string): 
   execFileSync('mosquitto_passwd', ['-c', '-b', path, user, password], { stdio: 'ignore' });
 }
 
-export interface TestPki { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }
+export interface TestPki {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
 
 /** A CA, a server certificate for 127.0.0.1/localhost and a client certificate (EC P-256). */
 export function makeTestPki(dir: string): TestPki {
   const f = (n: string) => join(dir, n);
   const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', '/CN=tandem test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  ossl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=tandem test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
   const leaf = (name: string, cn: string, ext: string) => {
-    ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`,
-      '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+    ossl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    );
     writeFileSync(f(`${name}.ext`), ext);
-    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+    ossl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
+    );
   };
   leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   leaf('client', 'tandem-node', 'extendedKeyUsage=clientAuth\n');
-  return { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'), clientCert: f('client.pem'), clientKey: f('client.key') };
+  return {
+    ca: f('ca.pem'),
+    serverCert: f('server.pem'),
+    serverKey: f('server.key'),
+    clientCert: f('client.pem'),
+    clientKey: f('client.key'),
+  };
 }

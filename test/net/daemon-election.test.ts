@@ -53,7 +53,11 @@ test('election: the higher priority is master and alone holds the VIP; the clien
       hs.push(await startTandem(lab, lab.routers[0], yaml(200)));
       hs.push(await startTandem(lab, lab.routers[1], yaml(100)));
       await waitForStatus(hs[0], (s) => stateOf(s) === 'master', 5000);
-      const b = await waitForStatus(hs[1], (s) => stateOf(s) === 'backup' && s.instances[0].masterIp === '192.0.2.11', 5000);
+      const b = await waitForStatus(
+        hs[1],
+        (s) => stateOf(s) === 'backup' && s.instances[0].masterIp === '192.0.2.11',
+        5000,
+      );
       assert.is(b.instances[0].counters.advertsReceived > 0, true);
       assert.ok(await hasVip(lab, lab.routers[0].ns));
       assert.not.ok(await hasVip(lab, lab.routers[1].ns));
@@ -63,7 +67,9 @@ test('election: the higher priority is master and alone holds the VIP; the clien
       const m = await hs[0].status();
       assert.ok(m.instances[0].counters.advertsSent >= 5, `advertsSent ${m.instances[0].counters.advertsSent}`);
       assert.is(m.instances[0].counters.becameMaster, 1);
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -80,7 +86,9 @@ test('failover: silent failure of the master (bridge port down) -> backup master
       const bound = 3 * ADVERT_MS + skewMs(100) + MARGIN_MS;
       await waitForStatus(hs[1], (s) => stateOf(s) === 'master', bound + 2000);
       const took = Date.now() - t0;
-      console.log(`  failover after a silent failure: backup master ${took} ms after linkDown (bound ${bound.toFixed(0)} ms)`);
+      console.log(
+        `  failover after a silent failure: backup master ${took} ms after linkDown (bound ${bound.toFixed(0)} ms)`,
+      );
       assert.ok(took <= bound, `took ${took} ms > ${bound} ms`);
       assert.ok(await hasVip(lab, lab.routers[1].ns));
       assert.ok(await reachable(lab), 'VIP unreachable after failover');
@@ -91,7 +99,9 @@ test('failover: silent failure of the master (bridge port down) -> backup master
       assert.ok(await hasVip(lab, lab.routers[0].ns));
       assert.not.ok(await hasVip(lab, lab.routers[1].ns));
       assert.ok(await reachable(lab), 'VIP unreachable after the link came back');
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -113,7 +123,9 @@ test('preemption: a restarted higher-priority router takes mastership back (pree
       assert.ok(await hasVip(lab, lab.routers[0].ns));
       assert.not.ok(await hasVip(lab, lab.routers[1].ns));
       assert.ok(await reachable(lab));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -136,7 +148,9 @@ test('preempt: false: the returning higher-priority router stays backup and the 
       assert.is(a.instances[0].counters.becameMaster, 0);
       assert.ok(await hasVip(lab, lab.routers[1].ns));
       assert.not.ok(await hasVip(lab, lab.routers[0].ns));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -163,7 +177,9 @@ test('preempt_delay: the returning router waits about preempt_delay before takin
       console.log(`  preempt_delay ${DELAY_MS} ms: master ${took} ms after start`);
       assert.ok(took >= DELAY_MS - 50, `took over after only ${took} ms`);
       await waitForStatus(hs[1]!, (s) => stateOf(s) === 'backup', 2000);
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -186,7 +202,9 @@ test('equal priorities: of two masters, the one with the lower primary address y
       assert.is((await hs[1].status()).instances[0].counters.becameMaster, 1);
       assert.ok(await hasVip(lab, lab.routers[1].ns));
       assert.not.ok(await hasVip(lab, lab.routers[0].ns));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -214,7 +232,9 @@ test('three routers with distinct priorities end with the highest as master, wha
       assert.is(stateOf(await hs[0].status()), 'backup');
       assert.ok(await reachable(lab));
       assert.is(await neighMac(lab), await nicMac(lab, lab.routers[0].ns));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 

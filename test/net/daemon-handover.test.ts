@@ -19,7 +19,13 @@ const skewMs = (prio: number) => ((256 - prio) * ADVERT_MS) / 256;
 const yaml = (priority: number, extra: Partial<Parameters<typeof instanceYaml>[0]> = {}) =>
   instanceYaml({ ifname: 'eth0', vrid: VRID, priority, addresses: [`${VIP}/24`], ...extra });
 
-interface IpLink { ifname: string; ifindex: number; address: string; flags: string[]; operstate: string }
+interface IpLink {
+  ifname: string;
+  ifindex: number;
+  address: string;
+  flags: string[];
+  operstate: string;
+}
 
 async function links(lab: Lab, ns: string): Promise<IpLink[]> {
   return JSON.parse((await lab.exec(ns, ['ip', '-j', 'link', 'show'])).stdout);
@@ -31,9 +37,11 @@ async function link(lab: Lab, ns: string, dev: string): Promise<IpLink | undefin
 async function addrs(lab: Lab, ns: string): Promise<string[]> {
   const j = JSON.parse((await lab.exec(ns, ['ip', '-j', 'addr', 'show'])).stdout);
   return j.flatMap((l: { ifname: string; addr_info: { local: string; prefixlen: number }[] }) =>
-    l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`));
+    l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`),
+  );
 }
-const holdsVip = async (lab: Lab, ns: string) => (await addrs(lab, ns)).some((a) => a.split(' ')[1].startsWith(`${VIP}/`));
+const holdsVip = async (lab: Lab, ns: string) =>
+  (await addrs(lab, ns)).some((a) => a.split(' ')[1].startsWith(`${VIP}/`));
 
 async function neighMac(lab: Lab): Promise<string | undefined> {
   const j = JSON.parse((await lab.exec(lab.clients[0].ns, ['ip', '-j', 'neigh', 'show', VIP])).stdout);
@@ -81,9 +89,14 @@ test('carrier loss on the master: fault, VIP released, backup takes over; carrie
       // Exactly one copy of the VIP on r1 (no duplicate from fault/return).
       assert.is((await addrs(lab, lab.routers[0].ns)).filter((a) => a.includes(`${VIP}/`)).length, 1);
       assert.ok(await reachable(lab));
-      const log = hs[0].logs().filter((l) => l.msg === 'transition').map((l) => `${l.from}>${l.to}`);
+      const log = hs[0]
+        .logs()
+        .filter((l) => l.msg === 'transition')
+        .map((l) => `${l.from}>${l.to}`);
       assert.ok(log.includes('master>fault'), log.join(' '));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -105,9 +118,11 @@ test('SIGTERM handover: backup master within Skew_Time + margin, the old master 
       await sleep(300);
       const rep = await p.stop();
       const lostInOutages = rep.outages.reduce((n, o) => n + o.lostPackets, 0);
-      console.log(`  SIGTERM handover: backup master after ${took} ms (Skew_Time ${skewMs(100).toFixed(0)} ms); ` +
-        `prober sent ${rep.sent} (${(rep.sent / rep.durationMs * 1000).toFixed(0)}/s), lost ${rep.lost} (${lostInOutages} in outages), ` +
-        `longest outage ${rep.longestOutageMs.toFixed(1)} ms`);
+      console.log(
+        `  SIGTERM handover: backup master after ${took} ms (Skew_Time ${skewMs(100).toFixed(0)} ms); ` +
+          `prober sent ${rep.sent} (${((rep.sent / rep.durationMs) * 1000).toFixed(0)}/s), lost ${rep.lost} (${lostInOutages} in outages), ` +
+          `longest outage ${rep.longestOutageMs.toFixed(1)} ms`,
+      );
       assert.is(code, 0);
       assert.ok(took <= skewMs(100) + 700, `handover took ${took} ms`);
       assert.not.ok(await holdsVip(lab, lab.routers[0].ns));
@@ -115,7 +130,9 @@ test('SIGTERM handover: backup master within Skew_Time + margin, the old master 
       assert.ok(rep.received > 300, `only ${rep.received} replies`);
       // Make-before-break: the old master answers until the new one speaks.
       assert.ok(rep.longestOutageMs <= 20, `outage ${rep.longestOutageMs} ms`);
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -144,11 +161,13 @@ test('mac_mode virtual: macvlan vr4.<ifindex>.<vrid> with the virtual MAC, up on
       // At exit the macvlan is deleted.
       await hs[1].stop();
       assert.is(await link(lab, lab.routers[1].ns, names[1]), undefined);
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
-test('mac_mode move: the master\'s eth0 takes the virtual MAC, restored on release (maintenance) and at exit', async () => {
+test("mac_mode move: the master's eth0 takes the virtual MAC, restored on release (maintenance) and at exit", async () => {
   await withLab({ routers: 2, clients: 1 }, async (lab) => {
     let hs: TandemHandle[] = [];
     try {
@@ -175,7 +194,9 @@ test('mac_mode move: the master\'s eth0 takes the virtual MAC, restored on relea
       assert.is(await hs[0].stop(), 0);
       assert.is((await link(lab, lab.routers[0].ns, 'eth0'))!.address, orig[0], 'MAC not restored at exit');
       assert.not.ok(await holdsVip(lab, lab.routers[0].ns));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 

@@ -22,12 +22,24 @@ const yaml = (priority: number, extra: Partial<Parameters<typeof instanceYaml>[0
 async function addrs(lab: Lab, ns: string): Promise<string[]> {
   const j = JSON.parse((await lab.exec(ns, ['ip', '-j', 'addr', 'show'])).stdout);
   return j.flatMap((l: { ifname: string; addr_info: { local: string; prefixlen: number }[] }) =>
-    l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`));
+    l.addr_info.map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`),
+  );
 }
-const count = async (lab: Lab, ns: string, a: string) => (await addrs(lab, ns)).filter((x) => x.split(' ')[1].startsWith(`${a}/`)).length;
-async function link(lab: Lab, ns: string, dev: string): Promise<{ ifindex: number; address: string; flags: string[] } | undefined> {
-  return (JSON.parse((await lab.exec(ns, ['ip', '-j', 'link', 'show'])).stdout) as { ifname: string; ifindex: number; address: string; flags: string[] }[])
-    .find((l) => l.ifname === dev);
+const count = async (lab: Lab, ns: string, a: string) =>
+  (await addrs(lab, ns)).filter((x) => x.split(' ')[1].startsWith(`${a}/`)).length;
+async function link(
+  lab: Lab,
+  ns: string,
+  dev: string,
+): Promise<{ ifindex: number; address: string; flags: string[] } | undefined> {
+  return (
+    JSON.parse((await lab.exec(ns, ['ip', '-j', 'link', 'show'])).stdout) as {
+      ifname: string;
+      ifindex: number;
+      address: string;
+      flags: string[];
+    }[]
+  ).find((l) => l.ifname === dev);
 }
 
 function tempScript(body: string): { dir: string; path: string } {
@@ -40,7 +52,10 @@ function tempScript(body: string): { dir: string; path: string } {
 
 /** The interval between successive adverts from `src` in a capture, worst case, in ms. */
 function worstGap(rows: { timeMs: number; src: string }[], src: string, fromMs = -Infinity, toMs = Infinity): number {
-  const t = rows.filter((r) => r.src === src && r.timeMs >= fromMs && r.timeMs <= toMs).map((r) => r.timeMs).sort((a, b) => a - b);
+  const t = rows
+    .filter((r) => r.src === src && r.timeMs >= fromMs && r.timeMs <= toMs)
+    .map((r) => r.timeMs)
+    .sort((a, b) => a - b);
   let worst = 0;
   for (let i = 1; i < t.length; i++) worst = Math.max(worst, t[i] - t[i - 1]);
   return worst;
@@ -64,11 +79,14 @@ test('notify: the script receives INSTANCE STATE for every transition, in order'
       await waitForStatus(hs[0], (s) => stateOf(s) === 'fault', 3000);
       await lab.carrierUp(lab.routers[0]);
       await waitForStatus(hs[0], (s) => stateOf(s) === 'master', 3000);
-      const want = hs[0].logs().filter((l) => l.msg === 'transition').map((l) => `lan ${l.to}`);
+      const want = hs[0]
+        .logs()
+        .filter((l) => l.msg === 'transition')
+        .map((l) => `lan ${l.to}`);
       assert.equal(want.slice(0, 2), ['lan backup', 'lan master']);
       assert.ok(want.includes('lan fault'));
       const deadline = Date.now() + 3000;
-      const got = () => existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [];
+      const got = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []);
       while (got().length < want.length && Date.now() < deadline) await sleep(50);
       assert.equal(got(), want);
     } finally {
@@ -103,12 +121,17 @@ test('notify: a hanging script is killed at notify_timeout and never delays the 
       const pid = Number(readFileSync(join(dir, 'pids'), 'utf8').split('\n')[0]);
       await sleep(1000);
       let alive = true;
-      try { process.kill(pid, 0); } catch { alive = false; }
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
       assert.not.ok(alive, `notify script ${pid} still running`);
       // The queue moved on to the next call (master), which hangs too; adverts still flow.
       const s = await hs[0].status();
       assert.is(stateOf(s), 'master');
-      const more = s.instances[0].counters.advertsSent - a1, ms = Date.now() - t1;
+      const more = s.instances[0].counters.advertsSent - a1,
+        ms = Date.now() - t1;
       console.log(`  hanging notify: ${a1 - a0} adverts in the first ${t1 - t0} ms, ${more} in the next ${ms} ms`);
       assert.ok(more >= (ms / ADVERT_MS) * 0.6, `only ${more} adverts in ${ms} ms`);
     } finally {
@@ -159,7 +182,11 @@ test('reload: SIGHUP and `tandem reload` keep an unchanged master advertising wi
       assert.ok(hs[1].logs().some((l) => l.msg === 'reload rejected: keeping the running configuration'));
       hs[1].proc.kill('SIGHUP');
       deadline = Date.now() + 3000;
-      while (hs[1].logs().filter((l) => l.msg?.toString().startsWith('reload rejected')).length < 2 && Date.now() < deadline) await sleep(20);
+      while (
+        hs[1].logs().filter((l) => l.msg?.toString().startsWith('reload rejected')).length < 2 &&
+        Date.now() < deadline
+      )
+        await sleep(20);
       assert.is(hs[1].logs().filter((l) => l.msg?.toString().startsWith('reload rejected')).length, 2);
       await sleep(400);
       const after = await hs[1].status();
@@ -170,8 +197,14 @@ test('reload: SIGHUP and `tandem reload` keep an unchanged master advertising wi
       // Around both reloads of r1 (SIGHUP, then the CLI), no gap over 2 x the advert interval.
       const gap = worstGap(rows, lab.routers[0].ipv4, tReload - 300, tReload + 1000);
       const gap2 = worstGap(rows, lab.routers[1].ipv4, Date.now() - 1500, Date.now());
-      console.log(`  reload: r1 worst advert gap around SIGHUP + tandem reload ${gap.toFixed(1)} ms; r2 after rejected reloads ${gap2.toFixed(1)} ms`);
-      assert.ok(rows.filter((r) => r.src === lab.routers[0].ipv4 && r.timeMs >= tReload - 300 && r.timeMs <= tReload + 1000).length >= 8, 'too few adverts captured');
+      console.log(
+        `  reload: r1 worst advert gap around SIGHUP + tandem reload ${gap.toFixed(1)} ms; r2 after rejected reloads ${gap2.toFixed(1)} ms`,
+      );
+      assert.ok(
+        rows.filter((r) => r.src === lab.routers[0].ipv4 && r.timeMs >= tReload - 300 && r.timeMs <= tReload + 1000)
+          .length >= 8,
+        'too few adverts captured',
+      );
       assert.ok(gap > 0 && gap <= 2 * ADVERT_MS, `gap ${gap} ms`);
       assert.ok(gap2 > 0 && gap2 <= 2 * ADVERT_MS, `gap ${gap2} ms`);
     } finally {
@@ -193,7 +226,9 @@ test('a VIP removed by hand on the master is put back and counted', async () => 
       assert.is(stateOf(s), 'master');
       assert.is(await count(lab, lab.routers[0].ns, VIP), 1);
       assert.ok(hs[0].logs().some((l) => l.msg === 'a virtual address was removed by other software: restored'));
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 
@@ -201,25 +236,53 @@ test('a VIP removed by hand on the master is put back and counted', async () => 
 async function rerun(lab: Lab, host: LabHost, old: TandemHandle): Promise<{ h: TandemHandle; out: () => string }> {
   const proc = lab.spawn(host.ns, [process.execPath, TANDEM_BIN, 'run', '--config', old.configFile]);
   let out = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((res) => proc.on('exit', (c) => res(c)));
   const cmd = (req: Record<string, unknown>) => request(old.socket, req, 3000);
   const h: TandemHandle = {
-    ...old, proc, exited, cmd,
+    ...old,
+    proc,
+    exited,
+    cmd,
     output: () => out,
-    logs: () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l); } catch { return {}; } }),
-    status: async () => { const r = await cmd({ cmd: 'status' }); if (!r.ok) throw new Error(r.error?.message); return r.result as never; },
+    logs: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return {};
+          }
+        }),
+    status: async () => {
+      const r = await cmd({ cmd: 'status' });
+      if (!r.ok) throw new Error(r.error?.message);
+      return r.result as never;
+    },
     stop: async (signal = 'SIGTERM', timeoutMs = 10_000) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
       const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-      const c = await exited; clearTimeout(t); return c;
+      const c = await exited;
+      clearTimeout(t);
+      return c;
     },
   };
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && proc.exitCode === null) {
-    try { await h.status(); return { h, out: () => out }; } catch { await sleep(50); }
+    try {
+      await h.status();
+      return { h, out: () => out };
+    } catch {
+      await sleep(50);
+    }
   }
   await h.stop('SIGKILL');
   throw new Error(`tandem did not restart:\n${out}`);
@@ -230,16 +293,33 @@ test('crash cleanup: after SIGKILL, the next start removes the leftover VIPs, ma
     const hs: (TandemHandle | undefined)[] = [];
     const r1 = lab.routers[0];
     try {
-      for (const r of lab.routers) await lab.exec(r.ns, ['ip', 'addr', 'add', `198.51.100.${10 + r.index}/24`, 'dev', 'eth0']);
-      const body = (p: number) => [
-        instanceYaml({ name: 'lan', ifname: 'eth0', vrid: 51, priority: p, addresses: [`${VIP}/24`], macMode: 'virtual' }),
-        instanceYaml({ name: 'mv', ifname: 'eth0', vrid: 52, priority: p, addresses: ['198.51.100.1/24'], macMode: 'move' }),
-      ].join('\n');
+      for (const r of lab.routers)
+        await lab.exec(r.ns, ['ip', 'addr', 'add', `198.51.100.${10 + r.index}/24`, 'dev', 'eth0']);
+      const body = (p: number) =>
+        [
+          instanceYaml({
+            name: 'lan',
+            ifname: 'eth0',
+            vrid: 51,
+            priority: p,
+            addresses: [`${VIP}/24`],
+            macMode: 'virtual',
+          }),
+          instanceYaml({
+            name: 'mv',
+            ifname: 'eth0',
+            vrid: 52,
+            priority: p,
+            addresses: ['198.51.100.1/24'],
+            macMode: 'move',
+          }),
+        ].join('\n');
       const eth0 = (await link(lab, r1.ns, 'eth0'))!;
       const mvl = `vr4.${eth0.ifindex}.51`;
       hs[0] = await startTandem(lab, r1, body(200));
       hs[1] = await startTandem(lab, lab.routers[1], body(100));
-      const both = (st: string) => (s: Awaited<ReturnType<TandemHandle['status']>>) => stateOf(s, 'lan') === st && stateOf(s, 'mv') === st;
+      const both = (st: string) => (s: Awaited<ReturnType<TandemHandle['status']>>) =>
+        stateOf(s, 'lan') === st && stateOf(s, 'mv') === st;
       await waitForStatus(hs[0], both('master'), 5000);
       await waitForStatus(hs[1], both('backup'), 5000);
       assert.ok(existsSync(join(hs[0].dir, 'state', 'changes.json')), 'no journal while master');
@@ -252,11 +332,21 @@ test('crash cleanup: after SIGKILL, the next start removes the leftover VIPs, ma
       assert.is(await count(lab, r1.ns, '198.51.100.1'), 1);
       await waitForStatus(hs[1]!, both('master'), 3000);
       // Restart with a lower priority, so it must come back as a clean backup.
-      writeFileSync(hs[0].configFile, readFileSync(hs[0].configFile, 'utf8').replaceAll('priority: 200', 'priority: 50'));
+      writeFileSync(
+        hs[0].configFile,
+        readFileSync(hs[0].configFile, 'utf8').replaceAll('priority: 200', 'priority: 50'),
+      );
       const re = await rerun(lab, r1, hs[0]);
       hs[0] = re.h;
-      assert.ok(re.h.logs().some((l) => l.msg === 'cleaned up what a previous run left behind'), re.out());
-      await waitForStatus(hs[0], (s) => both('backup')(s) && s.instances.every((i) => i.masterIp === lab.routers[1].ipv4), 3000);
+      assert.ok(
+        re.h.logs().some((l) => l.msg === 'cleaned up what a previous run left behind'),
+        re.out(),
+      );
+      await waitForStatus(
+        hs[0],
+        (s) => both('backup')(s) && s.instances.every((i) => i.masterIp === lab.routers[1].ipv4),
+        3000,
+      );
       assert.is((await link(lab, r1.ns, 'eth0'))!.address, eth0.address, 'MAC not restored');
       assert.is(await count(lab, r1.ns, VIP), 0);
       assert.is(await count(lab, r1.ns, '198.51.100.1'), 0);
@@ -264,7 +354,8 @@ test('crash cleanup: after SIGKILL, the next start removes the leftover VIPs, ma
       const l = await link(lab, r1.ns, mvl);
       assert.ok(l && !l.flags.includes('UP'), JSON.stringify(l));
       // It rejoins fully: back at 200 it preempts, with exactly one copy of each VIP.
-      for (const name of ['lan', 'mv']) assert.ok((await hs[0].cmd({ cmd: 'set-priority', instance: name, value: 200 })).ok);
+      for (const name of ['lan', 'mv'])
+        assert.ok((await hs[0].cmd({ cmd: 'set-priority', instance: name, value: 200 })).ok);
       await waitForStatus(hs[0], both('master'), 3000);
       await waitForStatus(hs[1]!, both('backup'), 3000);
       assert.is(await count(lab, r1.ns, VIP), 1);
@@ -274,7 +365,9 @@ test('crash cleanup: after SIGKILL, the next start removes the leftover VIPs, ma
       assert.is((await link(lab, r1.ns, 'eth0'))!.address, eth0.address);
       assert.is(await link(lab, r1.ns, mvl), undefined);
       assert.not.ok(existsSync(join(hs[0].dir, 'state', 'changes.json')), 'journal left after a clean exit');
-    } finally { await stopAll(hs); }
+    } finally {
+      await stopAll(hs);
+    }
   });
 });
 

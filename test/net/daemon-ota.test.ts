@@ -15,7 +15,8 @@ const key = makeKey();
 const work = tempDir('daemon-ota');
 const keyFile = join(work, 'ota.pub');
 writeFileSync(keyFile, key.pubPem);
-let v1 = '', v2 = '';
+let v1 = '',
+  v2 = '';
 const quiet = { info() {}, warn() {}, error() {} };
 
 test.before(async () => {
@@ -38,10 +39,15 @@ test('a trial boot confirms itself once every instance is out of init', async ()
     const [r1] = lab.routers;
     let t: TandemHandle | undefined;
     try {
-      t = await startTandem(lab, r1, `${otaYaml(root)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 71, priority: 100, addresses: ['192.0.2.254/24'] })}`);
+      t = await startTandem(
+        lab,
+        r1,
+        `${otaYaml(root)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 71, priority: 100, addresses: ['192.0.2.254/24'] })}`,
+      );
       await waitForStatus(t, (s) => stateOf(s) === 'master', 5000);
       const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet }).status().pending) await sleep(200);
+      while (Date.now() < deadline && new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet }).status().pending)
+        await sleep(200);
       const st = new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet }).status();
       assert.is(st.pending, false, 'the trial was confirmed');
       assert.is(st.active, 'b');
@@ -64,25 +70,46 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
   const replies: Record<string, unknown>[] = [];
   const events: Record<string, unknown>[] = [];
   sub.on('message', (t, p) => {
-    try { (t.endsWith('/events') ? events : replies).push(JSON.parse(p.toString())); } catch { /* ignore */ }
+    try {
+      (t.endsWith('/events') ? events : replies).push(JSON.parse(p.toString()));
+    } catch {
+      /* ignore */
+    }
   });
-  await new Promise<void>((res, rej) => { sub.once('connect', () => sub.subscribe([`${prefix}/ops`, `${prefix}/r1/events`], { qos: 1 }, (e) => (e ? rej(e) : res()))); sub.once('error', rej); });
+  await new Promise<void>((res, rej) => {
+    sub.once('connect', () =>
+      sub.subscribe([`${prefix}/ops`, `${prefix}/r1/events`], { qos: 1 }, (e) => (e ? rej(e) : res())),
+    );
+    sub.once('error', rej);
+  });
   try {
     await withLab({ routers: 2, clients: 0 }, async (lab) => {
       const [r1, r2] = lab.routers;
       let t1: TandemHandle | undefined, t2: TandemHandle | undefined;
       try {
         const tel = `telemetry:\n  mqtt:\n    url: mqtt+unix://${broker.socketPath}\n    topic_prefix: ${prefix}\n`;
-        t1 = await startTandem(lab, r1, `${tel}${otaYaml(root)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 72, priority: 200, addresses: ['192.0.2.254/24'] })}`, { node: 'r1' });
-        t2 = await startTandem(lab, r2, `instances:\n${instanceYaml({ ifname: r2.ifname, vrid: 72, priority: 100, addresses: ['192.0.2.254/24'] })}`, { node: 'r2' });
+        t1 = await startTandem(
+          lab,
+          r1,
+          `${tel}${otaYaml(root)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 72, priority: 200, addresses: ['192.0.2.254/24'] })}`,
+          { node: 'r1' },
+        );
+        t2 = await startTandem(
+          lab,
+          r2,
+          `instances:\n${instanceYaml({ ifname: r2.ifname, vrid: 72, priority: 100, addresses: ['192.0.2.254/24'] })}`,
+          { node: 'r2' },
+        );
         await waitForStatus(t1, (s) => stateOf(s) === 'master', 5000);
         await waitForStatus(t2, (s) => stateOf(s) === 'backup', 5000);
         await sleep(500); // telemetry connected and subscribed
         sub.publish(`${prefix}/r1/cmd/ota`, JSON.stringify({ id: 'u-1', args: { source: v2 } }), {
-          qos: 1, properties: { responseTopic: `${prefix}/ops`, correlationData: Buffer.from('u-1') },
+          qos: 1,
+          properties: { responseTopic: `${prefix}/ops`, correlationData: Buffer.from('u-1') },
         });
         const t0 = Date.now();
-        while (Date.now() - t0 < 20_000 && !replies.some((r) => r.status === 'done' || r.status === 'failed')) await sleep(100);
+        while (Date.now() - t0 < 20_000 && !replies.some((r) => r.status === 'done' || r.status === 'failed'))
+          await sleep(100);
         const final = replies.find((r) => r.status === 'done' || r.status === 'failed');
         assert.is(final?.status, 'done', JSON.stringify(replies));
         // Progress on the fleet's events topic, weighted by bytes: rising, 100 % only at the end.

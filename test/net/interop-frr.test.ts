@@ -13,7 +13,7 @@ import type { TandemHandle } from '../kit/tandem.ts';
 
 const VIP = '192.0.2.1';
 const VRID = 9;
-const VMAC = '00:00:5e:00:01:09';   // RFC 5798 7.3
+const VMAC = '00:00:5e:00:01:09'; // RFC 5798 7.3
 const ADVERT_MS = 100;
 const SETTLE_TIMEOUT_MS = 15_000;
 const TAKEOVER_TIMEOUT_MS = 5_000;
@@ -32,21 +32,58 @@ function upper(s: string | undefined): PeerState {
 }
 
 async function tandemRouter(lab: Lab, h: LabHost, priority: number): Promise<Router & { t: TandemHandle }> {
-  const t = await startTandem(lab, h, instanceYaml({ ifname: h.ifname, vrid: VRID, priority, advert: `${ADVERT_MS}ms`, addresses: [`${VIP}/24`], macMode: 'virtual' }));
+  const t = await startTandem(
+    lab,
+    h,
+    instanceYaml({
+      ifname: h.ifname,
+      vrid: VRID,
+      priority,
+      advert: `${ADVERT_MS}ms`,
+      addresses: [`${VIP}/24`],
+      macMode: 'virtual',
+    }),
+  );
   return {
-    kind: 'tandem', host: h, t,
-    state: async () => { try { return upper(stateOf(await t.status())); } catch { return 'unknown'; } },
+    kind: 'tandem',
+    host: h,
+    t,
+    state: async () => {
+      try {
+        return upper(stateOf(await t.status()));
+      } catch {
+        return 'unknown';
+      }
+    },
     stop: () => stopAll([t]),
-    describe: async () => { try { const i = (await t.status()).instances[0]; return `tandem ${i.state} prio ${i.effectivePriority} master ${i.masterIp} ${JSON.stringify(i.counters)}`; } catch (e) { return `tandem: ${(e as Error).message}\n${t.output().slice(-2000)}`; } },
+    describe: async () => {
+      try {
+        const i = (await t.status()).instances[0];
+        return `tandem ${i.state} prio ${i.effectivePriority} master ${i.masterIp} ${JSON.stringify(i.counters)}`;
+      } catch (e) {
+        return `tandem: ${(e as Error).message}\n${t.output().slice(-2000)}`;
+      }
+    },
   };
 }
 
 async function frrRouter(lab: Lab, h: LabHost, priority: number): Promise<Router & { f: FrrHandle }> {
-  const f = await startFrr(lab, h.ns, { ifname: h.ifname, vrid: VRID, priority, version: 3, advertIntervalMs: ADVERT_MS, addresses: [VIP] });
+  const f = await startFrr(lab, h.ns, {
+    ifname: h.ifname,
+    vrid: VRID,
+    priority,
+    version: 3,
+    advertIntervalMs: ADVERT_MS,
+    addresses: [VIP],
+  });
   return {
-    kind: 'frr', host: h, f,
-    state: () => f.state(), stop: () => f.stop(),
-    describe: async () => `frr ${await f.state()}\n${(await f.vtysh('show vrrp').catch((e) => String(e))).slice(-1500)}\n${f.log().slice(-1000)}`,
+    kind: 'frr',
+    host: h,
+    f,
+    state: () => f.state(),
+    stop: () => f.stop(),
+    describe: async () =>
+      `frr ${await f.state()}\n${(await f.vtysh('show vrrp').catch((e) => String(e))).slice(-1500)}\n${f.log().slice(-1000)}`,
   };
 }
 
@@ -74,14 +111,26 @@ async function assertClientReaches(lab: Lab, master: Router, step: string): Prom
     if (got && neigh[0]?.lladdr === VMAC && port === master.host.bridgePort) return Date.now() - t0;
     await sleep(200);
   }
-  assert.unreachable(`${step}: the client does not reach ${VIP} through ${master.kind} (port ${master.host.bridgePort}): ${last}`);
+  assert.unreachable(
+    `${step}: the client does not reach ${VIP} through ${master.kind} (port ${master.host.bridgePort}): ${last}`,
+  );
   return NaN;
 }
 
-async function waitStates(a: Router, as: PeerState, b: Router, bs: PeerState, timeoutMs: number, step: string): Promise<number> {
+async function waitStates(
+  a: Router,
+  as: PeerState,
+  b: Router,
+  bs: PeerState,
+  timeoutMs: number,
+  step: string,
+): Promise<number> {
   const t0 = Date.now();
   const ok = await waitFor(async () => (await a.state()) === as && (await b.state()) === bs, timeoutMs, 20);
-  if (!ok) assert.unreachable(`${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`);
+  if (!ok)
+    assert.unreachable(
+      `${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`,
+    );
   return Date.now() - t0;
 }
 
@@ -119,7 +168,7 @@ for (const tandemHigh of [true, false]) {
         assert.is(await lo.state(), 'BACKUP');
         await assertClientReaches(lab, hi, `${label} election`);
         const frr = rs.find((r) => r.kind === 'frr')!;
-        if (frr === lo) assert.ok(await frrRx(frr) > 5, 'FRR heard no tandem adverts');
+        if (frr === lo) assert.ok((await frrRx(frr)) > 5, 'FRR heard no tandem adverts');
 
         await lab.linkDown(hi.host);
         const tookOver = await waitStates(lo, 'MASTER', hi, 'MASTER', TAKEOVER_TIMEOUT_MS, `${label} linkDown`);
@@ -131,8 +180,10 @@ for (const tandemHigh of [true, false]) {
         assert.is(await hi.state(), 'MASTER');
         assert.is(await lo.state(), 'BACKUP');
         const reach2 = await assertClientReaches(lab, hi, `${label} after linkUp`);
-        console.log(`  ${label}: ${lo.kind} took over ${tookOver} ms after linkDown (client through ${reach1} ms later), ` +
-          `${hi.kind} master again ${back} ms after linkUp (client through ${reach2} ms later)`);
+        console.log(
+          `  ${label}: ${lo.kind} took over ${tookOver} ms after linkDown (client through ${reach1} ms later), ` +
+            `${hi.kind} master again ${back} ms after linkUp (client through ${reach2} ms later)`,
+        );
         for (const r of rs) await tandemChecks(r, label, r === lo);
       } finally {
         for (const r of rs) await r.stop().catch(() => {});
@@ -149,19 +200,45 @@ test('SIGTERM of a tandem master: FRR takes over after about Skew_Time (1 s adve
     let f: FrrHandle | undefined;
     try {
       const [h1, h2] = lab.routers;
-      t = await startTandem(lab, h1, instanceYaml({ ifname: h1.ifname, vrid: VRID, priority: 200, advert: '1s', addresses: [`${VIP}/24`], macMode: 'virtual' }));
-      f = await startFrr(lab, h2.ns, { ifname: h2.ifname, vrid: VRID, priority: 100, version: 3, advertIntervalMs: 1000, addresses: [VIP] });
+      t = await startTandem(
+        lab,
+        h1,
+        instanceYaml({
+          ifname: h1.ifname,
+          vrid: VRID,
+          priority: 200,
+          advert: '1s',
+          addresses: [`${VIP}/24`],
+          macMode: 'virtual',
+        }),
+      );
+      f = await startFrr(lab, h2.ns, {
+        ifname: h2.ifname,
+        vrid: VRID,
+        priority: 100,
+        version: 3,
+        advertIntervalMs: 1000,
+        addresses: [VIP],
+      });
       const ff = f;
       const tt = t;
-      assert.ok(await waitFor(async () => stateOf(await tt.status()) === 'master' && (await ff.state()) === 'BACKUP', SETTLE_TIMEOUT_MS, 50),
-        `no election: tandem ${stateOf(await tt.status())}, FRR ${await ff.state()}`);
+      assert.ok(
+        await waitFor(
+          async () => stateOf(await tt.status()) === 'master' && (await ff.state()) === 'BACKUP',
+          SETTLE_TIMEOUT_MS,
+          50,
+        ),
+        `no election: tandem ${stateOf(await tt.status())}, FRR ${await ff.state()}`,
+      );
       await sleep(1500);
       const t0 = Date.now();
       const stopping = t.stop('SIGTERM');
       assert.ok(await waitFor(async () => (await ff.state()) === 'MASTER', 5000, 10), 'FRR did not take over');
       const ms = Date.now() - t0;
       const code = await stopping;
-      console.log(`  SIGTERM handover to FRR at 1 s adverts: ${ms} ms (Skew_Time 609 ms, Master_Down_Interval 3609 ms); tandem exit ${code}`);
+      console.log(
+        `  SIGTERM handover to FRR at 1 s adverts: ${ms} ms (Skew_Time 609 ms, Master_Down_Interval 3609 ms); tandem exit ${code}`,
+      );
       assert.is(code, 0);
       assert.ok(ms < 609 + 1500, `takeover after ${ms} ms`);
       // tandem took its macvlan away on the way out: only FRR's carries the virtual MAC now.

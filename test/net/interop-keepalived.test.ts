@@ -37,25 +37,69 @@ function upper(s: string | undefined): PeerState {
   return t === 'MASTER' || t === 'BACKUP' || t === 'FAULT' || t === 'INIT' ? t : 'unknown';
 }
 
-async function tandemRouter(lab: Lab, h: LabHost, o: { priority: number; family: 'ipv4' | 'ipv6'; version?: 2 | 3; advert?: string }): Promise<Router & { t: TandemHandle }> {
+async function tandemRouter(
+  lab: Lab,
+  h: LabHost,
+  o: { priority: number; family: 'ipv4' | 'ipv6'; version?: 2 | 3; advert?: string },
+): Promise<Router & { t: TandemHandle }> {
   const vip = o.family === 'ipv6' ? `${VIP6}/64` : `${VIP4}/24`;
-  const t = await startTandem(lab, h, instanceYaml({ ifname: h.ifname, vrid: VRID, priority: o.priority, version: o.version ?? 3, advert: o.advert ?? `${ADVERT_MS}ms`, addresses: [vip] }));
+  const t = await startTandem(
+    lab,
+    h,
+    instanceYaml({
+      ifname: h.ifname,
+      vrid: VRID,
+      priority: o.priority,
+      version: o.version ?? 3,
+      advert: o.advert ?? `${ADVERT_MS}ms`,
+      addresses: [vip],
+    }),
+  );
   return {
-    kind: 'tandem', host: h, t, mac: await nicMac(lab, h),
-    state: async () => { try { return upper(stateOf(await t.status())); } catch { return 'unknown'; } },
+    kind: 'tandem',
+    host: h,
+    t,
+    mac: await nicMac(lab, h),
+    state: async () => {
+      try {
+        return upper(stateOf(await t.status()));
+      } catch {
+        return 'unknown';
+      }
+    },
     stop: () => stopAll([t]),
-    describe: async () => { try { const i = (await t.status()).instances[0]; return `tandem ${i.state} prio ${i.effectivePriority} master ${i.masterIp} ${JSON.stringify(i.counters)}`; } catch (e) { return `tandem: ${(e as Error).message}\n${t.output().slice(-2000)}`; } },
+    describe: async () => {
+      try {
+        const i = (await t.status()).instances[0];
+        return `tandem ${i.state} prio ${i.effectivePriority} master ${i.masterIp} ${JSON.stringify(i.counters)}`;
+      } catch (e) {
+        return `tandem: ${(e as Error).message}\n${t.output().slice(-2000)}`;
+      }
+    },
   };
 }
 
-async function keepalivedRouter(lab: Lab, h: LabHost, o: { priority: number; family: 'ipv4' | 'ipv6'; version?: 2 | 3; advertIntervalMs?: number }): Promise<Router & { k: PeerHandle }> {
+async function keepalivedRouter(
+  lab: Lab,
+  h: LabHost,
+  o: { priority: number; family: 'ipv4' | 'ipv6'; version?: 2 | 3; advertIntervalMs?: number },
+): Promise<Router & { k: PeerHandle }> {
   const k = await startKeepalived(lab, h.ns, {
-    ifname: h.ifname, vrid: VRID, priority: o.priority, version: o.version ?? 3, advertIntervalMs: o.advertIntervalMs ?? ADVERT_MS,
-    addresses: [o.family === 'ipv6' ? VIP6 : VIP4], family: o.family,
+    ifname: h.ifname,
+    vrid: VRID,
+    priority: o.priority,
+    version: o.version ?? 3,
+    advertIntervalMs: o.advertIntervalMs ?? ADVERT_MS,
+    addresses: [o.family === 'ipv6' ? VIP6 : VIP4],
+    family: o.family,
   });
   return {
-    kind: 'keepalived', host: h, k, mac: await nicMac(lab, h),
-    state: () => k.state(), stop: () => k.stop(),
+    kind: 'keepalived',
+    host: h,
+    k,
+    mac: await nicMac(lab, h),
+    state: () => k.state(),
+    stop: () => k.stop(),
     describe: async () => `keepalived ${await k.state()}\n${k.log().slice(-1500)}`,
   };
 }
@@ -102,7 +146,10 @@ async function assertClientReaches(lab: Lab, master: Router, vip: string, step: 
   const deadline = Date.now() + 15_000;
   let last = '';
   while (Date.now() < deadline) {
-    const r = await lab.exec(client.ns, ['python3', '-c', PING_PY, vip, '5', '2'], { allowFail: true, timeoutMs: 10_000 });
+    const r = await lab.exec(client.ns, ['python3', '-c', PING_PY, vip, '5', '2'], {
+      allowFail: true,
+      timeoutMs: 10_000,
+    });
     const neigh = JSON.parse((await lab.exec(client.ns, ['ip', '-j', 'neigh', 'show', vip])).stdout || '[]');
     last = `ping ${r.code} (${r.stdout.trim()}), neighbour ${neigh[0]?.lladdr} ${neigh[0]?.state}`;
     if (r.code === 0 && neigh[0]?.lladdr === master.mac) return Date.now() - t0;
@@ -112,10 +159,20 @@ async function assertClientReaches(lab: Lab, master: Router, vip: string, step: 
   return NaN;
 }
 
-async function waitStates(a: Router, as: PeerState, b: Router, bs: PeerState, timeoutMs: number, step: string): Promise<number> {
+async function waitStates(
+  a: Router,
+  as: PeerState,
+  b: Router,
+  bs: PeerState,
+  timeoutMs: number,
+  step: string,
+): Promise<number> {
   const t0 = Date.now();
   const ok = await waitFor(async () => (await a.state()) === as && (await b.state()) === bs, timeoutMs, 20);
-  if (!ok) assert.unreachable(`${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`);
+  if (!ok)
+    assert.unreachable(
+      `${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`,
+    );
   return Date.now() - t0;
 }
 
@@ -123,11 +180,18 @@ async function waitStates(a: Router, as: PeerState, b: Router, bs: PeerState, ti
  * The sequence run for every pairing: `hi` (higher priority) wins; its silent failure makes `lo`
  * master; when it comes back the two masters hear each other and `lo` yields (RFC 5798 6.4.3).
  */
-async function failoverSequence(lab: Lab, hi: Router, lo: Router, vip: string, label: string, advertMs = ADVERT_MS): Promise<void> {
+async function failoverSequence(
+  lab: Lab,
+  hi: Router,
+  lo: Router,
+  vip: string,
+  label: string,
+  advertMs = ADVERT_MS,
+): Promise<void> {
   const takeoverMs = Math.max(TAKEOVER_TIMEOUT_MS, 10 * advertMs + 3000);
   await waitStates(hi, 'MASTER', lo, 'BACKUP', SETTLE_TIMEOUT_MS, `${label} election`);
   await assertClientReaches(lab, hi, vip, `${label} election`);
-  await sleep(500);   // stable, not a passing moment
+  await sleep(500); // stable, not a passing moment
   assert.is(await hi.state(), 'MASTER');
   assert.is(await lo.state(), 'BACKUP');
 
@@ -138,13 +202,15 @@ async function failoverSequence(lab: Lab, hi: Router, lo: Router, vip: string, l
   await lab.linkUp(hi.host);
   const back = await waitStates(hi, 'MASTER', lo, 'BACKUP', takeoverMs, `${label} linkUp`);
   const reach2 = await assertClientReaches(lab, hi, vip, `${label} after linkUp`);
-  console.log(`  ${label}: ${lo.kind} took over ${tookOver} ms after linkDown (client through ${reach1} ms later), ` +
-    `${hi.kind} master again ${back} ms after linkUp (client through ${reach2} ms later)`);
+  console.log(
+    `  ${label}: ${lo.kind} took over ${tookOver} ms after linkDown (client through ${reach1} ms later), ` +
+      `${hi.kind} master again ${back} ms after linkUp (client through ${reach2} ms later)`,
+  );
   // tandem dropped none of keepalived's adverts (checksum, version, addresses), and for v3 over
   // IPv4 it kept keepalived's checksum form, the pseudo-header one (RFC 5798 5.2.8).
   for (const r of [hi, lo]) {
     if (r.kind !== 'tandem') continue;
-    const st = (await (r as Router & { t: TandemHandle }).t.status());
+    const st = await (r as Router & { t: TandemHandle }).t.status();
     const inst = st.instances[0];
     assert.equal(inst.counters.drops, {}, `${label}: tandem drops`);
     assert.equal(st.interfaces[0]?.drops, {}, `${label}: tandem interface drops`);
@@ -187,9 +253,10 @@ for (const tandemHigh of [true, false]) {
     await withLab({ routers: 2, clients: 1 }, async (lab) => {
       const rs: Router[] = [];
       try {
-        const mk = (kind: 'tandem' | 'keepalived', h: LabHost, priority: number) => kind === 'tandem'
-          ? tandemRouter(lab, h, { priority, family: 'ipv4', version: 2, advert: '1s' })
-          : keepalivedRouter(lab, h, { priority, family: 'ipv4', version: 2, advertIntervalMs: 1000 });
+        const mk = (kind: 'tandem' | 'keepalived', h: LabHost, priority: number) =>
+          kind === 'tandem'
+            ? tandemRouter(lab, h, { priority, family: 'ipv4', version: 2, advert: '1s' })
+            : keepalivedRouter(lab, h, { priority, family: 'ipv4', version: 2, advertIntervalMs: 1000 });
         rs.push(await mk(tandemHigh ? 'tandem' : 'keepalived', lab.routers[0], 200));
         rs.push(await mk(tandemHigh ? 'keepalived' : 'tandem', lab.routers[1], 100));
         await failoverSequence(lab, rs[0], rs[1], VIP4, `v2 ipv4 ${rs[0].kind}>${rs[1].kind}`, 1000);
@@ -198,7 +265,8 @@ for (const tandemHigh of [true, false]) {
         // keepalived's v2 adverts were accepted: none dropped for version, auth or addresses. As
         // backup tandem heard the master all along; as master it may hear none (keepalived yields
         // to tandem's first advert after linkUp before it sends one of its own).
-        if (!tandemHigh) assert.ok(st.counters.advertsReceived >= 2, `tandem heard ${st.counters.advertsReceived} adverts`);
+        if (!tandemHigh)
+          assert.ok(st.counters.advertsReceived >= 2, `tandem heard ${st.counters.advertsReceived} adverts`);
         assert.equal(st.counters.drops, {});
       } finally {
         for (const r of rs) await r.stop().catch(() => {});
@@ -215,11 +283,17 @@ for (const winner of ['tandem', 'keepalived'] as const) {
       const rs: Router[] = [];
       try {
         const [low, high] = lab.routers;
-        const loR = winner === 'tandem' ? await keepalivedRouter(lab, low, { priority: 150, family: 'ipv4' }) : await tandemRouter(lab, low, { priority: 150, family: 'ipv4' });
+        const loR =
+          winner === 'tandem'
+            ? await keepalivedRouter(lab, low, { priority: 150, family: 'ipv4' })
+            : await tandemRouter(lab, low, { priority: 150, family: 'ipv4' });
         rs.push(loR);
         // Let .11 become master alone first, so .12 starts as a backup that defers to it.
         await waitFor(async () => (await loR.state()) === 'MASTER', SETTLE_TIMEOUT_MS, 20);
-        const hiR = winner === 'tandem' ? await tandemRouter(lab, high, { priority: 150, family: 'ipv4' }) : await keepalivedRouter(lab, high, { priority: 150, family: 'ipv4' });
+        const hiR =
+          winner === 'tandem'
+            ? await tandemRouter(lab, high, { priority: 150, family: 'ipv4' })
+            : await keepalivedRouter(lab, high, { priority: 150, family: 'ipv4' });
         rs.push(hiR);
         // 6.4.2: a backup hearing an equal-priority master just restarts its timer: .11 stays.
         await sleep(1000);
@@ -261,10 +335,15 @@ test('SIGTERM of a tandem master: keepalived takes over after Skew_Time, not Mas
       await sleep(1500);
       const t0 = Date.now();
       const stopping = ta.t.stop('SIGTERM');
-      assert.ok(await waitFor(async () => (await ka.state()) === 'MASTER', 5000, 10), `no takeover: ${await ka.describe()}`);
+      assert.ok(
+        await waitFor(async () => (await ka.state()) === 'MASTER', 5000, 10),
+        `no takeover: ${await ka.describe()}`,
+      );
       const ms = Date.now() - t0;
       const code = await stopping;
-      console.log(`  SIGTERM handover to keepalived at 1 s adverts: ${ms} ms (Skew_Time 609 ms, Master_Down_Interval 3609 ms); tandem exit ${code}`);
+      console.log(
+        `  SIGTERM handover to keepalived at 1 s adverts: ${ms} ms (Skew_Time 609 ms, Master_Down_Interval 3609 ms); tandem exit ${code}`,
+      );
       assert.is(code, 0);
       // Skew_Time plus a generous margin for a busy machine, well short of Master_Down_Interval.
       assert.ok(ms < 609 + 1500, `takeover after ${ms} ms`);

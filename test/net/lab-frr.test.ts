@@ -20,7 +20,14 @@ test('frrStateFromJson reads one VRID and family out of show vrrp json (fixed te
 
 test('FRR vrrpd alone becomes MASTER (v3, IPv4) and the client reaches the VIP at the virtual MAC', async () => {
   await withLab({ routers: 1, clients: 1 }, async (lab) => {
-    const frr = await startFrr(lab, lab.routers[0].ns, { ifname: 'eth0', vrid: 9, priority: 100, version: 3, advertIntervalMs: 100, addresses: [VIP] });
+    const frr = await startFrr(lab, lab.routers[0].ns, {
+      ifname: 'eth0',
+      vrid: 9,
+      priority: 100,
+      version: 3,
+      advertIntervalMs: 100,
+      addresses: [VIP],
+    });
     try {
       assert.ok(await waitFor(async () => (await frr.state()) === 'MASTER', 10_000, 100), frr.log().slice(-2000));
       const p = startProber(lab, lab.clients[0].ns, VIP);
@@ -46,7 +53,10 @@ test('FRR vrrpd (priority 100) stays BACKUP against a keepalived MASTER (priorit
     const frr = await startFrr(lab, lab.routers[1].ns, { ...common, priority: 100 });
     assert.ok(await waitFor(async () => (await ka.state()) === 'MASTER', 10_000, 100), 'keepalived not MASTER');
     // FRR starts in Initialize, goes Backup, and must stay there while adverts arrive.
-    assert.ok(await waitFor(async () => (await frr.state()) === 'BACKUP', 10_000, 100), `FRR ${await frr.state()}\n${frr.log().slice(-2000)}`);
+    assert.ok(
+      await waitFor(async () => (await frr.state()) === 'BACKUP', 10_000, 100),
+      `FRR ${await frr.state()}\n${frr.log().slice(-2000)}`,
+    );
     await new Promise((r) => setTimeout(r, 1000)); // > Master_Down_Interval (~0.36 s)
     assert.is(await frr.state(), 'BACKUP');
     assert.is(await ka.state(), 'MASTER');

@@ -10,7 +10,10 @@ function connected(url: string): Promise<mqtt.MqttClient> {
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000 });
     c.once('connect', () => resolve(c));
-    c.once('error', (e) => { c.end(true); reject(e); });
+    c.once('error', (e) => {
+      c.end(true);
+      reject(e);
+    });
   });
 }
 
@@ -22,7 +25,15 @@ test('a publish from inside a lab namespace over the unix socket reaches a subsc
     const got = new Promise<[string, string]>((res) => sub.on('message', (t, m) => res([t, m.toString()])));
     await sub.subscribeAsync('tandem/lab/#');
     await withLab({ routers: 1 }, async (lab) => {
-      await lab.exec(lab.routers[0].ns, ['mosquitto_pub', '--unix', broker.socketPath, '-t', 'tandem/lab/r1', '-m', 'hello from r1']);
+      await lab.exec(lab.routers[0].ns, [
+        'mosquitto_pub',
+        '--unix',
+        broker.socketPath,
+        '-t',
+        'tandem/lab/r1',
+        '-m',
+        'hello from r1',
+      ]);
     });
     const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('no message in 5 s')), 5000).unref());
     assert.equal(await Promise.race([got, timeout]), ['tandem/lab/r1', 'hello from r1']);

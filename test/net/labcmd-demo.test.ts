@@ -14,13 +14,22 @@ import type { DemoSummary, StepResult } from '../../lab/demo.ts';
 // The lab runs from source, as `./build.sh lab` runs it: it is not part of the appliance bundle.
 const LAB = ['--import', 'tsx', new URL('../../lab/cli.ts', import.meta.url).pathname];
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function start(args: string[]): { child: ChildProcess; out: { stdout: string; stderr: string }; done: Promise<Run> } {
   const child = spawn(process.execPath, [...LAB, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out.stdout += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out.stderr += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out.stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out.stderr += d;
+  });
   const done = new Promise<Run>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, ...out })));
   return { child, out, done };
 }
@@ -57,15 +66,24 @@ const stepOf = (s: DemoSummary, name: string): StepResult => {
 /** Everything a lab named `name` could leave behind, listed. */
 function leftovers(name: string): string[] {
   const left: string[] = [];
-  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]);
+  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]);
   left.push(...ns.filter((n) => n.startsWith(`${name}-`)).map((n) => `namespace ${n}`));
-  left.push(...readdirSync(tmpdir()).filter((d) => d.startsWith(`tandem-lab-${name}-`)).map((d) => `dir ${d}`));
+  left.push(
+    ...readdirSync(tmpdir())
+      .filter((d) => d.startsWith(`tandem-lab-${name}-`))
+      .map((d) => `dir ${d}`),
+  );
   if (existsSync(join(REGISTRY_DIR, `${name}.json`))) left.push(`record ${name}.json`);
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(`tandem-lab-${name}-`) || cmd.includes(`${name}-r`) || cmd.includes(`${name}-c`)) left.push(`process ${pid}: ${cmd.slice(0, 120)}`);
-    } catch { /* exited meanwhile */ }
+      if (cmd.includes(`tandem-lab-${name}-`) || cmd.includes(`${name}-r`) || cmd.includes(`${name}-c`))
+        left.push(`process ${pid}: ${cmd.slice(0, 120)}`);
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return left;
 }
@@ -74,8 +92,11 @@ const labNameIn = (text: string) => /building lab (lab[0-9a-f]{4})/.exec(text)?.
 
 test('refuses without root, with a clear message', async () => {
   const r = await new Promise<Run>((resolve) => {
-    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...LAB], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    const c = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...LAB], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
     c.stdout.on('data', (d) => (stdout += d));
     c.stderr.on('data', (d) => (stderr += d));
     c.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -97,7 +118,13 @@ test('the demo: election, a measured failover, preemption, handoff, restart; not
   assert.is(r.code, 0, `exit ${r.code}; summary ${JSON.stringify(s.steps, null, 1)}\n${r.stderr.slice(-3000)}`);
   assert.ok(s.ok);
   assert.is(s.advertMs, 100);
-  assert.equal(s.routers.map((x) => [x.name, x.kind, x.priority]), [['r1', 'tandem', 200], ['r2', 'tandem', 150]]);
+  assert.equal(
+    s.routers.map((x) => [x.name, x.kind, x.priority]),
+    [
+      ['r1', 'tandem', 200],
+      ['r2', 'tandem', 150],
+    ],
+  );
   assert.is(stepOf(s, 'election').master, 'r1');
   const f = stepOf(s, 'failover');
   assert.is(f.master, 'r2');
@@ -109,14 +136,20 @@ test('the demo: election, a measured failover, preemption, handoff, restart; not
   assert.ok(h.ok, JSON.stringify(h));
   assert.is(stepOf(s, 'restart').master, 'r1');
   // The daemons' telemetry reached the embedded broker: at least the failover's state event.
-  assert.ok(s.telemetry.events.some((e) => e.node === 'r2' && e.to === 'master'), JSON.stringify(s.telemetry));
+  assert.ok(
+    s.telemetry.events.some((e) => e.node === 'r2' && e.to === 'master'),
+    JSON.stringify(s.telemetry),
+  );
   assert.equal(leftovers(s.lab), []);
 });
 
 test('--peer keepalived: the last appliance is keepalived 2.2.7 and the steps interoperate', async () => {
   const r = await run(['--peer', 'keepalived', '--json']);
   const s = summaryOf(r);
-  assert.equal(s.routers.map((x) => x.kind), ['tandem', 'keepalived']);
+  assert.equal(
+    s.routers.map((x) => x.kind),
+    ['tandem', 'keepalived'],
+  );
   assert.is(stepOf(s, 'election').master, 'r1');
   const f = stepOf(s, 'failover');
   assert.is(f.master, 'r2');
@@ -142,8 +175,13 @@ test('--keep leaves the lab running until `./build.sh lab down` removes it', asy
     assert.ok(s.kept);
     assert.is(keep.child.exitCode, null, 'the --keep process exited');
     const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    for (const n of [`${name}-sw`, `${name}-r1`, `${name}-r2`, `${name}-c1`]) assert.ok(ns.includes(n), `${n} missing while kept`);
-    await until(() => /build\.sh lab down/.test(keep.out.stderr), 10_000, 'the instructions to explore and remove the lab');
+    for (const n of [`${name}-sw`, `${name}-r1`, `${name}-r2`, `${name}-c1`])
+      assert.ok(ns.includes(n), `${n} missing while kept`);
+    await until(
+      () => /build\.sh lab down/.test(keep.out.stderr),
+      10_000,
+      'the instructions to explore and remove the lab',
+    );
     const down = await run(['down'], 30_000);
     assert.is(down.code, 0, down.stderr);
     assert.match(down.stdout, new RegExp(`stopped ${name}`));

@@ -20,9 +20,20 @@ test(`an image for ${BOARD} unpacks into a root whose own runtime starts tandem`
   try {
     const keyFile = join(dir, 'ota.pub');
     await fsp.writeFile(keyFile, key.pubPem);
-    const b = await makeBundle(key, { rollbackIndex: 100, outDir: dir, modules: ['koffi', 'pcap', 'mqtt', 'yaml', 'pino'], otaHelper: true });
+    const b = await makeBundle(key, {
+      rollbackIndex: 100,
+      outDir: dir,
+      modules: ['koffi', 'pcap', 'mqtt', 'yaml', 'pino'],
+      otaHelper: true,
+    });
     assert.ok(b.manifest.natives.length >= 2, JSON.stringify(b.manifest.natives)); // pcap + koffi addons
-    const img = await buildImage({ repoRoot: REPO, boardFile: join(REPO, 'board-configs', `${BOARD}.yaml`), bundle: b.file, out: join(dir, 'image.tar.gz'), trustedKeys: [keyFile] });
+    const img = await buildImage({
+      repoRoot: REPO,
+      boardFile: join(REPO, 'board-configs', `${BOARD}.yaml`),
+      bundle: b.file,
+      out: join(dir, 'image.tar.gz'),
+      trustedKeys: [keyFile],
+    });
     assert.is(img.version, pkg.version);
     const rootfs = join(dir, 'rootfs');
     await fsp.mkdir(rootfs);
@@ -32,22 +43,45 @@ test(`an image for ${BOARD} unpacks into a root whose own runtime starts tandem`
     const cur = join(ota, 'current');
     assert.is(readlinkSync(cur), 'slots/a');
     assert.ok(statSync(join(cur, 'node')).mode & 0o100, 'node is executable');
-    const out = execFileSync(join(cur, 'node'), [join(cur, 'tandem.js'), '--version'], { encoding: 'utf8', timeout: 30_000 });
+    const out = execFileSync(join(cur, 'node'), [join(cur, 'tandem.js'), '--version'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.is(out.trim(), `tandem ${pkg.version}`);
     // the runtime modules, native ones included, load from the slot with the slot's own node
-    const load = spawnSync(join(cur, 'node'), ['--input-type=module', '-e',
-      "for (const m of ['koffi','pcap','mqtt','yaml','pino']) await import(m); console.log('all loaded')"], { cwd: cur, encoding: 'utf8', timeout: 30_000 });
+    const load = spawnSync(
+      join(cur, 'node'),
+      [
+        '--input-type=module',
+        '-e',
+        "for (const m of ['koffi','pcap','mqtt','yaml','pino']) await import(m); console.log('all loaded')",
+      ],
+      { cwd: cur, encoding: 'utf8', timeout: 30_000 },
+    );
     assert.is(load.stdout.trim(), 'all loaded', load.stderr);
-    assert.is(execFileSync(join(cur, 'node'), ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim(), b.manifest.node.abi);
+    assert.is(
+      execFileSync(join(cur, 'node'), ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim(),
+      b.manifest.node.abi,
+    );
 
     assert.ok((await verifySlot(join(ota, 'slots', 'a'))).ok);
     const st = new OtaAgent({ root: ota, trustedKeys: [keyFile] }).status();
     assert.equal([st.active, st.pending, st.rollbackIndex], ['a', false, 100]);
     // the helper in the slot reads the same state with the slot's node
-    const helper = JSON.parse(execFileSync(join(cur, 'node'), [join(cur, 'tandem-ota.js'), 'status', '--json', '--root', ota], { encoding: 'utf8' }));
+    const helper = JSON.parse(
+      execFileSync(join(cur, 'node'), [join(cur, 'tandem-ota.js'), 'status', '--json', '--root', ota], {
+        encoding: 'utf8',
+      }),
+    );
     assert.is(helper.slots.a.version, pkg.version);
 
-    for (const f of ['etc/tandem/tandem.yaml', 'etc/tandem/board.yaml', 'etc/tandem/ota-key.pub', 'usr/local/libexec/tandem-launch', 'etc/systemd/system/tandem.service']) {
+    for (const f of [
+      'etc/tandem/tandem.yaml',
+      'etc/tandem/board.yaml',
+      'etc/tandem/ota-key.pub',
+      'usr/local/libexec/tandem-launch',
+      'etc/systemd/system/tandem.service',
+    ]) {
       assert.ok(existsSync(join(rootfs, f)), f);
     }
     assert.is(readFileSync(join(rootfs, 'etc/tandem/ota-key.pub'), 'utf8'), key.pubPem);
@@ -62,7 +96,11 @@ test('a NetBSD image is refused here: its bundle would carry Linux-built native 
   const dir = tempDir('image-nb');
   try {
     let err = '';
-    try { await makeBundle(key, { os: 'netbsd', outDir: dir, modules: ['pcap'] }); } catch (e) { err = (e as Error).message; }
+    try {
+      await makeBundle(key, { os: 'netbsd', outDir: dir, modules: ['pcap'] });
+    } catch (e) {
+      err = (e as Error).message;
+    }
     assert.match(err, /pcap_binding\.node was built on linux, the bundle targets netbsd/);
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });

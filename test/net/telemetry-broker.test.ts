@@ -12,16 +12,31 @@ import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { join } from 'node:path';
 import { Telemetry } from '../../firmware/telemetry/telemetry.ts';
-import { CommandError, type MqttConfig, type StatusSnapshot, type TelemetryHost } from '../../firmware/telemetry/types.ts';
+import {
+  CommandError,
+  type MqttConfig,
+  type StatusSnapshot,
+  type TelemetryHost,
+} from '../../firmware/telemetry/types.ts';
 import { Broker, makePasswordFile, makeTestPki, sleep } from '../kit/telemetry.ts';
 import { validate, type JsonSchema } from '../../firmware/telemetry/schema.ts';
 
-const SCHEMAS: Record<string, JsonSchema> = Object.fromEntries(['status', 'state', 'events', 'health', 'reply'].map((n) =>
-  [n, JSON.parse(readFileSync(new URL(`../../docs/schemas/${n}.json`, import.meta.url), 'utf8'))]));
+const SCHEMAS: Record<string, JsonSchema> = Object.fromEntries(
+  ['status', 'state', 'events', 'health', 'reply'].map((n) => [
+    n,
+    JSON.parse(readFileSync(new URL(`../../docs/schemas/${n}.json`, import.meta.url), 'utf8')),
+  ]),
+);
 
 // ---- helpers ----
 
-interface Got { topic: string; text: string; json: any; retain: boolean; props: Record<string, any> }
+interface Got {
+  topic: string;
+  text: string;
+  json: any;
+  retain: boolean;
+  props: Record<string, any>;
+}
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -34,16 +49,27 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
 }
 
 /** A subscriber that records everything under a filter. */
-async function listen(url: string, filter: string, opts: mqtt.IClientOptions = {}): Promise<{ c: MqttClient; got: Got[] }> {
+async function listen(
+  url: string,
+  filter: string,
+  opts: mqtt.IClientOptions = {},
+): Promise<{ c: MqttClient; got: Got[] }> {
   const c = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, ...opts });
   const got: Got[] = [];
   c.on('message', (topic, payload, packet) => {
     const text = payload.toString();
     let json: unknown;
-    try { json = JSON.parse(text); } catch { json = undefined; }
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
     got.push({ topic, text, json, retain: packet.retain, props: packet.properties ?? {} });
   });
-  await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
   await c.subscribeAsync(filter, { qos: 1 });
   return { c, got };
 }
@@ -55,22 +81,40 @@ class FakeHost implements TelemetryHost {
   priority = 100;
   maintenance = false;
   executed: { name: string; args: Record<string, unknown> }[] = [];
-  slot() { return 'a'; }
+  slot() {
+    return 'a';
+  }
   status(): StatusSnapshot {
     return {
-      node: this.node, version: this.version,
-      instances: [{ name: 'lan', interface: 'veth0', vrid: 7, version: 3, family: 4, state: this.maintenance ? 'backup' : 'master',
-        priority: 100, effectivePriority: this.priority, masterIp: '192.0.2.1', timeInStateMs: 1000,
-        counters: { advertsSent: 10, advertsReceived: 0, transitions: 1, drops: { 'bad-ttl': 0 } } }],
+      node: this.node,
+      version: this.version,
+      instances: [
+        {
+          name: 'lan',
+          interface: 'veth0',
+          vrid: 7,
+          version: 3,
+          family: 4,
+          state: this.maintenance ? 'backup' : 'master',
+          priority: 100,
+          effectivePriority: this.priority,
+          masterIp: '192.0.2.1',
+          timeInStateMs: 1000,
+          counters: { advertsSent: 10, advertsReceived: 0, transitions: 1, drops: { 'bad-ttl': 0 } },
+        },
+      ],
     };
   }
   async command(name: string, args: Record<string, unknown>, progress: (p: object) => void): Promise<unknown> {
     this.executed.push({ name, args });
     switch (name) {
-      case 'status': return this.status();
+      case 'status':
+        return this.status();
       case 'set-priority': {
-        if (args.instance !== 'lan') throw new CommandError('unknown-instance', `no instance '${String(args.instance)}'`);
-        if (typeof args.value !== 'number' || args.value < 1 || args.value > 254) throw new CommandError('bad-argument', 'value must be 1..254');
+        if (args.instance !== 'lan')
+          throw new CommandError('unknown-instance', `no instance '${String(args.instance)}'`);
+        if (typeof args.value !== 'number' || args.value < 1 || args.value > 254)
+          throw new CommandError('bad-argument', 'value must be 1..254');
         this.priority = args.value;
         return { instance: 'lan', priority: this.priority };
       }
@@ -94,14 +138,27 @@ class FakeHost implements TelemetryHost {
 
 function captureLog() {
   const lines: string[] = [];
-  const rec = (level: string) => (obj: unknown, msg?: string) => { lines.push(`${level} ${JSON.stringify(obj)} ${msg ?? ''}`); };
+  const rec = (level: string) => (obj: unknown, msg?: string) => {
+    lines.push(`${level} ${JSON.stringify(obj)} ${msg ?? ''}`);
+  };
   return { lines, log: { info: rec('info'), warn: rec('warn'), error: rec('error'), debug: rec('debug') } };
 }
 
 function cfgFor(url: string, over: Partial<MqttConfig> = {}): MqttConfig {
-  return { url, clientId: `tandem-${randomBytes(3).toString('hex')}`, topicPrefix: 'tandem', healthIntervalMs: 200,
-    protocolVersion: 5, offlineQueue: 100, backoffMinMs: 50, backoffMaxMs: 500, connectTimeoutMs: 2_000, keepaliveS: 5,
-    stateCoalesceMs: 30, ...over };
+  return {
+    url,
+    clientId: `tandem-${randomBytes(3).toString('hex')}`,
+    topicPrefix: 'tandem',
+    healthIntervalMs: 200,
+    protocolVersion: 5,
+    offlineQueue: 100,
+    backoffMinMs: 50,
+    backoffMaxMs: 500,
+    connectTimeoutMs: 2_000,
+    keepaliveS: 5,
+    stateCoalesceMs: 30,
+    ...over,
+  };
 }
 
 const jsonOf = (got: Got[], topic: string) => got.filter((g) => g.topic === topic).map((g) => g.json);
@@ -138,16 +195,26 @@ for (const protocolVersion of [5, 4] as const) {
       tm.event({ instance: 'lan', from: 'backup', to: 'master', reason: 'master-down-timer' });
       tm.event({ instance: 'lan', from: 'master', to: 'backup', reason: 'higher-priority-advert' });
       host.priority = 90;
-      tm.stateChanged(); tm.stateChanged(); tm.stateChanged();   // coalesced into one publish
-      await waitFor('two events and two health reports', () =>
-        jsonOf(live!.got, 'tandem/r1/events').length >= 2 && jsonOf(live!.got, 'tandem/r1/health').length >= 2);
+      tm.stateChanged();
+      tm.stateChanged();
+      tm.stateChanged(); // coalesced into one publish
+      await waitFor(
+        'two events and two health reports',
+        () => jsonOf(live!.got, 'tandem/r1/events').length >= 2 && jsonOf(live!.got, 'tandem/r1/health').length >= 2,
+      );
       await waitFor('state republished', () => jsonOf(live!.got, 'tandem/r1/state').length >= 2);
       await sleep(150);
       const states = jsonOf(live.got, 'tandem/r1/state');
       assert.is(states.length, 2, 'one state at connect, one for the three stateChanged() calls');
       assert.is(states[1].instances[0].effectivePriority, 90);
       const ev = jsonOf(live.got, 'tandem/r1/events');
-      assert.equal(ev.map((e) => [e.from, e.to, e.reason]), [['backup', 'master', 'master-down-timer'], ['master', 'backup', 'higher-priority-advert']]);
+      assert.equal(
+        ev.map((e) => [e.from, e.to, e.reason]),
+        [
+          ['backup', 'master', 'master-down-timer'],
+          ['master', 'backup', 'higher-priority-advert'],
+        ],
+      );
       const status = jsonOf(live.got, 'tandem/r1/status');
       assert.equal([status[0].state, status[0].version, status[0].slot], ['online', '0.1.0', 'a']);
       const health = jsonOf(live.got, 'tandem/r1/health')[0];
@@ -155,14 +222,20 @@ for (const protocolVersion of [5, 4] as const) {
       assert.equal(health.instances[0].counters.advertsSent, 10);
       if (protocolVersion === 5) {
         const h = live.got.find((g) => g.topic === 'tandem/r1/health')!;
-        assert.ok(h.props.messageExpiryInterval >= 1 && h.props.messageExpiryInterval <= 2, `expiry ${h.props.messageExpiryInterval}`);
+        assert.ok(
+          h.props.messageExpiryInterval >= 1 && h.props.messageExpiryInterval <= 2,
+          `expiry ${h.props.messageExpiryInterval}`,
+        );
       }
       // One sequence across topics, strictly increasing in publication order per topic, one boot id.
       const all = live.got.map((g) => g.json);
       assert.ok(all.every((j) => j.boot_id === host.bootId && j.v === 1));
       for (const topic of ['tandem/r1/events', 'tandem/r1/health', 'tandem/r1/state']) {
         const seqs = jsonOf(live.got, topic).map((j) => j.seq);
-        assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `${topic} seqs ${seqs}`);
+        assert.ok(
+          seqs.every((s, i) => i === 0 || s > seqs[i - 1]),
+          `${topic} seqs ${seqs}`,
+        );
       }
       assert.is(new Set(all.map((j) => j.seq)).size, all.length, 'no seq used twice');
       assert.ok(assertSchemas(live.got, schemaByTopic) >= 6);
@@ -170,7 +243,10 @@ for (const protocolVersion of [5, 4] as const) {
       // A subscriber arriving later gets the retained status and state.
       late = await listen(broker.url, 'tandem/r1/+');
       await waitFor('retained', () => late!.got.filter((g) => g.retain).length >= 2);
-      const retained = late.got.filter((g) => g.retain).map((g) => g.topic).sort();
+      const retained = late.got
+        .filter((g) => g.retain)
+        .map((g) => g.topic)
+        .sort();
       assert.equal(retained, ['tandem/r1/state', 'tandem/r1/status']);
       assert.is(late.got.find((g) => g.topic === 'tandem/r1/state')!.json.instances[0].effectivePriority, 90);
 
@@ -185,7 +261,8 @@ for (const protocolVersion of [5, 4] as const) {
       assert.equal(validate(SCHEMAS.status, jsonOf(late.got, 'tandem/r1/status').at(-1)), []);
     } finally {
       await tm.stop();
-      live?.c.end(true); late?.c.end(true);
+      live?.c.end(true);
+      late?.c.end(true);
       await broker.close();
     }
   });
@@ -201,12 +278,14 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
     sub = await listen(broker.url, 'replies/#');
     tm.start();
     await waitFor('connected', () => tm.stats().connected);
-    await sleep(100);   // the SUBSCRIBE to cmd/+ follows the CONNACK
+    await sleep(100); // the SUBSCRIBE to cmd/+ follows the CONNACK
     let n = 0;
     const ask = (name: string, body: unknown) => {
       const corr = Buffer.from(`c${++n}`);
-      sub!.c.publish(`tandem/r1/cmd/${name}`, typeof body === 'string' ? body : JSON.stringify(body),
-        { qos: 1, properties: { responseTopic: `replies/${n}`, correlationData: corr } });
+      sub!.c.publish(`tandem/r1/cmd/${name}`, typeof body === 'string' ? body : JSON.stringify(body), {
+        qos: 1,
+        properties: { responseTopic: `replies/${n}`, correlationData: corr },
+      });
       return `replies/${n}`;
     };
     const repliesOn = (t: string) => sub!.got.filter((g) => g.topic === t);
@@ -221,8 +300,10 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
     const rUnknownCmd = ask('self-destruct', { id: 'x1' });
     const rBadJson = ask('status', '{"id": ');
     await waitFor('all final replies', () =>
-      [rStatus, rPrio, rMaint, rReload, rOta, rOtaBad, rUnknownInst, rUnknownCmd, rBadJson]
-        .every((t) => repliesOn(t).some((g) => g.json.status === 'done' || g.json.status === 'failed')));
+      [rStatus, rPrio, rMaint, rReload, rOta, rOtaBad, rUnknownInst, rUnknownCmd, rBadJson].every((t) =>
+        repliesOn(t).some((g) => g.json.status === 'done' || g.json.status === 'failed'),
+      ),
+    );
 
     const final = (t: string) => repliesOn(t).find((g) => g.json.status === 'done' || g.json.status === 'failed')!;
     assert.equal(final(rStatus).json.result.instances[0].name, 'lan');
@@ -230,8 +311,14 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
     assert.equal(final(rPrio).json.result, { instance: 'lan', priority: 120 });
     assert.is(host.priority, 120);
     assert.equal(final(rMaint).json.result, { maintenance: true });
-    assert.equal(repliesOn(rReload).map((g) => g.json.status), ['accepted', 'done']);
-    assert.equal(repliesOn(rOta).map((g) => g.json.status), ['accepted', 'progress', 'done']);
+    assert.equal(
+      repliesOn(rReload).map((g) => g.json.status),
+      ['accepted', 'done'],
+    );
+    assert.equal(
+      repliesOn(rOta).map((g) => g.json.status),
+      ['accepted', 'progress', 'done'],
+    );
     assert.equal(repliesOn(rOta)[1].json.progress, { phase: 'download', pct: 10 });
     assert.equal(final(rOtaBad).json.error, { code: 'bad-bundle', message: 'signature check failed' });
     assert.is(final(rUnknownInst).json.error.code, 'unknown-instance');
@@ -253,14 +340,23 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
     await sleep(300);
     assert.is(host.executed.length, before, 'nothing re-executed');
     assert.is(host.priority, 120);
-    assert.equal(repliesOn(rDup).map((g) => [g.json.status, g.json.result]), [['done', { instance: 'lan', priority: 120 }]]);
-    assert.equal(repliesOn(rDupReload).map((g) => g.json.status), ['done']);
+    assert.equal(
+      repliesOn(rDup).map((g) => [g.json.status, g.json.result]),
+      [['done', { instance: 'lan', priority: 120 }]],
+    );
+    assert.equal(
+      repliesOn(rDupReload).map((g) => g.json.status),
+      ['done'],
+    );
     // A duplicate that arrives while the first is still running gets `accepted`, and still one run.
     const r1 = ask('reload', { id: 'l2' });
     const r2 = ask('reload', { id: 'l2' });
     await waitFor('l2 done', () => repliesOn(r1).some((g) => g.json.status === 'done'));
     await sleep(100);
-    assert.equal(repliesOn(r2).map((g) => g.json.status), ['accepted']);
+    assert.equal(
+      repliesOn(r2).map((g) => g.json.status),
+      ['accepted'],
+    );
     assert.is(host.executed.filter((e) => e.name === 'reload').length, 2, 'l1 and l2 once each');
     assert.ok(tm.stats().connected, 'still connected after all the bad requests');
   } finally {
@@ -281,21 +377,34 @@ test('v3.1.1 commands: replies on <prefix>/<node>/reply echo the request id', as
     tm.start();
     await waitFor('connected', () => tm.stats().connected);
     await sleep(100);
-    const ask = (name: string, body: unknown) => sub!.c.publish(`tandem/r1/cmd/${name}`, JSON.stringify(body), { qos: 1 });
+    const ask = (name: string, body: unknown) =>
+      sub!.c.publish(`tandem/r1/cmd/${name}`, JSON.stringify(body), { qos: 1 });
     ask('set-priority', { id: 'a', args: { instance: 'lan', value: 77 } });
     ask('ota', { id: 'b', args: { source: 'x' } });
     ask('nope', { id: 'c' });
     ask('maintenance', { id: 'd', args: { on: 'yes' } });
-    ask('set-priority', { id: 'a', args: { instance: 'lan', value: 1 } });   // duplicate id
+    ask('set-priority', { id: 'a', args: { instance: 'lan', value: 1 } }); // duplicate id
     const byId = (id: string) => sub!.got.filter((g) => g.json.id === id).map((g) => g.json);
-    await waitFor('replies', () => byId('b').some((j) => j.status === 'done') && byId('a').length >= 2 && byId('c').length && byId('d').length);
+    await waitFor(
+      'replies',
+      () => byId('b').some((j) => j.status === 'done') && byId('a').length >= 2 && byId('c').length && byId('d').length,
+    );
     // The duplicate is answered from the reply cache: 'done' if the first run had finished, or
     // 'accepted' if it was still running when the duplicate arrived (a race the broker decides).
     const a = byId('a').map((j) => [j.status, j.result?.priority]);
-    assert.equal(a.filter(([st]) => st === 'done'), a.filter(([st]) => st === 'done').map(() => ['done', 77]));
-    assert.ok(a.some(([st]) => st === 'done') && a.every(([st]) => st === 'done' || st === 'accepted'), JSON.stringify(a));
+    assert.equal(
+      a.filter(([st]) => st === 'done'),
+      a.filter(([st]) => st === 'done').map(() => ['done', 77]),
+    );
+    assert.ok(
+      a.some(([st]) => st === 'done') && a.every(([st]) => st === 'done' || st === 'accepted'),
+      JSON.stringify(a),
+    );
     assert.is(host.executed.filter((e) => e.name === 'set-priority').length, 1);
-    assert.equal(byId('b').map((j) => j.status), ['accepted', 'progress', 'done']);
+    assert.equal(
+      byId('b').map((j) => j.status),
+      ['accepted', 'progress', 'done'],
+    );
     assert.is(byId('c')[0].error.code, 'unknown-command');
     assert.is(byId('d')[0].error.code, 'bad-argument');
     assert.ok(assertSchemas(sub.got, schemaByTopic) >= 7);
@@ -310,16 +419,20 @@ test('username and password file: connects, and the password appears in no paylo
   const dir = mkdtempSync(join(tmpdir(), 'tandem-auth-'));
   const password = `pw-${randomBytes(12).toString('hex')}`;
   const pwFile = join(dir, 'node.pw');
-  writeFileSync(pwFile, `${password}\n`);                // trailing newline, as editors leave it
+  writeFileSync(pwFile, `${password}\n`); // trailing newline, as editors leave it
   makePasswordFile(join(dir, 'passwd'), 'r1', password);
   const broker = await Broker.start({ passwordFile: join(dir, 'passwd') });
   const host = new FakeHost();
-  const good = captureLog(), bad = captureLog();
+  const good = captureLog(),
+    bad = captureLog();
   const tm = new Telemetry(cfgFor(broker.url, { username: 'r1', passwordFile: pwFile }), host, good.log);
   const wrongFile = join(dir, 'wrong.pw');
   writeFileSync(wrongFile, `${password}x\n`);
-  const tmBad = new Telemetry(cfgFor(`mqtt://r1:${password}@127.0.0.1:${broker.port}`, { username: 'r1', passwordFile: wrongFile }),
-    Object.assign(new FakeHost(), { node: 'r2' }), bad.log);
+  const tmBad = new Telemetry(
+    cfgFor(`mqtt://r1:${password}@127.0.0.1:${broker.port}`, { username: 'r1', passwordFile: wrongFile }),
+    Object.assign(new FakeHost(), { node: 'r2' }),
+    bad.log,
+  );
   let sub: Awaited<ReturnType<typeof listen>> | undefined;
   try {
     sub = await listen(broker.url, '#', { username: 'r1', password });
@@ -327,16 +440,30 @@ test('username and password file: connects, and the password appears in no paylo
     tmBad.start();
     await waitFor('connected', () => tm.stats().connected);
     tm.event({ instance: 'lan', from: 'backup', to: 'master', reason: 'startup' });
-    await waitFor('event and health', () => jsonOf(sub!.got, 'tandem/r1/events').length && jsonOf(sub!.got, 'tandem/r1/health').length);
-    sub.c.publish('tandem/r1/cmd/status', JSON.stringify({ id: 'q' }), { qos: 1, properties: { responseTopic: 'tandem/r1/reply' } });
+    await waitFor(
+      'event and health',
+      () => jsonOf(sub!.got, 'tandem/r1/events').length && jsonOf(sub!.got, 'tandem/r1/health').length,
+    );
+    sub.c.publish('tandem/r1/cmd/status', JSON.stringify({ id: 'q' }), {
+      qos: 1,
+      properties: { responseTopic: 'tandem/r1/reply' },
+    });
     await waitFor('reply', () => jsonOf(sub!.got, 'tandem/r1/reply').length);
     await waitFor('refused client retried', () => tmBad.stats().reconnects >= 2);
     assert.not.ok(tmBad.stats().connected, 'a wrong password is refused');
-    assert.ok(bad.lines.some((l) => /Not authorized|Bad User Name or Password/i.test(l)), bad.lines.join('\n'));
+    assert.ok(
+      bad.lines.some((l) => /Not authorized|Bad User Name or Password/i.test(l)),
+      bad.lines.join('\n'),
+    );
     await tm.stop();
     await tmBad.stop();
-    const haystack = [...sub.got.map((g) => `${g.topic} ${g.text}`), ...good.lines, ...bad.lines,
-      JSON.stringify(tm.stats()), JSON.stringify(tmBad.stats())].join('\n');
+    const haystack = [
+      ...sub.got.map((g) => `${g.topic} ${g.text}`),
+      ...good.lines,
+      ...bad.lines,
+      JSON.stringify(tm.stats()),
+      JSON.stringify(tmBad.stats()),
+    ].join('\n');
     assert.ok(sub.got.length >= 5, `captured ${sub.got.length} messages`);
     assert.not.ok(haystack.includes(password), 'the password leaked');
     assert.not.ok(haystack.includes(password.slice(3)), 'part of the password leaked');
@@ -352,15 +479,25 @@ test('username and password file: connects, and the password appears in no paylo
 test('TLS: verifies the broker against the CA file and presents a client certificate', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-tls-'));
   const pki = makeTestPki(dir);
-  const broker = await Broker.start({ tls: { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, requireClientCert: true } });
+  const broker = await Broker.start({
+    tls: { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, requireClientCert: true },
+  });
   const host = new FakeHost();
   const { log } = captureLog();
   const tm = new Telemetry(cfgFor(broker.url, { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey }), host, log);
   // Without the client certificate the broker refuses; without the CA we refuse the broker.
-  const noCert = new Telemetry(cfgFor(broker.url, { ca: pki.ca }), Object.assign(new FakeHost(), { node: 'r3' }), captureLog().log);
+  const noCert = new Telemetry(
+    cfgFor(broker.url, { ca: pki.ca }),
+    Object.assign(new FakeHost(), { node: 'r3' }),
+    captureLog().log,
+  );
   let sub: Awaited<ReturnType<typeof listen>> | undefined;
   try {
-    sub = await listen(broker.url, 'tandem/#', { ca: readFileSync(pki.ca), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey) });
+    sub = await listen(broker.url, 'tandem/#', {
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clientCert),
+      key: readFileSync(pki.clientKey),
+    });
     tm.start();
     noCert.start();
     await waitFor('connected over TLS', () => tm.stats().connected);
@@ -388,15 +525,30 @@ async function wiretap(brokerPort: number) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
     parser.on('packet', (p: any) => sent.push({ cmd: p.cmd, topic: p.topic, alias: p.properties?.topicAlias }));
     parser.on('error', () => {});
-    client.on('data', (d) => { parser.parse(d); upstream.write(d); });
+    client.on('data', (d) => {
+      parser.parse(d);
+      upstream.write(d);
+    });
     upstream.on('data', (d) => client.write(d));
-    const close = () => { client.destroy(); upstream.destroy(); };
-    client.on('close', close); upstream.on('close', close);
-    client.on('error', close); upstream.on('error', close);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', close);
+    upstream.on('close', close);
+    client.on('error', close);
+    upstream.on('error', close);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
-  return { port, sent, close: () => { for (const s of socks) s.destroy(); server.close(); } };
+  return {
+    port,
+    sent,
+    close: () => {
+      for (const s of socks) s.destroy();
+      server.close();
+    },
+  };
 }
 
 test('v5 CONNACK limits: oversized messages are dropped and counted, not sent; aliases and receive maximum are honoured', async () => {
@@ -417,12 +569,16 @@ test('v5 CONNACK limits: oversized messages are dropped and counted, not sent; a
     for (let i = 0; i < 40; i++) {
       tm.event({ instance: 'lan', reason: i === 20 ? 'big' : 'small', i, blob: i === 20 ? 'x'.repeat(4_000) : '' });
     }
-    await new Promise((r) => setImmediate(r));       // runs right after the pump, before any PUBACK is read
+    await new Promise((r) => setImmediate(r)); // runs right after the pump, before any PUBACK is read
     assert.is(tm.stats().inFlight, 3, 'in-flight QoS 1 limited to the Receive Maximum');
     await waitFor('39 events', () => jsonOf(sub!.got, 'tandem/r1/events').length >= 39);
     await sleep(300);
     const ev = jsonOf(sub.got, 'tandem/r1/events');
-    assert.equal(ev.map((e) => e.i), [...Array(40).keys()].filter((i) => i !== 20), 'all but the big one, in order');
+    assert.equal(
+      ev.map((e) => e.i),
+      [...Array(40).keys()].filter((i) => i !== 20),
+      'all but the big one, in order',
+    );
     assert.is(tm.stats().oversized, 1);
     assert.ok(tm.stats().connected, 'not disconnected by the broker');
     assert.ok(tm.stats().inFlight <= 3);
@@ -430,11 +586,17 @@ test('v5 CONNACK limits: oversized messages are dropped and counted, not sent; a
     assert.ok(jsonOf(sub.got, 'tandem/r1/health').every((h) => h.node === 'r1'));
     // On the wire: the first publish per fixed topic registers its alias, later ones carry only the alias.
     const pubs = tap.sent.filter((p) => p.cmd === 'publish');
-    for (const [topic, alias] of [['tandem/r1/events', 3], ['tandem/r1/health', 4]] as const) {
+    for (const [topic, alias] of [
+      ['tandem/r1/events', 3],
+      ['tandem/r1/health', 4],
+    ] as const) {
       const uses = pubs.filter((p) => p.alias === alias);
       assert.ok(uses.length >= 2, `${topic}: ${uses.length} aliased publishes`);
       assert.is(uses[0].topic, topic);
-      assert.ok(uses.slice(1).every((p) => p.topic === ''), `${topic} sent in full more than once`);
+      assert.ok(
+        uses.slice(1).every((p) => p.topic === ''),
+        `${topic} sent in full more than once`,
+      );
     }
   } finally {
     await tm.stop();
@@ -455,8 +617,14 @@ test('a broker that allows no topic aliases still gets every message', async () 
     tm.start();
     await waitFor('connected', () => tm.stats().connected);
     for (let i = 0; i < 5; i++) tm.event({ reason: 'r', i });
-    await waitFor('events and health', () => jsonOf(sub!.got, 'tandem/r1/events').length >= 5 && jsonOf(sub!.got, 'tandem/r1/health').length >= 2);
-    assert.not.ok(lines.some((l) => /alias/i.test(l) && l.startsWith('warn')), lines.join('\n'));
+    await waitFor(
+      'events and health',
+      () => jsonOf(sub!.got, 'tandem/r1/events').length >= 5 && jsonOf(sub!.got, 'tandem/r1/health').length >= 2,
+    );
+    assert.not.ok(
+      lines.some((l) => /alias/i.test(l) && l.startsWith('warn')),
+      lines.join('\n'),
+    );
   } finally {
     await tm.stop();
     sub?.c.end(true);

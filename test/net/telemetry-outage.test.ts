@@ -30,7 +30,10 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false, timeout
 function host(node = 'r1'): TelemetryHost {
   const bootId = randomBytes(8).toString('hex');
   return {
-    node, version: '0.1.0', bootId, slot: () => 'a',
+    node,
+    version: '0.1.0',
+    bootId,
+    slot: () => 'a',
     status: (): StatusSnapshot => ({ node, version: '0.1.0', instances: [] }),
     command: async () => null,
   };
@@ -39,20 +42,41 @@ function host(node = 'r1'): TelemetryHost {
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 function cfgFor(url: string, over: Partial<MqttConfig> = {}): MqttConfig {
-  return { url, clientId: `tandem-${randomBytes(3).toString('hex')}`, topicPrefix: 'tandem', healthIntervalMs: 250,
-    protocolVersion: 5, offlineQueue: 50, backoffMinMs: 50, backoffMaxMs: 400, connectTimeoutMs: 1_000, keepaliveS: 1,
-    ...over };
+  return {
+    url,
+    clientId: `tandem-${randomBytes(3).toString('hex')}`,
+    topicPrefix: 'tandem',
+    healthIntervalMs: 250,
+    protocolVersion: 5,
+    offlineQueue: 50,
+    backoffMinMs: 50,
+    backoffMaxMs: 400,
+    connectTimeoutMs: 1_000,
+    keepaliveS: 1,
+    ...over,
+  };
 }
 
-interface Rec { topic: string; json: any }
+interface Rec {
+  topic: string;
+  json: any;
+}
 
-function subscriber(url: string, filter: string, opts: mqtt.IClientOptions = {}): Promise<{ c: MqttClient; got: Rec[] }> {
+function subscriber(
+  url: string,
+  filter: string,
+  opts: mqtt.IClientOptions = {},
+): Promise<{ c: MqttClient; got: Rec[] }> {
   const c = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, ...opts });
   const got: Rec[] = [];
   c.on('message', (topic, payload) => got.push({ topic, json: JSON.parse(payload.toString()) }));
-  c.on('error', () => { /* reconnecting subscriber */ });
+  c.on('error', () => {
+    /* reconnecting subscriber */
+  });
   return new Promise((resolve, reject) => {
-    c.once('connect', () => { c.subscribe(filter, { qos: 1 }, (err) => (err ? reject(err) : resolve({ c, got }))); });
+    c.once('connect', () => {
+      c.subscribe(filter, { qos: 1 }, (err) => (err ? reject(err) : resolve({ c, got })));
+    });
     c.once('error', reject);
   });
 }
@@ -84,7 +108,9 @@ test('the Last Will: a SIGKILLed telemetry process leaves status offline, retain
   const dir = mkdtempSync(join(tmpdir(), 'tandem-will-'));
   const script = join(dir, 'child.mts');
   const telemetryPath = join(ROOT, 'firmware/telemetry/telemetry.ts');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { Telemetry } from ${JSON.stringify(telemetryPath)};
     const cfg = JSON.parse(process.env.TANDEM_TEST_CFG);
     const host = { node: 'will1', version: '0.1.0', bootId: 'child-boot', slot: () => 'b',
@@ -92,13 +118,17 @@ test('the Last Will: a SIGKILLed telemetry process leaves status offline, retain
     const log = { info() {}, warn() {}, error() {}, debug() {} };
     new Telemetry(cfg, host, log).start();
     setInterval(() => {}, 1000);
-  `);
+  `,
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, TANDEM_TEST_CFG: JSON.stringify(cfgFor(broker.url, { keepaliveS: 30 })) },
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
   let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
   try {
     sub = await subscriber(broker.url, 'tandem/will1/status');
@@ -127,10 +157,15 @@ test('events queued while the broker is down arrive in order after it restarts; 
   const h = host();
   const tm = new Telemetry(cfgFor(broker.url, { offlineQueue: 50 }), h, quiet);
   // A persistent-session subscriber: the broker keeps its QoS 1 messages while it reconnects.
-  const sub = await subscriber(broker.url, 'tandem/r1/events',
-    { clientId: `sub-${randomBytes(3).toString('hex')}`, clean: false, reconnectPeriod: 100, properties: { sessionExpiryInterval: 600 } });
+  const sub = await subscriber(broker.url, 'tandem/r1/events', {
+    clientId: `sub-${randomBytes(3).toString('hex')}`,
+    clean: false,
+    reconnectPeriod: 100,
+    properties: { sessionExpiryInterval: 600 },
+  });
   const events = () => sub.got.filter((g) => g.topic === 'tandem/r1/events').map((g) => g.json);
-  const firstSeen = () => {   // at-least-once: a reconnect may repeat a message; keep first sightings
+  const firstSeen = () => {
+    // at-least-once: a reconnect may repeat a message; keep first sightings
     const seen = new Set<number>();
     return events().filter((e) => (seen.has(e.seq) ? false : (seen.add(e.seq), true)));
   };
@@ -144,14 +179,20 @@ test('events queued while the broker is down arrive in order after it restarts; 
     await waitFor('disconnect noticed', () => !tm.stats().connected);
     for (let i = 0; i < 30; i++) tm.event({ reason: 'during', i });
     assert.is(tm.stats().queued, 30);
-    await sleep(300);                                // a few failed reconnects
+    await sleep(300); // a few failed reconnects
     assert.ok(tm.stats().reconnects >= 1);
     await broker.restart();
     await waitFor('queue drained', () => tm.stats().connected && tm.stats().queued === 0);
     await waitFor('33 events at the subscriber', () => firstSeen().length >= 33);
     let ev = firstSeen();
-    assert.equal(ev.map((e) => `${e.reason}${e.i}`), [...[0, 1, 2].map((i) => `before${i}`), ...[...Array(30).keys()].map((i) => `during${i}`)]);
-    assert.ok(ev.every((e, k) => k === 0 || e.seq > ev[k - 1].seq), 'seq increases');
+    assert.equal(
+      ev.map((e) => `${e.reason}${e.i}`),
+      [...[0, 1, 2].map((i) => `before${i}`), ...[...Array(30).keys()].map((i) => `during${i}`)],
+    );
+    assert.ok(
+      ev.every((e, k) => k === 0 || e.seq > ev[k - 1].seq),
+      'seq increases',
+    );
     assert.is(tm.stats().dropped, 0, 'none lost within the bound');
 
     // Overflow: 80 events into a 50-slot queue while the broker is down.
@@ -165,7 +206,11 @@ test('events queued while the broker is down arrive in order after it restarts; 
     await waitFor('overflow survivors', () => firstSeen().filter((e) => e.reason === 'overflow').length >= 50);
     await sleep(200);
     ev = firstSeen().filter((e) => e.reason === 'overflow');
-    assert.equal(ev.map((e) => e.i), [...Array(50).keys()].map((i) => i + 30), 'the 30 oldest were dropped, the rest in order');
+    assert.equal(
+      ev.map((e) => e.i),
+      [...Array(50).keys()].map((i) => i + 30),
+      'the 30 oldest were dropped, the rest in order',
+    );
     assert.ok(ev[0].seq - lastSeqBefore > 30, `a seq gap shows the drop (${lastSeqBefore} -> ${ev[0].seq})`);
   } finally {
     await tm.stop();
@@ -180,13 +225,21 @@ test('a stalled broker (SIGSTOP) and a silent one (accepts, never answers) do no
   const tm = new Telemetry(cfgFor(broker.url, { offlineQueue: 2_000, healthIntervalMs: 100 }), h, quiet);
   // A TCP server that accepts and never says a word.
   const held: Socket[] = [];
-  const silent = createServer((s) => { held.push(s); s.on('error', () => {}); });
+  const silent = createServer((s) => {
+    held.push(s);
+    s.on('error', () => {});
+  });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   const silentPort = (silent.address() as { port: number }).port;
   const tmSilent = new Telemetry(cfgFor(`mqtt://127.0.0.1:${silentPort}`, { offlineQueue: 500 }), host('r9'), quiet);
   const sub = await subscriber(broker.url, 'tandem/r1/events');
   let emitted = 0;
-  const emit = setInterval(() => { for (let k = 0; k < 3; k++) { tm.event({ reason: 'load', i: emitted++ }); tmSilent.event({ reason: 'load' }); } }, 10);
+  const emit = setInterval(() => {
+    for (let k = 0; k < 3; k++) {
+      tm.event({ reason: 'load', i: emitted++ });
+      tmSilent.event({ reason: 'load' });
+    }
+  }, 10);
   try {
     tm.start();
     tmSilent.start();
@@ -194,7 +247,7 @@ test('a stalled broker (SIGSTOP) and a silent one (accepts, never answers) do no
     const stalled = await lateness(async () => {
       await sleep(300);
       broker.pause();
-      await sleep(3_500);                     // keepalive 1 s: the client notices, then retries into a frozen listener
+      await sleep(3_500); // keepalive 1 s: the client notices, then retries into a frozen listener
       const s = tm.stats();
       assert.not.ok(s.connected, 'the stall was noticed');
       assert.ok(s.queued > 100, `events queue up meanwhile (${s.queued})`);
@@ -203,8 +256,10 @@ test('a stalled broker (SIGSTOP) and a silent one (accepts, never answers) do no
     });
     clearInterval(emit);
     const silentStats = tmSilent.stats();
-    console.log(`  event-loop lateness, 10 ms interval, ${stalled.n} samples: p50 ${stalled.p50.toFixed(2)} ms, ` +
-      `p99 ${stalled.p99.toFixed(2)} ms, max ${stalled.max.toFixed(2)} ms; silent broker: ${JSON.stringify(silentStats)}`);
+    console.log(
+      `  event-loop lateness, 10 ms interval, ${stalled.n} samples: p50 ${stalled.p50.toFixed(2)} ms, ` +
+        `p99 ${stalled.p99.toFixed(2)} ms, max ${stalled.max.toFixed(2)} ms; silent broker: ${JSON.stringify(silentStats)}`,
+    );
     assert.ok(stalled.p99 < 50, `p99 lateness ${stalled.p99} ms`);
     assert.not.ok(silentStats.connected);
     assert.ok(silentStats.reconnects >= 1, 'the silent broker was retried after the CONNACK deadline');
@@ -215,12 +270,19 @@ test('a stalled broker (SIGSTOP) and a silent one (accepts, never answers) do no
     await waitFor('drained', () => tm.stats().queued === 0, 10_000);
     const seen = new Set<number>();
     const got = sub.got.map((g) => g.json.i as number).filter((i) => (seen.has(i) ? false : (seen.add(i), true)));
-    await waitFor(`all ${emitted} events`, () => {
-      for (const g of sub.got) seen.add(g.json.i);
-      return seen.size === emitted;
-    }, 10_000);
+    await waitFor(
+      `all ${emitted} events`,
+      () => {
+        for (const g of sub.got) seen.add(g.json.i);
+        return seen.size === emitted;
+      },
+      10_000,
+    );
     assert.is(tm.stats().dropped, 0);
-    assert.ok(got.every((x, k) => k === 0 || x > got[k - 1]), 'in order');
+    assert.ok(
+      got.every((x, k) => k === 0 || x > got[k - 1]),
+      'in order',
+    );
   } finally {
     clearInterval(emit);
     broker.resume();

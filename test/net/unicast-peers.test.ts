@@ -23,7 +23,10 @@ const addrOf = (h: LabHost, f: Family) => (f === 'ipv4' ? h.ipv4 : h.ipv6);
 
 function yaml(f: Family, priority: number, peers: string[], vrid = 61): string {
   return instanceYaml({
-    ifname: 'eth0', vrid, priority, addresses: [f === 'ipv4' ? `${VIP4}/24` : `${VIP6}/64`],
+    ifname: 'eth0',
+    vrid,
+    priority,
+    addresses: [f === 'ipv4' ? `${VIP4}/24` : `${VIP6}/64`],
     extra: [`unicast_peers: [${peers.join(', ')}]`],
   });
 }
@@ -37,34 +40,85 @@ async function hasVip(lab: Lab, h: LabHost, vip: string): Promise<boolean> {
   return j[0].addr_info.some((a: { local: string }) => a.local === vip);
 }
 
-interface AddrRow { ethDst: string; src: string; dst: string }
+interface AddrRow {
+  ethDst: string;
+  src: string;
+  dst: string;
+}
 
 /** A second tshark beside the lab's checker: the destinations (Ethernet and IP) of each VRRP packet. */
 function startDstCapture(lab: Lab, ns: string, ifname: string) {
-  const child = lab.spawn(ns, ['tshark', '-n', '-l', '-q', '-i', ifname, '-f', 'ip proto 112 or ip6 proto 112',
-    '-T', 'fields', '-E', 'separator=/t', '-e', 'eth.dst', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ipv6.src', '-e', 'ipv6.dst']);
-  let out = '', err = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  const child = lab.spawn(ns, [
+    'tshark',
+    '-n',
+    '-l',
+    '-q',
+    '-i',
+    ifname,
+    '-f',
+    'ip proto 112 or ip6 proto 112',
+    '-T',
+    'fields',
+    '-E',
+    'separator=/t',
+    '-e',
+    'eth.dst',
+    '-e',
+    'ip.src',
+    '-e',
+    'ip.dst',
+    '-e',
+    'ipv6.src',
+    '-e',
+    'ipv6.dst',
+  ]);
+  let out = '',
+    err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const ready = new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new LabError(`tshark not capturing: ${err}`)), 15_000);
-    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('Capturing on')) { clearTimeout(t); resolve(); } });
-    child.once('exit', (code) => { clearTimeout(t); reject(new LabError(`tshark exited (${code}): ${err}`)); });
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('Capturing on')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new LabError(`tshark exited (${code}): ${err}`));
+    });
   });
   ready.catch(() => {});
   return {
     ready,
     async stop(): Promise<AddrRow[]> {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try { process.kill(-child.pid, 'SIGINT'); } catch { /* gone */ }
-        const t = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5_000);
+        try {
+          process.kill(-child.pid, 'SIGINT');
+        } catch {
+          /* gone */
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, 5_000);
         await exited;
         clearTimeout(t);
       }
-      return out.split('\n').filter((l) => l.trim()).map((l) => {
-        const [ethDst, s4, d4, s6, d6] = l.split('\t');
-        return { ethDst, src: s4 || s6, dst: d4 || d6 };
-      });
+      return out
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => {
+          const [ethDst, s4, d4, s6, d6] = l.split('\t');
+          return { ethDst, src: s4 || s6, dst: d4 || d6 };
+        });
     },
   };
 }
@@ -83,12 +137,16 @@ for (const family of ['ipv4', 'ipv6'] as const) {
         hs.push(await startTandem(lab, r1, yaml(family, 200, [addrOf(r2, family)])));
         hs.push(await startTandem(lab, r2, yaml(family, 100, [addrOf(r1, family)])));
         const m = await waitForStatus(hs[0], (s) => stateOf(s) === 'master', SETTLE_MS);
-        const b = await waitForStatus(hs[1], (s) => stateOf(s) === 'backup' && s.instances[0].counters.advertsReceived >= 5, SETTLE_MS);
+        const b = await waitForStatus(
+          hs[1],
+          (s) => stateOf(s) === 'backup' && s.instances[0].counters.advertsReceived >= 5,
+          SETTLE_MS,
+        );
         assert.is(m.instances[0].counters.becameMaster, 1);
         assert.ok(await hasVip(lab, r1, vip));
         assert.not.ok(await hasVip(lab, r2, vip));
         assert.equal(b.instances[0].counters.drops, {});
-        await sleep(1000);   // a stable second of adverts on the wire
+        await sleep(1000); // a stable second of adverts on the wire
         const rows = await caps.check.stop();
         const dsts = await caps.dst.stop();
         caps = undefined;
@@ -99,18 +157,23 @@ for (const family of ['ipv4', 'ipv6'] as const) {
         assert.ok(fromR1.length >= 8, `only ${fromR1.length} adverts from r1 captured`);
         const verdict = checkVrrpCapture(fromR1);
         assert.ok(verdict.ok, JSON.stringify(verdict.problems.slice(0, 5)));
-        assert.ok(fromR1.every((r) => r!.checksumStatus === 'good'), 'checksums not verified good');
+        assert.ok(
+          fromR1.every((r) => r!.checksumStatus === 'good'),
+          'checksums not verified good',
+        );
         const r2Mac = await nicMac(lab, r2);
-        const sent = dsts.filter((d) => d.dst !== addrOf(r1, family));   // r2, a backup, sends none
+        const sent = dsts.filter((d) => d.dst !== addrOf(r1, family)); // r2, a backup, sends none
         assert.ok(sent.length >= 8, `${sent.length} packets towards r2`);
         for (const d of dsts) {
           assert.not.ok(d.dst === '224.0.0.18' || d.dst === 'ff02::12', `a multicast advert: ${JSON.stringify(d)}`);
         }
         for (const d of sent) {
           assert.is(d.dst, addrOf(r2, family));
-          assert.is(d.ethDst, r2Mac, 'unicast to the peer\'s own MAC, resolved by the kernel');
+          assert.is(d.ethDst, r2Mac, "unicast to the peer's own MAC, resolved by the kernel");
         }
-        console.log(`  ${family}: ${fromR1.length} unicast adverts r1 -> ${addrOf(r2, family)} in the capture, TTL 255, checksums good`);
+        console.log(
+          `  ${family}: ${fromR1.length} unicast adverts r1 -> ${addrOf(r2, family)} in the capture, TTL 255, checksums good`,
+        );
 
         // Silent failure of the master: r2 stops hearing it and takes over.
         const t0 = Date.now();
@@ -124,7 +187,10 @@ for (const family of ['ipv4', 'ipv6'] as const) {
         await waitForStatus(hs[1], (s) => stateOf(s) === 'backup', TAKEOVER_MS);
         const back = Date.now() - t1;
         await sleep(500);
-        assert.equal((await Promise.all(hs.map((h) => h.status()))).map((s) => stateOf(s)), ['master', 'backup']);
+        assert.equal(
+          (await Promise.all(hs.map((h) => h.status()))).map((s) => stateOf(s)),
+          ['master', 'backup'],
+        );
         assert.ok(await hasVip(lab, r1, vip));
         assert.not.ok(await hasVip(lab, r2, vip));
         console.log(`  ${family}: r2 master ${took} ms after linkDown; r1 master alone again ${back} ms after linkUp`);
@@ -141,9 +207,14 @@ for (const family of ['ipv4', 'ipv6'] as const) {
         await waitForStatus(hs[1], (s) => stateOf(s) === 'backup', TAKEOVER_MS);
         assert.ok(await hasVip(lab, r1, vip));
         assert.not.ok(await hasVip(lab, r2, vip));
-        console.log(`  ${family}: SIGTERM handover to r2 in ${handover} ms; restarted r1 preempted back in ${Date.now() - t3} ms`);
+        console.log(
+          `  ${family}: SIGTERM handover to r2 in ${handover} ms; restarted r1 preempted back in ${Date.now() - t3} ms`,
+        );
       } finally {
-        if (caps) { await caps.check.stop().catch(() => {}); await caps.dst.stop().catch(() => {}); }
+        if (caps) {
+          await caps.check.stop().catch(() => {});
+          await caps.dst.stop().catch(() => {});
+        }
         await stopAll(hs);
       }
     });
@@ -158,23 +229,40 @@ for (const tandemHigh of [true, false]) {
       const hs: TandemHandle[] = [];
       let k: PeerHandle | undefined;
       try {
-        const kHost = tandemHigh ? r2 : r1, tHost = tandemHigh ? r1 : r2;
-        const tPrio = tandemHigh ? 200 : 100, kPrio = tandemHigh ? 100 : 200;
+        const kHost = tandemHigh ? r2 : r1,
+          tHost = tandemHigh ? r1 : r2;
+        const tPrio = tandemHigh ? 200 : 100,
+          kPrio = tandemHigh ? 100 : 200;
         const start = async () => {
           if (tandemHigh) {
             hs.push(await startTandem(lab, tHost, yaml('ipv4', tPrio, [kHost.ipv4], 62)));
           }
           k = await startKeepalived(lab, kHost.ns, {
-            ifname: 'eth0', vrid: 62, priority: kPrio, version: 3, advertIntervalMs: ADVERT_MS, addresses: [VIP4],
-            family: 'ipv4', unicastPeers: [tHost.ipv4], unicastSrc: kHost.ipv4,
+            ifname: 'eth0',
+            vrid: 62,
+            priority: kPrio,
+            version: 3,
+            advertIntervalMs: ADVERT_MS,
+            addresses: [VIP4],
+            family: 'ipv4',
+            unicastPeers: [tHost.ipv4],
+            unicastSrc: kHost.ipv4,
           });
           if (!tandemHigh) hs.push(await startTandem(lab, tHost, yaml('ipv4', tPrio, [kHost.ipv4], 62)));
         };
         await start();
         const t = hs[0];
-        const tState = async () => { try { return stateOf(await t.status()); } catch { return 'unknown'; } };
-        const both = (ts: string, ks: string, ms: number) => waitFor(async () => (await tState()) === ts && (await k!.state()) === ks.toUpperCase(), ms, 20);
-        const why = async () => `tandem ${JSON.stringify((await t.status()).instances[0])}\nkeepalived ${await k!.state()}\n${k!.log().slice(-1500)}`;
+        const tState = async () => {
+          try {
+            return stateOf(await t.status());
+          } catch {
+            return 'unknown';
+          }
+        };
+        const both = (ts: string, ks: string, ms: number) =>
+          waitFor(async () => (await tState()) === ts && (await k!.state()) === ks.toUpperCase(), ms, 20);
+        const why = async () =>
+          `tandem ${JSON.stringify((await t.status()).instances[0])}\nkeepalived ${await k!.state()}\n${k!.log().slice(-1500)}`;
         const hi = tandemHigh ? ['master', 'backup'] : ['backup', 'master'];
         assert.ok(await both(hi[0], hi[1], SETTLE_MS), `election: ${await why()}`);
         await sleep(1000);
@@ -196,7 +284,9 @@ for (const tandemHigh of [true, false]) {
         const end = (await t.status()).instances[0];
         assert.equal(end.counters.drops, {});
         assert.ok(await hasVip(lab, master, VIP4));
-        console.log(`  interop ${tandemHigh ? 'tandem>keepalived' : 'keepalived>tandem'}: tandem sent ${end.counters.advertsSent}, heard ${end.counters.advertsReceived}`);
+        console.log(
+          `  interop ${tandemHigh ? 'tandem>keepalived' : 'keepalived>tandem'}: tandem sent ${end.counters.advertsSent}, heard ${end.counters.advertsReceived}`,
+        );
       } finally {
         await k?.stop().catch(() => {});
         await stopAll(hs);

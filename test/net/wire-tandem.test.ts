@@ -28,13 +28,21 @@ function capture(lab: Lab, ns: string, ifname: string, vrrpOnly: boolean): { cap
   try {
     return { cap: startVrrpCapture(lab, ns, ifname), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } finally {
-    if (saved === undefined) delete process.env.WIRESHARK_CONFIG_DIR; else process.env.WIRESHARK_CONFIG_DIR = saved;
+    if (saved === undefined) delete process.env.WIRESHARK_CONFIG_DIR;
+    else process.env.WIRESHARK_CONFIG_DIR = saved;
   }
 }
 
-const rowsOf = (rows: (VrrpRow | null)[], vrid: number) => rows.filter((r): r is VrrpRow => r !== null && r.vrid === vrid);
+const rowsOf = (rows: (VrrpRow | null)[], vrid: number) =>
+  rows.filter((r): r is VrrpRow => r !== null && r.vrid === vrid);
 const inst = (s: TandemStatus, name: string) => s.instances.find((i) => i.name === name)!;
-const summary = (rows: VrrpRow[]) => [...new Set(rows.map((r) => `v${r.version}/${r.family}/${r.adverIntervalMs}ms/prio ${r.priority}/${r.src}/${r.addresses.join(',')}`))];
+const summary = (rows: VrrpRow[]) => [
+  ...new Set(
+    rows.map(
+      (r) => `v${r.version}/${r.family}/${r.adverIntervalMs}ms/prio ${r.priority}/${r.src}/${r.addresses.join(',')}`,
+    ),
+  ),
+];
 
 test('tandem adverts: v2, v3 IPv4 pseudo-header, v3 IPv4 vrrp-only, v3 IPv6 pass tshark (right checksum form each, TTL 255)', async () => {
   await withLab({ routers: 1, clients: 1 }, async (lab) => {
@@ -42,15 +50,45 @@ test('tandem adverts: v2, v3 IPv4 pseudo-header, v3 IPv4 vrrp-only, v3 IPv6 pass
     let t: TandemHandle | undefined;
     const cleanups: (() => void)[] = [];
     try {
-      t = await startTandem(lab, r, [
-        instanceYaml({ name: 'v3p', ifname: 'eth0', vrid: 11, priority: 150, addresses: ['192.0.2.1/24'], extra: ['checksum: pseudo-header'] }),
-        instanceYaml({ name: 'v3o', ifname: 'eth0', vrid: 12, priority: 160, addresses: ['192.0.2.2/24'], extra: ['checksum: vrrp-only'] }),
-        instanceYaml({ name: 'v2', ifname: 'eth0', vrid: 13, priority: 170, version: 2, advert: '1s', addresses: ['192.0.2.3/24', '192.0.2.4/24'] }),
-        instanceYaml({ name: 'v6', ifname: 'eth0', vrid: 14, priority: 180, addresses: ['2001:db8::1/64'] }),
-      ].join('\n'));
+      t = await startTandem(
+        lab,
+        r,
+        [
+          instanceYaml({
+            name: 'v3p',
+            ifname: 'eth0',
+            vrid: 11,
+            priority: 150,
+            addresses: ['192.0.2.1/24'],
+            extra: ['checksum: pseudo-header'],
+          }),
+          instanceYaml({
+            name: 'v3o',
+            ifname: 'eth0',
+            vrid: 12,
+            priority: 160,
+            addresses: ['192.0.2.2/24'],
+            extra: ['checksum: vrrp-only'],
+          }),
+          instanceYaml({
+            name: 'v2',
+            ifname: 'eth0',
+            vrid: 13,
+            priority: 170,
+            version: 2,
+            advert: '1s',
+            addresses: ['192.0.2.3/24', '192.0.2.4/24'],
+          }),
+          instanceYaml({ name: 'v6', ifname: 'eth0', vrid: 14, priority: 180, addresses: ['2001:db8::1/64'] }),
+        ].join('\n'),
+      );
       const th = t;
       // Alone, each becomes master after Master_Down_Interval (v2: ~3.3 s).
-      const all = await waitFor(async () => (await th.status()).instances.every((i) => i.state === 'master'), 15_000, 50);
+      const all = await waitFor(
+        async () => (await th.status()).instances.every((i) => i.state === 'master'),
+        15_000,
+        50,
+      );
       assert.ok(all, JSON.stringify((await th.status()).instances.map((i) => [i.name, i.state])));
       const a = capture(lab, lab.clients[0].ns, 'eth0', false);
       const b = capture(lab, lab.clients[0].ns, 'eth0', true);
@@ -59,7 +97,9 @@ test('tandem adverts: v2, v3 IPv4 pseudo-header, v3 IPv4 vrrp-only, v3 IPv6 pass
       await sleep(3000);
       const [asIn5798, asIn9568] = await Promise.all([a.cap.stop(), b.cap.stop()]);
 
-      const lines = [11, 12, 13, 14].map((v) => `vrid ${v}: ${rowsOf(asIn5798, v).length}/${rowsOf(asIn9568, v).length} ${summary(rowsOf(asIn5798, v))}`);
+      const lines = [11, 12, 13, 14].map(
+        (v) => `vrid ${v}: ${rowsOf(asIn5798, v).length}/${rowsOf(asIn9568, v).length} ${summary(rowsOf(asIn5798, v))}`,
+      );
       console.log(`  captured (default / vrrp-only preference):\n    ${lines.join('\n    ')}`);
       assert.equal(asIn5798.filter((x) => x === null).length, 0, 'tshark lines that did not decode');
       // ~3 s at 100 ms (v3) and 1 s (v2): generous lower bounds for a busy machine.
@@ -72,8 +112,14 @@ test('tandem adverts: v2, v3 IPv4 pseudo-header, v3 IPv4 vrrp-only, v3 IPv6 pass
       assert.equal(summary(rowsOf(asIn5798, 12)), [`v3/ipv4/100ms/prio 160/${r.ipv4}/192.0.2.2`]);
       assert.equal(summary(rowsOf(asIn5798, 13)), [`v2/ipv4/1000ms/prio 170/${r.ipv4}/192.0.2.3,192.0.2.4`]);
       const v6 = rowsOf(asIn5798, 14);
-      assert.equal([...new Set(v6.map((x) => `v${x.version}/${x.family}/${x.adverIntervalMs}/${x.addresses}`))], ['v3/ipv6/100/2001:db8::1']);
-      assert.ok(v6.every((x) => x.src.startsWith('fe80:')), 'RFC 5798 5.1.2.2: IPv6 adverts come from the link-local address');
+      assert.equal(
+        [...new Set(v6.map((x) => `v${x.version}/${x.family}/${x.adverIntervalMs}/${x.addresses}`))],
+        ['v3/ipv6/100/2001:db8::1'],
+      );
+      assert.ok(
+        v6.every((x) => x.src.startsWith('fe80:')),
+        'RFC 5798 5.1.2.2: IPv6 adverts come from the link-local address',
+      );
 
       // Default preference (RFC 5798 5.2.8, pseudo-header): v3p, v2 and v6 are clean...
       const def = checkVrrpCapture([11, 13, 14].flatMap((v) => rowsOf(asIn5798, v)));
@@ -93,7 +139,15 @@ test('tandem adverts: v2, v3 IPv4 pseudo-header, v3 IPv4 vrrp-only, v3 IPv6 pass
 
       // tandem itself reports the forms it sends (v3 over IPv4 only).
       const st = await th.status();
-      assert.equal(st.instances.map((i) => [i.name, i.checksumForm ?? null]), [['v3p', 'pseudo-header'], ['v3o', 'vrrp-only'], ['v2', null], ['v6', null]]);
+      assert.equal(
+        st.instances.map((i) => [i.name, i.checksumForm ?? null]),
+        [
+          ['v3p', 'pseudo-header'],
+          ['v3o', 'vrrp-only'],
+          ['v2', null],
+          ['v6', null],
+        ],
+      );
     } finally {
       await stopAll([t]);
       for (const c of cleanups) c();
@@ -108,17 +162,37 @@ test('checksum auto follows a vrrp-only tandem peer; its adverts then pass tshar
     let auto: TandemHandle | undefined;
     const cleanups: (() => void)[] = [];
     try {
-      fixed = await startTandem(lab, r1, instanceYaml({ ifname: 'eth0', vrid: 21, priority: 100, addresses: ['192.0.2.1/24'], extra: ['checksum: vrrp-only'] }));
+      fixed = await startTandem(
+        lab,
+        r1,
+        instanceYaml({
+          ifname: 'eth0',
+          vrid: 21,
+          priority: 100,
+          addresses: ['192.0.2.1/24'],
+          extra: ['checksum: vrrp-only'],
+        }),
+      );
       const f = fixed;
       assert.ok(await waitFor(async () => stateOf(await f.status()) === 'master', 10_000, 25));
       const { cap, cleanup } = capture(lab, lab.clients[0].ns, 'eth0', true);
       cleanups.push(cleanup);
       await cap.ready;
       // The auto peer starts as backup, hears vrrp-only adverts, switches, then preempts (200 > 100).
-      auto = await startTandem(lab, r2, instanceYaml({ ifname: 'eth0', vrid: 21, priority: 200, addresses: ['192.0.2.1/24'] }));
+      auto = await startTandem(
+        lab,
+        r2,
+        instanceYaml({ ifname: 'eth0', vrid: 21, priority: 200, addresses: ['192.0.2.1/24'] }),
+      );
       const a = auto;
-      assert.ok(await waitFor(async () => stateOf(await a.status()) === 'master' && stateOf(await f.status()) === 'backup', 10_000, 25),
-        `states: auto ${stateOf(await a.status())}, fixed ${stateOf(await f.status())}`);
+      assert.ok(
+        await waitFor(
+          async () => stateOf(await a.status()) === 'master' && stateOf(await f.status()) === 'backup',
+          10_000,
+          25,
+        ),
+        `states: auto ${stateOf(await a.status())}, fixed ${stateOf(await f.status())}`,
+      );
       await sleep(1500);
       const rows = await cap.stop();
       const fromAuto = rows.filter((x): x is VrrpRow => x !== null && x.src === r2.ipv4);
@@ -136,7 +210,10 @@ test('checksum auto follows a vrrp-only tandem peer; its adverts then pass tshar
       assert.ok(sf.counters.advertsReceived >= 10, `the fixed peer heard ${sf.counters.advertsReceived}`);
       assert.equal(sf.counters.drops, {});
       assert.equal(sa.counters.drops, {});
-      assert.ok(a.logs().some((l) => l.msg === 'following the peer\'s VRRPv3 IPv4 checksum form' && l.to === 'vrrp-only'), 'no log line for the switch');
+      assert.ok(
+        a.logs().some((l) => l.msg === "following the peer's VRRPv3 IPv4 checksum form" && l.to === 'vrrp-only'),
+        'no log line for the switch',
+      );
     } finally {
       await stopAll([auto, fixed]);
       for (const c of cleanups) c();
@@ -150,18 +227,35 @@ test('checksum auto and keepalived agree on the pseudo-header form: each accepts
     let ka: PeerHandle | undefined;
     let t: TandemHandle | undefined;
     try {
-      ka = await startKeepalived(lab, r1.ns, { ifname: 'eth0', vrid: 22, priority: 100, version: 3, advertIntervalMs: 100, addresses: ['192.0.2.1'] });
+      ka = await startKeepalived(lab, r1.ns, {
+        ifname: 'eth0',
+        vrid: 22,
+        priority: 100,
+        version: 3,
+        advertIntervalMs: 100,
+        addresses: ['192.0.2.1'],
+      });
       const k = ka;
       assert.ok(await waitFor(async () => (await k.state()) === 'MASTER', 10_000, 25));
       const cap = startVrrpCapture(lab, lab.clients[0].ns, 'eth0');
       await cap.ready;
       // tandem hears keepalived first (must accept its form), then preempts (keepalived must accept tandem's).
-      t = await startTandem(lab, r2, instanceYaml({ ifname: 'eth0', vrid: 22, priority: 200, addresses: ['192.0.2.1/24'] }));
+      t = await startTandem(
+        lab,
+        r2,
+        instanceYaml({ ifname: 'eth0', vrid: 22, priority: 200, addresses: ['192.0.2.1/24'] }),
+      );
       const th = t;
-      assert.ok(await waitFor(async () => stateOf(await th.status()) === 'master' && (await k.state()) === 'BACKUP', 10_000, 25),
-        `tandem ${stateOf(await th.status())}, keepalived ${await k.state()}`);
+      assert.ok(
+        await waitFor(
+          async () => stateOf(await th.status()) === 'master' && (await k.state()) === 'BACKUP',
+          10_000,
+          25,
+        ),
+        `tandem ${stateOf(await th.status())}, keepalived ${await k.state()}`,
+      );
       await sleep(1500);
-      assert.is(await k.state(), 'BACKUP', 'keepalived accepted tandem\'s adverts');
+      assert.is(await k.state(), 'BACKUP', "keepalived accepted tandem's adverts");
       const rows = await cap.stop();
       const check = checkVrrpCapture(rows);
       const fromTandem = rows.filter((x) => x?.src === r2.ipv4).length;
@@ -189,10 +283,27 @@ test('a tandem fixed at checksum vrrp-only is not heard by keepalived: both mast
     let ka: PeerHandle | undefined;
     let t: TandemHandle | undefined;
     try {
-      t = await startTandem(lab, r1, instanceYaml({ ifname: 'eth0', vrid: 23, priority: 200, addresses: ['192.0.2.1/24'], extra: ['checksum: vrrp-only'] }));
+      t = await startTandem(
+        lab,
+        r1,
+        instanceYaml({
+          ifname: 'eth0',
+          vrid: 23,
+          priority: 200,
+          addresses: ['192.0.2.1/24'],
+          extra: ['checksum: vrrp-only'],
+        }),
+      );
       const th = t;
       assert.ok(await waitFor(async () => stateOf(await th.status()) === 'master', 10_000, 25));
-      ka = await startKeepalived(lab, r2.ns, { ifname: 'eth0', vrid: 23, priority: 100, version: 3, advertIntervalMs: 100, addresses: ['192.0.2.1'] });
+      ka = await startKeepalived(lab, r2.ns, {
+        ifname: 'eth0',
+        vrid: 23,
+        priority: 100,
+        version: 3,
+        advertIntervalMs: 100,
+        addresses: ['192.0.2.1'],
+      });
       const k = ka;
       // keepalived drops every tandem advert, so its Master_Down_Timer runs out although tandem is higher.
       assert.ok(await waitFor(async () => (await k.state()) === 'MASTER', 10_000, 25), 'keepalived stayed backup');

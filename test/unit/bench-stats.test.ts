@@ -3,8 +3,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  percentile, summarize, advertJitter, masterDownIntervalMs, parseProcStat, parseVmRssKb,
-  descendants, cpuSecondsPerMinute, topFunctions, ratio, type CpuProfile,
+  percentile,
+  summarize,
+  advertJitter,
+  masterDownIntervalMs,
+  parseProcStat,
+  parseVmRssKb,
+  descendants,
+  cpuSecondsPerMinute,
+  topFunctions,
+  ratio,
+  type CpuProfile,
 } from '../../bench/stats.ts';
 import { boxPlotSvg, niceStep } from '../../bench/svg.ts';
 
@@ -12,7 +21,7 @@ test('percentile interpolates between closest ranks (type 7)', () => {
   const v = [10, 20, 30, 40];
   assert.is(percentile(v, 0), 10);
   assert.is(percentile(v, 100), 40);
-  assert.is(percentile(v, 50), 25);            // position 1.5
+  assert.is(percentile(v, 50), 25); // position 1.5
   assert.ok(Math.abs(percentile(v, 90) - 37) < 1e-9); // position 2.7: 30 + 0.7 * 10
   assert.ok(Number.isNaN(percentile([], 50)));
 });
@@ -20,7 +29,7 @@ test('percentile interpolates between closest ranks (type 7)', () => {
 test('summarize sorts, skips NaN, and reports n/min/median/p90/max/mean', () => {
   const s = summarize([5, NaN, 1, 3, 2, 4]);
   assert.equal([s.n, s.min, s.median, s.max, s.mean], [5, 1, 3, 5, 3]);
-  assert.ok(Math.abs(s.p90 - 4.6) < 1e-9);     // position 3.6 in 1..5
+  assert.ok(Math.abs(s.p90 - 4.6) < 1e-9); // position 3.6 in 1..5
   assert.is(summarize([]).n, 0);
   assert.ok(Number.isNaN(summarize([]).median));
 });
@@ -43,7 +52,8 @@ test('Master_Down_Interval: 3 x interval + (256 - prio) / 256 x interval (RFC 57
 
 test('parseProcStat splits at the last parenthesis (comm may hold spaces and parens)', () => {
   // Fields: pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
-  const line = '4242 (keep (a) live) S 4200 4242 4242 0 -1 4194560 100 0 0 0 150 50 7 3 20 0 1 0 12345 1000000 300 18446744073709551615';
+  const line =
+    '4242 (keep (a) live) S 4200 4242 4242 0 -1 4194560 100 0 0 0 150 50 7 3 20 0 1 0 12345 1000000 300 18446744073709551615';
   const s = parseProcStat(line)!;
   assert.is(s.pid, 4242);
   assert.is(s.comm, 'keep (a) live');
@@ -58,8 +68,17 @@ test('parseVmRssKb reads VmRSS; a zombie without it gives NaN', () => {
 });
 
 test('descendants walks the whole tree and ignores other trees', () => {
-  const procs = [{ pid: 10, ppid: 1 }, { pid: 11, ppid: 10 }, { pid: 12, ppid: 11 }, { pid: 20, ppid: 1 }, { pid: 13, ppid: 10 }];
-  assert.equal(descendants(10, procs).sort((a, b) => a - b), [10, 11, 12, 13]);
+  const procs = [
+    { pid: 10, ppid: 1 },
+    { pid: 11, ppid: 10 },
+    { pid: 12, ppid: 11 },
+    { pid: 20, ppid: 1 },
+    { pid: 13, ppid: 10 },
+  ];
+  assert.equal(
+    descendants(10, procs).sort((a, b) => a - b),
+    [10, 11, 12, 13],
+  );
   assert.equal(descendants(20, procs), [20]);
 });
 
@@ -72,7 +91,8 @@ test('cpuSecondsPerMinute: 300 ticks at 100 Hz in 30 s is 6 CPU-s/min', () => {
 
 test('topFunctions charges samples by time delta, merges same function, leaves idle out of the list', () => {
   const p: CpuProfile = {
-    startTime: 0, endTime: 10_000,
+    startTime: 0,
+    endTime: 10_000,
     nodes: [
       { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },
       { id: 2, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
@@ -91,11 +111,14 @@ test('topFunctions charges samples by time delta, merges same function, leaves i
   const decode = t.top.find((h) => h.name === 'decode')!;
   assert.is(decode.where, 'dist/tandem.js:10');
   assert.is(decode.selfMs, 3);
-  assert.is(decode.selfPct, 42.9);               // 3 of 7 busy ms
-  assert.is(t.gcPct, 57.1);                      // 4 of 7
-  assert.is(t.idlePct, 41.7);                    // 5 of 12
+  assert.is(decode.selfPct, 42.9); // 3 of 7 busy ms
+  assert.is(t.gcPct, 57.1); // 4 of 7
+  assert.is(t.idlePct, 41.7); // 5 of 12
   assert.ok(!t.top.some((h) => h.name === '(idle)'));
-  assert.equal(t.top.map((h) => h.name), ['(garbage collector)', 'decode']);
+  assert.equal(
+    t.top.map((h) => h.name),
+    ['(garbage collector)', 'decode'],
+  );
 });
 
 test('niceStep picks 1/2/5 x 10^k', () => {
@@ -106,15 +129,25 @@ test('niceStep picks 1/2/5 x 10^k', () => {
 });
 
 test('boxPlotSvg draws one panel per setting, one box per series, a point per run, and escapes text', () => {
-  const svg = boxPlotSvg([
-    { title: 'failure, 100 ms', series: [{ label: 'tandem', values: [340, 350, 330] }, { label: 'keepalived', values: [300, 310] }], reference: { value: 360.9, label: 'bound' } },
-    { title: 'a <b> & c', series: [{ label: 'frr', values: [] }] },
-  ], { title: 'Outage' });
+  const svg = boxPlotSvg(
+    [
+      {
+        title: 'failure, 100 ms',
+        series: [
+          { label: 'tandem', values: [340, 350, 330] },
+          { label: 'keepalived', values: [300, 310] },
+        ],
+        reference: { value: 360.9, label: 'bound' },
+      },
+      { title: 'a <b> & c', series: [{ label: 'frr', values: [] }] },
+    ],
+    { title: 'Outage' },
+  );
   assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
   assert.ok(svg.trimEnd().endsWith('</svg>'));
   assert.is((svg.match(/<g class="panel">/g) ?? []).length, 2);
   assert.is((svg.match(/<circle /g) ?? []).length, 5);
-  assert.is((svg.match(/fill-opacity="0.25"/g) ?? []).length, 2);   // no box for the empty series
+  assert.is((svg.match(/fill-opacity="0.25"/g) ?? []).length, 2); // no box for the empty series
   assert.ok(svg.includes('a &lt;b&gt; &amp; c'));
   assert.ok(svg.includes('median 340 ms'));
   assert.ok(svg.includes('stroke-dasharray'));

@@ -14,8 +14,17 @@ const EXAMPLES = join(ROOT, 'examples');
 const OPTS: ConfigOptions = { hostname: 'h', platform: 'linux', probe: () => 'ok' };
 
 async function run(argv: string[], options: ConfigOptions = OPTS) {
-  let out = '', err = '';
-  const io: CheckIo = { stdout: (s) => { out += s; }, stderr: (s) => { err += s; }, options };
+  let out = '',
+    err = '';
+  const io: CheckIo = {
+    stdout: (s) => {
+      out += s;
+    },
+    stderr: (s) => {
+      err += s;
+    },
+    options,
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -23,12 +32,19 @@ async function run(argv: string[], options: ConfigOptions = OPTS) {
 test('a valid file: exit 0 and "FILE: ok (N instances)" on stdout, nothing on stderr', async () => {
   const file = join(FIX, 'full.yaml');
   assert.equal(await run(['--config', file]), { code: 0, out: `${file}: ok (3 instances)\n`, err: '' });
-  assert.equal(await run(['-c', join(EXAMPLES, 'two-routers-r1.yaml')]), { code: 0, out: `${join(EXAMPLES, 'two-routers-r1.yaml')}: ok (1 instance)\n`, err: '' });
+  assert.equal(await run(['-c', join(EXAMPLES, 'two-routers-r1.yaml')]), {
+    code: 0,
+    out: `${join(EXAMPLES, 'two-routers-r1.yaml')}: ok (1 instance)\n`,
+    err: '',
+  });
 });
 
 test('warnings are printed to stderr as FILE:LINE: path: warning: reason, and the exit is still 0', async () => {
   const file = join(EXAMPLES, 'full.yaml');
-  const r = await run(['--config', file], { ...OPTS, probe: (p) => (p === '/etc/tandem/notify.sh' ? 'not-executable' : 'ok') });
+  const r = await run(['--config', file], {
+    ...OPTS,
+    probe: (p) => (p === '/etc/tandem/notify.sh' ? 'not-executable' : 'ok'),
+  });
   assert.equal(r, {
     code: 0,
     out: `${file}: ok (2 instances)\n`,
@@ -54,7 +70,13 @@ test('an invalid file: exit 1 and every problem, one per line, on stderr', async
 
 test('without --config it checks /etc/tandem/tandem.yaml', async () => {
   const asked: string[] = [];
-  const r = await run([], { ...OPTS, readFile: (p) => { asked.push(p); throw Object.assign(new Error('nope'), { code: 'ENOENT' }); } });
+  const r = await run([], {
+    ...OPTS,
+    readFile: (p) => {
+      asked.push(p);
+      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    },
+  });
   assert.equal(asked, [DEFAULT_CONFIG]);
   assert.equal(r, { code: 1, out: '', err: '/etc/tandem/tandem.yaml:1: (file): cannot read: no such file\n' });
 });
@@ -82,12 +104,23 @@ test('every file in examples/ passes check', async () => {
 
 test('as a real process: exit status 0 for a good file and 1 for a bad one', () => {
   const entry = join(ROOT, 'firmware/commands/check-entry.ts');
-  const good = spawnSync(process.execPath, ['--import', 'tsx', entry, '--config', join(EXAMPLES, 'ipv6.yaml')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const good = spawnSync(process.execPath, ['--import', 'tsx', entry, '--config', join(EXAMPLES, 'ipv6.yaml')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.is(good.status, 0, good.stderr);
   assert.is(good.stdout, `${join(EXAMPLES, 'ipv6.yaml')}: ok (2 instances)\n`);
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', entry, '--config', join(FIX, 'uses-missing-board.yaml')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const bad = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', entry, '--config', join(FIX, 'uses-missing-board.yaml')],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+  );
   assert.is(bad.status, 1);
-  assert.match(bad.stderr, /uses-missing-board\.yaml:1: board: cannot read board file .*no-such-board\.yaml \(ENOENT\)\n$/);
+  assert.match(
+    bad.stderr,
+    /uses-missing-board\.yaml:1: board: cannot read board file .*no-such-board\.yaml \(ENOENT\)\n$/,
+  );
 });
 
 test.run();

@@ -33,11 +33,26 @@ test('a file setting every key (with a board file) parses to exactly the expecte
     scheduling: { nice: -5, realtimePriority: 10 },
     instances: [
       {
-        name: 'lan', interface: 'eth0', vrid: 51, version: 3, family: 4, priority: 200,
-        advertIntervalMs: 100, preempt: true, preemptDelayMs: 1500, acceptMode: true,
-        addresses: [{ address: '192.0.2.254', prefixLength: 24 }, { address: '192.0.2.253', prefixLength: 32 }],
-        macMode: 'move', macCycleLink: true, sourceAddress: '192.0.2.1',
-        unicastPeers: ['192.0.2.2', '192.0.2.3'], checksum: 'vrrp-only', auth: { type: 'none' },
+        name: 'lan',
+        interface: 'eth0',
+        vrid: 51,
+        version: 3,
+        family: 4,
+        priority: 200,
+        advertIntervalMs: 100,
+        preempt: true,
+        preemptDelayMs: 1500,
+        acceptMode: true,
+        addresses: [
+          { address: '192.0.2.254', prefixLength: 24 },
+          { address: '192.0.2.253', prefixLength: 32 },
+        ],
+        macMode: 'move',
+        macCycleLink: true,
+        sourceAddress: '192.0.2.1',
+        unicastPeers: ['192.0.2.2', '192.0.2.3'],
+        checksum: 'vrrp-only',
+        auth: { type: 'none' },
         garp: { count: 10, intervalMs: 200, refreshMs: 60_000 },
         track: {
           interfaces: [{ name: 'eth2', weight: -50 }, { name: 'eth3' }],
@@ -46,39 +61,80 @@ test('a file setting every key (with a board file) parses to exactly the expecte
             { run: '/usr/local/bin/check-dns', intervalMs: 2000, timeoutMs: 1000, rise: 1, fall: 1 },
           ],
         },
-        notify: '/etc/tandem/notify.sh', notifyTimeoutMs: 5000, line: 10,
+        notify: '/etc/tandem/notify.sh',
+        notifyTimeoutMs: 5000,
+        line: 10,
       },
       {
-        name: 'wan', interface: 'eth1', vrid: 52, version: 2, family: 4, priority: 90,
-        advertIntervalMs: 2000, preempt: false, preemptDelayMs: 0, acceptMode: false,
+        name: 'wan',
+        interface: 'eth1',
+        vrid: 52,
+        version: 2,
+        family: 4,
+        priority: 90,
+        advertIntervalMs: 2000,
+        preempt: false,
+        preemptDelayMs: 0,
+        acceptMode: false,
         addresses: [{ address: '198.51.100.254', prefixLength: 24 }],
-        macMode: 'virtual', macCycleLink: false, unicastPeers: [], checksum: 'auto',
+        macMode: 'virtual',
+        macCycleLink: false,
+        unicastPeers: [],
+        checksum: 'auto',
         auth: { type: 'simple', password: 's3cret' },
-        garp: { count: 3, intervalMs: 50, refreshMs: 0 },           // from the board's instance_defaults
+        garp: { count: 3, intervalMs: 50, refreshMs: 0 }, // from the board's instance_defaults
         track: { interfaces: [], scripts: [] },
-        notifyTimeoutMs: 3000, line: 34,                              // site instance_defaults beat the board's
+        notifyTimeoutMs: 3000,
+        line: 34, // site instance_defaults beat the board's
       },
       {
-        name: 'lan6', interface: 'eth0', vrid: 51, version: 3, family: 6, priority: 100,
-        advertIntervalMs: 1000, preempt: true, preemptDelayMs: 0, acceptMode: false,
-        addresses: [{ address: 'fe80::1', prefixLength: 64 }, { address: '2001:db8::fe', prefixLength: 64 }],
-        macMode: 'none', macCycleLink: false, sourceAddress: 'fe80::1', unicastPeers: [], checksum: 'auto',
-        auth: { type: 'none' }, garp: { count: 3, intervalMs: 50, refreshMs: 0 },
-        track: { interfaces: [], scripts: [] }, notifyTimeoutMs: 3000, line: 44,
+        name: 'lan6',
+        interface: 'eth0',
+        vrid: 51,
+        version: 3,
+        family: 6,
+        priority: 100,
+        advertIntervalMs: 1000,
+        preempt: true,
+        preemptDelayMs: 0,
+        acceptMode: false,
+        addresses: [
+          { address: 'fe80::1', prefixLength: 64 },
+          { address: '2001:db8::fe', prefixLength: 64 },
+        ],
+        macMode: 'none',
+        macCycleLink: false,
+        sourceAddress: 'fe80::1',
+        unicastPeers: [],
+        checksum: 'auto',
+        auth: { type: 'none' },
+        garp: { count: 3, intervalMs: 50, refreshMs: 0 },
+        track: { interfaces: [], scripts: [] },
+        notifyTimeoutMs: 3000,
+        line: 44,
       },
     ],
     syncGroups: [{ name: 'edge', instances: ['lan', 'wan'] }],
     telemetry: {
       mqtt: {
-        url: 'mqtts://broker.example:8883', clientId: 'router-one', username: 'r1',
-        passwordFile: '/etc/tandem/mqtt.pass', ca: '/etc/tandem/ca.pem', cert: '/etc/tandem/r1.pem',
-        key: '/etc/tandem/r1.key', topicPrefix: 'site/tandem', healthIntervalMs: 30_000,
-        protocolVersion: 4, offlineQueue: 50,
+        url: 'mqtts://broker.example:8883',
+        clientId: 'router-one',
+        username: 'r1',
+        passwordFile: '/etc/tandem/mqtt.pass',
+        ca: '/etc/tandem/ca.pem',
+        cert: '/etc/tandem/r1.pem',
+        key: '/etc/tandem/r1.key',
+        topicPrefix: 'site/tandem',
+        healthIntervalMs: 30_000,
+        protocolVersion: 4,
+        offlineQueue: 50,
       },
     },
     ota: {
-      root: '/data/tandem', trustedKeys: ['/etc/tandem/ota-key.pub', '/etc/tandem/ota-key2.pub'],
-      healthDeadlineMs: 90_000, allowDowngrade: true,
+      root: '/data/tandem',
+      trustedKeys: ['/etc/tandem/ota-key.pub', '/etc/tandem/ota-key2.pub'],
+      healthDeadlineMs: 90_000,
+      allowDowngrade: true,
     },
   };
   assert.equal(config, expected);
@@ -90,47 +146,91 @@ test('a minimal instance gets every documented default', () => {
   const config = ok(r);
   assert.equal(r.warnings, []);
   assert.equal(config, {
-    file: 'min.yaml', node: 'testhost', stateDir: '/run/tandem', control: { socket: '/run/tandem/tandem.sock' },
+    file: 'min.yaml',
+    node: 'testhost',
+    stateDir: '/run/tandem',
+    control: { socket: '/run/tandem/tandem.sock' },
     log: { level: 'info' },
     scheduling: { nice: -10, realtimePriority: 10 },
-    instances: [{
-      name: 'a', interface: 'eth0', vrid: 1, version: 3, family: 4, priority: 100, advertIntervalMs: 1000,
-      preempt: true, preemptDelayMs: 0, acceptMode: false, addresses: [{ address: '192.0.2.10', prefixLength: 32 }],
-      macMode: 'none', macCycleLink: false, unicastPeers: [], checksum: 'auto', auth: { type: 'none' },
-      garp: { count: 5, intervalMs: 100, refreshMs: 0 }, track: { interfaces: [], scripts: [] },
-      notifyTimeoutMs: 5000, line: 2,
-    }],
+    instances: [
+      {
+        name: 'a',
+        interface: 'eth0',
+        vrid: 1,
+        version: 3,
+        family: 4,
+        priority: 100,
+        advertIntervalMs: 1000,
+        preempt: true,
+        preemptDelayMs: 0,
+        acceptMode: false,
+        addresses: [{ address: '192.0.2.10', prefixLength: 32 }],
+        macMode: 'none',
+        macCycleLink: false,
+        unicastPeers: [],
+        checksum: 'auto',
+        auth: { type: 'none' },
+        garp: { count: 5, intervalMs: 100, refreshMs: 0 },
+        track: { interfaces: [], scripts: [] },
+        notifyTimeoutMs: 5000,
+        line: 2,
+      },
+    ],
     syncGroups: [],
     ota: { root: '/var/lib/tandem', trustedKeys: [], healthDeadlineMs: 120_000, allowDowngrade: false },
   });
 });
 
 test('telemetry.mqtt without client_id or topic_prefix derives them from the node name', () => {
-  const text = 'node: edge-7\ninstances: [{ name: a, interface: eth0, vrid: 1, addresses: [192.0.2.10] }]\ntelemetry:\n  mqtt: { url: "mqtt://192.0.2.50" }\n';
+  const text =
+    'node: edge-7\ninstances: [{ name: a, interface: eth0, vrid: 1, addresses: [192.0.2.10] }]\ntelemetry:\n  mqtt: { url: "mqtt://192.0.2.50" }\n';
   const config = ok(parseConfig(text, 't.yaml', OPTS));
   assert.equal(config.telemetry, {
-    mqtt: { url: 'mqtt://192.0.2.50', clientId: 'tandem-edge-7', topicPrefix: 'tandem', healthIntervalMs: 10_000, protocolVersion: 5, offlineQueue: 1000 },
+    mqtt: {
+      url: 'mqtt://192.0.2.50',
+      clientId: 'tandem-edge-7',
+      topicPrefix: 'tandem',
+      healthIntervalMs: 10_000,
+      protocolVersion: 5,
+      offlineQueue: 1000,
+    },
   });
 });
 
 test('YAML anchors, aliases and << merge keys are honoured', () => {
   const text = [
-    'x-common: &common { priority: 150, advert_interval: 50ms }',  // not a tandem key: reported
+    'x-common: &common { priority: 150, advert_interval: 50ms }', // not a tandem key: reported
     'instances:',
     '  - { <<: *common, name: a, interface: eth0, vrid: 1, addresses: [192.0.2.10] }',
     '  - { <<: *common, name: b, interface: eth0, vrid: 2, priority: 120, addresses: [192.0.2.11] }',
   ].join('\n');
   const r = parseConfig(text, 'a.yaml', OPTS);
   assert.equal(r.ok ? [] : r.errors.map(formatIssue), ['a.yaml:1: x-common: unknown key']);
-  const fixed = parseConfig(text.replace('x-common: &common { priority: 150, advert_interval: 50ms }\n', '').replace(/<<: \*common, /g, '<<: { priority: 150, advert_interval: 50ms }, '), 'a.yaml', OPTS);
+  const fixed = parseConfig(
+    text
+      .replace('x-common: &common { priority: 150, advert_interval: 50ms }\n', '')
+      .replace(/<<: \*common, /g, '<<: { priority: 150, advert_interval: 50ms }, '),
+    'a.yaml',
+    OPTS,
+  );
   const config = ok(fixed);
-  assert.equal(config.instances.map((i) => [i.priority, i.advertIntervalMs]), [[150, 50], [120, 50]]);
+  assert.equal(
+    config.instances.map((i) => [i.priority, i.advertIntervalMs]),
+    [
+      [150, 50],
+      [120, 50],
+    ],
+  );
 });
 
 test('IPv4 and IPv6 virtual routers may share a VRID on one interface (separate spaces, RFC 5798 5.2.3)', () => {
-  const text = 'instances:\n  - { name: a, interface: eth0, vrid: 7, addresses: [192.0.2.10] }\n  - { name: b, interface: eth0, vrid: 7, addresses: ["fe80::7"] }\n';
+  const text =
+    'instances:\n  - { name: a, interface: eth0, vrid: 7, addresses: [192.0.2.10] }\n  - { name: b, interface: eth0, vrid: 7, addresses: ["fe80::7"] }\n';
   const config = ok(parseConfig(text, 'v.yaml', OPTS));
-  assert.equal(config.instances.map((i) => i.family), [4, 6]);
+  assert.equal(
+    config.instances.map((i) => i.family),
+    [4, 6],
+  );
 });
 
 test('warnings do not fail the file: owner priority, global first IPv6 address, virtual MAC off Linux', () => {
@@ -152,9 +252,12 @@ test('warnings do not fail the file: owner priority, global first IPv6 address, 
 test('notify and track scripts that are missing or not executable are warnings, checked on the real filesystem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-config-'));
   try {
-    const good = join(dir, 'good.sh'), plain = join(dir, 'plain.sh');
-    writeFileSync(good, '#!/bin/sh\n'); chmodSync(good, 0o755);
-    writeFileSync(plain, '#!/bin/sh\n'); chmodSync(plain, 0o644);
+    const good = join(dir, 'good.sh'),
+      plain = join(dir, 'plain.sh');
+    writeFileSync(good, '#!/bin/sh\n');
+    chmodSync(good, 0o755);
+    writeFileSync(plain, '#!/bin/sh\n');
+    chmodSync(plain, 0o644);
     const text = [
       'instances:',
       `  - name: a`,
@@ -179,19 +282,41 @@ test('notify and track scripts that are missing or not executable are warnings, 
 
 test('a missing file, a directory and a YAML syntax error are issues with a line, never a throw', () => {
   const missing = loadConfig('/nonexistent/tandem.yaml', OPTS);
-  assert.equal(missing.ok ? [] : missing.errors.map(formatIssue), ['/nonexistent/tandem.yaml:1: (file): cannot read: no such file']);
+  assert.equal(missing.ok ? [] : missing.errors.map(formatIssue), [
+    '/nonexistent/tandem.yaml:1: (file): cannot read: no such file',
+  ]);
   const dir = loadConfig(FIX, OPTS);
   assert.equal(dir.ok ? [] : dir.errors.map(formatIssue), [`${FIX}:1: (file): cannot read: is a directory`]);
   const syntax = parseConfig('log:\n  level: info\n instances: [\n', 's.yaml', OPTS);
   assert.not.ok(syntax.ok);
-  assert.ok(!syntax.ok && syntax.errors.length >= 1 && syntax.errors.every((e) => e.file === 's.yaml' && e.path === '(yaml)' && e.line >= 2));
+  assert.ok(
+    !syntax.ok &&
+      syntax.errors.length >= 1 &&
+      syntax.errors.every((e) => e.file === 's.yaml' && e.path === '(yaml)' && e.line >= 2),
+  );
 });
 
 test('garbage of every kind gives issues, not exceptions', () => {
-  const inputs = ['', '~', '42', '- a\n- b', '{', '"', 'a: *nope', 'instances: &x [*x]', '\u0000', 'a: !!binary zz', '? [a]\n: b'];
+  const inputs = [
+    '',
+    '~',
+    '42',
+    '- a\n- b',
+    '{',
+    '"',
+    'a: *nope',
+    'instances: &x [*x]',
+    '\u0000',
+    'a: !!binary zz',
+    '? [a]\n: b',
+  ];
   for (const text of inputs) {
     let r: ConfigResult | undefined;
-    try { r = parseConfig(text, 'g.yaml', OPTS); } catch (e) { assert.unreachable(`threw on ${JSON.stringify(text)}: ${e}`); }
+    try {
+      r = parseConfig(text, 'g.yaml', OPTS);
+    } catch (e) {
+      assert.unreachable(`threw on ${JSON.stringify(text)}: ${e}`);
+    }
     assert.is(r!.ok, false, JSON.stringify(text));
     assert.ok(!r!.ok && r!.errors.length > 0 && r!.errors.every((e) => e.line >= 1));
   }

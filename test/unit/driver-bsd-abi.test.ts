@@ -4,8 +4,22 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BSD_ABIS, CONSTANTS, LIBC_SYMBOLS, REQUESTS, abiForArch, bsdErrnoName, ioc, iocParamLength, iow, iowr,
-  linkStateCarrier, requestCode, structSize, type BsdAbi, type BsdOs, type RequestName,
+  BSD_ABIS,
+  CONSTANTS,
+  LIBC_SYMBOLS,
+  REQUESTS,
+  abiForArch,
+  bsdErrnoName,
+  ioc,
+  iocParamLength,
+  iow,
+  iowr,
+  linkStateCarrier,
+  requestCode,
+  structSize,
+  type BsdAbi,
+  type BsdOs,
+  type RequestName,
 } from '../../drivers/bsd/abi.ts';
 
 const hex = (n: number | null) => (n === null ? 'none' : `0x${n.toString(16).toUpperCase().padStart(8, '0')}`);
@@ -73,7 +87,10 @@ for (const os of Object.keys(FACTS) as BsdOs[]) {
   });
   test(`${os}: the table defines no request the facts do not list`, () => {
     const listed = new Set(FACTS[os].map((r) => r[0]));
-    assert.equal(Object.keys(REQUESTS[os]).filter((n) => !listed.has(n as RequestName)), []);
+    assert.equal(
+      Object.keys(REQUESTS[os]).filter((n) => !listed.has(n as RequestName)),
+      [],
+    );
   });
 }
 
@@ -94,26 +111,39 @@ test('the encoder follows ioccom.h: dir | (size & 0x1fff) << 16 | group << 8 | n
 });
 
 test('codes >= 0x80000000 are positive numbers, never sign-extended int32', () => {
-  for (const os of Object.keys(FACTS) as BsdOs[]) for (const abi of BSD_ABIS) {
-    for (const [name] of FACTS[os]) {
-      const c = requestCode(os, abi, name)!;
-      assert.ok(c > 0 && c <= 0xffffffff && Number.isInteger(c), `${os} ${abi} ${name} = ${c}`);
+  for (const os of Object.keys(FACTS) as BsdOs[])
+    for (const abi of BSD_ABIS) {
+      for (const [name] of FACTS[os]) {
+        const c = requestCode(os, abi, name)!;
+        assert.ok(c > 0 && c <= 0xffffffff && Number.isInteger(c), `${os} ${abi} ${name} = ${c}`);
+      }
     }
-  }
   assert.is(requestCode('netbsd', 'lp64', 'SIOCALIFADDR'), 2165860636);
 });
 
 test('struct sizes per ABI match facts 3 (ifreq 144/32, if_laddrreq 280, in6_aliasreq 128/136/124)', () => {
   const cases: [BsdOs, BsdAbi, Parameters<typeof structSize>[2], number][] = [
-    ['netbsd', 'lp64', 'ifreq', 144], ['netbsd', 'i386', 'ifreq', 144], ['netbsd', 'arm32', 'ifreq', 144],
-    ['netbsd', 'lp64', 'if_laddrreq', 280], ['netbsd', 'i386', 'if_laddrreq', 280],
-    ['netbsd', 'arm32', 'in6_aliasreq', 128], ['netbsd', 'i386', 'ifaliasreq', 64], ['netbsd', 'lp64', 'in6_ifreq', 288],
-    ['netbsd', 'lp64', 'if_msghdr', 152], ['netbsd', 'i386', 'if_msghdr', 152],
-    ['freebsd', 'lp64', 'ifreq', 32], ['freebsd', 'lp64', 'ifaliasreq', 68],
-    ['freebsd', 'lp64', 'in6_aliasreq', 136], ['freebsd', 'i386', 'in6_aliasreq', 124], ['freebsd', 'arm32', 'in6_aliasreq', 136],
+    ['netbsd', 'lp64', 'ifreq', 144],
+    ['netbsd', 'i386', 'ifreq', 144],
+    ['netbsd', 'arm32', 'ifreq', 144],
+    ['netbsd', 'lp64', 'if_laddrreq', 280],
+    ['netbsd', 'i386', 'if_laddrreq', 280],
+    ['netbsd', 'arm32', 'in6_aliasreq', 128],
+    ['netbsd', 'i386', 'ifaliasreq', 64],
+    ['netbsd', 'lp64', 'in6_ifreq', 288],
+    ['netbsd', 'lp64', 'if_msghdr', 152],
+    ['netbsd', 'i386', 'if_msghdr', 152],
+    ['freebsd', 'lp64', 'ifreq', 32],
+    ['freebsd', 'lp64', 'ifaliasreq', 68],
+    ['freebsd', 'lp64', 'in6_aliasreq', 136],
+    ['freebsd', 'i386', 'in6_aliasreq', 124],
+    ['freebsd', 'arm32', 'in6_aliasreq', 136],
     ['freebsd', 'i386', 'if_msghdr', 168],
-    ['openbsd', 'i386', 'ifreq', 32], ['openbsd', 'lp64', 'in6_aliasreq', 128],
-    ['openbsd', 'lp64', 'if_msghdr', 168], ['openbsd', 'i386', 'if_msghdr', 160], ['openbsd', 'arm32', 'if_msghdr', 168],
+    ['openbsd', 'i386', 'ifreq', 32],
+    ['openbsd', 'lp64', 'in6_aliasreq', 128],
+    ['openbsd', 'lp64', 'if_msghdr', 168],
+    ['openbsd', 'i386', 'if_msghdr', 160],
+    ['openbsd', 'arm32', 'if_msghdr', 168],
   ];
   for (const [os, abi, s, n] of cases) assert.is(structSize(os, abi, s), n, `${os} ${abi} ${s}`);
   assert.is(structSize('openbsd', 'lp64', 'if_laddrreq'), null);
@@ -126,7 +156,15 @@ test('per-OS constants: AF_INET6 24/28/24, PF_ROUTE 34/17/17, AF_LINK 18, IFLR_A
   assert.is(CONSTANTS.netbsd.IFLR_ACTIVE, 0x4000);
   assert.is(CONSTANTS.netbsd.IN6_IFF_NODAD, 0x20);
   assert.is(CONSTANTS.openbsd.IN6_IFF_NODAD, 0, 'OpenBSD in6_var.h rev 1.81 has no IN6_IFF_NODAD');
-  assert.equal([CONSTANTS.netbsd.RTM_VERSION, CONSTANTS.netbsd.RTM_IFINFO, CONSTANTS.netbsd.RTM_NEWADDR, CONSTANTS.netbsd.RTM_DELADDR], [4, 0x14, 0x16, 0x17]);
+  assert.equal(
+    [
+      CONSTANTS.netbsd.RTM_VERSION,
+      CONSTANTS.netbsd.RTM_IFINFO,
+      CONSTANTS.netbsd.RTM_NEWADDR,
+      CONSTANTS.netbsd.RTM_DELADDR,
+    ],
+    [4, 0x14, 0x16, 0x17],
+  );
 });
 
 test('NetBSD calls socket() by its real name __socket30; the others by socket (facts 8)', () => {
@@ -136,16 +174,25 @@ test('NetBSD calls socket() by its real name __socket30; the others by socket (f
 });
 
 test('link state: UP or UNKNOWN is carrier; OpenBSD counts from 4 (facts 3.3, 5)', () => {
-  assert.equal([0, 1, 2].map((s) => linkStateCarrier('netbsd', s)), [true, false, true]);
-  assert.equal([0, 1, 2].map((s) => linkStateCarrier('freebsd', s)), [true, false, true]);
-  assert.equal([0, 1, 2, 3, 4, 5, 6].map((s) => linkStateCarrier('openbsd', s)), [true, false, false, false, true, true, true]);
+  assert.equal(
+    [0, 1, 2].map((s) => linkStateCarrier('netbsd', s)),
+    [true, false, true],
+  );
+  assert.equal(
+    [0, 1, 2].map((s) => linkStateCarrier('freebsd', s)),
+    [true, false, true],
+  );
+  assert.equal(
+    [0, 1, 2, 3, 4, 5, 6].map((s) => linkStateCarrier('openbsd', s)),
+    [true, false, false, false, true, true, true],
+  );
 });
 
 test('BSD errno numbers in words differ from Linux: EBUSY 16, EADDRNOTAVAIL 49, ENOTSUP per OS', () => {
   assert.is(bsdErrnoName('netbsd', 16), 'EBUSY');
-  assert.is(bsdErrnoName('netbsd', 49), 'EADDRNOTAVAIL');   // 99 on Linux
-  assert.is(bsdErrnoName('freebsd', 48), 'EADDRINUSE');     // 98 on Linux
-  assert.is(bsdErrnoName('openbsd', 35), 'EAGAIN');         // 11 on Linux
+  assert.is(bsdErrnoName('netbsd', 49), 'EADDRNOTAVAIL'); // 99 on Linux
+  assert.is(bsdErrnoName('freebsd', 48), 'EADDRINUSE'); // 98 on Linux
+  assert.is(bsdErrnoName('openbsd', 35), 'EAGAIN'); // 11 on Linux
   assert.is(bsdErrnoName('netbsd', 86), 'ENOTSUP');
   assert.is(bsdErrnoName('openbsd', 91), 'ENOTSUP');
   assert.is(bsdErrnoName('freebsd', 86), 'E#86');

@@ -8,12 +8,17 @@ import { DriverError, type NetEvent } from '../../drivers/types.ts';
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 // Ethernet + the first bytes of IPv4 with protocol 112 (VRRP) at offset 23.
-const VRRP4 = bytes('01005e000012' + '00005e000133' + '0800' + '45c0002800000000ff70' + '00'.repeat(20));
-const ARP = bytes('ffffffffffff' + '02fa00000001' + '0806' + '0001080006040001' + '00'.repeat(20));
-const OTHER = bytes('ffffffffffff' + '02fa00000001' + '0800' + '4500002800000000401106' + '00'.repeat(20));
+const VRRP4 = bytes(`01005e00001200005e000133080045c0002800000000ff70${'00'.repeat(20)}`);
+const ARP = bytes(`ffffffffffff02fa0000000108060001080006040001${'00'.repeat(20)}`);
+const OTHER = bytes(`ffffffffffff02fa0000000108004500002800000000401106${'00'.repeat(20)}`);
 
 function code(f: () => unknown): string {
-  try { f(); } catch (e) { assert.instance(e, DriverError); return (e as DriverError).code; }
+  try {
+    f();
+  } catch (e) {
+    assert.instance(e, DriverError);
+    return (e as DriverError).code;
+  }
   return 'no error';
 }
 
@@ -22,10 +27,22 @@ test('links, MACs and the errors the Linux driver gives', () => {
   assert.is(d.getMac('eth0'), '02:00:00:00:00:01');
   d.setMac('eth0', '00:00:5E:00:01:07');
   assert.is(d.link('eth0').mac, '00:00:5e:00:01:07');
-  assert.is(code(() => d.link('nope')), 'ENODEV');
-  assert.is(code(() => d.setMac('eth0', '01:00:5e:00:00:12')), 'EADDRNOTAVAIL');
-  assert.is(code(() => d.setMac('eth0', 'nonsense')), 'EINVAL');
-  assert.is(code(() => d.setMac('em0', '00:00:5e:00:01:07')), 'EBUSY');
+  assert.is(
+    code(() => d.link('nope')),
+    'ENODEV',
+  );
+  assert.is(
+    code(() => d.setMac('eth0', '01:00:5e:00:00:12')),
+    'EADDRNOTAVAIL',
+  );
+  assert.is(
+    code(() => d.setMac('eth0', 'nonsense')),
+    'EINVAL',
+  );
+  assert.is(
+    code(() => d.setMac('em0', '00:00:5e:00:01:07')),
+    'EBUSY',
+  );
   d.setMac('em0', '00:00:5e:00:01:07', { cycleLink: true });
   assert.is(d.getMac('em0'), '00:00:5e:00:01:07');
   assert.ok(d.link('em0').up, 'cycled back up');
@@ -42,14 +59,26 @@ test('addresses and deleteLink are idempotent; createMacvlan refuses a duplicate
   d.removeAddress('eth0', '192.0.2.1/24');
   assert.equal(d.listAddresses('eth0'), ['2001:db8::1/64']);
   d.createMacvlan('eth0', 'vrrp51', '00:00:5e:00:01:33');
-  assert.is(code(() => d.createMacvlan('eth0', 'vrrp51', '00:00:5e:00:01:33')), 'EEXIST');
-  assert.is(code(() => d.createMacvlan('eth0', 'vrrp52', '00:00:5e:00:01:33')), 'EADDRINUSE');
-  assert.is(code(() => d.createMacvlan('eth9', 'vrrp53', '00:00:5e:00:01:34')), 'ENODEV');
+  assert.is(
+    code(() => d.createMacvlan('eth0', 'vrrp51', '00:00:5e:00:01:33')),
+    'EEXIST',
+  );
+  assert.is(
+    code(() => d.createMacvlan('eth0', 'vrrp52', '00:00:5e:00:01:33')),
+    'EADDRINUSE',
+  );
+  assert.is(
+    code(() => d.createMacvlan('eth9', 'vrrp53', '00:00:5e:00:01:34')),
+    'ENODEV',
+  );
   const mv = d.link('vrrp51');
   assert.equal([mv.mac, mv.up, mv.carrier], ['00:00:5e:00:01:33', false, false]);
   d.deleteLink('vrrp51');
   d.deleteLink('vrrp51');
-  assert.is(code(() => d.link('vrrp51')), 'ENODEV');
+  assert.is(
+    code(() => d.link('vrrp51')),
+    'ENODEV',
+  );
 });
 
 test('events arrive after the call (microtask), one per real change', async () => {
@@ -79,7 +108,10 @@ test('events arrive after the call (microtask), one per real change', async () =
 test('failNext makes exactly the next call fail with that code', () => {
   const d = new FakeDriver({ links: { eth0: {} } });
   d.failNext('add-address', 'EPERM');
-  assert.is(code(() => d.addAddress('eth0', '192.0.2.1/24')), 'EPERM');
+  assert.is(
+    code(() => d.addAddress('eth0', '192.0.2.1/24')),
+    'EPERM',
+  );
   d.addAddress('eth0', '192.0.2.1/24');
   assert.equal(d.listAddresses('eth0'), ['192.0.2.1/24']);
 });
@@ -92,7 +124,10 @@ test('multicast joins are counted like the Linux driver', () => {
   assert.equal(d.joinedGroups('eth0'), ['01:00:5e:00:00:12']);
   d.leaveMulticast('eth0', '224.0.0.18');
   assert.equal(d.joinedGroups('eth0'), []);
-  assert.is(code(() => d.joinMulticast('eth0', '192.0.2.1')), 'EINVAL');
+  assert.is(
+    code(() => d.joinMulticast('eth0', '192.0.2.1')),
+    'EINVAL',
+  );
 });
 
 test('FakeLan carries a frame to the other routers, not back to the sender, filtered like pcap', async () => {
@@ -130,7 +165,10 @@ test('FakeLan carries a frame to the other routers, not back to the sender, filt
   // deliver() injects a frame from "outside".
   assert.is(c.deliver('eth0', VRRP4), 1);
   a.close();
-  assert.is(code(() => ca.send(VRRP4)), 'EBADF');
+  assert.is(
+    code(() => ca.send(VRRP4)),
+    'EBADF',
+  );
 });
 
 test('channel filters: VRRP by default, neighbor traffic on request, nothing is an error', () => {

@@ -2,7 +2,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  abiOf, AF_UNSPEC, ARPHRD_ETHER, encodeIfreq, IFREQ_SIZE, ifreqFlags, ifreqHwaddr, ifreqInt, validIfname,
+  abiOf,
+  AF_UNSPEC,
+  ARPHRD_ETHER,
+  encodeIfreq,
+  IFREQ_SIZE,
+  ifreqFlags,
+  ifreqHwaddr,
+  ifreqInt,
+  validIfname,
 } from '../../drivers/linux/ifreq.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -19,11 +27,12 @@ test('ifreq is 40 bytes on x86_64/aarch64 and 32 on i386/armhf', () => {
 
 test('SIOCSIFHWADDR request on LP64: name, sa_family ARPHRD_ETHER @16, MAC @18 (fixed vector)', () => {
   const want =
-    '6574683000000000' + '0000000000000000' +   // ifr_name "eth0", NUL-padded to 16
-    '0100' +                                    // sa_family = ARPHRD_ETHER (1), little-endian
-    '00005e000133' +                            // sa_data[0..5] = the MAC
-    '0000000000000000' +                        // rest of sa_data (8): sockaddr ends @32
-    '0000000000000000';                         // union padded to 24 (struct ifmap on LP64)
+    '6574683000000000' +
+    '0000000000000000' + // ifr_name "eth0", NUL-padded to 16
+    '0100' + // sa_family = ARPHRD_ETHER (1), little-endian
+    '00005e000133' + // sa_data[0..5] = the MAC
+    '0000000000000000' + // rest of sa_data (8): sockaddr ends @32
+    '0000000000000000'; // union padded to 24 (struct ifmap on LP64)
   const got = encodeIfreq('lp64', 'eth0', { kind: 'hwaddr', family: ARPHRD_ETHER, mac: MAC });
   assert.is(got.length, 40);
   assert.is(hex(got), want);
@@ -37,7 +46,11 @@ test('SIOCSIFHWADDR request on ILP32 is the same bytes cut to 32 (fixed vector)'
 });
 
 test('SIOCADDMULTI carries sa_family AF_UNSPEC and the group MAC', () => {
-  const got = encodeIfreq('lp64', 'br0', { kind: 'hwaddr', family: AF_UNSPEC, mac: Uint8Array.of(1, 0, 0x5e, 0, 0, 0x12) });
+  const got = encodeIfreq('lp64', 'br0', {
+    kind: 'hwaddr',
+    family: AF_UNSPEC,
+    mac: Uint8Array.of(1, 0, 0x5e, 0, 0, 0x12),
+  });
   assert.is(hex(got.subarray(0, 24)), '6272300000000000000000000000000000000100' + '5e000012');
 });
 

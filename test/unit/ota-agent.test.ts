@@ -2,7 +2,15 @@
 // in temp roots, with a local HTTP server on 127.0.0.1 for downloads.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createReadStream, existsSync, promises as fsp, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  promises as fsp,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +21,10 @@ import { makeBundle, makeKey, rewriteBundle, tempDir } from '../kit/ota.ts';
 const key = makeKey();
 const otherKey = makeKey();
 const dir = tempDir('agent');
-let v1 = '', v2 = '', v3low = '', netbsd = '';
+let v1 = '',
+  v2 = '',
+  v3low = '',
+  netbsd = '';
 
 const logs: string[] = [];
 const log = {
@@ -30,7 +41,9 @@ test.before(async () => {
   v3low = (await makeBundle(key, { rollbackIndex: 3, outDir: join(dir, 'v3') })).file;
   netbsd = (await makeBundle(key, { rollbackIndex: 5, os: 'netbsd', outDir: join(dir, 'nb') })).file;
 });
-test.after(async () => { await fsp.rm(dir, { recursive: true, force: true }); });
+test.after(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
 
 async function installed(tag: string): Promise<string> {
   const root = tempDir(tag);
@@ -51,9 +64,16 @@ test('a first install lands in slot a, confirmed, with its files verified and pr
   assert.is(pcts[pcts.length - 1], 100);
   assert.is(pcts.filter((p) => p === 100).length, 1);
   assert.is(seen[seen.length - 1].step, 'done');
-  assert.ok(seen.some((p) => p.step === 'verify') && seen.some((p) => p.step === 'write') && seen.some((p) => p.step === 'switch'));
+  assert.ok(
+    seen.some((p) => p.step === 'verify') &&
+      seen.some((p) => p.step === 'write') &&
+      seen.some((p) => p.step === 'switch'),
+  );
   const st = agent(root).status();
-  assert.equal([st.active, st.pending, st.rollbackIndex, st.slots.a?.version], ['a', false, 5, JSON.parse(readFileSync('package.json', 'utf8')).version]);
+  assert.equal(
+    [st.active, st.pending, st.rollbackIndex, st.slots.a?.version],
+    ['a', false, 5, JSON.parse(readFileSync('package.json', 'utf8')).version],
+  );
 });
 
 test('an update goes to slot b on trial; markHealthy confirms it and raises the rollback floor', async () => {
@@ -63,7 +83,13 @@ test('an update goes to slot b on trial; markHealthy confirms it and raises the 
   assert.ok(r.ok && r.slot === 'b' && r.pending, JSON.stringify(r));
   assert.is(readFileSync(join(root, 'trial'), 'utf8').trim(), 'a');
   assert.is(a.bootCheck('boot-1').decision, 'trial');
-  assert.equal(a.markHealthy(), { ok: true, slot: 'b', version: r.ok ? r.version : '', detail: 'confirmed by health', restartRequired: false });
+  assert.equal(a.markHealthy(), {
+    ok: true,
+    slot: 'b',
+    version: r.ok ? r.version : '',
+    detail: 'confirmed by health',
+    restartRequired: false,
+  });
   const st = a.status();
   assert.equal([st.active, st.previous, st.pending, st.rollbackIndex], ['b', 'a', false, 6]);
   assert.not.ok(existsSync(join(root, 'trial')));
@@ -74,7 +100,10 @@ test('a trial that never confirms is rolled back by bootCheck after maxTrialBoot
   const root = await installed('rollback');
   const r = await agent(root).apply(v2);
   assert.ok(r.ok);
-  writeFileSync(join(root, 'slots', 'b', 'trial.log'), 'line one\ntandem: fatal: config has no instances\n--- exit 1\n');
+  writeFileSync(
+    join(root, 'slots', 'b', 'trial.log'),
+    'line one\ntandem: fatal: config has no instances\n--- exit 1\n',
+  );
   const decisions: string[] = [];
   for (let i = 1; i <= 3; i++) decisions.push(agent(root, { maxTrialBoots: 2 }).bootCheck(`boot-${i}`).decision);
   assert.equal(decisions, ['trial', 'trial', 'rolled-back']);
@@ -99,7 +128,13 @@ test('apply refuses while a trial is pending; operator rollback verifies and swi
   const rb = await a.rollback();
   assert.ok(rb.ok && rb.slot === 'a' && rb.restartRequired, JSON.stringify(rb));
   assert.is(readlinkSync(join(root, 'current')), 'slots/a');
-  assert.equal(a.confirm(), { ok: true, slot: 'a', version: a.status().slots.a?.version ?? null, detail: 'already confirmed', restartRequired: false });
+  assert.equal(a.confirm(), {
+    ok: true,
+    slot: 'a',
+    version: a.status().slots.a?.version ?? null,
+    detail: 'already confirmed',
+    restartRequired: false,
+  });
 });
 
 test('a flipped byte in a payload file is digest-mismatch naming the file; nothing reaches a slot', async () => {
@@ -140,10 +175,18 @@ test('an extra file smuggled into the payload is unexpected-file', async () => {
   await tar.x({ file: v2, cwd: d2 });
   writeFileSync(join(d2, 'payload', 'evil.js'), 'process.exit(1)');
   const names: string[] = [];
-  await tar.t({ file: v2, onReadEntry: (e) => { names.push(e.path); } });
+  await tar.t({
+    file: v2,
+    onReadEntry: (e) => {
+      names.push(e.path);
+    },
+  });
   await tar.c({ gzip: true, file: bad, cwd: d2, portable: true }, [...names, 'payload/evil.js']);
   const r = await agent(root).apply(bad);
-  assert.equal(r.ok ? 'ok' : [r.reason, r.detail], ['unexpected-file', 'payload/evil.js (File) is not in the signed manifest']);
+  assert.equal(r.ok ? 'ok' : [r.reason, r.detail], [
+    'unexpected-file',
+    'payload/evil.js (File) is not in the signed manifest',
+  ]);
 });
 
 test('a bundle signed by an untrusted key is untrusted-signature', async () => {
@@ -188,7 +231,10 @@ test('the CLI reports status as JSON and refuses an untrusted bundle with exit c
   const write = process.stdout.write.bind(process.stdout);
   const ewrite = process.stderr.write.bind(process.stderr);
   let out = '';
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
+  process.stdout.write = ((s: string) => {
+    out += s;
+    return true;
+  }) as typeof process.stdout.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
     assert.is(await otaCli(['status', '--json', '--root', root]), 0);
@@ -203,7 +249,11 @@ test('the CLI reports status as JSON and refuses an untrusted bundle with exit c
 
 // ------------------------------------------------------------------ downloads
 
-interface Server { url: string; ranges: (string | undefined)[]; close: () => Promise<void> }
+interface Server {
+  url: string;
+  ranges: (string | undefined)[];
+  close: () => Promise<void>;
+}
 
 /** Serves one file; with dropAt, the first full request is cut after that many bytes. */
 async function serve(file: string, dropAt?: number): Promise<Server> {
@@ -214,7 +264,11 @@ async function serve(file: string, dropAt?: number): Promise<Server> {
     ranges.push(req.headers.range);
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
-    const headers: Record<string, string | number> = { 'content-length': size - start, etag: '"v2"', 'accept-ranges': 'bytes' };
+    const headers: Record<string, string | number> = {
+      'content-length': size - start,
+      etag: '"v2"',
+      'accept-ranges': 'bytes',
+    };
     if (m) headers['content-range'] = `bytes ${start}-${size - 1}/${size}`;
     res.writeHead(m ? 206 : 200, headers);
     if (dropAt !== undefined && !dropped && start === 0) {
@@ -228,7 +282,15 @@ async function serve(file: string, dropAt?: number): Promise<Server> {
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/tandem.tfw`, ranges, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${port}/tandem.tfw`,
+    ranges,
+    close: () =>
+      new Promise((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  };
 }
 
 test('a download cut half way resumes with Range from the saved offset in a new agent', async () => {
@@ -248,29 +310,45 @@ test('a download cut half way resumes with Range from the saved offset in a new 
     const { createHash } = await import('node:crypto');
     assert.is(r2.ok && r2.bundleSha256, createHash('sha256').update(readFileSync(v2)).digest('hex'));
     assert.not.ok(existsSync(join(root, 'download', 'bundle.part')));
-  } finally { await s.close(); }
+  } finally {
+    await s.close();
+  }
 });
 
 test('a server that stops sending hits the idle timeout instead of hanging', async () => {
   const root = tempDir('idle');
-  const srv = http.createServer((_req, res) => { res.writeHead(200, { 'content-length': 1000 }); res.write('x'); });
+  const srv = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': 1000 });
+    res.write('x');
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   try {
     const t0 = Date.now();
-    const r = await agent(root, { netIdleTimeoutMs: 300 }).apply(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/x.tfw`);
+    const r = await agent(root, { netIdleTimeoutMs: 300 }).apply(
+      `http://127.0.0.1:${(srv.address() as AddressInfo).port}/x.tfw`,
+    );
     assert.is(r.ok ? 'ok' : r.reason, 'timeout');
     assert.ok(Date.now() - t0 < 5000);
-  } finally { srv.closeAllConnections(); srv.close(); }
+  } finally {
+    srv.closeAllConnections();
+    srv.close();
+  }
 });
 
 test('an HTTP error and a wrong expected sha256 are reported, not thrown', async () => {
   const root = tempDir('http');
-  const srv = http.createServer((_req, res) => { res.writeHead(404); res.end(); });
+  const srv = http.createServer((_req, res) => {
+    res.writeHead(404);
+    res.end();
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   try {
     const r = await agent(root).apply(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/missing.tfw`);
     assert.ok(!r.ok && r.reason === 'http-error' && r.detail.includes('HTTP 404'), JSON.stringify(r));
-  } finally { srv.closeAllConnections(); srv.close(); }
+  } finally {
+    srv.closeAllConnections();
+    srv.close();
+  }
   const r2 = await agent(root).apply(v1, undefined, { sha256: '0'.repeat(64) });
   assert.is(r2.ok ? 'ok' : r2.reason, 'digest-mismatch');
   const r3 = await agent(root).apply(join(root, 'nope.tfw'));

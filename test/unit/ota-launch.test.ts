@@ -24,10 +24,12 @@ test('three failing starts of a trial: two counted, the third rolls back to the 
 
   // The slots carry no `node` here (no image), so the launcher takes TANDEM_NODE. A config that
   // does not exist makes `tandem run` fail fast whatever the daemon does with a good one.
-  const start = () => spawnSync('sh', [LAUNCH, '--config', join(root, 'no-such-config.yaml')], {
-    env: { ...process.env, TANDEM_OTA_ROOT: root, TANDEM_NODE: process.execPath },
-    encoding: 'utf8', timeout: 30_000,
-  });
+  const start = () =>
+    spawnSync('sh', [LAUNCH, '--config', join(root, 'no-such-config.yaml')], {
+      env: { ...process.env, TANDEM_OTA_ROOT: root, TANDEM_NODE: process.execPath },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
   const runs = [start(), start()];
   for (const r of runs) assert.not.equal(r.status, 0, 'a start with no config must fail');
   let st = agent().status();
@@ -42,7 +44,10 @@ test('three failing starts of a trial: two counted, the third rolls back to the 
   assert.not.ok(existsSync(join(root, 'trial')));
   st = agent().status();
   assert.equal([st.active, st.previous, st.pending], ['a', 'b', false]);
-  assert.ok(st.lastRollback?.diagnostics.some((l) => /^--- exit \d+ /.test(l)), JSON.stringify(st.lastRollback));
+  assert.ok(
+    st.lastRollback?.diagnostics.some((l) => /^--- exit \d+ /.test(l)),
+    JSON.stringify(st.lastRollback),
+  );
   // not on trial any more: the third start ran slot a without a trial log
   assert.not.ok(existsSync(join(root, 'slots', 'a', 'trial.log')));
 });

@@ -2,17 +2,31 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPublicKey } from 'node:crypto';
 import {
-  checkCompatible, checkSignature, elfMachine, isSafeRelPath, keyId, loadPublicKey, parseManifest,
-  signManifest, type Manifest,
+  checkCompatible,
+  checkSignature,
+  elfMachine,
+  isSafeRelPath,
+  keyId,
+  loadPublicKey,
+  parseManifest,
+  signManifest,
+  type Manifest,
 } from '../../ota/manifest.ts';
 import { importedPackages } from '../../ota/bundle.ts';
 import { indexFromVersion } from '../../ota/build-cli.ts';
 import { makeKey } from '../kit/ota.ts';
 
 const manifest = (over: Partial<Manifest> = {}): Manifest => ({
-  schema: 1, name: 'tandem', version: '1.2.3', target: { os: 'linux', arch: 'x64' },
-  node: { abi: '115', version: '20.20.2' }, rollbackIndex: 5, buildTime: '2025-01-01T00:00:00.000Z',
-  files: [{ path: 'tandem.js', sha256: 'a'.repeat(64), size: 10, mode: 0o755 }], natives: [], ...over,
+  schema: 1,
+  name: 'tandem',
+  version: '1.2.3',
+  target: { os: 'linux', arch: 'x64' },
+  node: { abi: '115', version: '20.20.2' },
+  rollbackIndex: 5,
+  buildTime: '2025-01-01T00:00:00.000Z',
+  files: [{ path: 'tandem.js', sha256: 'a'.repeat(64), size: 10, mode: 0o755 }],
+  natives: [],
+  ...over,
 });
 const bytes = (m: Manifest) => Buffer.from(JSON.stringify(m));
 
@@ -24,9 +38,12 @@ test('a signature by a trusted key over the exact manifest bytes verifies', () =
 });
 
 test('a signature by another key is untrusted-signature and names both key ids', () => {
-  const signer = makeKey(), trusted = makeKey();
+  const signer = makeKey(),
+    trusted = makeKey();
   const mb = bytes(manifest());
-  const r = checkSignature(mb, Buffer.from(JSON.stringify(signManifest(mb, signer.priv))), [loadPublicKey(trusted.pubPem)]);
+  const r = checkSignature(mb, Buffer.from(JSON.stringify(signManifest(mb, signer.priv))), [
+    loadPublicKey(trusted.pubPem),
+  ]);
   assert.is(r.ok, false);
   if (r.ok) return;
   assert.is(r.reason, 'untrusted-signature');
@@ -46,7 +63,12 @@ test('one flipped byte in the manifest is bad-signature', () => {
 
 test('a garbled signature file is bad-signature, not a throw', () => {
   const k = makeKey();
-  for (const s of ['', 'not json', '{"alg":"rsa"}', JSON.stringify({ alg: 'ed25519', keyId: keyId(loadPublicKey(k.pubPem)), sig: 'AAAA' })]) {
+  for (const s of [
+    '',
+    'not json',
+    '{"alg":"rsa"}',
+    JSON.stringify({ alg: 'ed25519', keyId: keyId(loadPublicKey(k.pubPem)), sig: 'AAAA' }),
+  ]) {
     const r = checkSignature(bytes(manifest()), Buffer.from(s), [loadPublicKey(k.pubPem)]);
     assert.equal(r.ok ? 'ok' : r.reason, 'bad-signature', s);
   }
@@ -60,9 +82,20 @@ test('a trusted key may be given as a path or PEM text; a non-Ed25519 key is ref
 
 test('parseManifest refuses unsafe paths, duplicates, bad digests and a missing index', () => {
   const rows: [string, Partial<Manifest>][] = [
-    ['unsafe path "../etc/passwd"', { files: [{ path: '../etc/passwd', sha256: 'a'.repeat(64), size: 1, mode: 0o644 }] }],
+    [
+      'unsafe path "../etc/passwd"',
+      { files: [{ path: '../etc/passwd', sha256: 'a'.repeat(64), size: 1, mode: 0o644 }] },
+    ],
     ['unsafe path "/abs"', { files: [{ path: '/abs', sha256: 'a'.repeat(64), size: 1, mode: 0o644 }] }],
-    ['duplicate path x', { files: [{ path: 'x', sha256: 'a'.repeat(64), size: 1, mode: 0o644 }, { path: 'x', sha256: 'a'.repeat(64), size: 1, mode: 0o644 }] }],
+    [
+      'duplicate path x',
+      {
+        files: [
+          { path: 'x', sha256: 'a'.repeat(64), size: 1, mode: 0o644 },
+          { path: 'x', sha256: 'a'.repeat(64), size: 1, mode: 0o644 },
+        ],
+      },
+    ],
     ['bad digest/size for x', { files: [{ path: 'x', sha256: 'XYZ', size: 1, mode: 0o644 }] }],
     ['rollbackIndex must be an integer >= 0', { rollbackIndex: -1 }],
     ['schema 2, this agent reads 1', { schema: 2 }],
@@ -93,7 +126,12 @@ test('checkCompatible: wrong target names both, ABI, downgrade and its override'
 });
 
 test('elfMachine reads e_machine from an ELF header (x86-64, aarch64, ARM) and rejects non-ELF', () => {
-  const head = (m: number) => { const b = Buffer.alloc(20); b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1]); b.writeUInt16LE(m, 18); return b; };
+  const head = (m: number) => {
+    const b = Buffer.alloc(20);
+    b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1]);
+    b.writeUInt16LE(m, 18);
+    return b;
+  };
   assert.is(elfMachine(head(0x3e)), 'x64');
   assert.is(elfMachine(head(0xb7)), 'arm64');
   assert.is(elfMachine(head(0x28)), 'arm');

@@ -2,10 +2,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decideBoot, emptyState, reconcile, type OtaState } from '../../ota/state.ts';
 
-const info = (version: string, rollbackIndex: number) => ({ version, rollbackIndex, bundleSha256: null, installedAt: 'T', target: { os: 'linux', arch: 'x64' } });
+const info = (version: string, rollbackIndex: number) => ({
+  version,
+  rollbackIndex,
+  bundleSha256: null,
+  installedAt: 'T',
+  target: { os: 'linux', arch: 'x64' },
+});
 const trial = (bootCount: number): OtaState => ({
-  ...emptyState(), active: 'b', previous: 'a', pending: true, bootCount,
-  slots: { a: info('1.0.0', 1), b: info('2.0.0', 2) }, rollbackIndex: 1,
+  ...emptyState(),
+  active: 'b',
+  previous: 'a',
+  pending: true,
+  bootCount,
+  slots: { a: info('1.0.0', 1), b: info('2.0.0', 2) },
+  rollbackIndex: 1,
 });
 
 test('a confirmed slot boots as confirmed and is not counted', () => {
@@ -57,7 +68,10 @@ test('reconcile: killed after the link switch finishes the switch on trial', () 
 test('reconcile: killed before the link switch abandons the staged slot', () => {
   const s: OtaState = { ...emptyState(), active: 'a', staged: 'b', slots: { a: info('1', 1), b: info('2', 2) } };
   const r = reconcile(s, 'a', 'T');
-  assert.equal([r.state.active, r.state.pending, r.state.staged, r.state.lastResult?.reason], ['a', false, null, 'interrupted']);
+  assert.equal(
+    [r.state.active, r.state.pending, r.state.staged, r.state.lastResult?.reason],
+    ['a', false, null, 'interrupted'],
+  );
 });
 
 test('reconcile: link already back on the previous slot finishes a rollback', () => {

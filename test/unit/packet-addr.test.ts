@@ -2,10 +2,25 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  formatIp, formatMac, fromHex, multicastMac, parseIp, parseMac, solicitedNodeAddress, toHex, virtualMac,
+  formatIp,
+  formatMac,
+  fromHex,
+  multicastMac,
+  parseIp,
+  parseMac,
+  solicitedNodeAddress,
+  toHex,
+  virtualMac,
 } from '../../firmware/core/packet/index.ts';
 import {
-  ethernetGroupOf, formatIpv4, formatIpv6, formatLinkAddr, parseIpPrefix, parseIpv4, parseIpv6, tryParseMac,
+  ethernetGroupOf,
+  formatIpv4,
+  formatIpv6,
+  formatLinkAddr,
+  parseIpPrefix,
+  parseIpv4,
+  parseIpv6,
+  tryParseMac,
 } from '../../firmware/core/packet/addr.ts';
 import fc from 'fast-check';
 
@@ -16,28 +31,47 @@ test('parseMac reads colon or dash separated MACs in any case; formatMac writes 
 });
 
 test('parseMac refuses malformed MACs (a programming error: it throws)', () => {
-  for (const bad of ['', '00:00:5e:00:01', '00:00:5e:00:01:0a:0b', '00:00:5e-00:01:0a', '0:0:5e:0:1:a', 'zz:00:5e:00:01:0a']) {
+  for (const bad of [
+    '',
+    '00:00:5e:00:01',
+    '00:00:5e:00:01:0a:0b',
+    '00:00:5e-00:01:0a',
+    '0:0:5e:0:1:a',
+    'zz:00:5e:00:01:0a',
+  ]) {
     assert.throws(() => parseMac(bad), /not a MAC/, bad);
   }
 });
 
 test('parseIp reads dotted quads and refuses leading zeros, out-of-range parts and short forms', () => {
   assert.equal(parseIp('192.0.2.1'), { family: 4, bytes: Uint8Array.of(192, 0, 2, 1) });
-  for (const bad of ['192.0.2', '192.0.2.256', '192.0.2.01', '192.0.2.1.', '1.2.3.4.5', '', ' 192.0.2.1', '0x1.0.0.1']) {
+  for (const bad of [
+    '192.0.2',
+    '192.0.2.256',
+    '192.0.2.01',
+    '192.0.2.1.',
+    '1.2.3.4.5',
+    '',
+    ' 192.0.2.1',
+    '0x1.0.0.1',
+  ]) {
     assert.is(parseIp(bad), undefined, bad);
   }
 });
 
 test('RFC 5952 4: formatIp writes canonical IPv6 text', () => {
   const cases: Array<[string, string]> = [
-    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],      // 4.1 leading zeros, 4.2.1 longest run
-    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],                  // 4.2.3 first of equal runs
-    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],               // 4.2.2 one zero group stays
-    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'],                        // 4.2.3 the longest run wins
-    ['2001:DB8::AbCd', '2001:db8::abcd'],                           // 4.3 lower case
-    ['::', '::'], ['::1', '::1'], ['1::', '1::'], ['fe80::1', 'fe80::1'],
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'], // 4.1 leading zeros, 4.2.1 longest run
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // 4.2.3 first of equal runs
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // 4.2.2 one zero group stays
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // 4.2.3 the longest run wins
+    ['2001:DB8::AbCd', '2001:db8::abcd'], // 4.3 lower case
+    ['::', '::'],
+    ['::1', '::1'],
+    ['1::', '1::'],
+    ['fe80::1', 'fe80::1'],
     ['ff02:0:0:0:0:0:0:12', 'ff02::12'],
-    ['::ffff:192.0.2.1', '::ffff:192.0.2.1'],                      // 5: IPv4-mapped in mixed form
+    ['::ffff:192.0.2.1', '::ffff:192.0.2.1'], // 5: IPv4-mapped in mixed form
     ['64:ff9b::192.0.2.1', '64:ff9b::c000:201'],
   ];
   for (const [input, want] of cases) {
@@ -48,8 +82,19 @@ test('RFC 5952 4: formatIp writes canonical IPv6 text', () => {
 });
 
 test('parseIp refuses malformed IPv6 text and zone ids', () => {
-  for (const bad of ['1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', ':1:2:3:4:5:6:7', '1:2:3:4:5:6:7:', '12345::1',
-    'fe80::1%eth0', '::192.0.2.1:1', '1:2:3:4:5:6:7:8::', 'g::1', ':::']) {
+  for (const bad of [
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2::3',
+    ':1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:',
+    '12345::1',
+    'fe80::1%eth0',
+    '::192.0.2.1:1',
+    '1:2:3:4:5:6:7:8::',
+    'g::1',
+    ':::',
+  ]) {
     assert.is(parseIp(bad), undefined, bad);
   }
 });
@@ -80,15 +125,23 @@ test('toHex and fromHex are inverse; fromHex skips whitespace and comments', () 
 // ---- the helpers the config, VRRP and driver adapters are built on
 
 test('tryParseMac takes exactly what parseMac takes, and answers undefined where parseMac throws', () => {
-  for (const good of ['00:00:5E:00:01:0a', '02-00-00-ab-cd-ef']) assert.is(toHex(tryParseMac(good)!), toHex(parseMac(good)), good);
-  for (const bad of ['', '0:0:5e:0:1:a', '00:00:5e-00:01:0a', ' 00:00:5e:00:01:0a', '00:00:5e:00:01:0a:0b', 'zz:00:5e:00:01:0a']) {
+  for (const good of ['00:00:5E:00:01:0a', '02-00-00-ab-cd-ef'])
+    assert.is(toHex(tryParseMac(good)!), toHex(parseMac(good)), good);
+  for (const bad of [
+    '',
+    '0:0:5e:0:1:a',
+    '00:00:5e-00:01:0a',
+    ' 00:00:5e:00:01:0a',
+    '00:00:5e:00:01:0a:0b',
+    'zz:00:5e:00:01:0a',
+  ]) {
     assert.is(tryParseMac(bad), undefined, bad);
   }
 });
 
 test('formatLinkAddr writes any length (formatMac is it for exactly 6 bytes)', () => {
   assert.is(formatLinkAddr(fromHex('00005e00010a')), '00:00:5e:00:01:0a');
-  assert.is(formatLinkAddr(fromHex('c0000201')), 'c0:00:02:01');         // e.g. an ipip tunnel's link address
+  assert.is(formatLinkAddr(fromHex('c0000201')), 'c0:00:02:01'); // e.g. an ipip tunnel's link address
   assert.is(formatLinkAddr(new Uint8Array(0)), '');
   assert.throws(() => formatMac(fromHex('c0000201')), /6 bytes/);
 });
@@ -121,8 +174,20 @@ test('parseIpPrefix: address and prefix length; a bare address is a host prefix'
   assert.is(parseIpPrefix('2001:db8::1')!.prefixLength, 128);
   assert.is(parseIpPrefix('192.0.2.0/0')!.prefixLength, 0);
   assert.is(parseIpPrefix('2001:db8::/064')!.prefixLength, 64);
-  for (const bad of ['192.0.2.1/33', '2001:db8::1/129', '192.0.2.1/', '192.0.2.1/-1', '192.0.2.1/0024', '192.0.2.1/24/1',
-    '192.0.2.1/ 24', ' 192.0.2.1/24', '192.0.2/24', 'fe80::1%eth0/64', '/24', '']) {
+  for (const bad of [
+    '192.0.2.1/33',
+    '2001:db8::1/129',
+    '192.0.2.1/',
+    '192.0.2.1/-1',
+    '192.0.2.1/0024',
+    '192.0.2.1/24/1',
+    '192.0.2.1/ 24',
+    ' 192.0.2.1/24',
+    '192.0.2/24',
+    'fe80::1%eth0/64',
+    '/24',
+    '',
+  ]) {
     assert.is(parseIpPrefix(bad), undefined, bad);
   }
 });
@@ -133,20 +198,35 @@ test('ethernetGroupOf: RFC 1112 6.4 / RFC 2464 7 group MACs for multicast IPs, m
   assert.is(toHex(ethernetGroupOf('ff02::12')!), '333300000012');
   assert.is(toHex(ethernetGroupOf('01:00:5e:00:00:12')!), '01005e000012');
   assert.is(toHex(ethernetGroupOf('33-33-00-00-00-01')!), '333300000001');
-  for (const no of ['192.0.2.1', '223.255.255.255', '240.0.0.1', '2001:db8::1', '00:00:5e:00:01:01', '::ffff:224.0.0.18', 'x', '']) {
+  for (const no of [
+    '192.0.2.1',
+    '223.255.255.255',
+    '240.0.0.1',
+    '2001:db8::1',
+    '00:00:5e:00:01:01',
+    '::ffff:224.0.0.18',
+    'x',
+    '',
+  ]) {
     assert.is(ethernetGroupOf(no), undefined, no);
   }
 });
 
 test('cross-check: ethernetGroupOf agrees with multicastMac on every multicast group', () => {
-  fc.assert(fc.property(fc.integer({ min: 224, max: 239 }), fc.uint8Array({ minLength: 3, maxLength: 3 }), (a, r) => {
-    const g = `${a}.${r[0]}.${r[1]}.${r[2]}`;
-    return formatMac(ethernetGroupOf(g)!) === multicastMac(g);
-  }), { numRuns: 500 });
-  fc.assert(fc.property(fc.uint8Array({ minLength: 15, maxLength: 15 }), (r) => {
-    const g = formatIp(Uint8Array.of(0xff, ...r));
-    return formatMac(ethernetGroupOf(g)!) === multicastMac(g);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.integer({ min: 224, max: 239 }), fc.uint8Array({ minLength: 3, maxLength: 3 }), (a, r) => {
+      const g = `${a}.${r[0]}.${r[1]}.${r[2]}`;
+      return formatMac(ethernetGroupOf(g)!) === multicastMac(g);
+    }),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 15, maxLength: 15 }), (r) => {
+      const g = formatIp(Uint8Array.of(0xff, ...r));
+      return formatMac(ethernetGroupOf(g)!) === multicastMac(g);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test.run();

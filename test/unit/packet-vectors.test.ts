@@ -3,7 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  decodeFrame, encodeGratuitousArp, encodeNeighborAdvert, encodeVrrpFrame, fromHex, toHex, decodeAdvert,
+  decodeFrame,
+  encodeGratuitousArp,
+  encodeNeighborAdvert,
+  encodeVrrpFrame,
+  fromHex,
+  toHex,
+  decodeAdvert,
   encodeAdvert,
 } from '../../firmware/core/packet/index.ts';
 import type { Decoded } from '../../firmware/core/packet/index.ts';
@@ -115,8 +121,19 @@ const advertV4 = { version: 3 as const, vrid: 1, priority: 100, maxAdverInterval
 test('RFC 3768 5.1: a VRRPv2 advert decodes field by field', () => {
   const d = ok(decodeFrame(fromHex(V2)), 'vrrp');
   assert.equal(d.eth, { dst: '01:00:5e:00:00:12', src: '00:00:5e:00:01:01', etherType: 0x0800 });
-  assert.is(d.family, 4); assert.is(d.src, '192.0.2.1'); assert.is(d.dst, '224.0.0.18'); assert.is(d.ttl, 255);
-  assert.equal(d.advert, { version: 2, vrid: 1, priority: 100, maxAdverIntervalCs: 100, addresses: ['192.0.2.100'], authType: 0, authData: new Uint8Array(8) });
+  assert.is(d.family, 4);
+  assert.is(d.src, '192.0.2.1');
+  assert.is(d.dst, '224.0.0.18');
+  assert.is(d.ttl, 255);
+  assert.equal(d.advert, {
+    version: 2,
+    vrid: 1,
+    priority: 100,
+    maxAdverIntervalCs: 100,
+    addresses: ['192.0.2.100'],
+    authType: 0,
+    authData: new Uint8Array(8),
+  });
   assert.is(d.checksumForm, 'vrrp-only');
 });
 
@@ -140,7 +157,13 @@ test('RFC 9568 5.2.8: VRRPv3 over IPv4 without the pseudo-header decodes, encode
   const d = ok(decodeFrame(fromHex(V3_IPV4('a834'))), 'vrrp');
   assert.equal(d.advert, advertV4);
   assert.is(d.checksumForm, 'vrrp-only');
-  const again = encodeVrrpFrame({ srcMac: '00:00:5e:00:01:01', family: 4, src: '192.0.2.1', advert: d.advert, checksumForm: d.checksumForm });
+  const again = encodeVrrpFrame({
+    srcMac: '00:00:5e:00:01:01',
+    family: 4,
+    src: '192.0.2.1',
+    advert: d.advert,
+    checksumForm: d.checksumForm,
+  });
   assert.is(toHex(again), hex(V3_IPV4('a834')));
   assert.equal(decodeFrame(again), d);
 });
@@ -148,7 +171,10 @@ test('RFC 9568 5.2.8: VRRPv3 over IPv4 without the pseudo-header decodes, encode
 test('RFC 5798 5.1.2: VRRPv3 over IPv6 decodes, encodes back, mirrors', () => {
   const d = ok(decodeFrame(fromHex(V3_IPV6)), 'vrrp');
   assert.equal(d.eth, { dst: '33:33:00:00:00:12', src: '00:00:5e:00:02:01', etherType: 0x86dd });
-  assert.is(d.family, 6); assert.is(d.src, 'fe80::1'); assert.is(d.dst, 'ff02::12'); assert.is(d.ttl, 255);
+  assert.is(d.family, 6);
+  assert.is(d.src, 'fe80::1');
+  assert.is(d.dst, 'ff02::12');
+  assert.is(d.ttl, 255);
   assert.equal(d.advert, { ...advertV4, addresses: ['2001:db8::1'] });
   assert.is(d.checksumForm, 'pseudo-header');
   const again = encodeVrrpFrame({ srcMac: d.eth.src, family: 6, src: d.src, advert: d.advert });
@@ -167,7 +193,13 @@ test('RFC 5798 5.2.8: encodeAdvert alone gives the VRRP message of the vectors, 
 test('RFC 5227 3: a gratuitous ARP decodes, encodes back, mirrors', () => {
   const d = ok(decodeFrame(fromHex(GARP)), 'arp');
   assert.equal(d.eth, { dst: 'ff:ff:ff:ff:ff:ff', src: '00:00:5e:00:01:01', etherType: 0x0806 });
-  assert.equal(d.arp, { op: 1, senderMac: '00:00:5e:00:01:01', senderIp: '192.0.2.100', targetMac: '00:00:00:00:00:00', targetIp: '192.0.2.100' });
+  assert.equal(d.arp, {
+    op: 1,
+    senderMac: '00:00:5e:00:01:01',
+    senderIp: '192.0.2.100',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '192.0.2.100',
+  });
   const again = encodeGratuitousArp({ mac: d.arp.senderMac, ip: d.arp.senderIp });
   assert.is(toHex(again), hex(GARP));
   assert.equal(decodeFrame(again), d);
@@ -176,7 +208,13 @@ test('RFC 5227 3: a gratuitous ARP decodes, encodes back, mirrors', () => {
 test('RFC 4861 4.4: an unsolicited Neighbor Advertisement decodes, encodes back, mirrors', () => {
   const d = ok(decodeFrame(fromHex(NA)), 'nd');
   assert.equal(d.nd, {
-    type: 136, src: 'fe80::1', dst: 'ff02::1', target: '2001:db8::1', router: true, solicited: false, override: true,
+    type: 136,
+    src: 'fe80::1',
+    dst: 'ff02::1',
+    target: '2001:db8::1',
+    router: true,
+    solicited: false,
+    override: true,
     linkAddr: '00:00:5e:00:02:01',
   });
   const again = encodeNeighborAdvert({ srcMac: d.eth.src, src: d.nd.src, target: d.nd.target });
@@ -186,8 +224,14 @@ test('RFC 4861 4.4: an unsolicited Neighbor Advertisement decodes, encodes back,
 
 test('IEEE 802.1Q: a tagged VRRPv2 frame carries the VLAN id and the same IP packet', () => {
   const plain = fromHex(V2);
-  const tagged = encodeVrrpFrame({ srcMac: '00:00:5e:00:01:01', vlan: 42, family: 4, src: '192.0.2.1', advert: ok(decodeFrame(plain), 'vrrp').advert });
-  assert.is(toHex(tagged), toHex(plain.subarray(0, 12)) + '8100' + '002a' + toHex(plain.subarray(12)));
+  const tagged = encodeVrrpFrame({
+    srcMac: '00:00:5e:00:01:01',
+    vlan: 42,
+    family: 4,
+    src: '192.0.2.1',
+    advert: ok(decodeFrame(plain), 'vrrp').advert,
+  });
+  assert.is(toHex(tagged), `${toHex(plain.subarray(0, 12))}8100002a${toHex(plain.subarray(12))}`);
   const d = ok(decodeFrame(tagged), 'vrrp');
   assert.is(d.eth.vlan, 42);
   assert.is(d.eth.etherType, 0x0800);

@@ -1,6 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { COMMANDS, MAX_ID_CHARS, MAX_REQUEST_BYTES, parseRequest, ReplyCache, TWO_PHASE } from '../../firmware/telemetry/commands.ts';
+import {
+  COMMANDS,
+  MAX_ID_CHARS,
+  MAX_REQUEST_BYTES,
+  parseRequest,
+  ReplyCache,
+  TWO_PHASE,
+} from '../../firmware/telemetry/commands.ts';
 
 const buf = (s: string) => Buffer.from(s);
 
@@ -35,7 +42,9 @@ const BAD: [string, string, string, string, string | null][] = [
 test('parseRequest rejects malformed requests with a reason code and never throws', () => {
   for (const [why, name, payload, code, id] of BAD) {
     let r: ReturnType<typeof parseRequest> | undefined;
-    assert.not.throws(() => { r = parseRequest(name, buf(payload)); }, why);
+    assert.not.throws(() => {
+      r = parseRequest(name, buf(payload));
+    }, why);
     assert.ok(r && !r.ok, why);
     if (r && !r.ok) {
       assert.is(r.code, code, why);
@@ -53,7 +62,7 @@ test('reload and ota are two-phase; status, set-priority and maintenance reply d
 test('ReplyCache keeps the latest reply per key and forgets the least recently set beyond capacity', () => {
   const c = new ReplyCache(3);
   for (const k of ['a', 'b', 'c']) c.set(k, { id: k, cmd: 'status', status: 'accepted' });
-  c.set('a', { id: 'a', cmd: 'status', status: 'done', result: 1 });   // a becomes most recent
+  c.set('a', { id: 'a', cmd: 'status', status: 'done', result: 1 }); // a becomes most recent
   c.set('d', { id: 'd', cmd: 'status', status: 'done' });
   assert.is(c.size, 3);
   assert.is(c.get('b'), undefined, 'b was the oldest');

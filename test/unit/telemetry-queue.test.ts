@@ -13,8 +13,11 @@ const values = <T>(q: AckQueue<T>) => {
 
 test('AckQueue hands items out in order and keeps them until acknowledged', () => {
   const q = new AckQueue<number>(4);
-  q.push(1); q.push(2); q.push(3);
-  const a = q.takeNext()!, b = q.takeNext()!;
+  q.push(1);
+  q.push(2);
+  q.push(3);
+  const a = q.takeNext()!,
+    b = q.takeNext()!;
   assert.is(a.value, 1);
   assert.is(b.value, 2);
   assert.is(q.sentCount, 2);
@@ -25,8 +28,11 @@ test('AckQueue hands items out in order and keeps them until acknowledged', () =
 
 test('AckQueue releases an out-of-order ack only when the head is acknowledged too', () => {
   const q = new AckQueue<string>(8);
-  q.push('a'); q.push('b'); q.push('c');
-  const a = q.takeNext()!, b = q.takeNext()!;
+  q.push('a');
+  q.push('b');
+  q.push('c');
+  const a = q.takeNext()!,
+    b = q.takeNext()!;
   q.ack(b);
   assert.is(q.length, 3, 'b waits behind unacknowledged a');
   q.ack(a);
@@ -37,7 +43,9 @@ test('AckQueue releases an out-of-order ack only when the head is acknowledged t
 test('AckQueue rewind resends unacknowledged items from the head, skipping acknowledged ones', () => {
   const q = new AckQueue<number>(8);
   for (let i = 1; i <= 4; i++) q.push(i);
-  q.takeNext(); const second = q.takeNext()!; q.takeNext();
+  q.takeNext();
+  const second = q.takeNext()!;
+  q.takeNext();
   q.ack(second);
   q.rewind();
   const again: number[] = [];
@@ -55,9 +63,10 @@ test('AckQueue drops the oldest when full and counts each drop', () => {
 
 test('AckQueue ignores a late ack for an item that was dropped while in flight', () => {
   const q = new AckQueue<number>(2);
-  q.push(1); q.push(2);
+  q.push(1);
+  q.push(2);
   const one = q.takeNext()!;
-  q.push(3);                       // drops 1, which was on the wire
+  q.push(3); // drops 1, which was on the wire
   assert.is(q.sentCount, 0, 'the cursor moved back with the dropped head');
   q.ack(one);
   assert.is(q.length, 2);
@@ -80,11 +89,26 @@ test('AckQueue refuses a capacity below 1', () => {
 });
 
 test('backoffDelayMs is full jitter under a doubling ceiling capped at maxMs', () => {
-  assert.is(backoffDelayMs(0, 1000, 60_000, () => 0.999999), 999);
-  assert.is(backoffDelayMs(3, 1000, 60_000, () => 0.5), 4000);      // ceiling 8000
-  assert.is(backoffDelayMs(10, 1000, 60_000, () => 0.5), 30_000);   // ceiling capped at 60 000
-  assert.is(backoffDelayMs(500, 1000, 60_000, () => 0.5), 30_000);  // no overflow for huge attempts
-  assert.is(backoffDelayMs(4, 1000, 60_000, () => 0), 0);
+  assert.is(
+    backoffDelayMs(0, 1000, 60_000, () => 0.999999),
+    999,
+  );
+  assert.is(
+    backoffDelayMs(3, 1000, 60_000, () => 0.5),
+    4000,
+  ); // ceiling 8000
+  assert.is(
+    backoffDelayMs(10, 1000, 60_000, () => 0.5),
+    30_000,
+  ); // ceiling capped at 60 000
+  assert.is(
+    backoffDelayMs(500, 1000, 60_000, () => 0.5),
+    30_000,
+  ); // no overflow for huge attempts
+  assert.is(
+    backoffDelayMs(4, 1000, 60_000, () => 0),
+    0,
+  );
 });
 
 test('backoffDelayMs with the real random source stays inside [0, ceiling)', () => {

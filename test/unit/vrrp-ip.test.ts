@@ -16,14 +16,25 @@ test('parseIp reads IPv4 and every IPv6 text form to bytes', () => {
 });
 
 test('parseIp refuses malformed text instead of throwing', () => {
-  for (const bad of ['', '192.0.2', '192.0.2.256', '192.0.2.1.1', '1.2.3.x', '2001:db8::1::2',
-    '2001:db8:1:2:3:4:5:6:7', '12345::', 'gggg::1', '1:2:3:4:5:6:7', ':::']) {
+  for (const bad of [
+    '',
+    '192.0.2',
+    '192.0.2.256',
+    '192.0.2.1.1',
+    '1.2.3.x',
+    '2001:db8::1::2',
+    '2001:db8:1:2:3:4:5:6:7',
+    '12345::',
+    'gggg::1',
+    '1:2:3:4:5:6:7',
+    ':::',
+  ]) {
     assert.is(parseIp(bad), undefined, bad);
   }
 });
 
 test('compareIp compares numerically, not as text (RFC 5798 6.4.3 "greater" address)', () => {
-  assert.is(compareIp('192.0.2.10', '192.0.2.9'), 1);       // text order would say the opposite
+  assert.is(compareIp('192.0.2.10', '192.0.2.9'), 1); // text order would say the opposite
   assert.is(compareIp('192.0.2.9', '192.0.2.10'), -1);
   assert.is(compareIp('198.51.100.1', '192.0.2.254'), 1);
   assert.is(compareIp('192.0.2.7', '192.0.2.7'), 0);
@@ -55,7 +66,7 @@ test('parseIp is the packet parser: no leading-zero IPv4, dotted quads only at t
     assert.is(parseIp(bad), undefined, bad);
   }
   assert.is(hex(parseIp('fe80::1%eth0:1')), 'fe800000000000000000000000000001');
-  assert.is(compareIp('192.0.2.010', '192.0.2.9'), -1);                 // malformed loses
+  assert.is(compareIp('192.0.2.010', '192.0.2.9'), -1); // malformed loses
 });
 
 test.run();

@@ -9,14 +9,23 @@ import type { VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStepResult } fro
 
 const T0 = 1_000_000;
 const OWN = '192.0.2.10';
-const HIGHER = '192.0.2.20';   // numerically above OWN
-const LOWER = '192.0.2.9';     // numerically below OWN (and above it as text)
+const HIGHER = '192.0.2.20'; // numerically above OWN
+const LOWER = '192.0.2.9'; // numerically below OWN (and above it as text)
 const VIP = ['192.0.2.100'];
 
 function cfg(over: Partial<VrrpConfig> = {}): VrrpConfig {
   return {
-    vrid: 7, version: 3, family: 4, priority: 100, advertIntervalCs: 100, preempt: true,
-    preemptDelayMs: 0, acceptMode: false, addresses: VIP, primaryIp: OWN, ...over,
+    vrid: 7,
+    version: 3,
+    family: 4,
+    priority: 100,
+    advertIntervalCs: 100,
+    preempt: true,
+    preemptDelayMs: 0,
+    acceptMode: false,
+    addresses: VIP,
+    primaryIp: OWN,
+    ...over,
   };
 }
 function adv(priority: number, over: Partial<VrrpAdvert> = {}): VrrpAdvert {
@@ -102,8 +111,12 @@ test('tandem: Startup while the link is down waits in fault, then starts on inte
 
 test('init ignores adverts, shutdown and timers; a priority change is remembered', () => {
   const s = initialState(cfg(), T0);
-  assert.equal(st(s, rx(HIGHER, adv(200)), T0).actions, [{ type: 'drop', reason: 'ignored', detail: 'advert in init' }]);
-  assert.equal(st(s, { type: 'shutdown' }, T0).actions, [{ type: 'drop', reason: 'ignored', detail: 'shutdown: not started' }]);
+  assert.equal(st(s, rx(HIGHER, adv(200)), T0).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'advert in init' },
+  ]);
+  assert.equal(st(s, { type: 'shutdown' }, T0).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'shutdown: not started' },
+  ]);
   assert.equal(st(s, TIMER, T0 + 99999).actions, []);
   const p = st(s, { type: 'priority', priority: 255 }, T0);
   assert.equal(p.actions, []);
@@ -139,7 +152,7 @@ test('RFC 5798 6.4.2: a higher-priority advert sets Master_Adver_Interval (v3) a
   assert.equal(r.actions, []);
   assert.is(r.state.name, 'backup');
   assert.is(r.state.masterAdverIntervalCs, 200);
-  assert.is(r.state.skewTimeCs, 121);                    // 156*200/256 = 121.9
+  assert.is(r.state.skewTimeCs, 121); // 156*200/256 = 121.9
   assert.is(r.state.masterDownIntervalCs, 721);
   assert.is(r.state.masterDownTimerMs, T0 + 100 + 7210);
   assert.is(r.state.masterIp, HIGHER);
@@ -159,7 +172,7 @@ test('RFC 5798 6.4.2: a priority-0 advert sets Master_Down_Timer to Skew_Time', 
   const b = st(backup(), rx(HIGHER, adv(200)), T0 + 10).state;
   const r = st(b, rx(HIGHER, adv(0)), T0 + 20);
   assert.equal(r.actions, []);
-  assert.is(r.state.masterDownTimerMs, T0 + 20 + 600);   // Skew_Time 60 cs
+  assert.is(r.state.masterDownTimerMs, T0 + 20 + 600); // Skew_Time 60 cs
   const m = st(r.state, TIMER, T0 + 620);
   assert.equal(m.actions, toMaster('priority-zero-advert'));
   // a worse router taking over after the leaver's priority 0 is followed at once
@@ -193,9 +206,9 @@ test('preempt delay: a lower master starts the delay, keeps the timer alive, the
   const r1 = st(backup(c), rx(HIGHER, adv(50)), T0 + 1000);
   assert.equal(r1.actions, []);
   assert.is(r1.state.preemptTimerMs, T0 + 11_000);
-  assert.is(r1.state.masterDownTimerMs, T0 + 1000 + 3600);   // the lower master still counts as alive
+  assert.is(r1.state.masterDownTimerMs, T0 + 1000 + 3600); // the lower master still counts as alive
   const r2 = st(r1.state, rx(HIGHER, adv(50)), T0 + 2000);
-  assert.is(r2.state.preemptTimerMs, T0 + 11_000);           // not pushed back by later adverts
+  assert.is(r2.state.preemptTimerMs, T0 + 11_000); // not pushed back by later adverts
   assert.is(r2.state.masterDownTimerMs, T0 + 2000 + 3600);
   assert.is(nextDeadline(r2.state), T0 + 5600);
   let s = r2.state;
@@ -213,19 +226,19 @@ test('preempt delay: a master at least as good heard again cancels the pending p
   assert.is(nextDeadline(r2.state), T0 + 2000 + 3600);
 });
 
-test('preempt delay: our priority falling to the master\'s cancels the pending preempt', () => {
+test("preempt delay: our priority falling to the master's cancels the pending preempt", () => {
   const r1 = st(backup(cfg({ preemptDelayMs: 10_000 })), rx(HIGHER, adv(50)), T0 + 1000);
   const r2 = st(r1.state, { type: 'priority', priority: 50 }, T0 + 2000);
   assert.equal(r2.actions, []);
   assert.is(r2.state.preemptTimerMs, undefined);
 });
 
-test('a backup whose priority rises above the master\'s preempts on the master\'s next advert', () => {
+test("a backup whose priority rises above the master's preempts on the master's next advert", () => {
   const s1 = st(backup(), rx(HIGHER, adv(150)), T0 + 10).state;
   const s2 = st(s1, { type: 'priority', priority: 200 }, T0 + 20);
   assert.equal(s2.actions, []);
   assert.is(s2.state.name, 'backup');
-  assert.is(s2.state.skewTimeCs, 21);                     // 56*100/256 = 21.9
+  assert.is(s2.state.skewTimeCs, 21); // 56*100/256 = 21.9
   assert.equal(st(s2.state, rx(HIGHER, adv(150)), T0 + 1000).actions, toMaster('preempt', 200));
 });
 
@@ -260,8 +273,12 @@ test('RFC 5798 7.1: a different address list is dropped unless the sender is the
 test('our own looped-back advert and other VRIDs are dropped without effect', () => {
   const m = master();
   assert.equal(st(m, rx(OWN, adv(100)), T0).actions, [{ type: 'drop', reason: 'own-packet', detail: OWN }]);
-  assert.equal(st(m, rx(HIGHER, adv(200, { vrid: 8 })), T0).actions, [{ type: 'drop', reason: 'ignored', detail: 'advert for VRID 8' }]);
-  assert.equal(st(m, rx(HIGHER, adv(200, { version: 2 })), T0).actions, [{ type: 'drop', reason: 'ignored', detail: 'VRRPv2 advert' }]);
+  assert.equal(st(m, rx(HIGHER, adv(200, { vrid: 8 })), T0).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'advert for VRID 8' },
+  ]);
+  assert.equal(st(m, rx(HIGHER, adv(200, { version: 2 })), T0).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'VRRPv2 advert' },
+  ]);
 });
 
 test('RFC 5798 6.4.2: Shutdown in Backup cancels the Master_Down_Timer and goes Initialize', () => {
@@ -279,7 +296,7 @@ test('effective priority 0 in Backup: the Master_Down_Timer never makes us maste
   assert.is(nextDeadline(r.state), undefined);
   assert.equal(st(r.state, rx(HIGHER, adv(0)), T0 + 5000).actions, []);
   const back = st(r.state, { type: 'priority', priority: 50 }, T0 + 9000);
-  assert.is(back.state.masterDownTimerMs, T0 + 9000 + 3800);   // 300 + 206*100/256 = 80.5 -> 80 cs
+  assert.is(back.state.masterDownTimerMs, T0 + 9000 + 3800); // 300 + 206*100/256 = 80.5 -> 80 cs
 });
 
 test('tandem: a worse router than the fresh master we follow cannot shorten our timer (split brain)', () => {
@@ -288,10 +305,10 @@ test('tandem: a worse router than the fresh master we follow cannot shorten our 
   assert.is(b.masterDownTimerMs, T0 + 1000 + 3600);
   const r1 = st(b, rx(LOWER, adv(150, { maxAdverIntervalCs: 10 })), T0 + 1100);
   assert.equal(r1.actions, []);
-  assert.is(r1.state, b);                                          // RFC would re-arm at +360 ms
+  assert.is(r1.state, b); // RFC would re-arm at +360 ms
   const r2 = st(b, rx(LOWER, adv(0)), T0 + 1100);
   assert.equal(r2.actions, [{ type: 'drop', reason: 'ignored', detail: `priority 0 from ${LOWER}, not our master` }]);
-  const r3 = st(b, rx(LOWER, adv(50)), T0 + 1100);                 // below us too: 6.4.2 discard, no preempt
+  const r3 = st(b, rx(LOWER, adv(50)), T0 + 1100); // below us too: 6.4.2 discard, no preempt
   assert.equal(r3.actions, [{ type: 'drop', reason: 'ignored', detail: `lower advert from ${LOWER}, not our master` }]);
   // ... but it may keep the timer alive past the known master's deadline
   const r4 = st(b, rx(LOWER, adv(150, { maxAdverIntervalCs: 100 })), T0 + 4000);
@@ -301,7 +318,7 @@ test('tandem: a worse router than the fresh master we follow cannot shorten our 
   const r5 = st(r4.state, rx(LOWER, adv(150, { maxAdverIntervalCs: 10 })), T0 + 1000 + 3600);
   assert.is(r5.state.masterIp, LOWER);
   assert.is(r5.state.masterAdverIntervalCs, 10);
-  assert.is(r5.state.masterDownTimerMs, T0 + 4600 + 30 * 10 + 6 * 10);   // 3*10 + 156*10/256 = 6.1 cs
+  assert.is(r5.state.masterDownTimerMs, T0 + 4600 + 30 * 10 + 6 * 10); // 3*10 + 156*10/256 = 6.1 cs
 });
 
 test('RFC 5798 6.4.2: a better router than the master we follow takes over as our master', () => {
@@ -343,7 +360,7 @@ test('RFC 5798 6.4.3: a higher-priority advert -> last advert at our priority, r
   assert.is(r.state.name, 'backup');
   assert.is(r.state.masterIp, LOWER);
   assert.is(r.state.masterAdverIntervalCs, 50);
-  assert.is(r.state.masterDownTimerMs, T0 + 9000 + (150 + 30) * 10);    // 156*50/256 = 30.5
+  assert.is(r.state.masterDownTimerMs, T0 + 9000 + (150 + 30) * 10); // 156*50/256 = 30.5
   assert.is(r.state.adverTimerMs, undefined);
 });
 
@@ -354,7 +371,10 @@ test('RFC 5798 6.4.3: equal priority, the higher sender address wins the tie-bre
 });
 
 test('split brain (keepalived #166): a lower or tie-losing master makes us re-announce and advertise', () => {
-  for (const [src, prio] of [[LOWER, 100], [HIGHER, 99]] as const) {
+  for (const [src, prio] of [
+    [LOWER, 100],
+    [HIGHER, 99],
+  ] as const) {
     const m = master();
     const r = st(m, rx(src, adv(prio)), T0 + 9000);
     assert.equal(r.actions, [{ type: 'announce' }, { type: 'send-advert', priority: 100, maxAdverIntervalCs: 100 }]);
@@ -367,10 +387,12 @@ test('split brain: at most two answers to lower masters per Advertisement_Interv
   const answer = [{ type: 'announce' }, { type: 'send-advert', priority: 100, maxAdverIntervalCs: 100 }];
   const r1 = st(master(), rx(LOWER, adv(50)), T0 + 9000);
   assert.equal(r1.actions, answer);
-  const r2 = st(r1.state, rx(LOWER, adv(50)), T0 + 9010);          // e.g. the loser's farewell
+  const r2 = st(r1.state, rx(LOWER, adv(50)), T0 + 9010); // e.g. the loser's farewell
   assert.equal(r2.actions, answer);
   const r3 = st(r2.state, rx(LOWER, adv(50)), T0 + 9999);
-  assert.equal(r3.actions, [{ type: 'drop', reason: 'ignored', detail: `lower master ${LOWER}: 2 answers in the last 999 ms` }]);
+  assert.equal(r3.actions, [
+    { type: 'drop', reason: 'ignored', detail: `lower master ${LOWER}: 2 answers in the last 999 ms` },
+  ]);
   assert.is(r3.state, r2.state);
   assert.equal(st(r3.state, rx(LOWER, adv(50)), T0 + 10_000).actions, answer);
 });
@@ -394,7 +416,7 @@ test('make-before-break Shutdown: priority-0 advert, keep the addresses until a 
   assert.is(r1.state.name, 'master');
   assert.not.ok(isStopped(r1.state));
   assert.is(nextDeadline(r1.state), T0 + 9000 + 3600);
-  assert.is(r1.state.adverTimerMs, undefined);                   // no more regular adverts
+  assert.is(r1.state.adverTimerMs, undefined); // no more regular adverts
   assert.equal(st(r1.state, TIMER, T0 + 10_000).actions, []);
   assert.equal(st(r1.state, rx(HIGHER, adv(0)), T0 + 9100).actions, []);
   const r2 = st(r1.state, rx(LOWER, adv(50)), T0 + 9700);
@@ -427,7 +449,9 @@ test('make-before-break Shutdown: with nobody taking over, release after Master_
     { type: 'transition', from: 'master', to: 'init', reason: 'shutdown' },
     { type: 'release-addresses' },
   ]);
-  assert.equal(st(r1.state, { type: 'shutdown' }, T0 + 9001).actions, [{ type: 'drop', reason: 'ignored', detail: 'shutdown: already stopping' }]);
+  assert.equal(st(r1.state, { type: 'shutdown' }, T0 + 9001).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'shutdown: already stopping' },
+  ]);
 });
 
 test('tandem: Startup during a Shutdown handover resumes as master without a flap', () => {
@@ -443,7 +467,7 @@ test('effective priority 0 while master: hand over make-before-break and stay ba
   const r1 = st(master(), { type: 'priority', priority: 0 }, T0 + 9000);
   assert.equal(r1.actions, [{ type: 'send-advert', priority: 0, maxAdverIntervalCs: 100 }]);
   assert.is(r1.state.name, 'master');
-  assert.is(nextDeadline(r1.state), T0 + 9000 + 4000);          // 3*100 + 256*100/256 cs
+  assert.is(nextDeadline(r1.state), T0 + 9000 + 4000); // 3*100 + 256*100/256 cs
   const r2 = st(r1.state, rx(HIGHER, adv(80)), T0 + 9500);
   assert.equal(r2.actions, [
     { type: 'transition', from: 'master', to: 'backup', reason: 'priority-change' },
@@ -478,7 +502,7 @@ test('a master whose priority drops advertises the new priority at once, so a be
   const r = st(master(), { type: 'priority', priority: 40 }, T0 + 9000);
   assert.equal(r.actions, [{ type: 'send-advert', priority: 40, maxAdverIntervalCs: 100 }]);
   assert.is(r.state.name, 'master');
-  assert.is(r.state.skewTimeCs, 84);                            // 216*100/256 = 84.4
+  assert.is(r.state.skewTimeCs, 84); // 216*100/256 = 84.4
   // the backup at 80 hears it and preempts
   const other = backup(cfg({ primaryIp: HIGHER, priority: 80 }));
   assert.equal(st(other, rx(OWN, adv(40)), T0 + 9001).actions, toMaster('preempt', 80));
@@ -494,7 +518,9 @@ test('tandem: interface-down in Master releases the addresses and stops all time
   ]);
   assert.is(nextDeadline(r.state), undefined);
   assert.is(r.state.masterIp, undefined);
-  assert.equal(st(r.state, rx(HIGHER, adv(200)), T0 + 9001).actions, [{ type: 'drop', reason: 'ignored', detail: 'advert in fault' }]);
+  assert.equal(st(r.state, rx(HIGHER, adv(200)), T0 + 9001).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'advert in fault' },
+  ]);
   assert.equal(st(r.state, TIMER, T0 + 99_999).actions, []);
   assert.equal(st(r.state, { type: 'interface-down' }, T0 + 9002).actions, []);
 });
@@ -513,7 +539,9 @@ test('tandem: interface-up in fault is Startup again (backup, or master for the 
     { type: 'send-advert', priority: 255, maxAdverIntervalCs: 100 },
     { type: 'announce' },
   ]);
-  assert.equal(st(up.state, { type: 'interface-up' }, T0 + 30).actions, [{ type: 'drop', reason: 'ignored', detail: 'interface-up: link already up' }]);
+  assert.equal(st(up.state, { type: 'interface-up' }, T0 + 30).actions, [
+    { type: 'drop', reason: 'ignored', detail: 'interface-up: link already up' },
+  ]);
 });
 
 test('tandem: Shutdown in fault goes to init; a later interface-up does not start it', () => {

@@ -37,10 +37,18 @@ function mulberry32(seed: number): () => number {
 }
 class Rng {
   next: () => number;
-  constructor(seed: number) { this.next = mulberry32(seed); }
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
-  pick<T>(xs: readonly T[]): T { return xs[Math.floor(this.next() * xs.length)]; }
-  chance(p: number): boolean { return this.next() < p; }
+  constructor(seed: number) {
+    this.next = mulberry32(seed);
+  }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)];
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
 }
 
 // ---- event queue (binary heap on time, then insertion order) ---------------------------------
@@ -50,12 +58,18 @@ type Item =
   | { kind: 'deliver'; r: number; src: string; advert: VrrpAdvert }
   | { kind: 'chaos'; r: number; event: VrrpEvent }
   | { kind: 'link'; r: number; up: boolean };
-interface Entry { t: number; seq: number; item: Item }
+interface Entry {
+  t: number;
+  seq: number;
+  item: Item;
+}
 
 class Queue {
   private h: Entry[] = [];
   private seq = 0;
-  get size(): number { return this.h.length; }
+  get size(): number {
+    return this.h.length;
+  }
   push(t: number, item: Item): void {
     const h = this.h;
     h.push({ t, seq: this.seq++, item });
@@ -67,7 +81,9 @@ class Queue {
       i = p;
     }
   }
-  peekTime(): number { return this.h[0].t; }
+  peekTime(): number {
+    return this.h[0].t;
+  }
   pop(): Entry {
     const h = this.h;
     const top = h[0];
@@ -76,7 +92,8 @@ class Queue {
       h[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && less(h[l], h[m])) m = l;
         if (r < h.length && less(h[r], h[m])) m = r;
@@ -98,53 +115,84 @@ interface Router {
   state: VrrpState;
   token: number;
   holding: boolean;
-  linkUp: boolean;           // the simulated carrier (the machine hears of it via events)
+  linkUp: boolean; // the simulated carrier (the machine hears of it via events)
   lastTimerEarly: boolean;
-  heardZeroAt: number;       // last priority-0 advert received
-  heardLowerAt: number;      // last advert that could trigger a preempt
+  heardZeroAt: number; // last priority-0 advert received
+  heardLowerAt: number; // last advert that could trigger a preempt
   transitions: number;
 }
 
-interface Net { loss: number; dup: number; minDelay: number; maxDelay: number }
+interface Net {
+  loss: number;
+  dup: number;
+  minDelay: number;
+  maxDelay: number;
+}
 
 const PRIORITIES = [0, 1, 50, 100, 100, 150, 200, 254, 255] as const;
 const VIPS = ['192.0.2.100', '192.0.2.101'];
 
 class Failure extends Error {}
-const STEP_BUDGET = 200_000;      // a normal run takes a few hundred to a few thousand
+const STEP_BUDGET = 200_000; // a normal run takes a few hundred to a few thousand
 
-interface RunOptions { seed: number; version: VrrpVersion; trace?: string[]; seen?: Map<string, number> }
+interface RunOptions {
+  seed: number;
+  version: VrrpVersion;
+  trace?: string[];
+  seen?: Map<string, number>;
+}
 
 function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
   const rng = new Rng(seed);
   const n = rng.int(2, 5);
   const allPreempt = rng.chance(0.8);
   const withDelay = rng.chance(0.3);
-  const net: Net = { loss: rng.pick([0, 0.05, 0.2, 0.5]), dup: rng.pick([0, 0.05, 0.3]), minDelay: 0, maxDelay: rng.pick([0, 2, 10, 30]) };
+  const net: Net = {
+    loss: rng.pick([0, 0.05, 0.2, 0.5]),
+    dup: rng.pick([0, 0.05, 0.3]),
+    minDelay: 0,
+    maxDelay: rng.pick([0, 2, 10, 30]),
+  };
   net.minDelay = rng.int(0, net.maxDelay);
   const q = new Queue();
-  const log = (t: number, s: string) => { if (trace) trace.push(`${t} ${s}`); };
-  const fail = (t: number, msg: string): never => { throw new Failure(`t=${t}: ${msg}`); };
+  const log = (t: number, s: string) => {
+    if (trace) trace.push(`${t} ${s}`);
+  };
+  const fail = (t: number, msg: string): never => {
+    throw new Failure(`t=${t}: ${msg}`);
+  };
 
   // Distinct addresses in 192.0.2.0/24, some above and below each other numerically.
   const hosts = new Set<number>();
   while (hosts.size < n) hosts.add(rng.int(1, 99));
   const routers: Router[] = [...hosts].map((h, id) => {
     const config: VrrpConfig = {
-      vrid: 42, version, family: 4,
+      vrid: 42,
+      version,
+      family: 4,
       priority: rng.pick(PRIORITIES.filter((p) => p > 0)),
       advertIntervalCs: version === 2 ? 100 : rng.pick([10, 25, 50, 100]),
       preempt: allPreempt || rng.chance(0.5),
       preemptDelayMs: withDelay ? rng.pick([0, 300, 2000]) : 0,
-      acceptMode: false, addresses: VIPS, primaryIp: `192.0.2.${h}`,
+      acceptMode: false,
+      addresses: VIPS,
+      primaryIp: `192.0.2.${h}`,
     };
     return {
-      id, ip: config.primaryIp, state: initialState(config, 0), token: 0, holding: false, linkUp: true,
-      lastTimerEarly: false, heardZeroAt: -1, heardLowerAt: -1, transitions: 0,
+      id,
+      ip: config.primaryIp,
+      state: initialState(config, 0),
+      token: 0,
+      holding: false,
+      linkUp: true,
+      lastTimerEarly: false,
+      heardZeroAt: -1,
+      heardLowerAt: -1,
+      transitions: 0,
     };
   });
   const maxIntervalMs = Math.max(...routers.map((r) => r.state.config.advertIntervalCs)) * 10;
-  const maxDownMs = 4 * maxIntervalMs;                 // Master_Down_Interval <= 3 I + I (priority 0)
+  const maxDownMs = 4 * maxIntervalMs; // Master_Down_Interval <= 3 I + I (priority 0)
   const maxPreemptDelay = Math.max(...routers.map((r) => r.state.config.preemptDelayMs));
   let steps = 0;
 
@@ -176,18 +224,32 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
     const before = r.state;
     const { state, actions } = step(before, e, now);
     r.state = state;
-    log(now, `R${r.id}(${r.ip} p${before.effectivePriority}) ${before.name}${before.handover ? '/' + before.handover.then : ''} <- ${describe(e)} => ${state.name} ${actions.map(describeAction).join(' ')}`);
+    log(
+      now,
+      `R${r.id}(${r.ip} p${before.effectivePriority}) ${before.name}${before.handover ? `/${before.handover.then}` : ''} <- ${describe(e)} => ${state.name} ${actions.map(describeAction).join(' ')}`,
+    );
     checkStep(r, before, e, actions, now);
     if (seen) {
       for (const a of actions) {
-        const k = a.type === 'transition' ? a.reason : a.type === 'drop' ? `drop:${a.reason}` : a.type === 'announce' && before.name === 'master' ? 'split-brain-answer' : '';
+        const k =
+          a.type === 'transition'
+            ? a.reason
+            : a.type === 'drop'
+              ? `drop:${a.reason}`
+              : a.type === 'announce' && before.name === 'master'
+                ? 'split-brain-answer'
+                : '';
         if (k) seen.set(k, (seen.get(k) ?? 0) + 1);
       }
     }
     for (const a of actions) {
       if (a.type === 'send-advert') {
         if (!r.linkUp) fail(now, `R${r.id} sent an advert over a dead link`);
-        broadcast(r, { version, vrid: 42, priority: a.priority, maxAdverIntervalCs: a.maxAdverIntervalCs, addresses: VIPS }, now);
+        broadcast(
+          r,
+          { version, vrid: 42, priority: a.priority, maxAdverIntervalCs: a.maxAdverIntervalCs, addresses: VIPS },
+          now,
+        );
       }
     }
     if (e.type === 'advert') {
@@ -202,11 +264,13 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
     const after = r.state;
     const trs = actions.filter((a): a is Extract<VrrpAction, { type: 'transition' }> => a.type === 'transition');
     if (trs.length > 1) fail(now, `R${r.id}: ${trs.length} transitions in one step`);
-    if (before.name !== after.name && trs.length === 0) fail(now, `R${r.id}: ${before.name} -> ${after.name} without a transition action`);
+    if (before.name !== after.name && trs.length === 0)
+      fail(now, `R${r.id}: ${before.name} -> ${after.name} without a transition action`);
     if (trs.length === 1) {
       const tr = trs[0];
       r.transitions++;
-      if (tr.from !== before.name || tr.to !== after.name) fail(now, `R${r.id}: transition ${tr.from}->${tr.to} but state ${before.name}->${after.name}`);
+      if (tr.from !== before.name || tr.to !== after.name)
+        fail(now, `R${r.id}: transition ${tr.from}->${tr.to} but state ${before.name}->${after.name}`);
       if (after.since !== now) fail(now, `R${r.id}: since not updated`);
       const why = explain(tr.reason, before, e, now, r);
       if (why) fail(now, `R${r.id}: ${tr.from}->${tr.to} reason ${tr.reason} not explained by ${describe(e)}: ${why}`);
@@ -214,10 +278,17 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
       fail(now, `R${r.id}: since moved without a transition`);
     }
     for (const a of actions) {
-      if (a.type === 'take-addresses') { if (r.holding) fail(now, `R${r.id}: took addresses twice`); r.holding = true; }
-      if (a.type === 'release-addresses') { if (!r.holding) fail(now, `R${r.id}: released addresses it did not hold`); r.holding = false; }
+      if (a.type === 'take-addresses') {
+        if (r.holding) fail(now, `R${r.id}: took addresses twice`);
+        r.holding = true;
+      }
+      if (a.type === 'release-addresses') {
+        if (!r.holding) fail(now, `R${r.id}: released addresses it did not hold`);
+        r.holding = false;
+      }
     }
-    if (after.name === 'master' && !after.handover && after.effectivePriority === 0) fail(now, `R${r.id}: master at priority 0`);
+    if (after.name === 'master' && !after.handover && after.effectivePriority === 0)
+      fail(now, `R${r.id}: master at priority 0`);
     if (r.holding !== (after.name === 'master')) fail(now, `R${r.id}: holding=${r.holding} in ${after.name}`);
     if (e.type === 'timer') {
       const d = nextDeadline(after);
@@ -229,28 +300,49 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
   function explain(reason: TransitionReason, before: VrrpState, e: VrrpEvent, now: number, r: Router): string {
     const t = e.type;
     switch (reason) {
-      case 'startup': return t === 'startup' ? '' : 'not a startup';
-      case 'owner': return t === 'startup' && before.effectivePriority === 255 ? '' : 'not an owner startup';
+      case 'startup':
+        return t === 'startup' ? '' : 'not a startup';
+      case 'owner':
+        return t === 'startup' && before.effectivePriority === 255 ? '' : 'not an owner startup';
       case 'interface-down':
         return t === 'interface-down' || (t === 'startup' && !before.linkUp) ? '' : 'link not down';
-      case 'interface-up': return t === 'interface-up' ? '' : 'not an interface-up';
+      case 'interface-up':
+        return t === 'interface-up' ? '' : 'not an interface-up';
       case 'shutdown':
         if (t === 'shutdown') return '';
         return (t === 'timer' || t === 'advert') && before.handover?.then === 'init' ? '' : 'no shutdown pending';
       case 'priority-change':
-        return (t === 'timer' || t === 'advert') && before.handover?.then === 'backup' && before.effectivePriority === 0 ? '' : 'no priority-0 handover';
+        return (t === 'timer' || t === 'advert') && before.handover?.then === 'backup' && before.effectivePriority === 0
+          ? ''
+          : 'no priority-0 handover';
       case 'master-down-timer':
-        return t === 'timer' && before.masterDownTimerMs !== undefined && before.masterDownTimerMs <= now ? '' : 'timer not due';
+        return t === 'timer' && before.masterDownTimerMs !== undefined && before.masterDownTimerMs <= now
+          ? ''
+          : 'timer not due';
       case 'priority-zero-advert':
-        return t === 'timer' && before.masterDownTimerMs !== undefined && before.masterDownTimerMs <= now && r.heardZeroAt >= 0 ? '' : 'no priority-0 advert heard';
+        return t === 'timer' &&
+          before.masterDownTimerMs !== undefined &&
+          before.masterDownTimerMs <= now &&
+          r.heardZeroAt >= 0
+          ? ''
+          : 'no priority-0 advert heard';
       case 'preempt':
-        if (t === 'advert') return e.advert.priority > 0 && e.advert.priority < before.effectivePriority ? '' : 'advert not lower';
-        return t === 'timer' && before.preemptTimerMs !== undefined && before.preemptTimerMs <= now && r.heardLowerAt >= 0 ? '' : 'no preempt due';
+        if (t === 'advert')
+          return e.advert.priority > 0 && e.advert.priority < before.effectivePriority ? '' : 'advert not lower';
+        return t === 'timer' &&
+          before.preemptTimerMs !== undefined &&
+          before.preemptTimerMs <= now &&
+          r.heardLowerAt >= 0
+          ? ''
+          : 'no preempt due';
       case 'higher-priority-advert':
         if (t !== 'advert') return 'not an advert';
-        return e.advert.priority > before.effectivePriority
-          || (e.advert.priority === before.effectivePriority && compareIp(e.src, before.config.primaryIp) > 0) ? '' : 'advert not better';
-      case 'lower-priority-master': return 'never emitted';
+        return e.advert.priority > before.effectivePriority ||
+          (e.advert.priority === before.effectivePriority && compareIp(e.src, before.config.primaryIp) > 0)
+          ? ''
+          : 'advert not better';
+      case 'lower-priority-master':
+        return 'never emitted';
     }
   }
 
@@ -260,7 +352,7 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
       const r = routers[item.r];
       switch (item.kind) {
         case 'timer':
-          if (item.token !== r.token) break;                  // superseded by a later arm()
+          if (item.token !== r.token) break; // superseded by a later arm()
           r.lastTimerEarly = (nextDeadline(r.state) ?? Infinity) > t;
           feed(r, { type: 'timer' }, t);
           break;
@@ -300,7 +392,8 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
   }
   // Some routers end stopped for good (Shutdown during chaos, never restarted).
   for (const r of routers) {
-    if (rng.chance(0.1)) q.push(rng.int(chaosEnd - 1000, chaosEnd), { kind: 'chaos', r: r.id, event: { type: 'shutdown' } });
+    if (rng.chance(0.1))
+      q.push(rng.int(chaosEnd - 1000, chaosEnd), { kind: 'chaos', r: r.id, event: { type: 'shutdown' } });
   }
 
   drain(chaosEnd);
@@ -324,12 +417,14 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
     if (!eligible.includes(m)) fail(when, `master R${m.id} is not eligible`);
     if (eligible.every((r) => r.state.config.preempt || r.state.effectivePriority === 255)) {
       const top = Math.max(...eligible.map((r) => r.state.effectivePriority));
-      if (m.state.effectivePriority !== top) fail(when, `master R${m.id} has priority ${m.state.effectivePriority}, best is ${top}`);
+      if (m.state.effectivePriority !== top)
+        fail(when, `master R${m.id} has priority ${m.state.effectivePriority}, best is ${top}`);
     }
     for (const r of routers) {
       if (r === m) continue;
       if (r.state.started && r.state.name !== 'backup') fail(when, `R${r.id} running but ${r.state.name}`);
-      if (namesMaster && r.state.name === 'backup' && r.state.masterIp !== m.ip) fail(when, `R${r.id} names ${r.state.masterIp} as master, not ${m.ip}`);
+      if (namesMaster && r.state.name === 'backup' && r.state.masterIp !== m.ip)
+        fail(when, `R${r.id} names ${r.state.masterIp} as master, not ${m.ip}`);
       if (!r.state.started && !isStopped(r.state)) fail(when, `R${r.id} stopped but not isStopped`);
     }
   };
@@ -337,19 +432,28 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
   const before = routers.map((r) => r.transitions);
   const end = settle + 3 * maxDownMs;
   drain(end);
-  routers.forEach((r, i) => { if (r.transitions !== before[i]) fail(end, `R${r.id} transitioned while the network was quiet`); });
+  routers.forEach((r, i) => {
+    if (r.transitions !== before[i]) fail(end, `R${r.id} transitioned while the network was quiet`);
+  });
   check(end, true);
   return { steps };
 }
 
 function describe(e: VrrpEvent): string {
-  return e.type === 'advert' ? `advert(${e.src} p${e.advert.priority} i${e.advert.maxAdverIntervalCs})`
-    : e.type === 'priority' ? `priority(${e.priority})` : e.type;
+  return e.type === 'advert'
+    ? `advert(${e.src} p${e.advert.priority} i${e.advert.maxAdverIntervalCs})`
+    : e.type === 'priority'
+      ? `priority(${e.priority})`
+      : e.type;
 }
 function describeAction(a: VrrpAction): string {
-  return a.type === 'transition' ? `[${a.from}->${a.to}:${a.reason}]`
-    : a.type === 'send-advert' ? `[advert p${a.priority}]`
-    : a.type === 'drop' ? `[drop ${a.reason}]` : `[${a.type}]`;
+  return a.type === 'transition'
+    ? `[${a.from}->${a.to}:${a.reason}]`
+    : a.type === 'send-advert'
+      ? `[advert p${a.priority}]`
+      : a.type === 'drop'
+        ? `[drop ${a.reason}]`
+        : `[${a.type}]`;
 }
 
 function runMany(version: VrrpVersion, runs: number, baseSeed: number): void {
@@ -362,17 +466,39 @@ function runMany(version: VrrpVersion, runs: number, baseSeed: number): void {
       steps += runOne({ seed, version, seen }).steps;
     } catch (err) {
       const trace: string[] = [];
-      try { runOne({ seed, version, trace }); } catch { /* the same failure, now traced */ }
+      try {
+        runOne({ seed, version, trace });
+      } catch {
+        /* the same failure, now traced */
+      }
       const tail = trace.slice(-60).join('\n');
-      assert.unreachable(`v${version} seed ${seed} (TANDEM_SIM_SEED=${seed} TANDEM_SIM_RUNS=1): ${(err as Error).message}\n${tail}`);
+      assert.unreachable(
+        `v${version} seed ${seed} (TANDEM_SIM_SEED=${seed} TANDEM_SIM_RUNS=1): ${(err as Error).message}\n${tail}`,
+      );
     }
   }
   console.log(`  v${version}: ${runs} runs, ${steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`    ${[...seen].sort().map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log(
+    `    ${[...seen]
+      .sort()
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   // The runs must actually exercise every path the invariants are about.
   if (runs >= 200) {
-    for (const k of ['startup', 'owner', 'shutdown', 'master-down-timer', 'priority-zero-advert', 'preempt',
-      'higher-priority-advert', 'priority-change', 'interface-down', 'interface-up', 'split-brain-answer']) {
+    for (const k of [
+      'startup',
+      'owner',
+      'shutdown',
+      'master-down-timer',
+      'priority-zero-advert',
+      'preempt',
+      'higher-priority-advert',
+      'priority-change',
+      'interface-down',
+      'interface-up',
+      'split-brain-answer',
+    ]) {
       assert.ok((seen.get(k) ?? 0) > 0, `no run exercised ${k}`);
     }
   }

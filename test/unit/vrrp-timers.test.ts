@@ -17,14 +17,14 @@ test('v3 is the default version of the helpers', () => {
 
 test('v3 hand-worked table (RFC 5798 6.1)', () => {
   const rows: Array<[prio: number, intervalCs: number, skew: number, down: number]> = [
-    [255, 100, 0, 300],       // 1*100/256 = 0.39
-    [254, 100, 0, 300],       // 2*100/256 = 0.78
-    [1, 100, 99, 399],        // 255*100/256 = 99.61
-    [0, 100, 100, 400],       // priority 0: 256/256 = one whole interval
-    [200, 1000, 218, 3218],   // 56*1000/256 = 218.75
+    [255, 100, 0, 300], // 1*100/256 = 0.39
+    [254, 100, 0, 300], // 2*100/256 = 0.78
+    [1, 100, 99, 399], // 255*100/256 = 99.61
+    [0, 100, 100, 400], // priority 0: 256/256 = one whole interval
+    [200, 1000, 218, 3218], // 56*1000/256 = 218.75
     [100, 4095, 2495, 14780], // 156*4095/256 = 2495.39; 3*4095 = 12285
-    [150, 1, 0, 3],           // 106/256 = 0.41: 10 ms adverts leave no room for skew
-    [128, 256, 128, 896],     // exact: 128*256/256
+    [150, 1, 0, 3], // 106/256 = 0.41: 10 ms adverts leave no room for skew
+    [128, 256, 128, 896], // exact: 128*256/256
   ];
   for (const [p, i, skew, down] of rows) {
     assert.is(skewTimeCs(p, i, 3), skew, `skew p=${p} i=${i}`);
@@ -35,10 +35,10 @@ test('v3 hand-worked table (RFC 5798 6.1)', () => {
 // RFC 3768 6.1: Skew_Time = (256 - Priority) / 256 seconds, independent of the interval.
 test('v2 hand-worked table (RFC 3768 6.1)', () => {
   const rows: Array<[prio: number, intervalCs: number, skew: number, down: number]> = [
-    [100, 100, 60, 360],      // 156/256 s = 0.609 s
-    [100, 300, 60, 960],      // 3 s adverts: 900 + the same 60 cs skew
-    [254, 100, 0, 300],       // 2/256 s = 0.0078 s
-    [1, 100, 99, 399],        // 255/256 s = 0.996 s
+    [100, 100, 60, 360], // 156/256 s = 0.609 s
+    [100, 300, 60, 960], // 3 s adverts: 900 + the same 60 cs skew
+    [254, 100, 0, 300], // 2/256 s = 0.0078 s
+    [1, 100, 99, 399], // 255/256 s = 0.996 s
     [255, 500, 0, 1500],
   ];
   for (const [p, i, skew, down] of rows) {

@@ -79,8 +79,15 @@ export function parseIpv6(s: string): Uint8Array | undefined {
   if (halves.length === 2 && halves[0].includes('.')) return undefined;
   const n = head.length + tail.length;
   if (halves.length === 1 ? n !== 8 : n > 7) return undefined;
-  head.forEach((w, i) => { out[2 * i] = w >> 8; out[2 * i + 1] = w & 255; });
-  tail.forEach((w, i) => { const j = 8 - tail.length + i; out[2 * j] = w >> 8; out[2 * j + 1] = w & 255; });
+  head.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 255;
+  });
+  tail.forEach((w, i) => {
+    const j = 8 - tail.length + i;
+    out[2 * j] = w >> 8;
+    out[2 * j + 1] = w & 255;
+  });
   return out;
 }
 
@@ -115,15 +122,30 @@ export function formatIpv6(bytes: Uint8Array, opts: { mappedAsDotted?: boolean }
   if (bytes.length !== IPV6_ADDR_LEN) throw new RangeError(`an IPv6 address is 16 bytes, got ${bytes.length}`);
   const w: number[] = [];
   for (let i = 0; i < 8; i++) w.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
-  if ((opts.mappedAsDotted ?? true) && w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+  if (
+    (opts.mappedAsDotted ?? true) &&
+    w[0] === 0 &&
+    w[1] === 0 &&
+    w[2] === 0 &&
+    w[3] === 0 &&
+    w[4] === 0 &&
+    w[5] === 0xffff
+  ) {
     return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   }
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (w[i] !== 0) { i++; continue; }
+  let best = -1,
+    bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
@@ -131,7 +153,11 @@ export function formatIpv6(bytes: Uint8Array, opts: { mappedAsDotted?: boolean }
   return `${hex(w.slice(0, best))}::${hex(w.slice(best + bestLen))}`;
 }
 
-export interface IpPrefix { family: Family; bytes: Uint8Array; prefixLength: number }
+export interface IpPrefix {
+  family: Family;
+  bytes: Uint8Array;
+  prefixLength: number;
+}
 
 /** "192.0.2.10/24" or "2001:db8::1/64" to address and prefix length; a bare address gets the
  * host prefix (32 / 128). Undefined when the address is not one parseIp takes or the length is
@@ -183,7 +209,7 @@ export function ethernetGroupOf(group: string): Uint8Array | undefined {
 /** Solicited-node multicast address of an IPv6 address: ff02::1:ffXX:XXXX (RFC 4291 2.7.1). */
 export function solicitedNodeAddress(ip: string): string {
   const p = parseIp(ip);
-  if (!p || p.family !== 6) throw new TypeError(`not an IPv6 address: ${JSON.stringify(ip)}`);
+  if (p?.family !== 6) throw new TypeError(`not an IPv6 address: ${JSON.stringify(ip)}`);
   const out = new Uint8Array(IPV6_ADDR_LEN);
   out.set([0xff, 0x02], 0);
   out.set([0x01, 0xff, p.bytes[13], p.bytes[14], p.bytes[15]], 11);

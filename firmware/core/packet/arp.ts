@@ -1,8 +1,14 @@
 // ARP for IPv4 over Ethernet (RFC 826) and the gratuitous form VRRP masters send (RFC 5798 6.4.2).
 import type { ArpPacket, DropReason } from './types.ts';
 import {
-  ARP_HTYPE_ETHERNET, ARP_IPV4_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, ETHERTYPE_ARP, ETHERTYPE_IPV4,
-  IPV4_ADDR_LEN, MAC_LEN,
+  ARP_HTYPE_ETHERNET,
+  ARP_IPV4_LEN,
+  ARP_OP_REPLY,
+  ARP_OP_REQUEST,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  IPV4_ADDR_LEN,
+  MAC_LEN,
 } from './constants.ts';
 import { formatIp, formatMac, parseIp, parseMac } from './addr.ts';
 import { writeEthernet } from './ether.ts';
@@ -40,7 +46,7 @@ export interface ArpOptions {
 
 function ipv4(s: string): Uint8Array {
   const p = parseIp(s);
-  if (!p || p.family !== 4) throw new TypeError(`not an IPv4 address: ${JSON.stringify(s)}`);
+  if (p?.family !== 4) throw new TypeError(`not an IPv4 address: ${JSON.stringify(s)}`);
   return p.bytes;
 }
 
@@ -66,8 +72,13 @@ export function encodeArp(o: ArpOptions): Uint8Array {
  * RFC 5227 2.3 asks; receivers ignore it. */
 export function encodeGratuitousArp(o: { mac: string; ip: string; vlan?: number; targetMac?: string }): Uint8Array {
   return encodeArp({
-    op: 'request', senderMac: o.mac, senderIp: o.ip, targetMac: o.targetMac ?? ZERO_MAC, targetIp: o.ip,
-    ethDst: BROADCAST_MAC, vlan: o.vlan,
+    op: 'request',
+    senderMac: o.mac,
+    senderIp: o.ip,
+    targetMac: o.targetMac ?? ZERO_MAC,
+    targetIp: o.ip,
+    ethDst: BROADCAST_MAC,
+    vlan: o.vlan,
   });
 }
 
@@ -75,10 +86,20 @@ export type ArpResult = { ok: true; arp: ArpPacket } | { ok: false; reason: Drop
 
 /** Parses the ARP payload at `offset`; trailing Ethernet padding is ignored. */
 export function decodeArp(b: Uint8Array, offset: number): ArpResult {
-  if (b.length - offset < ARP_IPV4_LEN) return { ok: false, reason: 'too-short', detail: `ARP needs ${ARP_IPV4_LEN} bytes, got ${b.length - offset}` };
+  if (b.length - offset < ARP_IPV4_LEN)
+    return { ok: false, reason: 'too-short', detail: `ARP needs ${ARP_IPV4_LEN} bytes, got ${b.length - offset}` };
   const u16 = (i: number) => (b[offset + i] << 8) | b[offset + i + 1];
-  if (u16(0) !== ARP_HTYPE_ETHERNET || u16(2) !== ETHERTYPE_IPV4 || b[offset + 4] !== MAC_LEN || b[offset + 5] !== IPV4_ADDR_LEN) {
-    return { ok: false, reason: 'bad-arp', detail: `htype ${u16(0)} ptype 0x${u16(2).toString(16)} hlen ${b[offset + 4]} plen ${b[offset + 5]}` };
+  if (
+    u16(0) !== ARP_HTYPE_ETHERNET ||
+    u16(2) !== ETHERTYPE_IPV4 ||
+    b[offset + 4] !== MAC_LEN ||
+    b[offset + 5] !== IPV4_ADDR_LEN
+  ) {
+    return {
+      ok: false,
+      reason: 'bad-arp',
+      detail: `htype ${u16(0)} ptype 0x${u16(2).toString(16)} hlen ${b[offset + 4]} plen ${b[offset + 5]}`,
+    };
   }
   const op = u16(6);
   if (op !== ARP_OP_REQUEST && op !== ARP_OP_REPLY) return { ok: false, reason: 'bad-arp', detail: `operation ${op}` };

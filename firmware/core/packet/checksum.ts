@@ -9,7 +9,7 @@ export function onesComplementSum(bytes: Uint8Array, initialSum = 0): number {
   for (let i = 0; i < n; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
   if (bytes.length & 1) sum += bytes[bytes.length - 1] << 8;
   // Fold now and then so the sum stays an exact integer for any input size.
-  return sum > 0x7fffffff ? (sum % 0xffff) || 0xffff : sum;
+  return sum > 0x7fffffff ? sum % 0xffff || 0xffff : sum;
 }
 
 /** The 16-bit checksum to store: complement of the folded sum of `bytes` plus `initialSum`.
@@ -29,13 +29,15 @@ function sumWords(b: Uint8Array): number {
 /** Sum of the IPv4 pseudo-header (RFC 768; RFC 5798 5.2.8): source, destination, zero, protocol,
  * upper-layer length in bytes. */
 export function pseudoHeaderSumV4(src: Uint8Array, dst: Uint8Array, protocol: number, length: number): number {
-  if (src.length !== IPV4_ADDR_LEN || dst.length !== IPV4_ADDR_LEN) throw new RangeError('IPv4 pseudo-header needs 4-byte addresses');
+  if (src.length !== IPV4_ADDR_LEN || dst.length !== IPV4_ADDR_LEN)
+    throw new RangeError('IPv4 pseudo-header needs 4-byte addresses');
   return sumWords(src) + sumWords(dst) + (protocol & 0xff) + (length & 0xffff);
 }
 
 /** Sum of the IPv6 pseudo-header (RFC 8200 8.1): source, destination, 32-bit upper-layer length,
  * three zero bytes, next header. */
 export function pseudoHeaderSumV6(src: Uint8Array, dst: Uint8Array, nextHeader: number, length: number): number {
-  if (src.length !== IPV6_ADDR_LEN || dst.length !== IPV6_ADDR_LEN) throw new RangeError('IPv6 pseudo-header needs 16-byte addresses');
+  if (src.length !== IPV6_ADDR_LEN || dst.length !== IPV6_ADDR_LEN)
+    throw new RangeError('IPv6 pseudo-header needs 16-byte addresses');
   return sumWords(src) + sumWords(dst) + Math.floor(length / 0x10000) + (length & 0xffff) + (nextHeader & 0xff);
 }

@@ -1,7 +1,13 @@
 // Ethernet II framing with an optional IEEE 802.1Q tag, and the IPv4/IPv6 headers tandem sends.
 import type { DropReason, EthernetHeader } from './types.ts';
 import {
-  ETH_HEADER_LEN, ETH_MIN_FRAME_LEN, ETHERTYPE_VLAN, IPV4_HEADER_LEN, IPV6_HEADER_LEN, MAC_LEN, VLAN_TAG_LEN,
+  ETH_HEADER_LEN,
+  ETH_MIN_FRAME_LEN,
+  ETHERTYPE_VLAN,
+  IPV4_HEADER_LEN,
+  IPV6_HEADER_LEN,
+  MAC_LEN,
+  VLAN_TAG_LEN,
 } from './constants.ts';
 import { formatMac, parseMac } from './addr.ts';
 import { internetChecksum } from './checksum.ts';
@@ -15,9 +21,16 @@ import { internetChecksum } from './checksum.ts';
 
 /** Allocates a frame of header + `payloadLen` bytes and writes the Ethernet header.
  * Returns the frame and the payload offset. */
-export function writeEthernet(dst: string, src: string, vlan: number | undefined, etherType: number, payloadLen: number): { frame: Uint8Array; offset: number } {
+export function writeEthernet(
+  dst: string,
+  src: string,
+  vlan: number | undefined,
+  etherType: number,
+  payloadLen: number,
+): { frame: Uint8Array; offset: number } {
   const tagged = vlan !== undefined;
-  if (tagged && (!Number.isInteger(vlan) || vlan < 0 || vlan > 4094)) throw new RangeError(`VLAN id must be 0..4094, got ${vlan}`);
+  if (tagged && (!Number.isInteger(vlan) || vlan < 0 || vlan > 4094))
+    throw new RangeError(`VLAN id must be 0..4094, got ${vlan}`);
   const offset = ETH_HEADER_LEN + (tagged ? VLAN_TAG_LEN : 0);
   const frame = new Uint8Array(offset + payloadLen);
   frame.set(parseMac(dst), 0);
@@ -38,11 +51,13 @@ export type EthernetResult =
 /** Reads the Ethernet header and one optional 802.1Q tag. `eth.etherType` is the inner type. */
 export function readEthernet(b: Uint8Array): EthernetResult {
   if (b.length < ETH_HEADER_LEN) return { ok: false, reason: 'too-short', detail: `${b.length}-byte frame` };
-  const dst = formatMac(b.subarray(0, 6)), src = formatMac(b.subarray(6, 12));
+  const dst = formatMac(b.subarray(0, 6)),
+    src = formatMac(b.subarray(6, 12));
   let etherType = (b[12] << 8) | b[13];
   let offset = ETH_HEADER_LEN;
   if (etherType === ETHERTYPE_VLAN) {
-    if (b.length < ETH_HEADER_LEN + VLAN_TAG_LEN) return { ok: false, reason: 'too-short', detail: 'truncated 802.1Q tag' };
+    if (b.length < ETH_HEADER_LEN + VLAN_TAG_LEN)
+      return { ok: false, reason: 'too-short', detail: 'truncated 802.1Q tag' };
     const vlan = ((b[14] << 8) | b[15]) & 0x0fff;
     etherType = (b[16] << 8) | b[17];
     offset += VLAN_TAG_LEN;

@@ -2,8 +2,15 @@
 import type { ChecksumForm, Decoded, Family, VrrpAdvert } from './types.ts';
 import { IPPROTO_VRRP, VRRP_GROUP_V4, VRRP_GROUP_V6 } from './types.ts';
 import {
-  ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPV4_HEADER_LEN, IPV6_HEADER_LEN,
-  ND_HOP_LIMIT, VRRP_IPV4_TOS, VRRP_TTL,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  IPPROTO_ICMPV6,
+  IPV4_HEADER_LEN,
+  IPV6_HEADER_LEN,
+  ND_HOP_LIMIT,
+  VRRP_IPV4_TOS,
+  VRRP_TTL,
 } from './constants.ts';
 import { formatIp, multicastMac, parseIp } from './addr.ts';
 import { internetChecksum } from './checksum.ts';
@@ -47,20 +54,37 @@ function ipOf(s: string, family: Family, what: string): Uint8Array {
 /** A complete advertisement frame, ready for a raw (pcap/BPF) send. */
 export function encodeVrrpFrame(o: VrrpFrameOptions): Uint8Array {
   const dst = o.dst ?? (o.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
-  const src = ipOf(o.src, o.family, 'src'), dstBytes = ipOf(dst, o.family, 'dst');
+  const src = ipOf(o.src, o.family, 'src'),
+    dstBytes = ipOf(dst, o.family, 'dst');
   const vrrp = encodeAdvert(o.advert, { family: o.family, src, dst: dstBytes, checksumForm: o.checksumForm });
   const ipLen = o.family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
-  const { frame, offset } = writeEthernet(o.dstMac ?? multicastMac(dst), o.srcMac, o.vlan,
-    o.family === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, ipLen + vrrp.length);
+  const { frame, offset } = writeEthernet(
+    o.dstMac ?? multicastMac(dst),
+    o.srcMac,
+    o.vlan,
+    o.family === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6,
+    ipLen + vrrp.length,
+  );
   if (o.family === 4) {
     writeIpv4Header(frame, offset, {
-      tos: o.tos ?? VRRP_IPV4_TOS, id: o.ipId ?? 0, dontFragment: o.dontFragment ?? true, ttl: o.ttl ?? VRRP_TTL,
-      protocol: IPPROTO_VRRP, src, dst: dstBytes, payloadLen: vrrp.length,
+      tos: o.tos ?? VRRP_IPV4_TOS,
+      id: o.ipId ?? 0,
+      dontFragment: o.dontFragment ?? true,
+      ttl: o.ttl ?? VRRP_TTL,
+      protocol: IPPROTO_VRRP,
+      src,
+      dst: dstBytes,
+      payloadLen: vrrp.length,
     });
   } else {
     writeIpv6Header(frame, offset, {
-      trafficClass: o.trafficClass ?? VRRP_IPV4_TOS, flowLabel: o.flowLabel ?? 0, nextHeader: IPPROTO_VRRP,
-      hopLimit: o.ttl ?? VRRP_TTL, src, dst: dstBytes, payloadLen: vrrp.length,
+      trafficClass: o.trafficClass ?? VRRP_IPV4_TOS,
+      flowLabel: o.flowLabel ?? 0,
+      nextHeader: IPPROTO_VRRP,
+      hopLimit: o.ttl ?? VRRP_TTL,
+      src,
+      dst: dstBytes,
+      payloadLen: vrrp.length,
     });
   }
   frame.set(vrrp, offset + ipLen);
@@ -82,9 +106,16 @@ export function decodeFrame(bytes: Uint8Array): Decoded {
       const r = decodeArp(bytes, offset);
       return r.ok ? { ok: true, kind: 'arp', eth, arp: r.arp } : r;
     }
-    case ETHERTYPE_IPV4: return decodeIpv4(bytes, offset, eth);
-    case ETHERTYPE_IPV6: return decodeIpv6(bytes, offset, eth);
-    default: return { ok: false, reason: 'bad-ethertype', detail: `EtherType 0x${eth.etherType.toString(16).padStart(4, '0')}` };
+    case ETHERTYPE_IPV4:
+      return decodeIpv4(bytes, offset, eth);
+    case ETHERTYPE_IPV6:
+      return decodeIpv6(bytes, offset, eth);
+    default:
+      return {
+        ok: false,
+        reason: 'bad-ethertype',
+        detail: `EtherType 0x${eth.etherType.toString(16).padStart(4, '0')}`,
+      };
   }
 }
 
@@ -92,15 +123,20 @@ type Eth = Extract<Decoded, { ok: true }>['eth'];
 
 function decodeIpv4(b: Uint8Array, o: number, eth: Eth): Decoded {
   const avail = b.length - o;
-  if (avail < IPV4_HEADER_LEN) return { ok: false, reason: 'too-short', detail: `IPv4 header needs 20 bytes, got ${avail}` };
-  const version = b[o] >> 4, ihl = (b[o] & 0x0f) * 4;
-  if (version !== 4) return { ok: false, reason: 'bad-ip-header', detail: `IP version ${version} in an IPv4 EtherType` };
+  if (avail < IPV4_HEADER_LEN)
+    return { ok: false, reason: 'too-short', detail: `IPv4 header needs 20 bytes, got ${avail}` };
+  const version = b[o] >> 4,
+    ihl = (b[o] & 0x0f) * 4;
+  if (version !== 4)
+    return { ok: false, reason: 'bad-ip-header', detail: `IP version ${version} in an IPv4 EtherType` };
   if (ihl < IPV4_HEADER_LEN) return { ok: false, reason: 'bad-ip-header', detail: `IHL ${ihl} bytes` };
   if (avail < ihl) return { ok: false, reason: 'too-short', detail: `IPv4 header of ${ihl} bytes, ${avail} present` };
   const totalLen = (b[o + 2] << 8) | b[o + 3];
   if (totalLen < ihl) return { ok: false, reason: 'bad-ip-header', detail: `total length ${totalLen} < IHL ${ihl}` };
-  if (totalLen > avail) return { ok: false, reason: 'too-short', detail: `total length ${totalLen}, ${avail} bytes present` };
-  if (internetChecksum(b.subarray(o, o + ihl)) !== 0) return { ok: false, reason: 'bad-ip-checksum', detail: 'IPv4 header checksum wrong' };
+  if (totalLen > avail)
+    return { ok: false, reason: 'too-short', detail: `total length ${totalLen}, ${avail} bytes present` };
+  if (internetChecksum(b.subarray(o, o + ihl)) !== 0)
+    return { ok: false, reason: 'bad-ip-checksum', detail: 'IPv4 header checksum wrong' };
   const frag = (b[o + 6] << 8) | b[o + 7];
   if (frag & 0x3fff) return { ok: false, reason: 'bad-ip-header', detail: 'fragment (MF or offset set)' };
   const protocol = b[o + 9];
@@ -108,21 +144,30 @@ function decodeIpv4(b: Uint8Array, o: number, eth: Eth): Decoded {
   const ttl = b[o + 8];
   // RFC 5798 7.1 / RFC 3768 7.1: a TTL below 255 means the packet was routed.
   if (ttl !== VRRP_TTL) return { ok: false, reason: 'bad-ttl', detail: `TTL ${ttl}` };
-  const src = b.slice(o + 12, o + 16), dst = b.slice(o + 16, o + 20);
+  const src = b.slice(o + 12, o + 16),
+    dst = b.slice(o + 16, o + 20);
   return finishVrrp(b.subarray(o + ihl, o + totalLen), 4, src, dst, ttl, eth);
 }
 
 function decodeIpv6(b: Uint8Array, o: number, eth: Eth): Decoded {
   const avail = b.length - o;
-  if (avail < IPV6_HEADER_LEN) return { ok: false, reason: 'too-short', detail: `IPv6 header needs 40 bytes, got ${avail}` };
+  if (avail < IPV6_HEADER_LEN)
+    return { ok: false, reason: 'too-short', detail: `IPv6 header needs 40 bytes, got ${avail}` };
   const version = b[o] >> 4;
-  if (version !== 6) return { ok: false, reason: 'bad-ip-header', detail: `IP version ${version} in an IPv6 EtherType` };
+  if (version !== 6)
+    return { ok: false, reason: 'bad-ip-header', detail: `IP version ${version} in an IPv6 EtherType` };
   const payloadLen = (b[o + 4] << 8) | b[o + 5];
   if (IPV6_HEADER_LEN + payloadLen > avail) {
-    return { ok: false, reason: 'too-short', detail: `payload length ${payloadLen}, ${avail - IPV6_HEADER_LEN} bytes present` };
+    return {
+      ok: false,
+      reason: 'too-short',
+      detail: `payload length ${payloadLen}, ${avail - IPV6_HEADER_LEN} bytes present`,
+    };
   }
-  const nextHeader = b[o + 6], hopLimit = b[o + 7];
-  const src = b.slice(o + 8, o + 24), dst = b.slice(o + 24, o + 40);
+  const nextHeader = b[o + 6],
+    hopLimit = b[o + 7];
+  const src = b.slice(o + 8, o + 24),
+    dst = b.slice(o + 24, o + 40);
   const payload = b.subarray(o + IPV6_HEADER_LEN, o + IPV6_HEADER_LEN + payloadLen);
   if (nextHeader === IPPROTO_ICMPV6) {
     const type = payload.length > 0 ? payload[0] : -1;
@@ -137,10 +182,25 @@ function decodeIpv6(b: Uint8Array, o: number, eth: Eth): Decoded {
   return finishVrrp(payload, 6, src, dst, hopLimit, eth);
 }
 
-function finishVrrp(payload: Uint8Array, family: Family, src: Uint8Array, dst: Uint8Array, ttl: number, eth: Eth): Decoded {
+function finishVrrp(
+  payload: Uint8Array,
+  family: Family,
+  src: Uint8Array,
+  dst: Uint8Array,
+  ttl: number,
+  eth: Eth,
+): Decoded {
   const r = decodeAdvert(payload, { family, src, dst });
   if (!r.ok) return r;
   return {
-    ok: true, kind: 'vrrp', eth, family, src: formatIp(src), dst: formatIp(dst), ttl, advert: r.advert, checksumForm: r.checksumForm,
+    ok: true,
+    kind: 'vrrp',
+    eth,
+    family,
+    src: formatIp(src),
+    dst: formatIp(dst),
+    ttl,
+    advert: r.advert,
+    checksumForm: r.checksumForm,
   };
 }

@@ -2,7 +2,15 @@
 export * from './types.ts';
 export * from './constants.ts';
 export {
-  parseMac, formatMac, parseIp, formatIp, virtualMac, multicastMac, solicitedNodeAddress, toHex, fromHex,
+  parseMac,
+  formatMac,
+  parseIp,
+  formatIp,
+  virtualMac,
+  multicastMac,
+  solicitedNodeAddress,
+  toHex,
+  fromHex,
 } from './addr.ts';
 export { onesComplementSum, internetChecksum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from './checksum.ts';
 export { encodeAdvert, decodeAdvert, advertLength, simplePasswordAuthData } from './vrrp.ts';

@@ -24,11 +24,11 @@ export type ChecksumForm = 'pseudo-header' | 'vrrp-only';
 /** One VRRP advertisement, version-independent. */
 export interface VrrpAdvert {
   version: VrrpVersion;
-  vrid: number;             // 1..255
-  priority: number;         // 0..255
+  vrid: number; // 1..255
+  priority: number; // 0..255
   /** v3: Max Adver Int (12 bits, centiseconds). v2: Adver Int in seconds x 100. */
   maxAdverIntervalCs: number;
-  addresses: string[];      // IPvX addresses, all of the packet's family
+  addresses: string[]; // IPvX addresses, all of the packet's family
   /** v2 only (RFC 3768 5.3.6, RFC 2338): 0 none, 1 simple text, 2 IP AH. */
   authType?: number;
   /** v2 only: the 8 bytes of Authentication Data. */
@@ -37,34 +37,34 @@ export interface VrrpAdvert {
 
 /** Why a received frame was dropped. Counted per reason by the daemon; never thrown. */
 export type DropReason =
-  | 'too-short'              // shorter than a header it claims to carry
-  | 'bad-ethertype'          // not IPv4/IPv6/ARP (after an optional 802.1Q tag)
-  | 'bad-ip-header'          // IP version/IHL/total length inconsistent
-  | 'bad-ip-checksum'        // IPv4 header checksum wrong
-  | 'not-vrrp'               // IP protocol / next header not 112
-  | 'bad-ttl'                // TTL / Hop Limit not 255 (RFC 5798 7.1)
-  | 'bad-version'            // VRRP version not 2 or 3, or not the one configured
-  | 'bad-type'               // VRRP type not ADVERTISEMENT
-  | 'bad-checksum'           // VRRP checksum matches neither form
-  | 'bad-length'             // VRRP length inconsistent with Count IPvX Addrs
-  | 'address-count'          // Count IPvX Addrs zero (v3: the list must not be empty)
-  | 'bad-auth'               // v2 authentication type/data disagree with ours
-  | 'unknown-vrid'           // no instance for this VRID on this interface
-  | 'interval-mismatch'      // v2 Adver Int differs from ours (RFC 3768 7.1)
-  | 'address-mismatch'       // address list differs from ours and sender is not the owner
-  | 'own-packet'             // our own advertisement looped back
-  | 'bad-arp'                // malformed ARP
-  | 'bad-icmpv6';            // malformed ICMPv6 / ND
+  | 'too-short' // shorter than a header it claims to carry
+  | 'bad-ethertype' // not IPv4/IPv6/ARP (after an optional 802.1Q tag)
+  | 'bad-ip-header' // IP version/IHL/total length inconsistent
+  | 'bad-ip-checksum' // IPv4 header checksum wrong
+  | 'not-vrrp' // IP protocol / next header not 112
+  | 'bad-ttl' // TTL / Hop Limit not 255 (RFC 5798 7.1)
+  | 'bad-version' // VRRP version not 2 or 3, or not the one configured
+  | 'bad-type' // VRRP type not ADVERTISEMENT
+  | 'bad-checksum' // VRRP checksum matches neither form
+  | 'bad-length' // VRRP length inconsistent with Count IPvX Addrs
+  | 'address-count' // Count IPvX Addrs zero (v3: the list must not be empty)
+  | 'bad-auth' // v2 authentication type/data disagree with ours
+  | 'unknown-vrid' // no instance for this VRID on this interface
+  | 'interval-mismatch' // v2 Adver Int differs from ours (RFC 3768 7.1)
+  | 'address-mismatch' // address list differs from ours and sender is not the owner
+  | 'own-packet' // our own advertisement looped back
+  | 'bad-arp' // malformed ARP
+  | 'bad-icmpv6'; // malformed ICMPv6 / ND
 
 export interface EthernetHeader {
   dst: string;
   src: string;
-  vlan?: number;             // 802.1Q VLAN id when a tag was present
+  vlan?: number; // 802.1Q VLAN id when a tag was present
   etherType: number;
 }
 
 export interface ArpPacket {
-  op: 1 | 2;                 // request, reply
+  op: 1 | 2; // request, reply
   senderMac: string;
   senderIp: string;
   targetMac: string;
@@ -72,9 +72,9 @@ export interface ArpPacket {
 }
 
 export interface NeighborPacket {
-  type: 135 | 136;           // Neighbor Solicitation, Neighbor Advertisement
-  src: string;               // IPv6 source
-  dst: string;               // IPv6 destination
+  type: 135 | 136; // Neighbor Solicitation, Neighbor Advertisement
+  src: string; // IPv6 source
+  dst: string; // IPv6 destination
   target: string;
   /** NA flags (RFC 4861 4.4): router, solicited, override. */
   router?: boolean;
@@ -86,8 +86,17 @@ export interface NeighborPacket {
 
 /** A decoded frame, or why it was dropped. Decoding never throws. */
 export type Decoded =
-  | { ok: true; kind: 'vrrp'; eth: EthernetHeader; family: Family; src: string; dst: string;
-      ttl: number; advert: VrrpAdvert; checksumForm: ChecksumForm }
+  | {
+      ok: true;
+      kind: 'vrrp';
+      eth: EthernetHeader;
+      family: Family;
+      src: string;
+      dst: string;
+      ttl: number;
+      advert: VrrpAdvert;
+      checksumForm: ChecksumForm;
+    }
   | { ok: true; kind: 'arp'; eth: EthernetHeader; arp: ArpPacket }
   | { ok: true; kind: 'nd'; eth: EthernetHeader; nd: NeighborPacket }
   | { ok: false; reason: DropReason; detail: string };

@@ -2,7 +2,11 @@
 import type { ChecksumForm, DropReason, Family, VrrpAdvert, VrrpVersion } from './types.ts';
 import { IPPROTO_VRRP, VRRP_TYPE_ADVERTISEMENT } from './types.ts';
 import {
-  IPV4_ADDR_LEN, IPV6_ADDR_LEN, VRRP_HEADER_LEN, VRRP_V2_AUTH_LEN, VRRP_V2_MAX_ADVER_INT_S,
+  IPV4_ADDR_LEN,
+  IPV6_ADDR_LEN,
+  VRRP_HEADER_LEN,
+  VRRP_V2_AUTH_LEN,
+  VRRP_V2_MAX_ADVER_INT_S,
   VRRP_V3_MAX_ADVER_INT_CS,
 } from './constants.ts';
 import { formatIp, parseIp } from './addr.ts';
@@ -49,7 +53,8 @@ function pseudoSum(family: Family, src: Uint8Array, dst: Uint8Array, length: num
 /** RFC 2338 5.3.10 simple text password: up to 8 bytes, zero padded. */
 export function simplePasswordAuthData(password: string): Uint8Array {
   const bytes = new TextEncoder().encode(password);
-  if (bytes.length > VRRP_V2_AUTH_LEN) throw new RangeError(`a VRRPv2 password is at most 8 bytes, got ${bytes.length}`);
+  if (bytes.length > VRRP_V2_AUTH_LEN)
+    throw new RangeError(`a VRRPv2 password is at most 8 bytes, got ${bytes.length}`);
   const out = new Uint8Array(VRRP_V2_AUTH_LEN);
   out.set(bytes);
   return out;
@@ -103,16 +108,22 @@ export function encodeAdvert(advert: VrrpAdvert, ctx: EncodeAdvertContext): Uint
   if (!Number.isInteger(vrid) || vrid < 1 || vrid > 255) fail(`VRID must be 1..255, got ${vrid}`);
   if (!Number.isInteger(priority) || priority < 0 || priority > 255) fail(`priority must be 0..255, got ${priority}`);
   if (addresses.length < 1 || addresses.length > 255) fail(`1..255 addresses needed, got ${addresses.length}`);
-  const src = ipBytes(ctx.src, family), dst = ipBytes(ctx.dst, family);
+  const src = ipBytes(ctx.src, family),
+    dst = ipBytes(ctx.dst, family);
   if (!src || !dst) fail(`src/dst must be IPv${family} addresses`);
   let intervalField: number;
   if (version === 2) {
     // RFC 3768 5.3.7: whole seconds only.
     const s = maxAdverIntervalCs / 100;
-    if (!Number.isInteger(s) || s < 1 || s > VRRP_V2_MAX_ADVER_INT_S) fail(`v2 interval must be 1..255 s in centiseconds (multiple of 100), got ${maxAdverIntervalCs}`);
+    if (!Number.isInteger(s) || s < 1 || s > VRRP_V2_MAX_ADVER_INT_S)
+      fail(`v2 interval must be 1..255 s in centiseconds (multiple of 100), got ${maxAdverIntervalCs}`);
     intervalField = s;
   } else {
-    if (!Number.isInteger(maxAdverIntervalCs) || maxAdverIntervalCs < 1 || maxAdverIntervalCs > VRRP_V3_MAX_ADVER_INT_CS) {
+    if (
+      !Number.isInteger(maxAdverIntervalCs) ||
+      maxAdverIntervalCs < 1 ||
+      maxAdverIntervalCs > VRRP_V3_MAX_ADVER_INT_CS
+    ) {
       fail(`v3 Max Adver Int must be 1..4095 cs, got ${maxAdverIntervalCs}`);
     }
     intervalField = maxAdverIntervalCs;
@@ -126,7 +137,8 @@ export function encodeAdvert(advert: VrrpAdvert, ctx: EncodeAdvertContext): Uint
   out[3] = addresses.length;
   if (version === 2) {
     const authType = advert.authType ?? 0;
-    if (!Number.isInteger(authType) || authType < 0 || authType > 255) fail(`auth type must be 0..255, got ${authType}`);
+    if (!Number.isInteger(authType) || authType < 0 || authType > 255)
+      fail(`auth type must be 0..255, got ${authType}`);
     out[4] = authType;
     out[5] = intervalField;
   } else {
@@ -173,9 +185,14 @@ export function decodeAdvert(bytes: Uint8Array, ctx: DecodeAdvertContext): Decod
   const count = bytes[3];
   const expected = advertLength(version, family, count);
   if (bytes.length !== expected) {
-    return { ok: false, reason: 'bad-length', detail: `${bytes.length} bytes, ${count} IPv${family} addresses need ${expected}` };
+    return {
+      ok: false,
+      reason: 'bad-length',
+      detail: `${bytes.length} bytes, ${count} IPv${family} addresses need ${expected}`,
+    };
   }
-  const src = ipBytes(ctx.src, family), dst = ipBytes(ctx.dst, family);
+  const src = ipBytes(ctx.src, family),
+    dst = ipBytes(ctx.dst, family);
   if (!src || !dst) return { ok: false, reason: 'bad-ip-header', detail: `src/dst not IPv${family}` };
 
   let checksumForm: ChecksumForm;

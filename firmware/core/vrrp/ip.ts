@@ -18,7 +18,8 @@ export function parseIp(text: string): Uint8Array | undefined {
  */
 export function compareIp(a: string, b: string): -1 | 0 | 1 {
   if (a === b) return 0; // the same text is the same address (fast path)
-  const x = parseIp(a), y = parseIp(b);
+  const x = parseIp(a),
+    y = parseIp(b);
   if (!x || !y) return x ? 1 : y ? -1 : 0;
   if (x.length !== y.length) return x.length < y.length ? -1 : 1;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
@@ -30,7 +31,11 @@ export function sameAddressSet(a: readonly string[], b: readonly string[]): bool
   if (a.length !== b.length) return false;
   // Fast path: the codecs and the config both produce canonical text, usually in the same order.
   if (a.every((x, i) => x === b[i])) return true;
-  const key = (s: string) => { const v = parseIp(s); return v ? Array.from(v).join('.') : `?${s}`; };
-  const ka = a.map(key).sort(), kb = b.map(key).sort();
+  const key = (s: string) => {
+    const v = parseIp(s);
+    return v ? Array.from(v).join('.') : `?${s}`;
+  };
+  const ka = a.map(key).sort(),
+    kb = b.map(key).sort();
   return ka.every((k, i) => k === kb[i]);
 }

@@ -21,7 +21,13 @@ import type { VrrpAdvert } from '../packet/types.ts';
 import { compareIp, sameAddressSet } from './ip.ts';
 import { csToMs, masterDownIntervalCs, skewTimeCs } from './timers.ts';
 import type {
-  TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState, VrrpStateName, VrrpStepResult,
+  TransitionReason,
+  VrrpAction,
+  VrrpConfig,
+  VrrpEvent,
+  VrrpState,
+  VrrpStateName,
+  VrrpStepResult,
 } from './types.ts';
 
 type Base = Omit<VrrpState, 'skewTimeCs' | 'masterDownIntervalCs'>;
@@ -61,7 +67,8 @@ export function initialState(config: VrrpConfig, nowMs: number): VrrpState {
     effectivePriority: clampPriority(config.priority),
     masterAdverIntervalCs: config.advertIntervalCs,
     masterIp: undefined,
-    masterPriority: undefined, masterHeardMs: undefined,
+    masterPriority: undefined,
+    masterHeardMs: undefined,
     since: nowMs,
     started: false,
     linkUp: true,
@@ -91,14 +98,22 @@ export function isStopped(state: VrrpState): boolean {
 /** One event in, the next state and the actions out. Never throws. */
 export function step(state: VrrpState, event: VrrpEvent, nowMs: number): VrrpStepResult {
   switch (event.type) {
-    case 'startup': return onStartup(state, nowMs);
-    case 'shutdown': return onShutdown(state, nowMs);
-    case 'timer': return onTimer(state, nowMs);
-    case 'advert': return onAdvert(state, event.src, event.advert, nowMs);
-    case 'priority': return onPriority(state, clampPriority(event.priority), nowMs);
-    case 'interface-down': return onInterfaceDown(state, nowMs);
-    case 'interface-up': return onInterfaceUp(state, nowMs);
-    default: return unhandled(state, event);
+    case 'startup':
+      return onStartup(state, nowMs);
+    case 'shutdown':
+      return onShutdown(state, nowMs);
+    case 'timer':
+      return onTimer(state, nowMs);
+    case 'advert':
+      return onAdvert(state, event.src, event.advert, nowMs);
+    case 'priority':
+      return onPriority(state, clampPriority(event.priority), nowMs);
+    case 'interface-down':
+      return onInterfaceDown(state, nowMs);
+    case 'interface-up':
+      return onInterfaceUp(state, nowMs);
+    default:
+      return unhandled(state, event);
   }
 }
 
@@ -125,10 +140,18 @@ function advert(s: VrrpState, priority: number = s.effectivePriority): VrrpActio
 /** RFC 5798 6.4.2 "Master_Down_Timer fires" / 6.4.1 owner startup: advertise, announce, Master. */
 function becomeMaster(s: VrrpState, nowMs: number, reason: TransitionReason): VrrpStepResult {
   const next = upd(s, {
-    name: 'master', since: nowMs, masterIp: s.config.primaryIp, masterPriority: s.effectivePriority, masterHeardMs: undefined,
-    masterAdverIntervalCs: s.config.advertIntervalCs, masterDownTimerMs: undefined,
-    masterDownCause: 'master-down-timer', preemptTimerMs: undefined, handover: undefined,
-    lowerMasterAnswers: undefined, adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
+    name: 'master',
+    since: nowMs,
+    masterIp: s.config.primaryIp,
+    masterPriority: s.effectivePriority,
+    masterHeardMs: undefined,
+    masterAdverIntervalCs: s.config.advertIntervalCs,
+    masterDownTimerMs: undefined,
+    masterDownCause: 'master-down-timer',
+    preemptTimerMs: undefined,
+    handover: undefined,
+    lowerMasterAnswers: undefined,
+    adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
   });
   return {
     state: next,
@@ -140,11 +163,20 @@ function becomeMaster(s: VrrpState, nowMs: number, reason: TransitionReason): Vr
  *  Master_Down_Timer to Master_Down_Interval, go Backup. */
 function enterBackupFresh(s: VrrpState, nowMs: number, reason: TransitionReason): VrrpStepResult {
   const b = upd(s, {
-    name: 'backup', since: nowMs, masterAdverIntervalCs: s.config.advertIntervalCs,
-    masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined, adverTimerMs: undefined,
-    preemptTimerMs: undefined, handover: undefined,
+    name: 'backup',
+    since: nowMs,
+    masterAdverIntervalCs: s.config.advertIntervalCs,
+    masterIp: undefined,
+    masterPriority: undefined,
+    masterHeardMs: undefined,
+    adverTimerMs: undefined,
+    preemptTimerMs: undefined,
+    handover: undefined,
   });
-  const next = upd(b, { masterDownTimerMs: nowMs + csToMs(b.masterDownIntervalCs), masterDownCause: 'master-down-timer' });
+  const next = upd(b, {
+    masterDownTimerMs: nowMs + csToMs(b.masterDownIntervalCs),
+    masterDownCause: 'master-down-timer',
+  });
   return { state: next, actions: [transition(s.name, 'backup', reason)] };
 }
 
@@ -162,8 +194,13 @@ function heardMaster(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number, 
   const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
   const down = masterDownIntervalCs(patch.effectivePriority ?? s.effectivePriority, mai, s.config.version);
   return upd(s, {
-    ...patch, masterAdverIntervalCs: mai, masterIp: src, masterPriority: adv.priority, masterHeardMs: nowMs,
-    masterDownTimerMs: nowMs + csToMs(down), masterDownCause: 'master-down-timer',
+    ...patch,
+    masterAdverIntervalCs: mai,
+    masterIp: src,
+    masterPriority: adv.priority,
+    masterHeardMs: nowMs,
+    masterDownTimerMs: nowMs + csToMs(down),
+    masterDownCause: 'master-down-timer',
   });
 }
 
@@ -178,18 +215,39 @@ function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv:
   const release: VrrpAction = { type: 'release-addresses' };
   if (then === 'init') {
     const next = upd(s, {
-      name: 'init', since: nowMs, started: false, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined,
-      adverTimerMs: undefined, masterDownTimerMs: undefined, preemptTimerMs: undefined, handover: undefined,
+      name: 'init',
+      since: nowMs,
+      started: false,
+      masterIp: undefined,
+      masterPriority: undefined,
+      masterHeardMs: undefined,
+      adverTimerMs: undefined,
+      masterDownTimerMs: undefined,
+      preemptTimerMs: undefined,
+      handover: undefined,
       masterAdverIntervalCs: s.config.advertIntervalCs,
     });
     return { state: next, actions: [transition('master', 'init', 'shutdown'), release] };
   }
-  const b: Partial<Base> = { name: 'backup', since: nowMs, adverTimerMs: undefined, preemptTimerMs: undefined, handover: undefined };
+  const b: Partial<Base> = {
+    name: 'backup',
+    since: nowMs,
+    adverTimerMs: undefined,
+    preemptTimerMs: undefined,
+    handover: undefined,
+  };
   const next = heard
     ? heardMaster(s, heard.src, heard.adv, nowMs, b)
-    // Nobody took over within Master_Down_Interval: at priority 0 we never become master, so
-    // there is nothing to time until the priority rises again (see onPriority).
-    : upd(s, { ...b, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined, masterDownTimerMs: undefined, masterAdverIntervalCs: s.config.advertIntervalCs });
+    : // Nobody took over within Master_Down_Interval: at priority 0 we never become master, so
+      // there is nothing to time until the priority rises again (see onPriority).
+      upd(s, {
+        ...b,
+        masterIp: undefined,
+        masterPriority: undefined,
+        masterHeardMs: undefined,
+        masterDownTimerMs: undefined,
+        masterAdverIntervalCs: s.config.advertIntervalCs,
+      });
   return { state: next, actions: [transition('master', 'backup', 'priority-change'), release] };
 }
 
@@ -223,15 +281,19 @@ function onStartup(s: VrrpState, nowMs: number): VrrpStepResult {
     case 'master': {
       if (s.handover?.then !== 'init') return ignored(s, 'startup: already running');
       // At priority 0 we must not resume: keep handing over, but end in Backup, not Initialize.
-      if (s.effectivePriority === 0) return { state: upd(s, { started: true, handover: { ...s.handover, then: 'backup' } }), actions: [] };
+      if (s.effectivePriority === 0)
+        return { state: upd(s, { started: true, handover: { ...s.handover, then: 'backup' } }), actions: [] };
       // Restarted during a shutdown handover: we still hold the addresses, so simply resume.
       const next = upd(s, {
-        started: true, handover: undefined, masterPriority: s.effectivePriority,
+        started: true,
+        handover: undefined,
+        masterPriority: s.effectivePriority,
         adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
       });
       return { state: next, actions: [advert(next)] };
     }
-    default: return unhandled(s, s.name);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
@@ -247,8 +309,15 @@ function onShutdown(s: VrrpState, nowMs: number): VrrpStepResult {
     case 'backup': {
       // RFC 5798 6.4.2: cancel the Master_Down_Timer, transition to Initialize.
       const next = upd(s, {
-        name: 'init', since: nowMs, started: false, masterDownTimerMs: undefined, preemptTimerMs: undefined,
-        masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined, masterAdverIntervalCs: s.config.advertIntervalCs,
+        name: 'init',
+        since: nowMs,
+        started: false,
+        masterDownTimerMs: undefined,
+        preemptTimerMs: undefined,
+        masterIp: undefined,
+        masterPriority: undefined,
+        masterHeardMs: undefined,
+        masterAdverIntervalCs: s.config.advertIntervalCs,
       });
       return { state: next, actions: [transition('backup', 'init', 'shutdown')] };
     }
@@ -261,7 +330,8 @@ function onShutdown(s: VrrpState, nowMs: number): VrrpStepResult {
       // RFC 5798 6.4.3 Shutdown sends priority 0 and leaves; we keep the addresses until a
       // backup is heard taking over (make-before-break), so no packet meets an empty gateway.
       return beginHandover(s, nowMs, 'init', { started: false });
-    default: return unhandled(s, s.name);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
@@ -269,15 +339,21 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
   switch (s.name) {
     case 'init':
     case 'fault':
-      return { state: s, actions: [] };          // no timers run here; a stale wake-up is harmless
+      return { state: s, actions: [] }; // no timers run here; a stale wake-up is harmless
     case 'backup': {
       const down = s.masterDownTimerMs !== undefined && s.masterDownTimerMs <= nowMs ? s.masterDownTimerMs : undefined;
       const pre = s.preemptTimerMs !== undefined && s.preemptTimerMs <= nowMs ? s.preemptTimerMs : undefined;
-      if (down === undefined && pre === undefined) return { state: s, actions: [] };   // early
+      if (down === undefined && pre === undefined) return { state: s, actions: [] }; // early
       if (s.effectivePriority === 0) {
         // Priority 0 means "never master": the master is gone but we must not take over.
         const patch: Partial<Base> = { preemptTimerMs: undefined };
-        if (down !== undefined) Object.assign(patch, { masterDownTimerMs: undefined, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined });
+        if (down !== undefined)
+          Object.assign(patch, {
+            masterDownTimerMs: undefined,
+            masterIp: undefined,
+            masterPriority: undefined,
+            masterHeardMs: undefined,
+          });
         return { state: upd(s, patch), actions: [] };
       }
       // RFC 5798 6.4.2 "If the Master_Down_Timer fires": the earlier of the two due deadlines names the cause.
@@ -299,20 +375,25 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
       const next = upd(s, { adverTimerMs: due > nowMs ? due : nowMs + interval });
       return { state: next, actions: [advert(next)] };
     }
-    default: return unhandled(s, s.name);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
 function onAdvert(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): VrrpStepResult {
   const cfg = s.config;
   if (s.name === 'init' || s.name === 'fault') return ignored(s, `advert in ${s.name}`);
-  if (compareIp(src, cfg.primaryIp) === 0) return { state: s, actions: [{ type: 'drop', reason: 'own-packet', detail: src }] };
+  if (compareIp(src, cfg.primaryIp) === 0)
+    return { state: s, actions: [{ type: 'drop', reason: 'own-packet', detail: src }] };
   if (adv.vrid !== cfg.vrid) return ignored(s, `advert for VRID ${adv.vrid}`);
   if (adv.version !== cfg.version) return ignored(s, `VRRPv${adv.version} advert`);
   // RFC 3768 7.1: "MUST verify that the Adver Interval in the packet is the same as the locally
   // configured for this virtual router"; on failure "the receiver MUST discard the packet".
   if (cfg.version === 2 && adv.maxAdverIntervalCs !== cfg.advertIntervalCs) {
-    return { state: s, actions: [{ type: 'drop', reason: 'interval-mismatch', detail: `${adv.maxAdverIntervalCs} cs from ${src}` }] };
+    return {
+      state: s,
+      actions: [{ type: 'drop', reason: 'interval-mismatch', detail: `${adv.maxAdverIntervalCs} cs from ${src}` }],
+    };
   }
   // RFC 5798 7.1 (RFC 3768 7.1 alike): when the address list does not match ours, "If the packet
   // was not generated by the address owner (Priority does not equal 255 (decimal)), the receiver
@@ -321,9 +402,12 @@ function onAdvert(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
     return { state: s, actions: [{ type: 'drop', reason: 'address-mismatch', detail: src }] };
   }
   switch (s.name) {
-    case 'backup': return backupRx(s, src, adv, nowMs);
-    case 'master': return s.handover ? handoverRx(s, src, adv, nowMs) : masterRx(s, src, adv, nowMs);
-    default: return unhandled(s, s.name);
+    case 'backup':
+      return backupRx(s, src, adv, nowMs);
+    case 'master':
+      return s.handover ? handoverRx(s, src, adv, nowMs) : masterRx(s, src, adv, nowMs);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
@@ -334,23 +418,32 @@ function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
   // RFC would take its priority 0 or its (maybe shorter) Adver Interval and restart the timer
   // from it, so one stray packet could make us take over from a live, better master. We let it
   // neither shorten the Master_Down_Timer nor replace the master we follow.
-  const known = s.masterIp !== undefined && s.masterHeardMs !== undefined && s.masterPriority !== undefined
-    && nowMs < s.masterHeardMs + csToMs(s.masterDownIntervalCs);
+  const known =
+    s.masterIp !== undefined &&
+    s.masterHeardMs !== undefined &&
+    s.masterPriority !== undefined &&
+    nowMs < s.masterHeardMs + csToMs(s.masterDownIntervalCs);
   const fromKnown = known && compareIp(src, s.masterIp!) === 0;
-  const belowKnown = known && !fromKnown
-    && (adv.priority < s.masterPriority! || (adv.priority === s.masterPriority && compareIp(src, s.masterIp!) < 0));
+  const belowKnown =
+    known &&
+    !fromKnown &&
+    (adv.priority < s.masterPriority! || (adv.priority === s.masterPriority && compareIp(src, s.masterIp!) < 0));
   if (adv.priority === 0) {
     if (belowKnown) return ignored(s, `priority 0 from ${src}, not our master`);
     // "Set the Master_Down_Timer to Skew_Time": the master is leaving, take over soon. It is no
     // longer a master to follow, so whoever advertises next is taken at its word.
     return {
-      state: upd(s, { masterDownTimerMs: nowMs + csToMs(s.skewTimeCs), masterDownCause: 'priority-zero-advert', masterHeardMs: undefined }),
+      state: upd(s, {
+        masterDownTimerMs: nowMs + csToMs(s.skewTimeCs),
+        masterDownCause: 'priority-zero-advert',
+        masterHeardMs: undefined,
+      }),
       actions: [],
     };
   }
   const accept = !mayPreempt(s) || adv.priority >= s.effectivePriority;
   if (belowKnown) {
-    if (!accept) return ignored(s, `lower advert from ${src}, not our master`);   // 6.4.2 "Discard"
+    if (!accept) return ignored(s, `lower advert from ${src}, not our master`); // 6.4.2 "Discard"
     // Still alive and at least as good as us: it may keep our timer from firing, never shorten it.
     const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
     const until = nowMs + csToMs(masterDownIntervalCs(s.effectivePriority, mai, s.config.version));
@@ -380,13 +473,19 @@ function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
     const next = rearm();
     return { state: next, actions: [advert(next)] };
   }
-  const better = adv.priority > s.effectivePriority
-    || (adv.priority === s.effectivePriority && compareIp(src, s.config.primaryIp) > 0);
+  const better =
+    adv.priority > s.effectivePriority ||
+    (adv.priority === s.effectivePriority && compareIp(src, s.config.primaryIp) > 0);
   if (better) {
     // "Cancel Adver_Timer, Set Master_Adver_Interval ..., Recompute Skew_Time and
     // Master_Down_Interval, Set Master_Down_Timer, Transition to Backup". First one last advert
     // at our current priority, so the winner hears a lower master and re-announces (below).
-    const next = heardMaster(s, src, adv, nowMs, { name: 'backup', since: nowMs, adverTimerMs: undefined, preemptTimerMs: undefined });
+    const next = heardMaster(s, src, adv, nowMs, {
+      name: 'backup',
+      since: nowMs,
+      adverTimerMs: undefined,
+      preemptTimerMs: undefined,
+    });
     return {
       state: next,
       actions: [transition('master', 'backup', 'higher-priority-advert'), advert(s), { type: 'release-addresses' }],
@@ -403,13 +502,15 @@ function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
   if (!fresh && w.count >= LOWER_MASTER_ANSWERS) {
     return ignored(s, `lower master ${src}: ${w.count} answers in the last ${nowMs - w.sinceMs} ms`);
   }
-  const next = upd(rearm(), { lowerMasterAnswers: fresh ? { sinceMs: nowMs, count: 1 } : { sinceMs: w.sinceMs, count: w.count + 1 } });
+  const next = upd(rearm(), {
+    lowerMasterAnswers: fresh ? { sinceMs: nowMs, count: 1 } : { sinceMs: w.sinceMs, count: w.count + 1 },
+  });
   return { state: next, actions: [{ type: 'announce' }, advert(next)] };
 }
 
 /** Handing over: any other router heard with priority > 0 has taken (or kept) the role. */
 function handoverRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): VrrpStepResult {
-  if (adv.priority === 0) return { state: s, actions: [] };       // another leaver: keep waiting
+  if (adv.priority === 0) return { state: s, actions: [] }; // another leaver: keep waiting
   return finishHandover(s, nowMs, { src, adv });
 }
 
@@ -423,10 +524,16 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
       let next = upd(s, { effectivePriority: p });
       if (next.masterDownTimerMs === undefined && p > 0) {
         // Back from priority 0 with no master timed: start waiting for one.
-        next = upd(next, { masterDownTimerMs: nowMs + csToMs(next.masterDownIntervalCs), masterDownCause: 'master-down-timer' });
+        next = upd(next, {
+          masterDownTimerMs: nowMs + csToMs(next.masterDownIntervalCs),
+          masterDownCause: 'master-down-timer',
+        });
       }
       // A pending preempt only stands while we still beat the master we heard.
-      if (next.preemptTimerMs !== undefined && (!mayPreempt(next) || next.masterPriority === undefined || p <= next.masterPriority)) {
+      if (
+        next.preemptTimerMs !== undefined &&
+        (!mayPreempt(next) || next.masterPriority === undefined || p <= next.masterPriority)
+      ) {
         next = upd(next, { preemptTimerMs: undefined });
       }
       // Rising above the master preempts on its next advert (backupRx), not here.
@@ -437,7 +544,9 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
         if (s.handover.then === 'backup' && p > 0) {
           // Priority restored before anyone took over: we still hold the addresses, resume.
           const next = upd(s, {
-            effectivePriority: p, masterPriority: p, handover: undefined,
+            effectivePriority: p,
+            masterPriority: p,
+            handover: undefined,
             adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
           });
           return { state: next, actions: [advert(next)] };
@@ -447,29 +556,46 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
       // Priority 0 ("never master"): hand over make-before-break, then stay backup.
       if (p === 0) return beginHandover(s, nowMs, 'backup', { effectivePriority: 0, masterPriority: 0 });
       // Advertise the new priority at once, so a better backup with preempt takes over now.
-      const next = upd(s, { effectivePriority: p, masterPriority: p, adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs) });
+      const next = upd(s, {
+        effectivePriority: p,
+        masterPriority: p,
+        adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
+      });
       return { state: next, actions: [advert(next)] };
     }
-    default: return unhandled(s, s.name);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
 function onInterfaceDown(s: VrrpState, nowMs: number): VrrpStepResult {
   const toFault = (extra: VrrpAction[]): VrrpStepResult => {
     const next = upd(s, {
-      name: 'fault', since: nowMs, linkUp: false, masterIp: undefined, masterPriority: undefined, masterHeardMs: undefined,
-      masterDownTimerMs: undefined, adverTimerMs: undefined, preemptTimerMs: undefined, handover: undefined,
+      name: 'fault',
+      since: nowMs,
+      linkUp: false,
+      masterIp: undefined,
+      masterPriority: undefined,
+      masterHeardMs: undefined,
+      masterDownTimerMs: undefined,
+      adverTimerMs: undefined,
+      preemptTimerMs: undefined,
+      handover: undefined,
       masterAdverIntervalCs: s.config.advertIntervalCs,
     });
     return { state: next, actions: [transition(s.name, 'fault', 'interface-down'), ...extra] };
   };
   switch (s.name) {
-    case 'fault': return { state: upd(s, { linkUp: false }), actions: [] };
+    case 'fault':
+      return { state: upd(s, { linkUp: false }), actions: [] };
     case 'init':
-    case 'backup': return toFault([]);
+    case 'backup':
+      return toFault([]);
     // No advert can leave a dead link; release so the addresses are not answered for elsewhere.
-    case 'master': return toFault([{ type: 'release-addresses' }]);
-    default: return unhandled(s, s.name);
+    case 'master':
+      return toFault([{ type: 'release-addresses' }]);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
@@ -477,13 +603,17 @@ function onInterfaceUp(s: VrrpState, nowMs: number): VrrpStepResult {
   switch (s.name) {
     case 'fault':
       if (s.started) return start(s, nowMs, 'interface-up');
-      return { state: upd(s, { name: 'init', since: nowMs, linkUp: true }), actions: [transition('fault', 'init', 'interface-up')] };
+      return {
+        state: upd(s, { name: 'init', since: nowMs, linkUp: true }),
+        actions: [transition('fault', 'init', 'interface-up')],
+      };
     case 'init':
       return { state: s.linkUp ? s : upd(s, { linkUp: true }), actions: [] };
     case 'backup':
     case 'master':
       return ignored(s, 'interface-up: link already up');
-    default: return unhandled(s, s.name);
+    default:
+      return unhandled(s, s.name);
   }
 }
 
@@ -506,7 +636,8 @@ export function reconfigure(state: VrrpState, config: VrrpConfig, nowMs: number)
     const r = onStartup(fresh, nowMs);
     return { state: r.state, actions: [...actions, ...r.actions] };
   }
-  const effective = state.effectivePriority === clampPriority(old.priority) ? clampPriority(config.priority) : state.effectivePriority;
+  const effective =
+    state.effectivePriority === clampPriority(old.priority) ? clampPriority(config.priority) : state.effectivePriority;
   let next = upd(state, { config });
   const actions: VrrpAction[] = [];
   if (next.name === 'master') {
@@ -514,7 +645,9 @@ export function reconfigure(state: VrrpState, config: VrrpConfig, nowMs: number)
     if (config.advertIntervalCs !== old.advertIntervalCs && next.adverTimerMs !== undefined) {
       next = upd(next, { adverTimerMs: Math.min(next.adverTimerMs, nowMs + csToMs(config.advertIntervalCs)) });
     }
-    const sameOrder = config.addresses.length === old.addresses.length && config.addresses.every((a, i) => compareIp(a, old.addresses[i]) === 0);
+    const sameOrder =
+      config.addresses.length === old.addresses.length &&
+      config.addresses.every((a, i) => compareIp(a, old.addresses[i]) === 0);
     if (!sameOrder) actions.push({ type: 'release-addresses' }, { type: 'take-addresses' }, { type: 'announce' });
   } else if (next.name === 'backup') {
     if (config.version === 2) next = upd(next, { masterAdverIntervalCs: config.advertIntervalCs });

@@ -21,7 +21,11 @@ export function skewTimeCs(priority: number, masterAdverIntervalCs: number, vers
  * Master_Down_Interval in centiseconds: 3 * Master_Adver_Interval + Skew_Time (RFC 5798 6.1;
  * RFC 3768 6.1 with Advertisement_Interval, which a v2 backup never learns from the master).
  */
-export function masterDownIntervalCs(priority: number, masterAdverIntervalCs: number, version: VrrpVersion = 3): number {
+export function masterDownIntervalCs(
+  priority: number,
+  masterAdverIntervalCs: number,
+  version: VrrpVersion = 3,
+): number {
   return 3 * masterAdverIntervalCs + skewTimeCs(priority, masterAdverIntervalCs, version);
 }
 
