@@ -5,6 +5,7 @@
 // the same idempotence, events delivered later (a microtask), never inside the call that caused them.
 import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
 import type {
+  InterfaceSettingName,
   Driver,
   LinkInfo,
   NetEvent,
@@ -178,6 +179,7 @@ export class FakeDriver implements Driver {
   private readonly chans = new Set<FakeChannel>();
   private readonly raws = new Set<FakeRawVrrp>();
   private readonly joins = new Map<string, number>();
+  private readonly settings = new Map<string, string>();
   private readonly failures = new Map<string, string[]>();
   private readonly delivery: 'microtask' | 'sync';
   private nextIndex = 1;
@@ -423,6 +425,21 @@ export class FakeDriver implements Driver {
     this.record('delete-link', [name]);
     this.maybeFail('delete-link', name);
     this.removeLink(name);
+  }
+
+  /** Per-interface settings: Linux-like defaults ("0") on a fake Linux, none on a fake BSD. */
+  getInterfaceSetting(ifname: string, name: InterfaceSettingName): string | undefined {
+    this.link(ifname);
+    if (this.os !== 'linux') return undefined;
+    return this.settings.get(`${ifname}|${name}`) ?? '0';
+  }
+
+  setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void {
+    this.record('set-interface-setting', [ifname, name, value]);
+    this.maybeFail('set-interface-setting', ifname);
+    this.link(ifname);
+    if (this.os !== 'linux') throw new DriverError(`set ${name}`, ifname, 0, 'EOPNOTSUPP', 'not on this OS');
+    this.settings.set(`${ifname}|${name}`, value);
   }
 
   joinMulticast(ifname: string, group: string): void {

@@ -106,6 +106,17 @@ export interface RawVrrpOptions {
   src?: string;
 }
 
+/** Per-interface kernel settings that tandem may change (and restores at exit). On Linux these
+ *  are the sysctls net.ipv4.conf.IF.arp_ignore / arp_announce (ip-sysctl.rst) and
+ *  net.ipv6.conf.IF.disable_ipv6 / addr_gen_mode; the BSDs have no per-interface equivalent. */
+export type InterfaceSettingName = 'arp_ignore' | 'arp_announce' | 'disable_ipv6' | 'addr_gen_mode';
+export const INTERFACE_SETTING_NAMES: readonly InterfaceSettingName[] = [
+  'arp_ignore',
+  'arp_announce',
+  'disable_ipv6',
+  'addr_gen_mode',
+];
+
 export interface Driver {
   readonly os: OsName;
   link(ifname: string): LinkInfo; // throws DriverError(ENODEV)
@@ -121,6 +132,10 @@ export interface Driver {
   /** A macvlan (bridge mode) on `parent` named `name` carrying `mac` (RFC 5798 7.3 virtual MAC). */
   createMacvlan(parent: string, name: string, mac: string): void;
   deleteLink(name: string): void; // deleting a missing one is not an error
+  /** The current value of a per-interface setting, or undefined where this OS has no such
+   *  setting (then there is nothing to set or restore). Throws DriverError for a missing interface. */
+  getInterfaceSetting(ifname: string, name: InterfaceSettingName): string | undefined;
+  setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void;
   joinMulticast(ifname: string, group: string): void;
   leaveMulticast(ifname: string, group: string): void;
   /** Link and address events (netlink / routing socket). Returns a function that stops watching. */

@@ -8,15 +8,15 @@ type Main = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> = {
   run: {
     summary: 'run the daemon in the foreground',
-    load: async () => (await import('./supervisor/supervisor.ts')).runMain,
+    load: async () => (await import('./commands/run.ts')).main,
   },
   status: {
     summary: "show the running daemon's instances and counters",
-    load: async () => (await import('./supervisor/supervisor.ts')).statusMain,
+    load: async () => (await import('./commands/status.ts')).main,
   },
   reload: {
     summary: 're-read the configuration (as SIGHUP)',
-    load: async () => (await import('./supervisor/supervisor.ts')).reloadMain,
+    load: async () => (await import('./commands/reload.ts')).main,
   },
   check: { summary: 'validate a configuration file', load: async () => (await import('./commands/check.ts')).main },
   ota: {

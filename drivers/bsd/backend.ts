@@ -518,6 +518,12 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
         `tandem creates no links on ${os}; not destroying '${name}'`,
       );
     },
+    // ARP behaviour and IPv6 address generation are global on the BSDs (net.link.ether.inet.*,
+    // net.inet6.ip6.*), not per interface: nothing to change, so nothing to restore.
+    getInterfaceSetting: () => undefined,
+    setInterfaceSetting: (ifname, name) => {
+      throw new DriverError(`set ${name}`, ifname, 0, 'EOPNOTSUPP', `no per-interface ${name} on ${os}`);
+    },
     joinMulticast: (ifname, group) => multicast('join-multicast', ifname, group),
     leaveMulticast: (ifname, group) => multicast('leave-multicast', ifname, group),
     watch,

@@ -6,6 +6,7 @@
 // which reads getMac first and relies on removeAddress/deleteLink being idempotent.
 import type {
   Driver,
+  InterfaceSettingName,
   LinkInfo,
   NetEvent,
   OsName,
@@ -60,6 +61,7 @@ import {
 import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
+import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -280,6 +282,14 @@ export class LinuxDriver implements Driver {
     const flags = this.flags(ifname);
     if (((flags & IFF_UP) !== 0) === up) return;
     this.setFlags(up ? 'link-up' : 'link-down', ifname, up ? flags | IFF_UP : flags & ~IFF_UP);
+  }
+
+  getInterfaceSetting(ifname: string, name: InterfaceSettingName): string {
+    return readInterfaceSysctl(ifname, name);
+  }
+
+  setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void {
+    writeInterfaceSysctl(ifname, name, value);
   }
 
   joinMulticast(ifname: string, group: string): void {

@@ -2,10 +2,10 @@
 // Exit 0 and "FILE: ok (N instances)" when it is usable (warnings are printed too), exit 1 with
 // every problem as FILE:LINE: path: reason on stderr, exit 2 for a bad command line.
 import { parseArgs } from 'node:util';
-import { formatIssue, loadConfig } from '../config/index.ts';
+import { DEFAULTS, formatIssue, loadConfig } from '../config/index.ts';
 import type { ConfigOptions } from '../config/index.ts';
 
-export const DEFAULT_CONFIG = '/etc/tandem/tandem.yaml';
+export const DEFAULT_CONFIG = DEFAULTS.configFile;
 
 const HELP = `Usage: tandem check [--config FILE]
 

@@ -32,6 +32,7 @@ export interface ConfigEnv {
 }
 
 export const DEFAULTS = {
+  configFile: '/etc/tandem/tandem.yaml',
   stateDir: '/run/tandem',
   nice: -10,
   realtimePriority: 10,

@@ -1,25 +1,22 @@
-// The daemon's commands, shared by the control socket and MQTT: run inside the protocol engine.
-import { CommandError, type Daemon } from './engine.ts';
+// The engine's side of a command (parsed and type-checked by the supervisor): status, reload,
+// set-priority, maintenance. Shared by the control socket and MQTT.
+import type { Engine } from './engine.ts';
+import type { EngineReplies, EngineRequest } from './protocol.ts';
 
-export async function handleCommand(daemon: Daemon, req: Record<string, unknown>): Promise<unknown> {
+export async function handleRequest(engine: Engine, req: EngineRequest): Promise<EngineReplies[keyof EngineReplies]> {
   switch (req.cmd) {
     case 'status':
-      return daemon.status();
+      return engine.status();
     case 'reload':
-      return daemon.reload();
-    case 'set-priority': {
-      if (typeof req.instance !== 'string') throw new CommandError('bad-argument', '"instance" (string) is required');
-      const v = req.value === null || req.value === undefined ? null : Number(req.value);
-      daemon.setPriority(req.instance, v);
-      return { instance: req.instance, priority: v };
+      return engine.reload(req.config);
+    case 'set-priority':
+      engine.setPriority(req.instance, req.value);
+      return { instance: req.instance, priority: req.value };
+    case 'maintenance':
+      return { instances: engine.maintenance(req.on, req.instance), on: req.on };
+    default: {
+      const never: never = req;
+      throw new Error(`unknown request ${JSON.stringify(never)}`);
     }
-    case 'maintenance': {
-      if (typeof req.on !== 'boolean') throw new CommandError('bad-argument', '"on" (boolean) is required');
-      if (req.instance !== undefined && typeof req.instance !== 'string')
-        throw new CommandError('bad-argument', '"instance" must be a string');
-      return { instances: daemon.maintenance(req.on, req.instance as string | undefined), on: req.on };
-    }
-    default:
-      throw new CommandError('unknown-command', `unknown command '${String(req.cmd)}'`);
   }
 }

@@ -1,68 +1,54 @@
-// The daemon: joins the config, the driver, the codecs and one state machine per virtual router.
-// Protocol work (receive, step, send) never waits for anything else: notify and track scripts,
-// the control socket, telemetry and file writes other than the change journal run beside it.
-import { readFileSync, writeFileSync } from 'node:fs';
+// The protocol engine: one state machine per virtual router (instance.ts), one capture per
+// interface (ports.ts), the tracking that sets each instance's fault and priority
+// (core/policy/tracking.ts), and the change journal that undoes everything at exit. Protocol
+// work (receive, step, send) never waits for anything else: notify and track scripts, the
+// supervisor's services and file writes other than the journal run beside it.
 import { randomUUID } from 'node:crypto';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Driver, NetEvent } from '../../drivers/types.ts';
 import type { InstanceConfig, TandemConfig } from '../config/types.ts';
-import type { Driver, NetEvent, PacketChannel } from '../../drivers/types.ts';
-import { loadConfig, formatIssue } from '../config/index.ts';
-import { decodeFrame } from '../core/packet/index.ts';
-import type { TransitionReason, VrrpStateName } from '../core/vrrp/types.ts';
-import { Instance } from './instance.ts';
-import { Journal } from './journal.ts';
-import { NotifyQueue, TrackScript } from './scripts.ts';
+import { CommandError } from '../core/errors.ts';
+import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdict } from '../core/policy/tracking.ts';
+import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
+import { csToMs, type TransitionReason, type VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
 import { VERSION } from '../runtime/version.ts';
-import { CommandError } from '../telemetry/types.ts';
+import { Instance } from './instance.ts';
+import { Journal, type Undoer } from './journal.ts';
+import { Port } from './ports.ts';
+import { planReload } from './reload-plan.ts';
+import { NotifyQueue, TrackScript } from './scripts.ts';
 
-export interface DaemonOptions {
+export interface EngineOptions {
   driver: Driver;
   log: Logger;
-  configFile: string;
-  /** Overrides for tests: a config already loaded. */
-  config?: TandemConfig;
-  now?: () => number;
+  /** Validated by the supervisor, which read the file. */
+  config: TandemConfig;
+  now?: () => number; // monotonic ms; tests inject a clock
 }
 
-interface Port {
-  ifname: string;
-  channel: PacketChannel;
-  byKey: Map<string, Instance>; // `${family}:${vrid}`
-  drops: Record<string, number>;
-}
-
-interface TrackState {
+/** What tracking knows about one instance, gathered from link events and scripts. */
+interface Tracking {
   ownCarrier: boolean;
-  trackedDown: Set<string>; // tracked interfaces (no weight) currently down
-  weightLoss: number; // sum of weights of failed tracked objects
-  scriptFault: number; // failed scripts without weight
+  trackedDown: Set<string>; // tracked interfaces currently down
   scripts: TrackScript[];
   maintenance: boolean;
   priorityOverride?: number; // set-priority command
   groupHold: boolean; // another member of its sync group is in fault
   faulted: boolean; // last fault verdict fed to the machine
-  lastPriority: number;
+  lastPriority: number; // last effective priority fed to the machine
 }
 
-/** A state transition or a notable fault, as published on telemetry's `events` topic. */
-export interface DaemonEvent {
-  instance?: string;
-  from?: VrrpStateName;
-  to?: VrrpStateName;
-  reason: TransitionReason | string;
-  [k: string]: unknown;
-}
-export type EventListener = (e: DaemonEvent) => void;
+export type EventListener = (e: EngineEvent) => void;
 
-export class Daemon {
-  config!: TandemConfig;
+export class Engine {
+  config: TandemConfig;
   readonly bootId = randomUUID();
   readonly startedAt = Date.now();
   private readonly now: () => number;
   private instances = new Map<string, Instance>();
   private ports = new Map<string, Port>();
-  private track = new Map<string, TrackState>();
+  private tracking = new Map<string, Tracking>();
   private notify = new Map<string, NotifyQueue>();
   private unwatch: (() => void) | undefined;
   private journal!: Journal;
@@ -70,8 +56,10 @@ export class Daemon {
   private listeners: EventListener[] = [];
   private changeListeners: (() => void)[] = [];
   private stopping = false;
+  private reloading: Promise<ReloadResult> | undefined;
 
-  constructor(private opts: DaemonOptions) {
+  constructor(private opts: EngineOptions) {
+    this.config = opts.config;
     this.now = opts.now ?? (() => performance.now());
     this.loop = monitorEventLoopDelay({ resolution: 5 });
   }
@@ -91,7 +79,7 @@ export class Daemon {
     this.changeListeners.push(l);
   }
 
-  private emit(e: DaemonEvent): void {
+  private emit(e: EngineEvent): void {
     for (const l of this.listeners) {
       try {
         l(e);
@@ -112,15 +100,8 @@ export class Daemon {
     }
   }
 
-  /** Load the config, clean up after a crashed run, and start every instance. */
+  /** Clean up after a crashed run, and start every instance. */
   start(): void {
-    if (this.opts.config) this.config = this.opts.config;
-    else {
-      const r = loadConfig(this.opts.configFile);
-      for (const w of r.warnings) this.log.warn({ issue: formatIssue(w) }, 'config warning');
-      if (!r.ok) throw new ConfigRejected(r.errors.map(formatIssue));
-      this.config = r.config;
-    }
     this.loop.enable();
     this.journal = new Journal(this.config.stateDir);
     const left = this.journal.leftovers();
@@ -135,22 +116,19 @@ export class Daemon {
     this.log.info({ node: this.config.node, version: VERSION, instances: this.config.instances.length }, 'started');
   }
 
-  private undoer() {
+  private undoer(): Undoer {
     return {
-      setMac: (i: string, m: string) => this.driver.setMac(i, m, { cycleLink: true }),
-      removeAddress: (i: string, c: string) => this.driver.removeAddress(i, c),
-      deleteLink: (n: string) => this.driver.deleteLink(n),
-      writeSysctl: (p: string, v: string) => writeFileSync(p, v),
+      setMac: (i, m) => this.driver.setMac(i, m, { cycleLink: true }),
+      removeAddress: (i, c) => this.driver.removeAddress(i, c),
+      deleteLink: (n) => this.driver.deleteLink(n),
+      setInterfaceSetting: (i, n, v) => this.driver.setInterfaceSetting(i, n, v),
     };
   }
 
   private port(ifname: string): Port {
     let p = this.ports.get(ifname);
     if (!p) {
-      const channel = this.driver.openChannel(ifname, { vrrp: true });
-      p = { ifname, channel, byKey: new Map(), drops: {} };
-      const port = p;
-      channel.onFrame((f) => this.onFrame(port, f));
+      p = new Port(ifname, this.driver.openChannel(ifname, { vrrp: true }));
       this.ports.set(ifname, p);
     }
     return p;
@@ -201,21 +179,19 @@ export class Daemon {
       },
       link.index,
     );
-    port.byKey.set(`${c.family}:${c.vrid}`, inst);
+    port.add(inst);
     this.instances.set(c.name, inst);
     this.setNotify(c);
-    const t: TrackState = {
+    const t: Tracking = {
       ownCarrier: link.carrier && link.up,
       trackedDown: new Set(),
-      weightLoss: 0,
-      scriptFault: 0,
       scripts: [],
       maintenance: false,
       groupHold: false,
       faulted: false,
       lastPriority: c.priority,
     };
-    this.track.set(c.name, t);
+    this.tracking.set(c.name, t);
     for (const ti of c.track.interfaces) {
       try {
         const l = this.driver.link(ti.name);
@@ -224,17 +200,22 @@ export class Daemon {
         this.trackedInterface(c.name, ti.name, false);
       }
     }
-    for (const s of c.track.scripts) {
-      const ts = new TrackScript(s, (ok) => {
-        this.log.info({ instance: c.name, script: s.run, ok }, 'track script changed');
-        this.emit({ instance: c.name, reason: ok ? 'track-script-ok' : 'track-script-failed', script: s.run });
-        this.recompute(c.name);
-      });
-      t.scripts.push(ts);
-      ts.start();
-    }
+    t.scripts = this.startTrackScripts(c);
     inst.start();
     return inst;
+  }
+
+  /** One TrackScript per configured script, each feeding the instance's tracking. */
+  private startTrackScripts(c: InstanceConfig): TrackScript[] {
+    return c.track.scripts.map((spec) => {
+      const ts = new TrackScript(spec, (ok) => {
+        this.log.info({ instance: c.name, script: spec.run, ok }, 'track script changed');
+        this.emit({ instance: c.name, reason: ok ? 'track-script-ok' : 'track-script-failed', script: spec.run });
+        this.recompute(c.name);
+      });
+      ts.start();
+      return ts;
+    });
   }
 
   /** A virtual address already on the interface before we own it is a leftover (a crash, or a
@@ -273,58 +254,29 @@ export class Daemon {
   }
 
   /** In mac_mode virtual the parent must not answer ARP for the VIP with its own MAC (the Linux
-   *  weak host model would): arp_ignore=1, arp_announce=2, as FRR needs too. Restored at exit. */
+   *  weak host model would): arp_ignore=1, arp_announce=2, as FRR needs too. Restored at exit.
+   *  Where the OS has no such per-interface setting (the BSDs) there is nothing to do. */
   private prepareVirtualMacParent(c: InstanceConfig): void {
-    if (this.driver.os !== 'linux' || c.family !== 4) return;
-    for (const [key, value] of [
+    if (c.family !== 4) return;
+    for (const [name, value] of [
       ['arp_ignore', '1'],
       ['arp_announce', '2'],
     ] as const) {
-      const path = `/proc/sys/net/ipv4/conf/${c.interface}/${key}`;
       try {
-        const old = readFileSync(path, 'utf8').trim();
-        if (old === value) continue;
-        this.journal.recordSysctl(path, old);
-        writeFileSync(path, value);
+        const old = this.driver.getInterfaceSetting(c.interface, name);
+        if (old === undefined || old === value) continue;
+        this.journal.recordSetting(c.interface, name, old);
+        this.driver.setInterfaceSetting(c.interface, name, value);
       } catch (e) {
-        this.log.warn({ path, err: (e as Error).message }, 'could not set sysctl');
+        this.log.warn({ interface: c.interface, setting: name, err: (e as Error).message }, 'could not set');
       }
     }
-  }
-
-  private onFrame(port: Port, frame: Uint8Array): void {
-    const d = decodeFrame(frame);
-    if (!d.ok) {
-      port.drops[d.reason] = (port.drops[d.reason] ?? 0) + 1;
-      return;
-    }
-    if (d.kind !== 'vrrp') return;
-    const inst = port.byKey.get(`${d.family}:${d.advert.vrid}`);
-    if (!inst) {
-      port.drops['unknown-vrid'] = (port.drops['unknown-vrid'] ?? 0) + 1;
-      return;
-    }
-    if (d.src === inst.primaryIp) {
-      // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
-      // expected, not a drop. (Frames we inject for multicast are never captured back.)
-      if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
-      return;
-    }
-    if (d.advert.version !== inst.cfg.version) {
-      inst.drop('bad-version');
-      return;
-    }
-    if (inst.cfg.version === 2 && !authMatches(inst.cfg, d.advert.authType, d.advert.authData)) {
-      inst.drop('bad-auth');
-      return;
-    }
-    inst.receive(d.src, d.advert, d.checksumForm);
   }
 
   private onNetEvent(ev: NetEvent): void {
     if (ev.type === 'link') {
       for (const inst of this.instances.values()) {
-        const t = this.track.get(inst.name)!;
+        const t = this.tracking.get(inst.name)!;
         if (inst.cfg.interface === ev.ifname) {
           const ok = ev.up && ev.carrier;
           if (ok !== t.ownCarrier) {
@@ -343,7 +295,7 @@ export class Daemon {
   }
 
   private trackedInterface(name: string, ifname: string, up: boolean): void {
-    const t = this.track.get(name);
+    const t = this.tracking.get(name);
     if (!t) return;
     const was = !t.trackedDown.has(ifname);
     if (was === up) return;
@@ -357,32 +309,28 @@ export class Daemon {
   /** Fault and effective priority from everything tracked, fed to the machine on change. */
   private recompute(name: string): void {
     const inst = this.instances.get(name);
-    const t = this.track.get(name);
+    const t = this.tracking.get(name);
     if (!inst || !t || this.stopping) return;
     const c = inst.cfg;
-    let weightLoss = 0,
-      hardFault = !t.ownCarrier;
-    for (const ti of c.track.interfaces) {
-      if (!t.trackedDown.has(ti.name)) continue;
-      if (ti.weight === undefined) hardFault = true;
-      else weightLoss += ti.weight;
+    const v = trackingVerdict({
+      configuredPriority: c.priority,
+      priorityOverride: t.priorityOverride,
+      ownCarrier: t.ownCarrier,
+      tracked: [
+        ...c.track.interfaces.map((ti) => ({ down: t.trackedDown.has(ti.name), weight: ti.weight })),
+        ...t.scripts.map((s) => ({ down: !s.ok, weight: s.spec.weight })),
+      ],
+      maintenance: t.maintenance,
+      groupHold: t.groupHold,
+    });
+    if (v.fault !== t.faulted) {
+      t.faulted = v.fault;
+      inst.feed({ type: v.fault ? 'interface-down' : 'interface-up' });
+      this.applySyncGroups();
     }
-    for (const s of t.scripts) {
-      if (s.ok) continue;
-      if (s.spec.weight === undefined) hardFault = true;
-      else weightLoss += s.spec.weight;
-    }
-    // The address owner's priority is fixed at 255 (RFC 5798 5.2.4); only a fault moves it.
-    let prio = c.priority === 255 ? 255 : Math.min(254, Math.max(1, (t.priorityOverride ?? c.priority) + weightLoss));
-    if (t.maintenance || t.groupHold) prio = 0;
-    if (hardFault !== t.faulted) {
-      t.faulted = hardFault;
-      inst.feed({ type: hardFault ? 'interface-down' : 'interface-up' });
-      this.syncGroupsOf(name);
-    }
-    if (prio !== t.lastPriority) {
-      t.lastPriority = prio;
-      inst.feed({ type: 'priority', priority: prio });
+    if (v.effectivePriority !== t.lastPriority) {
+      t.lastPriority = v.effectivePriority;
+      inst.feed({ type: 'priority', priority: v.effectivePriority });
       this.changed();
     }
   }
@@ -393,24 +341,18 @@ export class Daemon {
 
   /** Sync groups fail over together: while any member is in fault, the others hand over
    *  (effective priority 0, make-before-break) and stay backup. */
-  private syncGroupsOf(name: string): void {
-    for (const g of this.config.syncGroups) {
-      if (!g.instances.includes(name)) continue;
-      const anyFault = g.instances.some((n) => this.track.get(n)?.faulted);
-      for (const n of g.instances) {
-        const t = this.track.get(n);
-        if (!t) continue;
-        const hold = anyFault && !t.faulted;
-        if (hold !== t.groupHold) {
-          t.groupHold = hold;
-          this.recompute(n);
-        }
-      }
+  private applySyncGroups(): void {
+    const holds = syncGroupHolds(this.config.syncGroups, (n) => this.tracking.get(n)?.faulted ?? false);
+    for (const [n, hold] of holds) {
+      const t = this.tracking.get(n);
+      if (!t || hold === t.groupHold) continue;
+      t.groupHold = hold;
+      this.recompute(n);
     }
   }
 
   private transitioned(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void {
-    this.notify.get(inst.name)?.push([inst.cfg.notify!, inst.name, to]);
+    if (inst.cfg.notify) this.notify.get(inst.name)?.push([inst.cfg.notify, inst.name, to]);
     this.emit({ instance: inst.name, from, to, reason });
   }
 
@@ -421,10 +363,13 @@ export class Daemon {
   }
 
   setPriority(name: string, value: number | null): void {
-    const t = this.track.get(name);
+    const t = this.tracking.get(name);
     if (!t) throw new CommandError('unknown-instance', `no instance named '${name}'`);
-    if (value !== null && !(Number.isInteger(value) && value >= 1 && value <= 254)) {
-      throw new CommandError('bad-argument', 'priority must be an integer 1..254 (null restores the configured one)');
+    if (value !== null && !(Number.isInteger(value) && value >= MIN_BACKUP_PRIORITY && value <= MAX_BACKUP_PRIORITY)) {
+      throw new CommandError(
+        'bad-argument',
+        `priority must be an integer ${MIN_BACKUP_PRIORITY}..${MAX_BACKUP_PRIORITY} (null restores the configured one)`,
+      );
     }
     t.priorityOverride = value ?? undefined;
     this.recompute(name);
@@ -434,7 +379,7 @@ export class Daemon {
   maintenance(on: boolean, name?: string): string[] {
     const names = name ? [name] : [...this.instances.keys()];
     for (const n of names) {
-      const t = this.track.get(n);
+      const t = this.tracking.get(n);
       if (!t) throw new CommandError('unknown-instance', `no instance named '${n}'`);
       t.maintenance = on;
       this.recompute(n);
@@ -442,51 +387,24 @@ export class Daemon {
     return names;
   }
 
-  /** Re-read the config: unchanged instances keep running untouched; changed ones restart. */
-  async reload(): Promise<{
-    ok: boolean;
-    errors: string[];
-    kept: string[];
-    restarted: string[];
-    added: string[];
-    removed: string[];
-  }> {
-    const r = loadConfig(this.opts.configFile);
-    if (!r.ok) {
-      const errors = r.errors.map(formatIssue);
-      this.log.error({ errors }, 'reload rejected: keeping the running configuration');
-      this.emit({ reason: 'reload-rejected', errors });
-      return { ok: false, errors, kept: [], restarted: [], added: [], removed: [] };
-    }
-    const next = r.config;
-    const kept: string[] = [],
-      restarted: string[] = [],
-      added: string[] = [],
-      removed: string[] = [];
+  /** Apply a new configuration (validated by the supervisor): unchanged instances keep running
+   *  untouched, in-place changes keep their state, the rest restart. One reload at a time: a
+   *  second one waits for the first. */
+  reload(next: TandemConfig): Promise<ReloadResult> {
+    const run = async () => this.applyReload(next);
+    const p = (this.reloading ?? Promise.resolve()).then(run, run);
+    this.reloading = p;
+    return p;
+  }
+
+  private async applyReload(next: TandemConfig): Promise<ReloadResult> {
+    const plan = planReload(this.config.instances, next.instances);
     const nextByName = new Map(next.instances.map((c) => [c.name, c]));
-    const stop: Instance[] = [];
-    const soft: [Instance, InstanceConfig][] = [];
-    for (const [name, inst] of this.instances) {
-      const n = nextByName.get(name);
-      if (!n) {
-        removed.push(name);
-        stop.push(inst);
-      } else if (sameInstance(inst.cfg, n)) kept.push(name);
-      else if (softChange(inst.cfg, n)) {
-        kept.push(name);
-        soft.push([inst, n]);
-      } else {
-        restarted.push(name);
-        stop.push(inst);
-      }
-    }
-    for (const [inst, n] of soft) this.reconfigureInPlace(inst, n);
-    await this.stopInstances(stop);
-    const old = this.config;
-    this.config = { ...next, instances: next.instances };
+    for (const name of plan.inPlace) this.reconfigureInPlace(this.instances.get(name)!, nextByName.get(name)!);
+    await this.stopInstances([...plan.remove, ...plan.restart].map((n) => this.instances.get(n)!));
+    this.config = next;
     for (const c of next.instances) {
       if (this.instances.has(c.name)) continue;
-      if (!old.instances.some((o) => o.name === c.name)) added.push(c.name);
       try {
         this.addInstance(c);
       } catch (e) {
@@ -494,24 +412,26 @@ export class Daemon {
       }
     }
     this.recomputeAll();
+    const result: ReloadResult = {
+      ok: true,
+      errors: [],
+      kept: [...plan.unchanged, ...plan.inPlace],
+      restarted: plan.restart,
+      added: plan.add,
+      removed: plan.remove,
+    };
+    const { kept, restarted, added, removed } = result;
     this.log.info({ kept, restarted, added, removed }, 'reloaded');
     this.emit({ reason: 'reloaded', kept, restarted, added, removed });
-    return { ok: true, errors: [], kept, restarted, added, removed };
+    return result;
   }
 
   /** Priority, preempt, tracking, notify or announcement settings changed: no restart. */
   private reconfigureInPlace(inst: Instance, c: InstanceConfig): void {
-    const t = this.track.get(inst.name)!;
+    const t = this.tracking.get(inst.name)!;
     if (JSON.stringify(inst.cfg.track.scripts) !== JSON.stringify(c.track.scripts)) {
       for (const s of t.scripts) s.stop();
-      t.scripts = c.track.scripts.map((spec) => {
-        const ts = new TrackScript(spec, (ok) => {
-          this.emit({ instance: c.name, reason: ok ? 'track-script-ok' : 'track-script-failed', script: spec.run });
-          this.recompute(c.name);
-        });
-        ts.start();
-        return ts;
-      });
+      t.scripts = this.startTrackScripts(c);
     }
     for (const name of [...t.trackedDown])
       if (!c.track.interfaces.some((x) => x.name === name)) t.trackedDown.delete(name);
@@ -525,18 +445,22 @@ export class Daemon {
   private async stopInstances(list: Instance[]): Promise<void> {
     if (!list.length) return;
     for (const i of list) i.feed({ type: 'shutdown' });
-    const worst = Math.max(...list.map((i) => i.state.masterDownIntervalCs * 10));
+    const worst = Math.max(...list.map((i) => csToMs(i.state.masterDownIntervalCs)));
     const deadline = this.now() + worst + 500;
     while (list.some((i) => !i.stopped) && this.now() < deadline) await sleep(5);
     for (const i of list) {
       i.dispose();
-      this.instances.delete(i.name);
-      this.track.get(i.name)?.scripts.forEach((s) => s.stop());
-      this.track.delete(i.name);
-      this.notify.delete(i.name);
+      // Only entries that still point at this instance: its replacement may be registered.
+      if (this.instances.get(i.name) === i) {
+        this.instances.delete(i.name);
+        for (const s of this.tracking.get(i.name)?.scripts ?? []) s.stop();
+        this.tracking.delete(i.name);
+        this.notify.delete(i.name);
+      }
       const port = this.ports.get(i.cfg.interface);
-      port?.byKey.delete(`${i.cfg.family}:${i.cfg.vrid}`);
-      if (port && port.byKey.size === 0) {
+      if (!port) continue;
+      port.remove(i);
+      if (port.size === 0) {
         port.channel.close();
         this.ports.delete(port.ifname);
       }
@@ -547,6 +471,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    await this.reloading?.catch(() => {});
     await this.stopInstances([...this.instances.values()]);
     this.unwatch?.();
     const errors = Journal.undo(this.journal.current(), this.undoer());
@@ -558,7 +483,7 @@ export class Daemon {
     this.log.info('stopped');
   }
 
-  status() {
+  status(): EngineStatus {
     const now = this.now();
     const ms = (ns: number) => Math.round(ns / 1e4) / 100;
     return {
@@ -569,7 +494,7 @@ export class Daemon {
       uptimeMs: Date.now() - this.startedAt,
       loopDelay: { p50: ms(this.loop.percentile(50)), p99: ms(this.loop.percentile(99)), max: ms(this.loop.max) },
       instances: [...this.instances.values()].map((i) => {
-        const t = this.track.get(i.name)!;
+        const t = this.tracking.get(i.name)!;
         return {
           ...i.status(now),
           maintenance: t.maintenance,
@@ -577,54 +502,9 @@ export class Daemon {
           failedScripts: t.scripts.filter((s) => !s.ok).map((s) => s.spec.run),
         };
       }),
-      interfaces: [...this.ports.values()].map((p) => ({
-        name: p.ifname,
-        drops: { ...p.drops },
-        captureDropped: p.channel.dropped(),
-      })),
+      interfaces: [...this.ports.values()].map((p) => p.status()),
     };
   }
-}
-
-export class ConfigRejected extends Error {
-  constructor(readonly issues: string[]) {
-    super(`configuration rejected:\n${issues.join('\n')}`);
-  }
-}
-
-export { CommandError };
-
-/** Keys whose change the running machine absorbs (RFC 5798 state is kept). */
-const SOFT_KEYS = new Set<keyof InstanceConfig>([
-  'priority',
-  'preempt',
-  'preemptDelayMs',
-  'acceptMode',
-  'garp',
-  'track',
-  'notify',
-  'notifyTimeoutMs',
-  'line',
-]);
-
-function softChange(a: InstanceConfig, b: InstanceConfig): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof InstanceConfig)[]);
-  for (const k of keys) if (!SOFT_KEYS.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
-  return true;
-}
-
-function sameInstance(a: InstanceConfig, b: InstanceConfig): boolean {
-  const strip = (c: InstanceConfig) => JSON.stringify({ ...c, line: 0 });
-  return strip(a) === strip(b);
-}
-
-function authMatches(c: InstanceConfig, type: number | undefined, data: Uint8Array | undefined): boolean {
-  // RFC 3768 dropped authentication; RFC 2338 peers may still send simple text (type 1).
-  if (c.auth.type === 'none') return type === 0 || type === undefined;
-  if (type !== 1 || !data) return false;
-  const want = new Uint8Array(8);
-  want.set(new TextEncoder().encode(c.auth.password).subarray(0, 8));
-  return want.every((b, i) => b === data[i]);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

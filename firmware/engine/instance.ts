@@ -1,7 +1,6 @@
 // One virtual router at run time: the imperative shell around the pure state machine.
 // receive -> step -> perform actions -> re-arm one timer. Nothing here blocks: sends are one
 // pcap_inject each, address changes one netlink round trip, notify scripts are queued elsewhere.
-import { writeFileSync } from 'node:fs';
 import type { InstanceConfig } from '../config/types.ts';
 import type { Driver, PacketChannel, RawVrrpSocket } from '../../drivers/types.ts';
 import type { ChecksumForm, VrrpAdvert } from '../core/packet/types.ts';
@@ -18,23 +17,14 @@ import {
   encodeGratuitousArp,
   encodeNeighborAdvert,
   encodeVrrpFrame,
+  simplePasswordAuthData,
+  VRRP_V2_AUTH_LEN,
   virtualMac,
 } from '../core/packet/index.ts';
-import { initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
+import type { CountedDrop, InstanceCounters, InstanceStatus } from '../core/status.ts';
+import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
-
-export interface InstanceCounters {
-  advertsSent: number;
-  advertsReceived: number;
-  transitions: number;
-  becameMaster: number;
-  announcements: number; // gratuitous ARP / unsolicited NA frames sent
-  addressesRestored: number; // VIPs put back after other software removed them (keepalived #836)
-  sendErrors: number;
-  lateTimers: number; // timers that fired over a quarter interval late (keepalived #2066)
-  drops: Record<string, number>;
-}
 
 export interface InstanceHooks {
   onTransition(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
@@ -57,7 +47,8 @@ export interface InstanceEnv {
   hooks: InstanceHooks;
 }
 
-/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vrrp<4|6>.<ifindex>.<vrid>" fits IFNAMSIZ. */
+/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vr<4|6>.<ifindex>.<vrid>",
+ *  cut to 15 characters (IFNAMSIZ less the NUL). */
 export function macvlanName(ifindex: number, family: 4 | 6, vrid: number): string {
   return `vr${family}.${ifindex}.${vrid}`.slice(0, 15);
 }
@@ -101,7 +92,7 @@ export class Instance {
   private garpTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private owning = false; // VIPs currently held
-  private lastSrcMismatchLog = 0;
+  private lastSendErrorLogAt = 0; // send errors are logged at most every 5 s
 
   constructor(
     public cfg: InstanceConfig,
@@ -166,7 +157,7 @@ export class Instance {
     this.feed({ type: 'advert', src, advert });
   }
 
-  drop(reason: string): void {
+  drop(reason: CountedDrop): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
   }
 
@@ -211,13 +202,17 @@ export class Instance {
   private perform(a: VrrpAction): void {
     switch (a.type) {
       case 'send-advert':
-        return this.sendAdvert(a.priority, a.maxAdverIntervalCs);
+        this.sendAdvert(a.priority, a.maxAdverIntervalCs);
+        return;
       case 'announce':
-        return this.announce();
+        this.announce();
+        return;
       case 'take-addresses':
-        return this.takeAddresses();
+        this.takeAddresses();
+        return;
       case 'release-addresses':
-        return this.releaseAddresses();
+        this.releaseAddresses();
+        return;
       case 'transition':
         this.counters.transitions++;
         if (a.to === 'master') this.counters.becameMaster++;
@@ -225,7 +220,8 @@ export class Instance {
         this.env.hooks.onTransition(this, a.from, a.to, a.reason);
         return;
       case 'drop':
-        return this.drop(a.reason);
+        this.drop(a.reason);
+        return;
       default: {
         const never: never = a;
         this.env.log.warn({ action: never }, 'unknown action');
@@ -286,7 +282,7 @@ export class Instance {
           dst: peer,
           checksumForm: this.checksumForm,
         });
-        this.trySend(() => raw.send(peer, payload), 'advert') && this.counters.advertsSent++;
+        if (this.trySend(() => raw.send(peer, payload), 'advert')) this.counters.advertsSent++;
       }
       return;
     }
@@ -297,7 +293,7 @@ export class Instance {
       advert,
       checksumForm: this.checksumForm,
     });
-    this.send(frame, 'advert') && this.counters.advertsSent++;
+    if (this.send(frame, 'advert')) this.counters.advertsSent++;
   }
 
   private send(frame: Uint8Array, what: string): boolean {
@@ -312,8 +308,8 @@ export class Instance {
     } catch (e) {
       this.counters.sendErrors++;
       const now = this.env.now();
-      if (now - this.lastSrcMismatchLog > 5000) {
-        this.lastSrcMismatchLog = now;
+      if (now - this.lastSendErrorLogAt > 5000) {
+        this.lastSendErrorLogAt = now;
         this.env.log.error({ instance: this.name, what, err: (e as Error).message }, 'send failed');
       }
       return false;
@@ -429,9 +425,10 @@ export class Instance {
     if (driver.os === 'linux') {
       // Every router's macvlan has the same MAC: an EUI-64 link-local derived from it would collide
       // (and RFC 9568 7.4 says never to source from it). IPv4 instances need no IPv6 at all.
+      // The macvlan is ours and deleted at exit, so these need no undo record.
       const key = this.cfg.family === 4 ? 'disable_ipv6' : 'addr_gen_mode';
       try {
-        writeFileSync(`/proc/sys/net/ipv6/conf/${this.addrIfname}/${key}`, '1');
+        driver.setInterfaceSetting(this.addrIfname, key, '1');
       } catch (e) {
         this.env.log.warn({ instance: this.name, err: (e as Error).message }, `could not set ${key} on the macvlan`);
       }
@@ -446,7 +443,8 @@ export class Instance {
     this.timer = this.garpTimer = this.refreshTimer = undefined;
   }
 
-  status(now: number) {
+  /** This instance's part of the status (the engine adds tracking and maintenance). */
+  status(now: number): Omit<InstanceStatus, 'maintenance' | 'trackedDown' | 'failedScripts'> {
     const s = this.state;
     return {
       name: this.cfg.name,
@@ -460,7 +458,7 @@ export class Instance {
       priority: this.cfg.priority,
       effectivePriority: s.effectivePriority,
       masterIp: s.masterIp ?? null,
-      masterAdverIntervalMs: s.masterAdverIntervalCs * 10,
+      masterAdverIntervalMs: csToMs(s.masterAdverIntervalCs),
       timeInStateMs: Math.max(0, Math.round(now - s.since)),
       checksumForm: this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
       counters: { ...this.counters, drops: { ...this.counters.drops } },
@@ -468,11 +466,8 @@ export class Instance {
   }
 }
 
+/** RFC 3768 5.3.6: type 1 carries the password (validated to 8 bytes by the config), type 0 zeros. */
 function v2Auth(c: InstanceConfig): Pick<VrrpAdvert, 'authType' | 'authData'> {
-  const data = new Uint8Array(8);
-  if (c.auth.type === 'simple') {
-    data.set(new TextEncoder().encode(c.auth.password).subarray(0, 8));
-    return { authType: 1, authData: data };
-  }
-  return { authType: 0, authData: data };
+  if (c.auth.type === 'simple') return { authType: 1, authData: simplePasswordAuthData(c.auth.password) };
+  return { authType: 0, authData: new Uint8Array(VRRP_V2_AUTH_LEN) };
 }

@@ -12,23 +12,30 @@
 // and not recoverable otherwise (the original MAC), are written before the change.
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { INTERFACE_SETTING_NAMES, type InterfaceSettingName } from '../../drivers/types.ts';
 
 export interface Changes {
   pid: number;
   macs: Record<string, string>; // ifname -> original MAC
   addresses: { ifname: string; cidr: string }[];
   links: string[]; // interfaces we created (macvlans)
-  sysctls: Record<string, string>; // /proc/sys path -> original value
+  settings: InterfaceSettingRecord[]; // per-interface kernel settings changed, with their original value
+}
+
+export interface InterfaceSettingRecord {
+  ifname: string;
+  name: InterfaceSettingName;
+  original: string;
 }
 
 export interface Undoer {
   setMac(ifname: string, mac: string): void;
   removeAddress(ifname: string, cidr: string): void;
   deleteLink(name: string): void;
-  writeSysctl(path: string, value: string): void;
+  setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void;
 }
 
-const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], sysctls: {} });
+const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], settings: [] });
 
 export class Journal {
   readonly file: string;
@@ -50,7 +57,7 @@ export class Journal {
     if (prev.pid !== process.pid && isAlive(prev.pid)) {
       throw new Error(`another tandem (pid ${prev.pid}) owns ${this.file}: refusing to start`);
     }
-    return { ...empty(), ...prev };
+    return { ...empty(), ...prev, settings: settingsOf(prev) };
   }
 
   recordMac(ifname: string, original: string): void {
@@ -85,13 +92,9 @@ export class Journal {
     this.flush();
   }
 
-  recordSysctl(path: string, original: string): void {
-    if (this.data.sysctls[path] !== undefined) return;
-    this.data.sysctls[path] = original;
-    this.flush();
-  }
-  forgetSysctl(path: string): void {
-    delete this.data.sysctls[path];
+  recordSetting(ifname: string, name: InterfaceSettingName, original: string): void {
+    if (this.data.settings.some((x) => x.ifname === ifname && x.name === name)) return; // keep the first
+    this.data.settings.push({ ifname, name, original });
     this.flush();
   }
 
@@ -113,7 +116,8 @@ export class Journal {
     for (const l of c.links) attempt(`delete ${l}`, () => u.deleteLink(l));
     for (const [ifname, mac] of Object.entries(c.macs))
       attempt(`restore MAC of ${ifname}`, () => u.setMac(ifname, mac));
-    for (const [path, v] of Object.entries(c.sysctls)) attempt(`restore ${path}`, () => u.writeSysctl(path, v));
+    for (const x of c.settings)
+      attempt(`restore ${x.name} of ${x.ifname}`, () => u.setInterfaceSetting(x.ifname, x.name, x.original));
     return errors;
   }
 
@@ -156,4 +160,19 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The settings records of a journal, keeping only well-formed ones; a journal written before
+ *  settings were typed held raw /proc/sys paths, which are read back only if they name one. */
+function settingsOf(prev: Partial<Changes> & { sysctls?: Record<string, string> }): InterfaceSettingRecord[] {
+  const known = (n: unknown): n is InterfaceSettingName => INTERFACE_SETTING_NAMES.includes(n as InterfaceSettingName);
+  const out: InterfaceSettingRecord[] = [];
+  for (const x of Array.isArray(prev.settings) ? prev.settings : []) {
+    if (x && typeof x.ifname === 'string' && known(x.name) && typeof x.original === 'string') out.push(x);
+  }
+  for (const [path, original] of Object.entries(prev.sysctls ?? {})) {
+    const m = /^\/proc\/sys\/net\/ipv[46]\/conf\/([^/]{1,15})\/([a-z_0-9]+)$/.exec(path);
+    if (m && known(m[2]) && typeof original === 'string') out.push({ ifname: m[1], name: m[2], original });
+  }
+  return out;
 }

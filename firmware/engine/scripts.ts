@@ -15,7 +15,7 @@ export function runScript(argv: string[], timeoutMs: number): Promise<ScriptResu
   const t0 = performance.now();
   return new Promise((resolve) => {
     let timedOut = false;
-    let child;
+    let child: ReturnType<typeof spawn>;
     try {
       child = spawn(argv[0], argv.slice(1), { stdio: 'ignore', detached: true });
     } catch (e) {

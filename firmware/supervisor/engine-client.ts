@@ -1,14 +1,9 @@
-// The main thread's handle on the protocol engine (firmware/engine/worker.ts, a worker thread).
+// The supervisor's handle on the protocol engine (firmware/engine/worker.ts, a worker thread).
 import { Worker } from 'node:worker_threads';
-import type { FromEngine, ToEngine } from '../engine/worker.ts';
-
-/** What the engine reports in `tandem status --json` (kept loose: the engine owns the shape). */
-export interface EngineStatus {
-  node: string;
-  version: string;
-  instances: { name: string; state: string; [k: string]: unknown }[];
-  [k: string]: unknown;
-}
+import type { TandemConfig } from '../config/types.ts';
+import type { EngineEvent, EngineStatus } from '../core/status.ts';
+import type { EngineReply, EngineRequest, FromEngine, ToEngine } from '../engine/protocol.ts';
+import type { LogLevel } from '../runtime/log.ts';
 
 export class EngineError extends Error {
   constructor(
@@ -32,7 +27,7 @@ export class EngineClient {
   private worker: Worker | undefined;
   private nextId = 1;
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private eventListeners: ((e: Record<string, unknown>) => void)[] = [];
+  private eventListeners: ((e: EngineEvent) => void)[] = [];
   private changeListeners: (() => void)[] = [];
   private lastStatus: EngineStatus | undefined;
   private stopped: (() => void) | undefined;
@@ -40,8 +35,8 @@ export class EngineClient {
   /** `onExit` is called if the engine thread dies (an uncaught error): the daemon must exit. */
   constructor(private onExit: (why: string) => void) {}
 
-  /** Starts the engine; rejects with the reason when it cannot start (bad config, no interface). */
-  start(configFile: string, logLevel?: string): Promise<void> {
+  /** Starts the engine with a validated config; rejects with the reason when it cannot start. */
+  start(config: TandemConfig, logLevel: LogLevel): Promise<void> {
     const { url, execArgv } = workerEntry();
     // execArgv is not inherited: preloads meant for the main thread stay out of the engine. A
     // small young generation keeps the engine's memory low (it allocates little per packet).
@@ -59,7 +54,7 @@ export class EngineClient {
           case 'started':
             started = true;
             this.bootId = m.bootId;
-            this.lastStatus = m.status as EngineStatus;
+            this.lastStatus = m.status;
             resolve();
             break;
           case 'start-failed':
@@ -77,7 +72,7 @@ export class EngineClient {
             for (const l of this.eventListeners) l(m.e);
             break;
           case 'status':
-            this.lastStatus = m.s as EngineStatus;
+            this.lastStatus = m.s;
             for (const l of this.changeListeners) l();
             break;
           case 'stopped':
@@ -96,15 +91,15 @@ export class EngineClient {
         if (!started) reject(new EngineError('engine-exited', `the engine exited (${code}) before starting`));
         else if (!this.stopped) this.onExit(`the protocol engine exited with code ${code}`);
       });
-      this.send({ t: 'start', configFile, logLevel });
+      this.send({ t: 'start', config, logLevel });
     });
   }
 
-  /** A command for the engine (status, reload, set-priority, maintenance). */
-  request(req: Record<string, unknown>): Promise<unknown> {
+  /** A request to the engine; its answer has the type of that request's reply. */
+  request<R extends EngineRequest>(req: R): Promise<EngineReply<R>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.send({ t: 'req', id, req });
     });
   }
@@ -115,7 +110,7 @@ export class EngineClient {
     return this.lastStatus;
   }
 
-  onEvent(l: (e: Record<string, unknown>) => void): void {
+  onEvent(l: (e: EngineEvent) => void): void {
     this.eventListeners.push(l);
   }
   onChange(l: () => void): void {

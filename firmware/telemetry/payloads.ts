@@ -4,7 +4,8 @@
 //   ts       ISO 8601 time the message was composed
 //   boot_id  the daemon's boot identifier (a new one per process start)
 //   seq      one per-boot counter across all topics: a gap means a message was lost or dropped
-import type { InstanceCounters, PublishedStatus, StatusSnapshot, TelemetryEvent } from './types.ts';
+import type { InstanceCounters } from '../core/status.ts';
+import type { PublishedStatus, StatusSnapshot, TelemetryEvent } from './types.ts';
 
 export const SCHEMA_VERSION = 1;
 

@@ -1,20 +1,11 @@
 // The contract between the daemon (host) and the MQTT telemetry module. The daemon builds a
 // TelemetryHost and an MqttConfig (from the config loader) and owns one Telemetry instance.
+import type { MqttConfig as ValidatedMqttConfig } from '../config/types.ts';
+import type { EngineEvent, EngineStatus } from '../core/status.ts';
 
-/** MQTT settings, already validated by the config loader. */
-export interface MqttConfig {
-  url: string; // mqtt://host:1883 or mqtts://host:8883 (userinfo is never logged)
-  clientId: string;
-  username?: string;
-  passwordFile?: string; // read at every connect attempt; one trailing newline is trimmed
-  ca?: string; // PEM file paths for TLS
-  cert?: string;
-  key?: string;
-  topicPrefix: string; // topics are <topicPrefix>/<node>/...
-  healthIntervalMs: number;
-  protocolVersion: 4 | 5;
-  offlineQueue: number; // events kept while the broker is unreachable; oldest dropped first
-  // Optional knobs (defaults in telemetry.ts); tests shrink them to keep runs short.
+/** MQTT settings, validated by the config loader, plus knobs (defaults in telemetry.ts) that
+ *  tests shrink to keep runs short. */
+export interface MqttConfig extends ValidatedMqttConfig {
   keepaliveS?: number; // MQTT keepalive, seconds (default 30)
   connectTimeoutMs?: number; // CONNACK deadline (default 10 000)
   backoffMinMs?: number; // reconnect backoff base (default 1 000)
@@ -22,36 +13,8 @@ export interface MqttConfig {
   stateCoalesceMs?: number; // stateChanged() calls within this window give one publish (default 100)
 }
 
-/** Counters of one virtual router, as `tandem status --json` prints them. */
-export interface InstanceCounters {
-  advertsSent: number;
-  advertsReceived: number;
-  transitions: number;
-  drops: Record<string, number>;
-}
-
-export interface InstanceStatus {
-  name: string;
-  interface: string;
-  vrid: number;
-  version: number;
-  family: number; // 4 or 6
-  state: string;
-  priority: number;
-  effectivePriority: number;
-  masterIp: string | null;
-  timeInStateMs: number;
-  counters: InstanceCounters;
-}
-
-/** The object `tandem status --json` prints; published retained on `state`. */
-export interface StatusSnapshot {
-  node: string;
-  version: string;
-  instances: InstanceStatus[];
-  loopDelay?: Record<string, number>;
-  [k: string]: unknown;
-}
+/** What telemetry reads of the engine's status; the whole of it is published as is on `state`. */
+export type StatusSnapshot = Pick<EngineStatus, 'node' | 'version' | 'instances'> & Partial<EngineStatus>;
 
 /** What the daemon gives the telemetry module. */
 export interface TelemetryHost {
@@ -74,13 +37,7 @@ export interface TelemetryLog {
 }
 
 /** One state-machine or daemon event, published once on `events`. */
-export interface TelemetryEvent {
-  instance?: string;
-  from?: string;
-  to?: string;
-  reason: string;
-  [k: string]: unknown;
-}
+export type TelemetryEvent = EngineEvent;
 
 export type PublishedStatus = 'online' | 'offline' | 'updating';
 
@@ -95,11 +52,5 @@ export interface TelemetryStats {
 }
 
 /** Thrown by TelemetryHost.command for bad arguments or an unknown instance. */
-export class CommandError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'CommandError';
-    this.code = code;
-  }
-}
+export { CommandError } from '../core/errors.ts';
+export type { InstanceCounters, InstanceStatus } from '../core/status.ts';

@@ -1,6 +1,7 @@
 // Telemetry against a real mosquitto on loopback: retained status and state, events, health,
 // payloads checked against docs/schemas, commands (MQTT 5 and 3.1.1), credentials and TLS,
 // and the broker's CONNACK limits. Each test starts its own broker and kills it in finally.
+import { exampleCounters, exampleInstanceStatus } from '../kit/status.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
@@ -89,19 +90,12 @@ class FakeHost implements TelemetryHost {
       node: this.node,
       version: this.version,
       instances: [
-        {
-          name: 'lan',
+        exampleInstanceStatus({
           interface: 'veth0',
-          vrid: 7,
-          version: 3,
-          family: 4,
           state: this.maintenance ? 'backup' : 'master',
-          priority: 100,
           effectivePriority: this.priority,
-          masterIp: '192.0.2.1',
-          timeInStateMs: 1000,
-          counters: { advertsSent: 10, advertsReceived: 0, transitions: 1, drops: { 'bad-ttl': 0 } },
-        },
+          counters: exampleCounters({ advertsSent: 10, transitions: 1, drops: { 'bad-ttl': 0 } }),
+        }),
       ],
     };
   }

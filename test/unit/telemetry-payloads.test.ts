@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { exampleCounters, exampleInstanceStatus } from '../kit/status.ts';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import mqttPacket from 'mqtt-packet';
@@ -18,25 +19,11 @@ const schema = (name: string): JsonSchema =>
   JSON.parse(readFileSync(new URL(`../../docs/schemas/${name}.json`, import.meta.url), 'utf8'));
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
 const env = (seq: number) => envelope('boot-1', seq, T0);
-const counters = { advertsSent: 3, advertsReceived: 40, transitions: 2, drops: { 'bad-ttl': 1 } };
+const counters = exampleCounters({ advertsSent: 3, advertsReceived: 40, transitions: 2, drops: { 'bad-ttl': 1 } });
 const snapshot = {
   node: 'r1',
   version: '0.1.0',
-  instances: [
-    {
-      name: 'lan',
-      interface: 'eth0',
-      vrid: 7,
-      version: 3,
-      family: 4,
-      state: 'master',
-      priority: 150,
-      effectivePriority: 150,
-      masterIp: '192.0.2.1',
-      timeInStateMs: 1234,
-      counters,
-    },
-  ],
+  instances: [exampleInstanceStatus({ priority: 150, effectivePriority: 150, timeInStateMs: 1234, counters })],
 };
 
 test('envelope carries schema version 1, an ISO time, the boot id and the sequence number', () => {

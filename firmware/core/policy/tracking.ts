@@ -1,0 +1,67 @@
+// What tracking makes of an instance: its fault verdict and effective priority, from its carrier,
+// the tracked interfaces and scripts, operator overrides and its sync groups. Pure: the engine
+// gathers the inputs and feeds the verdict to the state machine when it changes.
+
+/** A tracked interface or script: with a weight it moves the priority; without, it is a fault. */
+export interface TrackedThing {
+  down: boolean;
+  weight?: number; // -254..254, never 0
+}
+
+export interface TrackingInputs {
+  configuredPriority: number; // 1..255
+  priorityOverride?: number; // the set-priority command, 1..254
+  ownCarrier: boolean; // the instance's own interface is up with carrier
+  tracked: readonly TrackedThing[];
+  maintenance: boolean;
+  groupHold: boolean; // another member of one of its sync groups is in fault
+}
+
+export interface TrackingVerdict {
+  fault: boolean;
+  effectivePriority: number;
+}
+
+/** RFC 5798 5.2.4: 255 is the address owner's alone and 0 means "stop being master", so a
+ *  backup's priority moved by weights stays in 1..254. */
+export const MIN_BACKUP_PRIORITY = 1;
+export const MAX_BACKUP_PRIORITY = 254;
+export const OWNER_PRIORITY = 255;
+
+/**
+ * The address owner's priority is fixed at 255 (RFC 5798 5.2.4); only a fault moves it.
+ * A weight is added while the tracked thing is down (tandem's rule; keepalived's differs).
+ * Maintenance and a sync-group hold hand mastership over with priority 0.
+ */
+export function trackingVerdict(i: TrackingInputs): TrackingVerdict {
+  let weightSum = 0;
+  let fault = !i.ownCarrier;
+  for (const t of i.tracked) {
+    if (!t.down) continue;
+    if (t.weight === undefined) fault = true;
+    else weightSum += t.weight;
+  }
+  let effectivePriority =
+    i.configuredPriority === OWNER_PRIORITY
+      ? OWNER_PRIORITY
+      : Math.min(
+          MAX_BACKUP_PRIORITY,
+          Math.max(MIN_BACKUP_PRIORITY, (i.priorityOverride ?? i.configuredPriority) + weightSum),
+        );
+  if (i.maintenance || i.groupHold) effectivePriority = 0;
+  return { fault, effectivePriority };
+}
+
+/** Sync groups fail over together: while any member is in fault, the others are held (hand over
+ *  and stay backup). Returns the hold of every instance named in a group. */
+export function syncGroupHolds(
+  groups: readonly { instances: readonly string[] }[],
+  faulted: (name: string) => boolean,
+): Map<string, boolean> {
+  const holds = new Map<string, boolean>();
+  for (const g of groups) {
+    const anyFault = g.instances.some(faulted);
+    for (const n of g.instances) holds.set(n, (holds.get(n) ?? false) || (anyFault && !faulted(n)));
+  }
+  return holds;
+}

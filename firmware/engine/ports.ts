@@ -1,0 +1,82 @@
+// One capture per interface, shared by every instance on it: decodes each frame once and hands
+// a VRRP advert to the instance it is for (RFC 5798 7.1 checks that need the instance's config
+// are made here or in the state machine; the decoder has made the rest).
+import type { PacketChannel } from '../../drivers/types.ts';
+import type { InstanceConfig } from '../config/types.ts';
+import { decodeFrame, simplePasswordAuthData } from '../core/packet/index.ts';
+import type { CountedDrop, DropCounts, PortStatus } from '../core/status.ts';
+import type { Instance } from './instance.ts';
+
+const keyOf = (family: 4 | 6, vrid: number) => `${family}:${vrid}`;
+
+export class Port {
+  readonly drops: DropCounts = {};
+  private readonly byKey = new Map<string, Instance>();
+
+  constructor(
+    readonly ifname: string,
+    readonly channel: PacketChannel,
+  ) {
+    channel.onFrame((f) => this.receive(f));
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  add(inst: Instance): void {
+    this.byKey.set(keyOf(inst.cfg.family, inst.cfg.vrid), inst);
+  }
+
+  /** Removes `inst` only if it is still the one registered for its VRID (a reload may have
+   *  registered its replacement already). */
+  remove(inst: Instance): void {
+    const k = keyOf(inst.cfg.family, inst.cfg.vrid);
+    if (this.byKey.get(k) === inst) this.byKey.delete(k);
+  }
+
+  private count(reason: CountedDrop): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+  }
+
+  receive(frame: Uint8Array): void {
+    const d = decodeFrame(frame);
+    if (!d.ok) {
+      this.count(d.reason);
+      return;
+    }
+    if (d.kind !== 'vrrp') return;
+    const inst = this.byKey.get(keyOf(d.family, d.advert.vrid));
+    if (!inst) {
+      this.count('unknown-vrid');
+      return;
+    }
+    if (d.src === inst.primaryIp) {
+      // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
+      // expected, not a drop. (Frames we inject for multicast are never captured back.)
+      if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
+      return;
+    }
+    if (d.advert.version !== inst.cfg.version) {
+      inst.drop('bad-version');
+      return;
+    }
+    if (inst.cfg.version === 2 && !authMatches(inst.cfg, d.advert.authType, d.advert.authData)) {
+      inst.drop('bad-auth');
+      return;
+    }
+    inst.receive(d.src, d.advert, d.checksumForm);
+  }
+
+  status(): PortStatus {
+    return { name: this.ifname, drops: { ...this.drops }, captureDropped: this.channel.dropped() };
+  }
+}
+
+/** RFC 3768 dropped authentication; RFC 2338 peers may still send simple text (type 1). */
+export function authMatches(c: InstanceConfig, type: number | undefined, data: Uint8Array | undefined): boolean {
+  if (c.auth.type === 'none') return type === 0 || type === undefined;
+  if (type !== 1 || !data) return false;
+  const want = simplePasswordAuthData(c.auth.password);
+  return want.every((b, i) => b === data[i]);
+}

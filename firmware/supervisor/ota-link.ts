@@ -1,0 +1,88 @@
+// The OTA agent's hooks in the supervisor. The agent is loaded only on an appliance installed
+// from an image.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { exitNow } from '../../drivers/exit.ts';
+import type { OtaAgent } from '../../ota/agent.ts';
+import { CommandError } from '../core/errors.ts';
+import type { SupervisorContext } from './context.ts';
+
+/** The OTA agent's hooks in the daemon, active only on an appliance installed from an image
+ *  (`<ota.root>/ota-state.json` exists): the boot check, the health verdict that confirms a trial,
+ *  and updates requested over MQTT (apply, then a graceful handover and exit so the launcher
+ *  starts the new slot). */
+export class OtaLink {
+  private constructor(
+    private agent: OtaAgent,
+    private ctx: SupervisorContext,
+    private restart: () => void,
+    private trial: boolean,
+  ) {}
+
+  static async open(ctx: SupervisorContext, restart: () => void): Promise<OtaLink | undefined> {
+    const ota = ctx.config.ota;
+    const root = process.env.TANDEM_OTA_ROOT ?? ota.root;
+    if (!existsSync(join(root, 'ota-state.json'))) return undefined;
+    const { OtaAgent } = await import('../../ota/agent.ts'); // not loaded on hand-run daemons
+    const agent = new OtaAgent({
+      root,
+      trustedKeys: ota.trustedKeys,
+      allowDowngrade: ota.allowDowngrade,
+      healthDeadlineS: ota.healthDeadlineMs / 1000,
+      log: ctx.log.child({ component: 'ota' }),
+    });
+    const d = agent.bootCheck();
+    ctx.log.info({ component: 'ota', decision: d }, 'OTA boot check');
+    return new OtaLink(agent, ctx, restart, d.decision === 'trial');
+  }
+
+  slot(): string | undefined {
+    return this.agent.status().active ?? undefined;
+  }
+
+  unreportedRollback(): Record<string, unknown> | undefined {
+    const rb = this.agent.status().lastRollback;
+    return rb && !rb.reported ? { ...rb } : undefined;
+  }
+  rollbackReported(): void {
+    this.agent.rollbackReported();
+  }
+
+  /** On a trial boot: confirm once every instance is out of init and the daemon has run for a
+   *  while without crashing; exit non-zero at the deadline otherwise, so the launcher's next boot
+   *  check counts it and rolls back. */
+  watchHealth(): void {
+    if (!this.trial) return;
+    const deadlineMs = this.ctx.config.ota.healthDeadlineMs;
+    const settleMs = Math.min(10_000, deadlineMs / 4);
+    const t0 = Date.now();
+    const timer = setInterval(() => {
+      const s = this.ctx.engine.status();
+      const healthy = s.instances.every((i) => i.state !== 'init') && Date.now() - t0 >= settleMs;
+      if (healthy) {
+        clearInterval(timer);
+        const r = this.agent.markHealthy();
+        this.ctx.log.info({ component: 'ota', result: r }, 'update healthy: confirmed');
+      } else if (Date.now() - t0 > deadlineMs) {
+        clearInterval(timer);
+        this.ctx.log.error(
+          { component: 'ota', instances: s.instances.map((i) => [i.name, i.state]) },
+          'update unhealthy at its deadline: exiting for rollback',
+        );
+        exitNow(70);
+      }
+    }, 500);
+    timer.unref();
+  }
+
+  async apply(args: Record<string, unknown>, progress: (p: object) => void): Promise<unknown> {
+    const source = args.source ?? args.url;
+    if (typeof source !== 'string' || !source)
+      throw new CommandError('bad-argument', '"source" (a URL or a file path) is required');
+    const r = await this.agent.apply(source, (p) => progress(p));
+    if (!r.ok) throw new CommandError(r.reason, r.detail);
+    this.ctx.log.info({ component: 'ota', result: r }, 'update staged: handing over and restarting into it');
+    setTimeout(this.restart, 500); // let the reply reach the broker first
+    return r;
+  }
+}

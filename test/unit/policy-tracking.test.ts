@@ -1,0 +1,71 @@
+// The pure tracking policy (firmware/core/policy/tracking.ts): fault verdict, effective priority
+// and sync-group holds.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { syncGroupHolds, type TrackingInputs, trackingVerdict } from '../../firmware/core/policy/tracking.ts';
+
+const base: TrackingInputs = {
+  configuredPriority: 100,
+  ownCarrier: true,
+  tracked: [],
+  maintenance: false,
+  groupHold: false,
+};
+
+test('nothing tracked: the configured priority, no fault', () => {
+  assert.equal(trackingVerdict(base), { fault: false, effectivePriority: 100 });
+});
+
+test('carrier loss on the own interface is a fault', () => {
+  assert.is(trackingVerdict({ ...base, ownCarrier: false }).fault, true);
+});
+
+test('a tracked thing without a weight is a fault only while down', () => {
+  assert.is(trackingVerdict({ ...base, tracked: [{ down: false }] }).fault, false);
+  assert.is(trackingVerdict({ ...base, tracked: [{ down: true }] }).fault, true);
+});
+
+test('weights of down things add up and the sum is clamped to 1..254 (RFC 5798 5.2.4)', () => {
+  const down = (weight: number) => ({ down: true, weight });
+  assert.is(
+    trackingVerdict({ ...base, tracked: [down(-30), down(-20), { down: false, weight: -50 }] }).effectivePriority,
+    50,
+  );
+  assert.is(trackingVerdict({ ...base, tracked: [down(-200)] }).effectivePriority, 1);
+  assert.is(trackingVerdict({ ...base, tracked: [down(200)] }).effectivePriority, 254);
+});
+
+test('the address owner keeps 255 whatever the weights; only a fault moves it', () => {
+  const owner = { ...base, configuredPriority: 255 };
+  assert.equal(trackingVerdict({ ...owner, tracked: [{ down: true, weight: -100 }] }), {
+    fault: false,
+    effectivePriority: 255,
+  });
+  assert.is(trackingVerdict({ ...owner, ownCarrier: false }).fault, true);
+});
+
+test('set-priority replaces the configured priority before weights apply', () => {
+  assert.is(
+    trackingVerdict({ ...base, priorityOverride: 200, tracked: [{ down: true, weight: -10 }] }).effectivePriority,
+    190,
+  );
+});
+
+test('maintenance and a sync-group hold hand over with priority 0', () => {
+  assert.is(trackingVerdict({ ...base, maintenance: true }).effectivePriority, 0);
+  assert.is(trackingVerdict({ ...base, groupHold: true }).effectivePriority, 0);
+  assert.is(trackingVerdict({ ...base, configuredPriority: 255, maintenance: true }).effectivePriority, 0);
+});
+
+test('a fault in one sync-group member holds the others, not itself', () => {
+  const holds = syncGroupHolds([{ instances: ['a', 'b', 'c'] }], (n) => n === 'b');
+  assert.equal(Object.fromEntries(holds), { a: true, b: false, c: true });
+});
+
+test('no fault, no hold; a member of two groups is held when either has a fault', () => {
+  const groups = [{ instances: ['a', 'b'] }, { instances: ['b', 'c'] }];
+  assert.equal(Object.fromEntries(syncGroupHolds(groups, () => false)), { a: false, b: false, c: false });
+  assert.equal(Object.fromEntries(syncGroupHolds(groups, (n) => n === 'c')), { a: false, b: true, c: false });
+});
+
+test.run();
