@@ -1,5 +1,7 @@
 // The located tree -> a validated, defaulted TandemConfig. Every problem is collected (never only
 // the first); nothing here throws or touches the system except through the injected ConfigEnv.
+import { csToMs } from '../core/vrrp/timers.ts';
+import { VRRP_V2_MAX_ADVER_INT_S, VRRP_V3_MAX_ADVER_INT_CS } from '../core/packet/constants.ts';
 import { checkDuration, formatDuration } from './duration.ts';
 import { isLinkLocalV6, notUnicast, parseIp } from './address.ts';
 import { childPath } from './tree.ts';
@@ -389,12 +391,12 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
         // RFC 5798 5.2.7: Max Adver Int is 12 bits of centiseconds.
         if (ms % 10 !== 0)
           cross(aiNode, `VRRPv3 intervals are whole centiseconds (multiple of 10ms), got ${formatDuration(ms)}`);
-        else if (ms < 10 || ms > 40_950)
+        else if (ms < 10 || ms > csToMs(VRRP_V3_MAX_ADVER_INT_CS))
           cross(aiNode, `VRRPv3 interval must be 10ms..40.95s, got ${formatDuration(ms)}`);
         else advertIntervalMs = ms;
       } else {
         // RFC 3768 5.3.7: Adver Int is one octet of seconds.
-        if (ms % 1000 !== 0 || ms < 1000 || ms > 255_000)
+        if (ms % 1000 !== 0 || ms < 1000 || ms > VRRP_V2_MAX_ADVER_INT_S * 1000)
           cross(aiNode, `VRRPv2 interval must be whole seconds 1s..255s, got ${formatDuration(ms)}`);
         else advertIntervalMs = ms;
       }
