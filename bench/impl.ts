@@ -1,6 +1,7 @@
 // The implementations under test, behind one small interface: tandem (dist/tandem.js),
 // keepalived 2.2.7 and FRR 8.4 vrrpd, each started in a lab router namespace with K virtual
 // routers. Lab code: it may run iproute2 and the peers' own tools.
+import { stopProcessGroup } from '../lab/process-group.ts';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,22 +203,7 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const ok = await waitFor(() => existsSync(join(dir, 'vrrp.pid')) || child.exitCode !== null, 10_000);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        /* gone */
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, 5_000);
-      await exited;
-      clearTimeout(t);
-    }
+    await stopProcessGroup(child, exited, signal);
     rmSync(dir, { recursive: true, force: true });
   };
   if (!ok || child.exitCode !== null) {

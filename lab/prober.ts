@@ -2,6 +2,7 @@
 // client namespace, and the outages (gaps between replies) computed from the reply times. The
 // sender is a small python3 raw-socket loop, since Node has no raw sockets and iputils-ping is
 // not among the packages the build installs.
+import { stopProcessGroup } from './process-group.ts';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from './netns.ts';
 import { LabError } from './netns.ts';
@@ -183,22 +184,7 @@ export function startProber(lab: Lab, clientNs: string, target: string, opts: Pr
     replies: () => replies,
     async stop() {
       const stopMs = Date.now();
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        const t = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }, 5_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopProcessGroup(child, exited, 'SIGTERM');
       if (sent < 0) throw new LabError(`prober in ${clientNs} ended without a summary: ${err.trim()}`);
       return computeProbeReport(replies, sent, { intervalMs, stopMs, minLostPackets: opts.minLostPackets, durationMs });
     },

@@ -1,6 +1,7 @@
 // The wire checker: capture VRRP with tshark inside a lab namespace, decode tshark's fields into
 // rows, and judge them independently of tandem's own codec (Wireshark is the second opinion).
 // Also a raw sender for deliberately wrong adverts, to prove the checker catches them.
+import { stopProcessGroup } from './process-group.ts';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from './netns.ts';
 import { LabError } from './netns.ts';
@@ -220,22 +221,7 @@ export function startVrrpCapture(lab: Lab, ns: string, ifname: string): VrrpCapt
     ready,
     async stop() {
       // SIGINT lets tshark flush what it has decoded; SIGKILL only if it hangs.
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGINT');
-        } catch {
-          /* gone */
-        }
-        const t = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }, 5_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopProcessGroup(child, exited, 'SIGINT');
       return out
         .split('\n')
         .filter((l) => l.trim() !== '')

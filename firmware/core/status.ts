@@ -1,5 +1,5 @@
 // What the engine reports about itself: one shape across the worker boundary, the control socket
-// (`tandem status --json`) and MQTT (`state`). Types only.
+// (`tandem status --json`) and MQTT (`state`).
 import type { DropReason } from './packet/types.ts';
 import type { TransitionReason, VrrpDropReason, VrrpStateName } from './vrrp/types.ts';
 
@@ -17,6 +17,21 @@ export interface InstanceCounters {
   sendErrors: number;
   lateTimers: number; // timers that fired over a quarter interval late (keepalived #2066)
   drops: DropCounts;
+}
+
+/** All counters at zero, for a new instance. */
+export function zeroCounters(): InstanceCounters {
+  return {
+    advertsSent: 0,
+    advertsReceived: 0,
+    transitions: 0,
+    becameMaster: 0,
+    announcements: 0,
+    addressesRestored: 0,
+    sendErrors: 0,
+    lateTimers: 0,
+    drops: {},
+  };
 }
 
 export interface InstanceStatus {

@@ -21,7 +21,7 @@ import {
   VRRP_V2_AUTH_LEN,
   virtualMac,
 } from '../core/packet/index.ts';
-import type { CountedDrop, InstanceCounters, InstanceStatus } from '../core/status.ts';
+import { type CountedDrop, type InstanceCounters, type InstanceStatus, zeroCounters } from '../core/status.ts';
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -71,17 +71,7 @@ export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm:
 
 export class Instance {
   state: VrrpState;
-  readonly counters: InstanceCounters = {
-    advertsSent: 0,
-    advertsReceived: 0,
-    transitions: 0,
-    becameMaster: 0,
-    announcements: 0,
-    addressesRestored: 0,
-    sendErrors: 0,
-    lateTimers: 0,
-    drops: {},
-  };
+  readonly counters: InstanceCounters = zeroCounters();
   readonly vmac: string;
   /** Where the VIPs live: the NIC itself, or the macvlan in mac_mode virtual. */
   readonly addrIfname: string;

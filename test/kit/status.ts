@@ -1,20 +1,9 @@
 // Whole status objects for tests of code that reads them (telemetry payloads, status tables):
 // every field the engine reports, with the ones a test cares about overridden.
-import type { InstanceCounters, InstanceStatus } from '../../firmware/core/status.ts';
+import { type InstanceCounters, type InstanceStatus, zeroCounters } from '../../firmware/core/status.ts';
 
 export function exampleCounters(over: Partial<InstanceCounters> = {}): InstanceCounters {
-  return {
-    advertsSent: 0,
-    advertsReceived: 0,
-    transitions: 0,
-    becameMaster: 0,
-    announcements: 0,
-    addressesRestored: 0,
-    sendErrors: 0,
-    lateTimers: 0,
-    drops: {},
-    ...over,
-  };
+  return { ...zeroCounters(), ...over };
 }
 
 export function exampleInstanceStatus(over: Partial<InstanceStatus> = {}): InstanceStatus {

@@ -3,6 +3,7 @@
 // master (bridge port down), its return; the wire as tshark sees it (unicast to the peer's address
 // and MAC, TTL 255, good checksum, nothing to 224.0.0.18); and keepalived 2.2.7 with
 // `unicast_peer` in both roles. Needs root and dist/tandem.js (./build.sh).
+import { stopProcessGroup } from '../../lab/process-group.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep, LabError } from '../kit/lab.ts';
@@ -96,22 +97,7 @@ function startDstCapture(lab: Lab, ns: string, ifname: string) {
   return {
     ready,
     async stop(): Promise<AddrRow[]> {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGINT');
-        } catch {
-          /* gone */
-        }
-        const t = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        }, 5_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopProcessGroup(child, exited, 'SIGINT');
       return out
         .split('\n')
         .filter((l) => l.trim())
