@@ -194,12 +194,20 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
     join(dir, 'checkers.pid'),
   ]);
   let log = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-4_000_000);
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-4_000_000);
-  });
+  // keepalived's own log is in order ("(VI_n) Entering X STATE"); its notify scripts run
+  // asynchronously and can land out of order, so state entries are counted from the log, line by
+  // line as it arrives (the kept text is capped, the count is not).
+  let partial = '';
+  let logTransitions = 0;
+  const onLog = (d: Buffer) => {
+    const text = d.toString();
+    log = (log + text).slice(-4_000_000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (/\(VI_\d+\) Entering (MASTER|BACKUP|FAULT) STATE/.test(l)) logTransitions++;
+  };
+  child.stdout?.on('data', onLog);
+  child.stderr?.on('data', onLog);
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   const ok = await waitFor(() => existsSync(join(dir, 'vrrp.pid')) || child.exitCode !== null, 10_000);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -217,8 +225,6 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
     spawnedAt,
     pid: () => child.pid,
     async states() {
-      // keepalived's own log is in order ("(VI_n) Entering X STATE"); its notify scripts run
-      // asynchronously and can land out of order, so the log is the authority.
       const m = new Map<number, StateName>(o.instances.map((v) => [v.vrid, 'init']));
       for (const e of log.matchAll(/\((VI_\d+)\) Entering (MASTER|BACKUP|FAULT) STATE/g)) {
         const v = names.get(e[1]);
@@ -227,7 +233,7 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
       return m;
     },
     async transitions() {
-      return readKaEvents(events).length;
+      return logTransitions;
     },
     async settledAt() {
       const first = new Map<string, number>();

@@ -223,3 +223,52 @@ export function topFunctions(
     top,
   };
 }
+
+/** A small seeded PRNG (mulberry32), so a report's resampling is the same every time it is rendered. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface MedianDifference {
+  diff: number; // median(a) - median(b)
+  lo: number; // bootstrap percentile interval, `level` coverage
+  hi: number;
+  verdict: 'lower' | 'higher' | 'equal within noise' | 'too few runs';
+}
+
+/**
+ * Is median(a) really below or above median(b)? A percentile bootstrap of the difference of
+ * medians (each sample resampled with replacement, `iterations` times). "lower" only when the
+ * whole interval is below zero; with fewer than `minRuns` values on a side no claim is made.
+ */
+export function compareMedians(
+  a: readonly number[],
+  b: readonly number[],
+  { iterations = 10_000, level = 0.95, seed = 1, minRuns = 5 } = {},
+): MedianDifference {
+  const fa = a.filter(Number.isFinite);
+  const fb = b.filter(Number.isFinite);
+  const med = (v: readonly number[]) =>
+    percentile(
+      [...v].sort((x, y) => x - y),
+      50,
+    );
+  const diff = med(fa) - med(fb);
+  if (fa.length < minRuns || fb.length < minRuns) return { diff, lo: NaN, hi: NaN, verdict: 'too few runs' };
+  const rnd = seededRandom(seed);
+  const resample = (v: readonly number[]) => med(v.map(() => v[Math.floor(rnd() * v.length)]));
+  const diffs: number[] = [];
+  for (let i = 0; i < iterations; i++) diffs.push(resample(fa) - resample(fb));
+  diffs.sort((x, y) => x - y);
+  const lo = percentile(diffs, ((1 - level) / 2) * 100);
+  const hi = percentile(diffs, (1 - (1 - level) / 2) * 100);
+  const verdict = hi < 0 ? 'lower' : lo > 0 ? 'higher' : 'equal within noise';
+  return { diff, lo, hi, verdict };
+}

@@ -3,6 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  compareMedians,
+  seededRandom,
   percentile,
   summarize,
   advertJitter,
@@ -151,6 +153,35 @@ test('boxPlotSvg draws one panel per setting, one box per series, a point per ru
   assert.ok(svg.includes('a &lt;b&gt; &amp; c'));
   assert.ok(svg.includes('median 340 ms'));
   assert.ok(svg.includes('stroke-dasharray'));
+});
+
+test('compareMedians: clearly separated samples get a verdict, overlapping ones do not', () => {
+  const fast = [30, 31, 29, 30, 32, 31, 30, 29, 31, 30];
+  const slow = fast.map((x) => x + 10);
+  const d = compareMedians(fast, slow);
+  assert.is(d.diff, -10);
+  assert.is(d.verdict, 'lower');
+  assert.ok(d.lo <= -10 && d.hi < 0, `interval [${d.lo}, ${d.hi}] excludes zero`);
+  assert.is(compareMedians(slow, fast).verdict, 'higher');
+  // Medians 1 % apart with ranges that overlap (the 1 s / 100 ms case of the old report).
+  const a = [343, 350, 308, 352, 354, 340, 347, 336, 349, 345];
+  const b = [345, 349, 269, 350, 351, 344, 338, 352, 346, 341];
+  assert.is(compareMedians(a, b).verdict, 'equal within noise');
+});
+
+test('compareMedians makes no claim from fewer than 5 runs a side', () => {
+  assert.is(compareMedians([1, 2, 3], [10, 11, 12]).verdict, 'too few runs');
+});
+
+test('seededRandom repeats itself for a seed and stays in [0, 1)', () => {
+  const a = seededRandom(7);
+  const b = seededRandom(7);
+  const xs = Array.from({ length: 1000 }, () => a());
+  assert.equal(
+    xs.slice(0, 5),
+    Array.from({ length: 5 }, () => b()),
+  );
+  assert.ok(xs.every((x) => x >= 0 && x < 1));
 });
 
 test.run();
