@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tandem's one entry point for people and CI.
 #   ./build.sh               install what is missing, type-check, bundle into dist/tandem.js
-#   ./build.sh test [FILTER]  build, then run the uvu suite (network tests need root)
+#   ./build.sh check          format, lint (Biome) and layer rules (dependency-cruiser)
+#   ./build.sh test [FILTER]  build and check, then run the uvu suite (network tests need root)
 #   ./build.sh lab [ARGS]     build, then run `tandem lab` (root): the failover demo
 #   ./build.sh bench [ARGS]   build, then run the benchmarks in bench/
 #   ./build.sh bundle | keygen | image --board FILE   OTA bundle, signing keys, appliance image
@@ -49,13 +50,22 @@ build() {
   chmod +x dist/tandem.js
 }
 
+# The formatter, the linter and the layer rules (.dependency-cruiser.cjs, docs/architecture.md).
+check() {
+  log "format and lint (biome)"
+  npx biome ci --reporter=summary .
+  log "layers (dependency-cruiser)"
+  npx depcruise --config .dependency-cruiser.cjs --output-type err firmware drivers ota lab
+}
+
 cmd="${1:-build}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   build) build ;;
-  test)  build; exec node --import tsx test/run.ts "$@" ;;
+  check) build; check ;;
+  test)  build; check; exec node --import tsx test/run.ts "$@" ;;
   lab)   build; exec node --import tsx lab/cli.ts "$@" ;;
   bench) build; exec node --import tsx bench/run.ts "$@" ;;
   bundle|keygen|image) build; exec node --import tsx ota/build-cli.ts "$cmd" "$@" ;;
-  *) echo "usage: ./build.sh [build|test [FILTER]|lab|bench|bundle|keygen|image]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|check|test [FILTER]|lab|bench|bundle|keygen|image]" >&2; exit 2 ;;
 esac

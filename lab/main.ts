@@ -30,20 +30,21 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
 `;
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
+  const options = {
+    advert: { type: 'string', default: '100ms' },
+    routers: { type: 'string', default: '2' },
+    peer: { type: 'string' },
+    mqtt: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        advert: { type: 'string', default: '100ms' },
-        routers: { type: 'string', default: '2' },
-        peer: { type: 'string' },
-        mqtt: { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+      options,
     });
   } catch (e) {
     process.stderr.write(`tandem lab: ${(e as Error).message}\n\n${HELP}`);

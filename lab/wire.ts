@@ -288,7 +288,7 @@ export function buildVrrpv3Ipv4(o: {
   pkt[3] = o.addresses.length;
   pkt[4] = (o.adverIntCs >> 8) & 0x0f;
   pkt[5] = o.adverIntCs & 0xff;
-  o.addresses.forEach((a, i) => pkt.set(ipv4Bytes(a), 8 + 4 * i));
+  for (const [i, a] of o.addresses.entries()) pkt.set(ipv4Bytes(a), 8 + 4 * i);
   const pseudo = new Uint8Array(12 + pkt.length);
   pseudo.set(ipv4Bytes(o.src), 0);
   pseudo.set([224, 0, 0, 18], 4);

@@ -169,12 +169,12 @@ export class OtaAgent {
   readonly root: string;
   private readonly keys: KeyObject[];
   private readonly keyErrors: string[] = [];
-  private readonly o: OtaAgentOptions;
+  private readonly opts: OtaAgentOptions;
   private readonly target: { os: string; arch: string };
   private readonly maxBoots: number;
 
   constructor(opts: OtaAgentOptions) {
-    this.o = opts;
+    this.opts = opts;
     this.root = resolve(opts.root);
     this.target = opts.target ?? { os: process.platform, arch: process.arch };
     this.maxBoots = opts.maxTrialBoots ?? 2;
@@ -191,23 +191,24 @@ export class OtaAgent {
 
   // ---------------------------------------------------------------- paths and state
 
-  private p(...parts: string[]): string {
+  /** A path under the OTA root. */
+  private underRoot(...parts: string[]): string {
     return join(this.root, ...parts);
   }
   private slotDir(s: Slot): string {
-    return this.p('slots', s);
+    return this.underRoot('slots', s);
   }
   private nowIso(): string {
-    return new Date(this.o.now?.() ?? Date.now()).toISOString();
+    return new Date(this.opts.now?.() ?? Date.now()).toISOString();
   }
   private log(level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void {
-    this.o.log?.[level]({ component: 'ota', ...obj }, msg);
+    this.opts.log?.[level]({ component: 'ota', ...obj }, msg);
   }
 
   private linkedSlot(): Slot | null {
     let t: string | null;
     try {
-      t = readlinkSync(this.p('current'));
+      t = readlinkSync(this.underRoot('current'));
     } catch {
       return null;
     }
@@ -219,31 +220,31 @@ export class OtaAgent {
   private load(): OtaState {
     let s: OtaState;
     try {
-      s = { ...emptyState(), ...JSON.parse(readFileSync(this.p('ota-state.json'), 'utf8')) };
+      s = { ...emptyState(), ...JSON.parse(readFileSync(this.underRoot('ota-state.json'), 'utf8')) };
     } catch {
       s = emptyState();
     }
     let linked = this.linkedSlot();
     if (linked === null && s.active !== null && existsSync(this.slotDir(s.active))) {
-      switchSymlinkSync(this.p('current'), `slots/${s.active}`); // the link was lost: state knows
+      switchSymlinkSync(this.underRoot('current'), `slots/${s.active}`); // the link was lost: state knows
       linked = s.active;
     }
     const r = reconcile(s, linked, this.nowIso());
     if (r.note) {
       this.log('warn', { note: r.note }, 'repaired OTA state');
       if (!r.state.pending || r.state.active === null) this.clearTrialMarker();
-      else if (r.state.previous) writeFileAtomicSync(this.p('trial'), `${r.state.previous}\n`);
+      else if (r.state.previous) writeFileAtomicSync(this.underRoot('trial'), `${r.state.previous}\n`);
       this.save(r.state);
     }
     return r.state;
   }
 
   private save(s: OtaState): void {
-    writeFileAtomicSync(this.p('ota-state.json'), `${JSON.stringify(s, null, 1)}\n`);
+    writeFileAtomicSync(this.underRoot('ota-state.json'), `${JSON.stringify(s, null, 1)}\n`);
   }
 
   private clearTrialMarker(): void {
-    rmSync(this.p('trial'), { force: true });
+    rmSync(this.underRoot('trial'), { force: true });
   }
 
   private record(s: OtaState, r: LastResult): OtaState {
@@ -267,7 +268,7 @@ export class OtaAgent {
         current: null,
         slots: { a: null, b: null },
         rollbackIndex: 0,
-        healthDeadlineS: this.o.healthDeadlineS ?? 120,
+        healthDeadlineS: this.opts.healthDeadlineS ?? 120,
         lastResult: null,
         lastRollback: null,
         download: null,
@@ -276,15 +277,17 @@ export class OtaAgent {
     const s = this.load();
     let dl: OtaStatus['download'] = null;
     try {
-      const rec = JSON.parse(readFileSync(this.p('download', 'bundle.part.json'), 'utf8'));
-      const size = existsSync(this.p('download', 'bundle.part')) ? statSync(this.p('download', 'bundle.part')).size : 0;
+      const rec = JSON.parse(readFileSync(this.underRoot('download', 'bundle.part.json'), 'utf8'));
+      const size = existsSync(this.underRoot('download', 'bundle.part'))
+        ? statSync(this.underRoot('download', 'bundle.part')).size
+        : 0;
       dl = { url: rec.url, offset: size, total: rec.total };
     } catch {
       /* no partial download */
     }
     let current: string | null = null;
     try {
-      current = readlinkSync(this.p('current'));
+      current = readlinkSync(this.underRoot('current'));
     } catch {
       /* none */
     }
@@ -299,7 +302,7 @@ export class OtaAgent {
       current,
       slots: s.slots,
       rollbackIndex: s.rollbackIndex,
-      healthDeadlineS: this.o.healthDeadlineS ?? 120,
+      healthDeadlineS: this.opts.healthDeadlineS ?? 120,
       lastResult: s.lastResult,
       lastRollback: s.lastRollback,
       download: dl,
@@ -345,7 +348,7 @@ export class OtaAgent {
       }
       // Link first, then state: a kill in between leaves current at the previous slot, which
       // reconcile() reads as a finished rollback.
-      switchSymlinkSync(this.p('current'), `slots/${rollbackTo}`);
+      switchSymlinkSync(this.underRoot('current'), `slots/${rollbackTo}`);
       this.save(state);
       this.clearTrialMarker();
       this.log(
@@ -431,7 +434,7 @@ export class OtaAgent {
     s.pending = false;
     s.bootCount = 0;
     s.staged = null;
-    await switchSymlink(this.p('current'), `slots/${to}`); // link first: see bootCheck
+    await switchSymlink(this.underRoot('current'), `slots/${to}`); // link first: see bootCheck
     this.clearTrialMarker();
     this.record(s, {
       op: 'rollback',
@@ -458,7 +461,7 @@ export class OtaAgent {
     onProgress?: (p: ApplyProgress) => void,
     opts: { sha256?: string } = {},
   ): Promise<ApplyResult> {
-    await fsp.mkdir(this.p('slots'), { recursive: true });
+    await fsp.mkdir(this.underRoot('slots'), { recursive: true });
     const lock = await this.lock();
     if (!lock.ok) return lock;
     const progress = new Progress(onProgress);
@@ -492,9 +495,9 @@ export class OtaAgent {
         progress.step('download');
         try {
           const r = await download(source, {
-            dir: this.p('download'),
-            idleTimeoutMs: this.o.netIdleTimeoutMs,
-            totalTimeoutMs: this.o.netTotalTimeoutMs,
+            dir: this.underRoot('download'),
+            idleTimeoutMs: this.opts.netIdleTimeoutMs,
+            totalTimeoutMs: this.opts.netTotalTimeoutMs,
             reserveBytes: 0,
             onBytes: (done, total) => progress.download(done, total),
           });
@@ -511,12 +514,12 @@ export class OtaAgent {
         bundleSha256 = (await hashFile(file)).sha256;
       }
       if (opts.sha256 && opts.sha256.toLowerCase() !== bundleSha256) {
-        if (isUrl) await clearPartial(this.p('download'));
+        if (isUrl) await clearPartial(this.underRoot('download'));
         return fail('digest-mismatch', `bundle sha256 ${bundleSha256}, expected ${opts.sha256}`);
       }
       const bundleBytes = (await fsp.stat(file)).size;
       progress.setBundle(bundleBytes);
-      await this.o.onStep?.('downloaded');
+      await this.opts.onStep?.('downloaded');
 
       // 2. Signature, target, ABI, rollback index: before a byte is unpacked.
       progress.step('verify');
@@ -531,9 +534,9 @@ export class OtaAgent {
         if (RESERVED.has(f.path)) return fail('unexpected-file', `payload may not contain ${f.path}`);
       const compat = checkCompatible(m, {
         target: this.target,
-        nodeAbi: this.o.nodeAbi ?? process.versions.modules,
+        nodeAbi: this.opts.nodeAbi ?? process.versions.modules,
         installedIndex: s.rollbackIndex,
-        allowDowngrade: !!this.o.allowDowngrade,
+        allowDowngrade: !!this.opts.allowDowngrade,
       });
       if (!compat.ok) return fail(compat.reason, compat.detail);
       const downgrade = m.rollbackIndex < s.rollbackIndex;
@@ -543,7 +546,7 @@ export class OtaAgent {
           { index: m.rollbackIndex, installed: s.rollbackIndex, version: m.version },
           'downgrade allowed by override',
         );
-      await this.o.onStep?.('checked');
+      await this.opts.onStep?.('checked');
 
       // 3. Make room: the inactive slot goes (it is not the fallback: the active slot is).
       const slot: Slot = s.active === null ? 'a' : other(s.active);
@@ -562,7 +565,7 @@ export class OtaAgent {
       progress.setPayload(payloadBytes + nodeBytes);
 
       // 4. Unpack into staging/, hashing every file against the manifest.
-      const staging = this.p('staging');
+      const staging = this.underRoot('staging');
       await fsp.rm(staging, { recursive: true, force: true });
       await fsp.mkdir(staging, { recursive: true });
       const ex = await extractVerified(file, staging, m, (n) => progress.verify(n));
@@ -591,7 +594,7 @@ export class OtaAgent {
           1,
         )}\n`,
       );
-      await this.o.onStep?.('unpacked');
+      await this.opts.onStep?.('unpacked');
 
       // 5. Durable, then renamed into the slot (one rename: a slot is whole or absent).
       progress.step('write');
@@ -603,8 +606,8 @@ export class OtaAgent {
         return fail('digest-mismatch', `after writing: ${back.detail}`);
       }
       await fsp.rename(staging, this.slotDir(slot));
-      await fsyncDir(this.p('slots'));
-      await this.o.onStep?.('slot-written');
+      await fsyncDir(this.underRoot('slots'));
+      await this.opts.onStep?.('slot-written');
 
       // 6. Intent, then the commit point (the link), then the state that matches it.
       progress.step('switch');
@@ -612,10 +615,10 @@ export class OtaAgent {
       s.slots[slot] = info;
       s.staged = slot;
       this.save(s);
-      if (s.active !== null) await writeFileAtomic(this.p('trial'), `${s.active}\n`);
-      await this.o.onStep?.('staged');
-      await switchSymlink(this.p('current'), `slots/${slot}`);
-      await this.o.onStep?.('switched');
+      if (s.active !== null) await writeFileAtomic(this.underRoot('trial'), `${s.active}\n`);
+      await this.opts.onStep?.('staged');
+      await switchSymlink(this.underRoot('current'), `slots/${slot}`);
+      await this.opts.onStep?.('switched');
       const prevVersion = s.active ? (s.slots[s.active]?.version ?? null) : null;
       s.previous = s.active;
       s.active = slot;
@@ -630,10 +633,13 @@ export class OtaAgent {
         ok: true,
         at: this.nowIso(),
         version: m.version,
-        detail: `installed in slot ${slot}${s.pending ? ', on trial until confirmed' : ''}${downgrade ? ', downgrade by override' : ''}`,
+        detail:
+          `installed in slot ${slot}` +
+          (s.pending ? ', on trial until confirmed' : '') +
+          (downgrade ? ', downgrade by override' : ''),
       });
-      if (isUrl) await clearPartial(this.p('download'));
-      await this.o.onStep?.('done');
+      if (isUrl) await clearPartial(this.underRoot('download'));
+      await this.opts.onStep?.('done');
       progress.finish();
       this.log(
         'info',
@@ -653,13 +659,13 @@ export class OtaAgent {
     } catch (e) {
       return fail('io-error', (e as Error).message);
     } finally {
-      await fsp.rm(this.p('ota.lock'), { force: true });
+      await fsp.rm(this.underRoot('ota.lock'), { force: true });
     }
   }
 
   /** One apply at a time; a lock left by a killed process (dead pid) is taken over. */
   private async lock(): Promise<{ ok: true } | { ok: false; reason: 'busy'; detail: string }> {
-    const file = this.p('ota.lock');
+    const file = this.underRoot('ota.lock');
     for (let i = 0; i < 2; i++) {
       try {
         await fsp.writeFile(file, String(process.pid), { flag: 'wx' });

@@ -64,7 +64,7 @@ export function parseBoard(text: string, file: string): BoardResult {
     err([], 'must be a mapping');
     return { ok: false, errors };
   }
-  const raw = doc.toJS() as Record<string, any>;
+  const raw = doc.toJS() as Record<string, unknown>;
   for (const k of Object.keys(raw)) if (!KEYS.includes(k)) err([k], `unknown key (known: ${KEYS.join(', ')})`);
   const str = (k: string, re?: RegExp, what?: string) => {
     const v = raw[k];
@@ -142,5 +142,5 @@ export function parseBoard(text: string, file: string): BoardResult {
   else if (!isMap(doc.get('defaults', true))) err(['defaults'], 'must be a mapping (a tandem config fragment)');
 
   if (errors.length) return { ok: false, errors };
-  return { ok: true, board: raw as Board, file };
+  return { ok: true, board: raw as unknown as Board, file };
 }

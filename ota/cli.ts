@@ -36,7 +36,7 @@ export function parseSeconds(v: unknown): number | undefined {
 /** The `ota:` section of a tandem config file. */
 export function readOtaConfig(file: string): OtaConfigSection {
   const doc = parseYaml(readFileSync(file, 'utf8')) ?? {};
-  const o = (doc as Record<string, any>).ota ?? {};
+  const o = ((doc as Record<string, unknown>).ota ?? {}) as Record<string, unknown>;
   return {
     root: typeof o.root === 'string' ? o.root : undefined,
     trustedKeys: Array.isArray(o.trusted_keys) ? o.trusted_keys.filter((k: unknown) => typeof k === 'string') : [],

@@ -62,6 +62,7 @@ function runFile(file: string): Promise<FileResult> {
     child.on('close', (code) => {
       clearTimeout(timer);
       // uvu's summary: "Total: N", "Passed: N", "Skipped: N" (ANSI codes stripped).
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes stripped here
       const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
       const num = (label: string) => {
         const all = [...plain.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))];

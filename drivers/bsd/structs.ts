@@ -165,7 +165,8 @@ export function decodeSockaddr(os: BsdOs, raw: Uint8Array, family?: number): Soc
 }
 
 /** Prefix length from a netmask sockaddr of the given address family (may be trimmed). */
-export function sockaddrMaskPrefix(os: BsdOs, raw: Uint8Array | null, family: 'inet' | 'inet6'): number {
+/** `_os`: the layout is the same on the three BSDs (sa_len first); kept so callers pass it. */
+export function sockaddrMaskPrefix(_os: BsdOs, raw: Uint8Array | null, family: 'inet' | 'inet6'): number {
   const full = family === 'inet' ? 32 : 128;
   if (!raw) return full;
   const saLen = Math.min(raw[0] ?? 0, raw.length);

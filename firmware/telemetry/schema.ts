@@ -46,7 +46,7 @@ export function validate(schema: JsonSchema, value: unknown, path = '$'): string
     }
   }
   if (Array.isArray(value) && s.items && typeof s.items === 'object') {
-    value.forEach((v, i) => errors.push(...validate(s.items as JsonSchema, v, `${path}[${i}]`)));
+    for (const [i, v] of value.entries()) errors.push(...validate(s.items as JsonSchema, v, `${path}[${i}]`));
   }
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>;

@@ -11,8 +11,6 @@ import type { Lab } from '../kit/lab.ts';
 import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../kit/tandem.ts';
 import type { TandemHandle, TandemStatus } from '../kit/tandem.ts';
 
-const ADVERT_MS = 100;
-
 async function addrsOf(
   lab: Lab,
   ns: string,

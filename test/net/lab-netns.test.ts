@@ -109,7 +109,7 @@ test('carrierDown takes the router-side link down; carrierUp brings it back', as
 
 test('destroy kills processes spawned in the lab', async () => {
   const lab = await createLab({ routers: 1 });
-  let child;
+  let child: ReturnType<typeof lab.spawn> | undefined;
   try {
     child = lab.spawn(lab.routers[0].ns, ['sleep', '60']);
     await sleep(100);

@@ -167,7 +167,11 @@ test('events queued while the broker is down arrive in order after it restarts; 
   const firstSeen = () => {
     // at-least-once: a reconnect may repeat a message; keep first sightings
     const seen = new Set<number>();
-    return events().filter((e) => (seen.has(e.seq) ? false : (seen.add(e.seq), true)));
+    return events().filter((e) => {
+      if (seen.has(e.seq)) return false;
+      seen.add(e.seq);
+      return true;
+    });
   };
   try {
     tm.start();
@@ -269,7 +273,13 @@ test('a stalled broker (SIGSTOP) and a silent one (accepts, never answers) do no
     // Everything emitted reached the subscriber (the queue never overflowed), in order.
     await waitFor('drained', () => tm.stats().queued === 0, 10_000);
     const seen = new Set<number>();
-    const got = sub.got.map((g) => g.json.i as number).filter((i) => (seen.has(i) ? false : (seen.add(i), true)));
+    const got = sub.got
+      .map((g) => g.json.i as number)
+      .filter((i) => {
+        if (seen.has(i)) return false;
+        seen.add(i);
+        return true;
+      });
     await waitFor(
       `all ${emitted} events`,
       () => {

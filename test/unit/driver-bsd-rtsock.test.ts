@@ -194,7 +194,7 @@ const BAD: [string, 'netbsd' | 'freebsd' | 'openbsd', string][] = [
 ];
 for (const [reason, os, h] of BAD) {
   test(`bad vector refused as ${reason} (${os}: ${h.slice(0, 24)}...)`, () => {
-    let r;
+    let r: ReturnType<typeof parseRtMessage> | undefined;
     try {
       r = parseRtMessage(os, 'lp64', Buffer.from(h.replace(/\s/g, ''), 'hex'));
     } catch (e) {

@@ -433,7 +433,7 @@ test('tandem: Startup during a Shutdown handover at priority 0 keeps handing ove
   const r2 = st(r1.state, { type: 'priority', priority: 0 }, T0 + 9050);
   const r3 = st(r2.state, { type: 'startup' }, T0 + 9100);
   assert.equal(r3.actions, []);
-  assert.equal(r3.state.handover, { then: 'backup', untilMs: T0 + 9000 + 3600 });
+  assert.equal(r3.state.handover, { endsIn: 'backup', untilMs: T0 + 9000 + 3600 });
   const r4 = st(r3.state, TIMER, T0 + 12_600);
   assert.equal(r4.actions, [
     { type: 'transition', from: 'master', to: 'backup', reason: 'priority-change' },

@@ -226,7 +226,7 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
     r.state = state;
     log(
       now,
-      `R${r.id}(${r.ip} p${before.effectivePriority}) ${before.name}${before.handover ? `/${before.handover.then}` : ''} <- ${describe(e)} => ${state.name} ${actions.map(describeAction).join(' ')}`,
+      `R${r.id}(${r.ip} p${before.effectivePriority}) ${before.name}${before.handover ? `/${before.handover.endsIn}` : ''} <- ${describe(e)} => ${state.name} ${actions.map(describeAction).join(' ')}`,
     );
     checkStep(r, before, e, actions, now);
     if (seen) {
@@ -310,9 +310,11 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
         return t === 'interface-up' ? '' : 'not an interface-up';
       case 'shutdown':
         if (t === 'shutdown') return '';
-        return (t === 'timer' || t === 'advert') && before.handover?.then === 'init' ? '' : 'no shutdown pending';
+        return (t === 'timer' || t === 'advert') && before.handover?.endsIn === 'init' ? '' : 'no shutdown pending';
       case 'priority-change':
-        return (t === 'timer' || t === 'advert') && before.handover?.then === 'backup' && before.effectivePriority === 0
+        return (t === 'timer' || t === 'advert') &&
+          before.handover?.endsIn === 'backup' &&
+          before.effectivePriority === 0
           ? ''
           : 'no priority-0 handover';
       case 'master-down-timer':

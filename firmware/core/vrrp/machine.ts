@@ -19,7 +19,7 @@
 //    that hears a lower master re-announces (split brain, keepalived #166). See the docs.
 import type { VrrpAdvert } from '../packet/types.ts';
 import { compareIp, sameAddressSet } from './ip.ts';
-import { csToMs, masterDownIntervalCs, skewTimeCs } from './timers.ts';
+import { clampPriority, csToMs, masterDownIntervalCs, skewTimeCs } from './timers.ts';
 import type {
   TransitionReason,
   VrrpAction,
@@ -30,13 +30,14 @@ import type {
   VrrpStepResult,
 } from './types.ts';
 
-type Base = Omit<VrrpState, 'skewTimeCs' | 'masterDownIntervalCs'>;
+/** The state less what is derived from it (Skew_Time, Master_Down_Interval). */
+type StateFields = Omit<VrrpState, 'skewTimeCs' | 'masterDownIntervalCs'>;
 
 /** How many times per Advertisement_Interval a master answers lower masters (split brain). */
 const LOWER_MASTER_ANSWERS = 2;
 
 /** Builds a state, recomputing Skew_Time and Master_Down_Interval (RFC 5798 6.1) from its fields. */
-function make(b: Base): VrrpState {
+function withTimers(b: StateFields): VrrpState {
   const v = b.config.version;
   return {
     ...b,
@@ -45,7 +46,8 @@ function make(b: Base): VrrpState {
   };
 }
 
-function upd(s: VrrpState, patch: Partial<Base>): VrrpState {
+/** A copy of `s` with `patch` applied and the derived timers recomputed. */
+function withChanges(s: VrrpState, patch: Partial<StateFields>): VrrpState {
   // One copy per step on the hot path (a backup runs this for every advert it hears).
   const b = { ...s, ...patch } as { -readonly [K in keyof VrrpState]: VrrpState[K] };
   const v = b.config.version;
@@ -54,14 +56,9 @@ function upd(s: VrrpState, patch: Partial<Base>): VrrpState {
   return b;
 }
 
-function clampPriority(p: number): number {
-  if (!Number.isFinite(p)) return 0;
-  return Math.min(255, Math.max(0, Math.trunc(p)));
-}
-
 /** The state before Startup (RFC 5798 6.4.1 Initialize). */
 export function initialState(config: VrrpConfig, nowMs: number): VrrpState {
-  return make({
+  return withTimers({
     name: 'init',
     config,
     effectivePriority: clampPriority(config.priority),
@@ -139,7 +136,7 @@ function advert(s: VrrpState, priority: number = s.effectivePriority): VrrpActio
 
 /** RFC 5798 6.4.2 "Master_Down_Timer fires" / 6.4.1 owner startup: advertise, announce, Master. */
 function becomeMaster(s: VrrpState, nowMs: number, reason: TransitionReason): VrrpStepResult {
-  const next = upd(s, {
+  const next = withChanges(s, {
     name: 'master',
     since: nowMs,
     masterIp: s.config.primaryIp,
@@ -162,7 +159,7 @@ function becomeMaster(s: VrrpState, nowMs: number, reason: TransitionReason): Vr
 /** RFC 5798 6.4.1 Startup, non-owner: Master_Adver_Interval = Advertisement_Interval, arm the
  *  Master_Down_Timer to Master_Down_Interval, go Backup. */
 function enterBackupFresh(s: VrrpState, nowMs: number, reason: TransitionReason): VrrpStepResult {
-  const b = upd(s, {
+  const b = withChanges(s, {
     name: 'backup',
     since: nowMs,
     masterAdverIntervalCs: s.config.advertIntervalCs,
@@ -173,7 +170,7 @@ function enterBackupFresh(s: VrrpState, nowMs: number, reason: TransitionReason)
     preemptTimerMs: undefined,
     handover: undefined,
   });
-  const next = upd(b, {
+  const next = withChanges(b, {
     masterDownTimerMs: nowMs + csToMs(b.masterDownIntervalCs),
     masterDownCause: 'master-down-timer',
   });
@@ -182,18 +179,24 @@ function enterBackupFresh(s: VrrpState, nowMs: number, reason: TransitionReason)
 
 /** Startup, or link up in a started instance (RFC 5798 6.4.1). */
 function start(s: VrrpState, nowMs: number, reason: 'startup' | 'interface-up'): VrrpStepResult {
-  const s1 = upd(s, { started: true, linkUp: true });
+  const s1 = withChanges(s, { started: true, linkUp: true });
   if (s1.effectivePriority === 255) return becomeMaster(s1, nowMs, reason === 'startup' ? 'owner' : reason);
   return enterBackupFresh(s1, nowMs, reason);
 }
 
 /** Backup with a known master: learn its interval (v3 only) and re-arm the Master_Down_Timer. */
-function heardMaster(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number, patch: Partial<Base>): VrrpState {
+function heardMaster(
+  s: VrrpState,
+  src: string,
+  adv: VrrpAdvert,
+  nowMs: number,
+  patch: Partial<StateFields>,
+): VrrpState {
   // RFC 5798 6.4.2: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT".
   // v2 has no such variable: a v2 advert's interval equals ours or was dropped (RFC 3768 7.1).
   const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
   const down = masterDownIntervalCs(patch.effectivePriority ?? s.effectivePriority, mai, s.config.version);
-  return upd(s, {
+  return withChanges(s, {
     ...patch,
     masterAdverIntervalCs: mai,
     masterIp: src,
@@ -211,10 +214,10 @@ function mayPreempt(s: VrrpState): boolean {
 
 /** End of a make-before-break handover: release the addresses, go to Initialize or Backup. */
 function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv: VrrpAdvert }): VrrpStepResult {
-  const then = s.handover?.then ?? 'init';
+  const endsIn = s.handover?.endsIn ?? 'init';
   const release: VrrpAction = { type: 'release-addresses' };
-  if (then === 'init') {
-    const next = upd(s, {
+  if (endsIn === 'init') {
+    const next = withChanges(s, {
       name: 'init',
       since: nowMs,
       started: false,
@@ -229,7 +232,7 @@ function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv:
     });
     return { state: next, actions: [transition('master', 'init', 'shutdown'), release] };
   }
-  const b: Partial<Base> = {
+  const b: Partial<StateFields> = {
     name: 'backup',
     since: nowMs,
     adverTimerMs: undefined,
@@ -240,7 +243,7 @@ function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv:
     ? heardMaster(s, heard.src, heard.adv, nowMs, b)
     : // Nobody took over within Master_Down_Interval: at priority 0 we never become master, so
       // there is nothing to time until the priority rises again (see onPriority).
-      upd(s, {
+      withChanges(s, {
         ...b,
         masterIp: undefined,
         masterPriority: undefined,
@@ -252,11 +255,16 @@ function finishHandover(s: VrrpState, nowMs: number, heard?: { src: string; adv:
 }
 
 /** Make-before-break: one priority-0 advert now, keep the addresses, no more regular adverts. */
-function beginHandover(s: VrrpState, nowMs: number, then: 'init' | 'backup', patch: Partial<Base>): VrrpStepResult {
-  const b = upd(s, patch);
-  const next = upd(b, {
+function beginHandover(
+  s: VrrpState,
+  nowMs: number,
+  endsIn: 'init' | 'backup',
+  patch: Partial<StateFields>,
+): VrrpStepResult {
+  const b = withChanges(s, patch);
+  const next = withChanges(b, {
     adverTimerMs: undefined,
-    handover: { then, untilMs: nowMs + csToMs(b.masterDownIntervalCs) },
+    handover: { endsIn, untilMs: nowMs + csToMs(b.masterDownIntervalCs) },
   });
   return { state: next, actions: [advert(next, 0)] };
 }
@@ -269,22 +277,22 @@ function onStartup(s: VrrpState, nowMs: number): VrrpStepResult {
     case 'init':
       if (!s.linkUp) {
         // Started while the carrier is down: wait in fault, start on interface-up.
-        const next = upd(s, { name: 'fault', since: nowMs, started: true });
+        const next = withChanges(s, { name: 'fault', since: nowMs, started: true });
         return { state: next, actions: [transition('init', 'fault', 'interface-down')] };
       }
       return start(s, nowMs, 'startup');
     case 'fault':
       if (s.started) return ignored(s, 'startup: already started');
-      return { state: upd(s, { started: true }), actions: [] };
+      return { state: withChanges(s, { started: true }), actions: [] };
     case 'backup':
       return ignored(s, 'startup: already running');
     case 'master': {
-      if (s.handover?.then !== 'init') return ignored(s, 'startup: already running');
+      if (s.handover?.endsIn !== 'init') return ignored(s, 'startup: already running');
       // At priority 0 we must not resume: keep handing over, but end in Backup, not Initialize.
       if (s.effectivePriority === 0)
-        return { state: upd(s, { started: true, handover: { ...s.handover, then: 'backup' } }), actions: [] };
+        return { state: withChanges(s, { started: true, handover: { ...s.handover, endsIn: 'backup' } }), actions: [] };
       // Restarted during a shutdown handover: we still hold the addresses, so simply resume.
-      const next = upd(s, {
+      const next = withChanges(s, {
         started: true,
         handover: undefined,
         masterPriority: s.effectivePriority,
@@ -303,12 +311,12 @@ function onShutdown(s: VrrpState, nowMs: number): VrrpStepResult {
       return ignored(s, 'shutdown: not started');
     case 'fault': {
       if (!s.started) return ignored(s, 'shutdown: not started');
-      const next = upd(s, { name: 'init', since: nowMs, started: false });
+      const next = withChanges(s, { name: 'init', since: nowMs, started: false });
       return { state: next, actions: [transition('fault', 'init', 'shutdown')] };
     }
     case 'backup': {
       // RFC 5798 6.4.2: cancel the Master_Down_Timer, transition to Initialize.
-      const next = upd(s, {
+      const next = withChanges(s, {
         name: 'init',
         since: nowMs,
         started: false,
@@ -323,9 +331,9 @@ function onShutdown(s: VrrpState, nowMs: number): VrrpStepResult {
     }
     case 'master':
       if (s.handover) {
-        if (s.handover.then === 'init') return ignored(s, 'shutdown: already stopping');
+        if (s.handover.endsIn === 'init') return ignored(s, 'shutdown: already stopping');
         // Already handing over at priority 0: end in Initialize instead of Backup.
-        return { state: upd(s, { started: false, handover: { ...s.handover, then: 'init' } }), actions: [] };
+        return { state: withChanges(s, { started: false, handover: { ...s.handover, endsIn: 'init' } }), actions: [] };
       }
       // RFC 5798 6.4.3 Shutdown sends priority 0 and leaves; we keep the addresses until a
       // backup is heard taking over (make-before-break), so no packet meets an empty gateway.
@@ -346,7 +354,7 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
       if (down === undefined && pre === undefined) return { state: s, actions: [] }; // early
       if (s.effectivePriority === 0) {
         // Priority 0 means "never master": the master is gone but we must not take over.
-        const patch: Partial<Base> = { preemptTimerMs: undefined };
+        const patch: Partial<StateFields> = { preemptTimerMs: undefined };
         if (down !== undefined)
           Object.assign(patch, {
             masterDownTimerMs: undefined,
@@ -354,7 +362,7 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
             masterPriority: undefined,
             masterHeardMs: undefined,
           });
-        return { state: upd(s, patch), actions: [] };
+        return { state: withChanges(s, patch), actions: [] };
       }
       // RFC 5798 6.4.2 "If the Master_Down_Timer fires": the earlier of the two due deadlines names the cause.
       if (down !== undefined && (pre === undefined || down <= pre)) return becomeMaster(s, nowMs, s.masterDownCause);
@@ -372,7 +380,7 @@ function onTimer(s: VrrpState, nowMs: number): VrrpStepResult {
       // now (one advert, no burst to catch up).
       const interval = csToMs(s.config.advertIntervalCs);
       const due = s.adverTimerMs + interval;
-      const next = upd(s, { adverTimerMs: due > nowMs ? due : nowMs + interval });
+      const next = withChanges(s, { adverTimerMs: due > nowMs ? due : nowMs + interval });
       return { state: next, actions: [advert(next)] };
     }
     default:
@@ -433,7 +441,7 @@ function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
     // "Set the Master_Down_Timer to Skew_Time": the master is leaving, take over soon. It is no
     // longer a master to follow, so whoever advertises next is taken at its word.
     return {
-      state: upd(s, {
+      state: withChanges(s, {
         masterDownTimerMs: nowMs + csToMs(s.skewTimeCs),
         masterDownCause: 'priority-zero-advert',
         masterHeardMs: undefined,
@@ -448,7 +456,7 @@ function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
     const mai = s.config.version === 3 ? Math.max(1, adv.maxAdverIntervalCs) : s.config.advertIntervalCs;
     const until = nowMs + csToMs(masterDownIntervalCs(s.effectivePriority, mai, s.config.version));
     if (s.masterDownTimerMs !== undefined && s.masterDownTimerMs >= until) return { state: s, actions: [] };
-    return { state: upd(s, { masterDownTimerMs: until, masterDownCause: 'master-down-timer' }), actions: [] };
+    return { state: withChanges(s, { masterDownTimerMs: until, masterDownCause: 'master-down-timer' }), actions: [] };
   }
   if (accept) {
     // "Set Master_Adver_Interval ..., Recompute the Master_Down_Interval, Reset the
@@ -467,7 +475,7 @@ function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
 
 /** RFC 5798 6.4.3 "If an ADVERTISEMENT is received" in Master. */
 function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): VrrpStepResult {
-  const rearm = (): VrrpState => upd(s, { adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs) });
+  const rearm = (): VrrpState => withChanges(s, { adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs) });
   if (adv.priority === 0) {
     // "Send an ADVERTISEMENT, Reset the Adver_Timer to Advertisement_Interval".
     const next = rearm();
@@ -502,7 +510,7 @@ function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
   if (!fresh && w.count >= LOWER_MASTER_ANSWERS) {
     return ignored(s, `lower master ${src}: ${w.count} answers in the last ${nowMs - w.sinceMs} ms`);
   }
-  const next = upd(rearm(), {
+  const next = withChanges(rearm(), {
     lowerMasterAnswers: fresh ? { sinceMs: nowMs, count: 1 } : { sinceMs: w.sinceMs, count: w.count + 1 },
   });
   return { state: next, actions: [{ type: 'announce' }, advert(next)] };
@@ -519,12 +527,12 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
   switch (s.name) {
     case 'init':
     case 'fault':
-      return { state: upd(s, { effectivePriority: p }), actions: [] };
+      return { state: withChanges(s, { effectivePriority: p }), actions: [] };
     case 'backup': {
-      let next = upd(s, { effectivePriority: p });
+      let next = withChanges(s, { effectivePriority: p });
       if (next.masterDownTimerMs === undefined && p > 0) {
         // Back from priority 0 with no master timed: start waiting for one.
-        next = upd(next, {
+        next = withChanges(next, {
           masterDownTimerMs: nowMs + csToMs(next.masterDownIntervalCs),
           masterDownCause: 'master-down-timer',
         });
@@ -534,16 +542,16 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
         next.preemptTimerMs !== undefined &&
         (!mayPreempt(next) || next.masterPriority === undefined || p <= next.masterPriority)
       ) {
-        next = upd(next, { preemptTimerMs: undefined });
+        next = withChanges(next, { preemptTimerMs: undefined });
       }
       // Rising above the master preempts on its next advert (backupRx), not here.
       return { state: next, actions: [] };
     }
     case 'master': {
       if (s.handover) {
-        if (s.handover.then === 'backup' && p > 0) {
+        if (s.handover.endsIn === 'backup' && p > 0) {
           // Priority restored before anyone took over: we still hold the addresses, resume.
-          const next = upd(s, {
+          const next = withChanges(s, {
             effectivePriority: p,
             masterPriority: p,
             handover: undefined,
@@ -551,12 +559,12 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
           });
           return { state: next, actions: [advert(next)] };
         }
-        return { state: upd(s, { effectivePriority: p }), actions: [] };
+        return { state: withChanges(s, { effectivePriority: p }), actions: [] };
       }
       // Priority 0 ("never master"): hand over make-before-break, then stay backup.
       if (p === 0) return beginHandover(s, nowMs, 'backup', { effectivePriority: 0, masterPriority: 0 });
       // Advertise the new priority at once, so a better backup with preempt takes over now.
-      const next = upd(s, {
+      const next = withChanges(s, {
         effectivePriority: p,
         masterPriority: p,
         adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs),
@@ -570,7 +578,7 @@ function onPriority(s: VrrpState, p: number, nowMs: number): VrrpStepResult {
 
 function onInterfaceDown(s: VrrpState, nowMs: number): VrrpStepResult {
   const toFault = (extra: VrrpAction[]): VrrpStepResult => {
-    const next = upd(s, {
+    const next = withChanges(s, {
       name: 'fault',
       since: nowMs,
       linkUp: false,
@@ -587,7 +595,7 @@ function onInterfaceDown(s: VrrpState, nowMs: number): VrrpStepResult {
   };
   switch (s.name) {
     case 'fault':
-      return { state: upd(s, { linkUp: false }), actions: [] };
+      return { state: withChanges(s, { linkUp: false }), actions: [] };
     case 'init':
     case 'backup':
       return toFault([]);
@@ -604,11 +612,11 @@ function onInterfaceUp(s: VrrpState, nowMs: number): VrrpStepResult {
     case 'fault':
       if (s.started) return start(s, nowMs, 'interface-up');
       return {
-        state: upd(s, { name: 'init', since: nowMs, linkUp: true }),
+        state: withChanges(s, { name: 'init', since: nowMs, linkUp: true }),
         actions: [transition('fault', 'init', 'interface-up')],
       };
     case 'init':
-      return { state: s.linkUp ? s : upd(s, { linkUp: true }), actions: [] };
+      return { state: s.linkUp ? s : withChanges(s, { linkUp: true }), actions: [] };
     case 'backup':
     case 'master':
       return ignored(s, 'interface-up: link already up');
@@ -631,29 +639,29 @@ export function reconfigure(state: VrrpState, config: VrrpConfig, nowMs: number)
     const actions: VrrpAction[] = [];
     if (state.name === 'master') actions.push(transition('master', 'init', 'shutdown'), { type: 'release-addresses' });
     else if (state.name !== 'init') actions.push(transition(state.name, 'init', 'shutdown'));
-    const fresh = upd(initialState(config, nowMs), { linkUp: state.linkUp });
+    const fresh = withChanges(initialState(config, nowMs), { linkUp: state.linkUp });
     if (!state.started) return { state: fresh, actions };
     const r = onStartup(fresh, nowMs);
     return { state: r.state, actions: [...actions, ...r.actions] };
   }
   const effective =
     state.effectivePriority === clampPriority(old.priority) ? clampPriority(config.priority) : state.effectivePriority;
-  let next = upd(state, { config });
+  let next = withChanges(state, { config });
   const actions: VrrpAction[] = [];
   if (next.name === 'master') {
-    next = upd(next, { masterIp: config.primaryIp, masterAdverIntervalCs: config.advertIntervalCs });
+    next = withChanges(next, { masterIp: config.primaryIp, masterAdverIntervalCs: config.advertIntervalCs });
     if (config.advertIntervalCs !== old.advertIntervalCs && next.adverTimerMs !== undefined) {
-      next = upd(next, { adverTimerMs: Math.min(next.adverTimerMs, nowMs + csToMs(config.advertIntervalCs)) });
+      next = withChanges(next, { adverTimerMs: Math.min(next.adverTimerMs, nowMs + csToMs(config.advertIntervalCs)) });
     }
     const sameOrder =
       config.addresses.length === old.addresses.length &&
       config.addresses.every((a, i) => compareIp(a, old.addresses[i]) === 0);
     if (!sameOrder) actions.push({ type: 'release-addresses' }, { type: 'take-addresses' }, { type: 'announce' });
   } else if (next.name === 'backup') {
-    if (config.version === 2) next = upd(next, { masterAdverIntervalCs: config.advertIntervalCs });
-    if (next.preemptTimerMs !== undefined && !mayPreempt(next)) next = upd(next, { preemptTimerMs: undefined });
+    if (config.version === 2) next = withChanges(next, { masterAdverIntervalCs: config.advertIntervalCs });
+    if (next.preemptTimerMs !== undefined && !mayPreempt(next)) next = withChanges(next, { preemptTimerMs: undefined });
   } else {
-    next = upd(next, { masterAdverIntervalCs: config.advertIntervalCs });
+    next = withChanges(next, { masterAdverIntervalCs: config.advertIntervalCs });
   }
   if (effective !== next.effectivePriority) {
     const r = onPriority(next, effective, nowMs);

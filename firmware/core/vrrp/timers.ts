@@ -34,6 +34,9 @@ export function csToMs(cs: number): number {
   return cs * 10;
 }
 
-function clampPriority(p: number): number {
-  return p < 0 ? 0 : p > 255 ? 255 : Math.floor(p);
+/** A priority as the 8-bit field carries it (RFC 5798 5.2.4): whole, 0..255; anything that is
+ *  not a finite number counts as 0 ("stop being master"). */
+export function clampPriority(p: number): number {
+  if (!Number.isFinite(p)) return 0;
+  return Math.min(255, Math.max(0, Math.trunc(p)));
 }

@@ -59,10 +59,10 @@ export type VrrpDropReason = Extract<VrrpAction, { type: 'drop' }>['reason'];
 /**
  * Make-before-break handover (tandem's, not in the RFC): a master that stops (Shutdown) or whose
  * effective priority fell to 0 has sent a priority-0 advert but keeps the addresses until another
- * router is heard with priority > 0 or `untilMs` passes; then it releases them and enters `then`.
+ * router is heard with priority > 0 or `untilMs` passes; then it releases them and enters `endsIn`.
  */
 export interface VrrpHandover {
-  readonly then: 'init' | 'backup';
+  readonly endsIn: 'init' | 'backup';
   readonly untilMs: number; // absolute ms: Master_Down_Interval after the priority-0 advert
 }
 
