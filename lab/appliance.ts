@@ -1,6 +1,7 @@
 // One appliance of the demo: a tandem daemon (the running bundle, `run --config`) or an interop
 // peer (keepalived, FRR vrrpd) inside a router namespace, behind one small interface the
 // scenario and the display use: start, stop, restart, and a view of its VRRP state.
+import { fileURLToPath } from 'node:url';
 import { nodeCommand } from '../firmware/runtime/node-flags.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,9 +54,13 @@ export interface Appliance {
   log(): string;
 }
 
-/** The argv that runs this tandem: node, its flags (tsx when run from source), the entry script. */
+/** The appliance bundle the lab runs (./build.sh lab builds it first). */
+export const TANDEM_BUNDLE = fileURLToPath(new URL('../dist/tandem.js', import.meta.url));
+
+/** The argv that runs tandem's built bundle with its runtime flags. The lab itself runs from
+ *  source (lab/cli.ts), so its own argv says nothing about where tandem is. */
 export function tandemCommand(): string[] {
-  return nodeCommand(process.argv[1]);
+  return nodeCommand(TANDEM_BUNDLE, []);
 }
 
 const START_TIMEOUT_MS = 10_000;

@@ -67,11 +67,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** True when `pid` is a node process running `tandem lab` (not a recycled pid). */
+/** True when `pid` is a node process running the lab (lab/cli.ts; not a recycled pid). */
 function isLabProcess(pid: number): boolean {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.includes('lab');
+    return argv.some((a) => a.endsWith('lab/cli.ts'));
   } catch {
     return false;
   }

@@ -21,24 +21,15 @@ import * as assert from 'uvu/assert';
 import type { VrrpAdvert, VrrpVersion } from '../../firmware/core/packet/types.ts';
 import { initialState, isStopped, nextDeadline, step } from '../../firmware/core/vrrp/machine.ts';
 import { compareIp } from '../../firmware/core/vrrp/ip.ts';
+import { seededRandom } from '../../bench/stats.ts'; // mulberry32, shared with the bench's bootstrap
 import type { TransitionReason, VrrpAction, VrrpConfig, VrrpEvent, VrrpState } from '../../firmware/core/vrrp/types.ts';
 
 // ---- deterministic randomness ----------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 class Rng {
   next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));
