@@ -97,7 +97,19 @@ export async function startTandem(
       '',
     ].join('\n'),
   );
-  const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile], { env: opts.env });
+  return runTandem(lab, host, { dir, configFile, socket }, opts.env);
+}
+
+/** Runs dist/tandem.js with a config already written (a first start, or a restart with the same
+ *  state_dir and socket) and waits until its control socket answers. */
+export async function runTandem(
+  lab: Lab,
+  host: LabHost,
+  files: { dir: string; configFile: string; socket: string },
+  env?: Record<string, string>,
+): Promise<TandemHandle> {
+  const { dir, configFile, socket } = files;
+  const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile], { env });
   let out = '';
   proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;

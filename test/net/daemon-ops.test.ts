@@ -8,10 +8,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLab, startVrrpCapture, sleep } from '../kit/lab.ts';
-import type { Lab, LabHost } from '../kit/lab.ts';
-import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll, TANDEM_BIN } from '../kit/tandem.ts';
+import type { Lab } from '../kit/lab.ts';
+import { startTandem, runTandem, instanceYaml, waitForStatus, stateOf, stopAll, TANDEM_BIN } from '../kit/tandem.ts';
 import type { TandemHandle } from '../kit/tandem.ts';
-import { request } from '../../firmware/supervisor/control-socket.ts';
 
 const VIP = '192.0.2.1';
 const ADVERT_MS = 100;
@@ -232,62 +231,6 @@ test('a VIP removed by hand on the master is put back and counted', async () => 
   });
 });
 
-/** Start dist/tandem.js again with an existing handle's config file (same state_dir and socket). */
-async function rerun(lab: Lab, host: LabHost, old: TandemHandle): Promise<{ h: TandemHandle; out: () => string }> {
-  const proc = lab.spawn(host.ns, [process.execPath, TANDEM_BIN, 'run', '--config', old.configFile]);
-  let out = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((res) => proc.on('exit', (c) => res(c)));
-  const cmd = (req: Record<string, unknown>) => request(old.socket, req, 3000);
-  const h: TandemHandle = {
-    ...old,
-    proc,
-    exited,
-    cmd,
-    output: () => out,
-    logs: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => {
-          try {
-            return JSON.parse(l);
-          } catch {
-            return {};
-          }
-        }),
-    status: async () => {
-      const r = await cmd({ cmd: 'status' });
-      if (!r.ok) throw new Error(r.error?.message);
-      return r.result as never;
-    },
-    stop: async (signal = 'SIGTERM', timeoutMs = 10_000) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill(signal);
-      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-      const c = await exited;
-      clearTimeout(t);
-      return c;
-    },
-  };
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && proc.exitCode === null) {
-    try {
-      await h.status();
-      return { h, out: () => out };
-    } catch {
-      await sleep(50);
-    }
-  }
-  await h.stop('SIGKILL');
-  throw new Error(`tandem did not restart:\n${out}`);
-}
-
 test('crash cleanup: after SIGKILL, the next start removes the leftover VIPs, macvlan and moved MAC, then rejoins', async () => {
   await withLab({ routers: 2, clients: 0 }, async (lab) => {
     const hs: (TandemHandle | undefined)[] = [];
@@ -336,11 +279,11 @@ test('crash cleanup: after SIGKILL, the next start removes the leftover VIPs, ma
         hs[0].configFile,
         readFileSync(hs[0].configFile, 'utf8').replaceAll('priority: 200', 'priority: 50'),
       );
-      const re = await rerun(lab, r1, hs[0]);
-      hs[0] = re.h;
+      const re = await runTandem(lab, r1, hs[0]!);
+      hs[0] = re;
       assert.ok(
-        re.h.logs().some((l) => l.msg === 'cleaned up what a previous run left behind'),
-        re.out(),
+        re.logs().some((l) => l.msg === 'cleaned up what a previous run left behind'),
+        re.output(),
       );
       await waitForStatus(
         hs[0],

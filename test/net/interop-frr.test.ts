@@ -4,10 +4,11 @@
 // nobody hears it). FRR works with the RFC virtual MAC on a macvlan; tandem runs `mac_mode:
 // virtual` to match, so a client's neighbour entry never changes and the check of who answers is
 // the switch's forwarding entry for 00:00:5e:00:01:VRID.
+import { type InteropRouter, peerState, waitStates } from '../kit/interop.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withLab, startFrr, startProber, waitFor, sleep } from '../kit/lab.ts';
-import type { Lab, LabHost, PeerState, FrrHandle } from '../kit/lab.ts';
+import type { Lab, LabHost, FrrHandle } from '../kit/lab.ts';
 import { startTandem, instanceYaml, stopAll, stateOf } from '../kit/tandem.ts';
 import type { TandemHandle } from '../kit/tandem.ts';
 
@@ -18,17 +19,8 @@ const ADVERT_MS = 100;
 const SETTLE_TIMEOUT_MS = 15_000;
 const TAKEOVER_TIMEOUT_MS = 5_000;
 
-interface Router {
+interface Router extends InteropRouter {
   kind: 'tandem' | 'frr';
-  host: LabHost;
-  state(): Promise<PeerState>;
-  stop(): Promise<void>;
-  describe(): Promise<string>;
-}
-
-function upper(s: string | undefined): PeerState {
-  const t = (s ?? '').toUpperCase();
-  return t === 'MASTER' || t === 'BACKUP' || t === 'FAULT' || t === 'INIT' ? t : 'unknown';
 }
 
 async function tandemRouter(lab: Lab, h: LabHost, priority: number): Promise<Router & { t: TandemHandle }> {
@@ -50,7 +42,7 @@ async function tandemRouter(lab: Lab, h: LabHost, priority: number): Promise<Rou
     t,
     state: async () => {
       try {
-        return upper(stateOf(await t.status()));
+        return peerState(stateOf(await t.status()));
       } catch {
         return 'unknown';
       }
@@ -115,23 +107,6 @@ async function assertClientReaches(lab: Lab, master: Router, step: string): Prom
     `${step}: the client does not reach ${VIP} through ${master.kind} (port ${master.host.bridgePort}): ${last}`,
   );
   return NaN;
-}
-
-async function waitStates(
-  a: Router,
-  as: PeerState,
-  b: Router,
-  bs: PeerState,
-  timeoutMs: number,
-  step: string,
-): Promise<number> {
-  const t0 = Date.now();
-  const ok = await waitFor(async () => (await a.state()) === as && (await b.state()) === bs, timeoutMs, 20);
-  if (!ok)
-    assert.unreachable(
-      `${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`,
-    );
-  return Date.now() - t0;
 }
 
 async function tandemChecks(r: Router, label: string, wasBackup: boolean): Promise<void> {

@@ -3,10 +3,12 @@
 // priorities resolved by the higher primary address (RFC 5798 6.4.3) both ways; and a SIGTERM
 // handover that keepalived picks up after Skew_Time rather than Master_Down_Interval (6.4.2).
 // Each step is checked from both sides and by a client reaching the VIP at the master's MAC.
+import { fileURLToPath } from 'node:url';
+import { type InteropRouter, peerState, waitStates } from '../kit/interop.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { withLab, startKeepalived, waitFor, sleep } from '../kit/lab.ts';
-import type { Lab, LabHost, PeerHandle, PeerState } from '../kit/lab.ts';
+import type { Lab, LabHost, PeerHandle } from '../kit/lab.ts';
 import { startTandem, instanceYaml, stopAll, stateOf } from '../kit/tandem.ts';
 import type { TandemHandle } from '../kit/tandem.ts';
 
@@ -18,23 +20,14 @@ const ADVERT_MS = 100;
 const TAKEOVER_TIMEOUT_MS = 5_000;
 const SETTLE_TIMEOUT_MS = 10_000;
 
-interface Router {
+interface Router extends InteropRouter {
   kind: 'tandem' | 'keepalived';
-  host: LabHost;
-  state(): Promise<PeerState>;
   /** The MAC a client should resolve the VIP to while this router is master. */
   mac: string;
-  stop(): Promise<void>;
-  describe(): Promise<string>;
 }
 
 async function nicMac(lab: Lab, h: LabHost): Promise<string> {
   return JSON.parse((await lab.exec(h.ns, ['ip', '-j', 'link', 'show', 'dev', h.ifname])).stdout)[0].address;
-}
-
-function upper(s: string | undefined): PeerState {
-  const t = (s ?? '').toUpperCase();
-  return t === 'MASTER' || t === 'BACKUP' || t === 'FAULT' || t === 'INIT' ? t : 'unknown';
 }
 
 async function tandemRouter(
@@ -62,7 +55,7 @@ async function tandemRouter(
     mac: await nicMac(lab, h),
     state: async () => {
       try {
-        return upper(stateOf(await t.status()));
+        return peerState(stateOf(await t.status()));
       } catch {
         return 'unknown';
       }
@@ -104,36 +97,8 @@ async function keepalivedRouter(
   };
 }
 
-// A one-shot ICMP / ICMPv6 echo from a client: exits 0 after `need` replies, 1 on timeout.
-// The kernel fills in the ICMPv6 checksum on raw sockets (RFC 3542 3.1); ICMPv4 we compute.
-const PING_PY = `
-import os, select, socket, struct, sys, time
-addr, need, tmo = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-v6 = ':' in addr
-s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
-ident = os.getpid() & 0xffff
-def csum(b):
-    t = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while t > 0xffff: t = (t & 0xffff) + (t >> 16)
-    return ~t & 0xffff
-got, seq, end = 0, 0, time.monotonic() + tmo
-while got < need and time.monotonic() < end:
-    body = b'tandem-interop!!'
-    hdr = struct.pack('!BBHHH', 128 if v6 else 8, 0, 0, ident, seq)
-    if not v6: hdr = struct.pack('!BBHHH', 8, 0, csum(hdr + body), ident, seq)
-    try: s.sendto(hdr + body, (addr, 0))
-    except OSError: pass
-    seq += 1
-    stop = time.monotonic() + 0.02
-    while time.monotonic() < stop:
-        r, _, _ = select.select([s], [], [], max(0, stop - time.monotonic()))
-        if not r: break
-        d = s.recv(2048)
-        if not v6: d = d[(d[0] & 15) * 4:]
-        if len(d) >= 8 and d[0] == (129 if v6 else 0) and struct.unpack('!H', d[4:6])[0] == ident: got += 1
-print(got, seq)
-sys.exit(0 if got >= need else 1)
-`;
+// A one-shot ICMP / ICMPv6 echo from a client (test/kit/py/echo.py).
+const PING_PY = fileURLToPath(new URL('../kit/py/echo.py', import.meta.url));
 
 /** The client reaches the VIP, and its neighbour entry for the VIP is `master`'s MAC. */
 async function assertClientReaches(lab: Lab, master: Router, vip: string, step: string): Promise<number> {
@@ -146,7 +111,7 @@ async function assertClientReaches(lab: Lab, master: Router, vip: string, step: 
   const deadline = Date.now() + 15_000;
   let last = '';
   while (Date.now() < deadline) {
-    const r = await lab.exec(client.ns, ['python3', '-c', PING_PY, vip, '5', '2'], {
+    const r = await lab.exec(client.ns, ['python3', PING_PY, vip, '5', '2'], {
       allowFail: true,
       timeoutMs: 10_000,
     });
@@ -157,23 +122,6 @@ async function assertClientReaches(lab: Lab, master: Router, vip: string, step: 
   }
   assert.unreachable(`${step}: the client does not reach ${vip} at ${master.kind}'s MAC ${master.mac}: ${last}`);
   return NaN;
-}
-
-async function waitStates(
-  a: Router,
-  as: PeerState,
-  b: Router,
-  bs: PeerState,
-  timeoutMs: number,
-  step: string,
-): Promise<number> {
-  const t0 = Date.now();
-  const ok = await waitFor(async () => (await a.state()) === as && (await b.state()) === bs, timeoutMs, 20);
-  if (!ok)
-    assert.unreachable(
-      `${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`,
-    );
-  return Date.now() - t0;
 }
 
 /**
