@@ -1,6 +1,7 @@
 // The implementations under test, behind one small interface: tandem (dist/tandem.js),
 // keepalived 2.2.7 and FRR 8.4 vrrpd, each started in a lab router namespace with K virtual
 // routers. Lab code: it may run iproute2 and the peers' own tools.
+import { keepalivedArgv } from '../lab/peers.ts';
 import { stopProcessGroup } from '../lab/process-group.ts';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -179,20 +180,7 @@ ${v.addresses.map((a) => `    ${a} dev ${host.ifname}`).join('\n')}
   const confFile = join(dir, 'keepalived.conf');
   writeFileSync(confFile, conf);
   const spawnedAt = Date.now();
-  const child: ChildProcess = lab.spawn(host.ns, [
-    'keepalived',
-    '-n',
-    '-l',
-    '-D',
-    '-f',
-    confFile,
-    '-p',
-    join(dir, 'keepalived.pid'),
-    '-r',
-    join(dir, 'vrrp.pid'),
-    '-c',
-    join(dir, 'checkers.pid'),
-  ]);
+  const child: ChildProcess = lab.spawn(host.ns, keepalivedArgv(confFile, dir));
   let log = '';
   // keepalived's own log is in order ("(VI_n) Entering X STATE"); its notify scripts run
   // asynchronously and can land out of order, so state entries are counted from the log, line by

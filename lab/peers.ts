@@ -129,6 +129,26 @@ function prefixLen(addr: string): number {
  * several instances on one host do not collide. Its state comes from a notify script that
  * writes the state to a file in the private dir.
  */
+
+/** keepalived in the foreground (-n), logging to the console (-l) in detail (-D), with its pid
+ *  files in `dir` so that several can run on one host. */
+export function keepalivedArgv(confFile: string, dir: string): string[] {
+  return [
+    'keepalived',
+    '-n',
+    '-l',
+    '-D',
+    '-f',
+    confFile,
+    '-p',
+    join(dir, 'keepalived.pid'),
+    '-r',
+    join(dir, 'vrrp.pid'),
+    '-c',
+    join(dir, 'checkers.pid'),
+  ];
+}
+
 export async function startKeepalived(lab: Lab, ns: string, o: VrrpPeerOptions): Promise<PeerHandle> {
   const dir = privateDir('ka');
   const family = o.family ?? (o.addresses[0]?.includes(':') ? 'ipv6' : 'ipv4');
@@ -165,20 +185,7 @@ ${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
 `;
   const confFile = join(dir, 'keepalived.conf');
   writeFileSync(confFile, conf);
-  const child = lab.spawn(ns, [
-    'keepalived',
-    '-n',
-    '-l',
-    '-D',
-    '-f',
-    confFile,
-    '-p',
-    join(dir, 'keepalived.pid'),
-    '-r',
-    join(dir, 'vrrp.pid'),
-    '-c',
-    join(dir, 'checkers.pid'),
-  ]);
+  const child = lab.spawn(ns, keepalivedArgv(confFile, dir));
   const log = collectLog(child, join(dir, 'keepalived.log'));
   const handle: PeerHandle = {
     dir,

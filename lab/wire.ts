@@ -168,28 +168,18 @@ export interface VrrpCapture {
 
 const READY_TIMEOUT_MS = 15_000;
 
-/** Start tshark on `ifname` inside `ns`, filtering IP protocol 112 (VRRP) for both families. */
-export function startVrrpCapture(lab: Lab, ns: string, ifname: string): VrrpCapture {
-  const argv = [
-    'tshark',
-    '-n',
-    '-l',
-    '-q',
-    '-i',
-    ifname,
-    '-f',
-    'ip proto 112 or ip6 proto 112',
-    '-T',
-    'fields',
-    '-E',
-    'separator=/t',
-    '-E',
-    'occurrence=a',
-    '-E',
-    `aggregator=${AGG}`,
-    ...TSHARK_VRRP_FIELDS.flatMap((f) => ['-e', f]),
-  ];
-  const child = lab.spawn(ns, argv);
+/** tshark on `ifname` inside `ns` printing `fields` of each packet that `filter` (a capture
+ *  filter) takes, one tab-separated line a packet. `stop()` ends it and returns the lines. */
+export function startTsharkFields(
+  lab: Lab,
+  ns: string,
+  ifname: string,
+  filter: string,
+  fields: readonly string[],
+  extra: readonly string[] = [],
+): { ready: Promise<void>; stop(): Promise<string[]> } {
+  const argv = ['tshark', '-n', '-l', '-q', '-i', ifname, '-f', filter, '-T', 'fields', '-E', 'separator=/t'];
+  const child = lab.spawn(ns, [...argv, ...extra, ...fields.flatMap((f) => ['-e', f])]);
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -222,12 +212,23 @@ export function startVrrpCapture(lab: Lab, ns: string, ifname: string): VrrpCapt
     async stop() {
       // SIGINT lets tshark flush what it has decoded; SIGKILL only if it hangs.
       await stopProcessGroup(child, exited, 'SIGINT');
-      return out
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map(parseTsharkLine);
+      return out.split('\n').filter((l) => l.trim() !== '');
     },
   };
+}
+
+/** VRRP over IPv4 and IPv6 (IP protocol 112). */
+export const VRRP_CAPTURE_FILTER = 'ip proto 112 or ip6 proto 112';
+
+/** Start tshark on `ifname` inside `ns`, filtering IP protocol 112 (VRRP) for both families. */
+export function startVrrpCapture(lab: Lab, ns: string, ifname: string): VrrpCapture {
+  const t = startTsharkFields(lab, ns, ifname, VRRP_CAPTURE_FILTER, TSHARK_VRRP_FIELDS, [
+    '-E',
+    'occurrence=a',
+    '-E',
+    `aggregator=${AGG}`,
+  ]);
+  return { ready: t.ready, stop: async () => (await t.stop()).map(parseTsharkLine) };
 }
 
 /** Capture VRRP on `ifname` in `ns` for `durationMs` (counted from when tshark is ready). */

@@ -3,10 +3,10 @@
 // master (bridge port down), its return; the wire as tshark sees it (unicast to the peer's address
 // and MAC, TTL 255, good checksum, nothing to 224.0.0.18); and keepalived 2.2.7 with
 // `unicast_peer` in both roles. Needs root and dist/tandem.js (./build.sh).
-import { stopProcessGroup } from '../../lab/process-group.ts';
+import { startTsharkFields, VRRP_CAPTURE_FILTER } from '../../lab/wire.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep, LabError } from '../kit/lab.ts';
+import { withLab, startKeepalived, startVrrpCapture, checkVrrpCapture, waitFor, sleep } from '../kit/lab.ts';
 import type { Lab, LabHost, PeerHandle } from '../kit/lab.ts';
 import { startTandem, instanceYaml, waitForStatus, stateOf, stopAll } from '../kit/tandem.ts';
 import type { TandemHandle } from '../kit/tandem.ts';
@@ -49,62 +49,15 @@ interface AddrRow {
 
 /** A second tshark beside the lab's checker: the destinations (Ethernet and IP) of each VRRP packet. */
 function startDstCapture(lab: Lab, ns: string, ifname: string) {
-  const child = lab.spawn(ns, [
-    'tshark',
-    '-n',
-    '-l',
-    '-q',
-    '-i',
-    ifname,
-    '-f',
-    'ip proto 112 or ip6 proto 112',
-    '-T',
-    'fields',
-    '-E',
-    'separator=/t',
-    '-e',
-    'eth.dst',
-    '-e',
-    'ip.src',
-    '-e',
-    'ip.dst',
-    '-e',
-    'ipv6.src',
-    '-e',
-    'ipv6.dst',
-  ]);
-  let out = '',
-    err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  const ready = new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new LabError(`tshark not capturing: ${err}`)), 15_000);
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('Capturing on')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new LabError(`tshark exited (${code}): ${err}`));
-    });
-  });
-  ready.catch(() => {});
+  const fields = ['eth.dst', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst'];
+  const t = startTsharkFields(lab, ns, ifname, VRRP_CAPTURE_FILTER, fields);
   return {
-    ready,
+    ready: t.ready,
     async stop(): Promise<AddrRow[]> {
-      await stopProcessGroup(child, exited, 'SIGINT');
-      return out
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => {
-          const [ethDst, s4, d4, s6, d6] = l.split('\t');
-          return { ethDst, src: s4 || s6, dst: d4 || d6 };
-        });
+      return (await t.stop()).map((l) => {
+        const [ethDst, s4, d4, s6, d6] = l.split('\t');
+        return { ethDst, src: s4 || s6, dst: d4 || d6 };
+      });
     },
   };
 }
