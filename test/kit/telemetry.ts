@@ -1,6 +1,8 @@
 // A throwaway mosquitto on loopback, and a throwaway PKI, for the telemetry tests and the lab.
 // Not used by the daemon. Each broker gets its own config file in its own directory and binds
 // 127.0.0.1 only.
+import { randomBytes } from 'node:crypto';
+import type { MqttConfig } from '../../firmware/telemetry/types.ts';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
@@ -242,5 +244,33 @@ export function makeTestPki(dir: string): TestPki {
     serverKey: f('server.key'),
     clientCert: f('client.pem'),
     clientKey: f('client.key'),
+  };
+}
+
+/** Polls `fn` every 20 ms until it returns something truthy; throws after `timeoutMs`. */
+export async function waitUntil<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Telemetry settings for tests: short backoffs and timeouts, a random client id. */
+export function testMqttConfig(url: string, over: Partial<MqttConfig> = {}): MqttConfig {
+  return {
+    url,
+    clientId: `tandem-${randomBytes(3).toString('hex')}`,
+    topicPrefix: 'tandem',
+    healthIntervalMs: 200,
+    protocolVersion: 5,
+    offlineQueue: 100,
+    backoffMinMs: 50,
+    backoffMaxMs: 500,
+    connectTimeoutMs: 2_000,
+    keepaliveS: 5,
+    ...over,
   };
 }

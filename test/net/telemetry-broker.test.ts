@@ -1,6 +1,7 @@
 // Telemetry against a real mosquitto on loopback: retained status and state, events, health,
 // payloads checked against docs/schemas, commands (MQTT 5 and 3.1.1), credentials and TLS,
 // and the broker's CONNACK limits. Each test starts its own broker and kills it in finally.
+import { testMqttConfig, waitUntil } from '../kit/telemetry.ts';
 import { exampleCounters, exampleInstanceStatus } from '../kit/status.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -39,15 +40,7 @@ interface Got {
   props: Record<string, any>;
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 5_000) => waitUntil(what, fn, timeoutMs);
 
 /** A subscriber that records everything under a filter. */
 async function listen(
@@ -138,22 +131,8 @@ function captureLog() {
   return { lines, log: { info: rec('info'), warn: rec('warn'), error: rec('error'), debug: rec('debug') } };
 }
 
-function cfgFor(url: string, over: Partial<MqttConfig> = {}): MqttConfig {
-  return {
-    url,
-    clientId: `tandem-${randomBytes(3).toString('hex')}`,
-    topicPrefix: 'tandem',
-    healthIntervalMs: 200,
-    protocolVersion: 5,
-    offlineQueue: 100,
-    backoffMinMs: 50,
-    backoffMaxMs: 500,
-    connectTimeoutMs: 2_000,
-    keepaliveS: 5,
-    stateCoalesceMs: 30,
-    ...over,
-  };
-}
+const cfgFor = (url: string, over: Partial<MqttConfig> = {}): MqttConfig =>
+  testMqttConfig(url, { stateCoalesceMs: 30, ...over });
 
 const jsonOf = (got: Got[], topic: string) => got.filter((g) => g.topic === topic).map((g) => g.json);
 

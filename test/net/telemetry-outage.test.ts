@@ -1,6 +1,7 @@
 // Telemetry when the broker misbehaves: the Last Will after a SIGKILL, events queued across a
 // broker restart (in order, none lost within the bound, oldest dropped beyond it), and a stalled
 // or silent broker that must not delay the event loop.
+import { testMqttConfig, waitUntil } from '../kit/telemetry.ts';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import mqtt from 'mqtt';
@@ -17,15 +18,7 @@ import { Broker, sleep } from '../kit/telemetry.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 8_000) => waitUntil(what, fn, timeoutMs);
 
 function host(node = 'r1'): TelemetryHost {
   const bootId = randomBytes(8).toString('hex');
@@ -41,21 +34,15 @@ function host(node = 'r1'): TelemetryHost {
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
-function cfgFor(url: string, over: Partial<MqttConfig> = {}): MqttConfig {
-  return {
-    url,
-    clientId: `tandem-${randomBytes(3).toString('hex')}`,
-    topicPrefix: 'tandem',
+const cfgFor = (url: string, over: Partial<MqttConfig> = {}): MqttConfig =>
+  testMqttConfig(url, {
     healthIntervalMs: 250,
-    protocolVersion: 5,
     offlineQueue: 50,
-    backoffMinMs: 50,
     backoffMaxMs: 400,
     connectTimeoutMs: 1_000,
     keepaliveS: 1,
     ...over,
-  };
-}
+  });
 
 interface Rec {
   topic: string;
