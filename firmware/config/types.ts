@@ -94,6 +94,12 @@ export interface OtaConfig {
   allowDowngrade: boolean;
 }
 
+/** Where the Prometheus exposition (`GET /metrics`) listens. */
+export interface MetricsConfig {
+  host: string; // an IP literal; 127.0.0.1 when only a port was given
+  port: number;
+}
+
 export interface TandemConfig {
   file: string;
   node: string;
@@ -107,5 +113,6 @@ export interface TandemConfig {
   instances: InstanceConfig[];
   syncGroups: SyncGroupConfig[];
   telemetry?: { mqtt?: MqttConfig };
+  metrics?: MetricsConfig;
   ota: OtaConfig;
 }

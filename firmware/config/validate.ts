@@ -11,6 +11,7 @@ import type {
   InstanceConfig,
   LogLevel,
   MacMode,
+  MetricsConfig,
   MqttConfig,
   OtaConfig,
   SyncGroupConfig,
@@ -69,6 +70,7 @@ export const TOP_KEYS = [
   'instances',
   'sync_groups',
   'telemetry',
+  'metrics',
   'ota',
 ] as const;
 export const INSTANCE_KEYS = [
@@ -225,6 +227,32 @@ function asInt(ctx: Ctx, n: LNode | undefined, min: number, max: number): number
     return undefined;
   }
   return v;
+}
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`; only a port means 127.0.0.1 (metrics stay on the box
+ *  unless the operator names an address). `localhost` is 127.0.0.1, `*` every IPv4 address. */
+function asListen(ctx: Ctx, n: LNode): MetricsConfig | undefined {
+  const v = n.kind === 'scalar' ? n.value : undefined;
+  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : undefined;
+  const m = text === undefined ? null : /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d+)$/.exec(text);
+  if (!m) {
+    ctx.error(n, `expected PORT, HOST:PORT or [IPV6]:PORT, got ${describe(n)}`);
+    return undefined;
+  }
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) {
+    ctx.error(n, `port must be 1..65535, got ${port}`);
+    return undefined;
+  }
+  const hostText = m[1] ?? m[2];
+  if (hostText === undefined || hostText === 'localhost') return { host: '127.0.0.1', port };
+  if (hostText === '*') return { host: '0.0.0.0', port };
+  const ip = parseIp(hostText);
+  if (!ip.ok) {
+    ctx.error(n, `${ip.reason} (the address to listen on)`);
+    return undefined;
+  }
+  return { host: ip.address, port };
 }
 
 function asBool(ctx: Ctx, n: LNode | undefined): boolean | undefined {
@@ -873,6 +901,14 @@ export function validateTree(
     const mqtt = mqttMap ? validateMqtt(ctx, mqttMap, node) : undefined;
     telemetry = mqtt ? { mqtt } : {};
   }
+  const metricsMap = asMap(ctx, get(top, 'metrics'));
+  let metrics: MetricsConfig | undefined;
+  if (metricsMap) {
+    checkKeys(ctx, metricsMap, ['listen']);
+    const listenNode = get(metricsMap, 'listen');
+    if (!listenNode) missing(ctx, metricsMap, 'listen');
+    else metrics = asListen(ctx, listenNode);
+  }
   const ota = validateOta(ctx, asMap(ctx, get(top, 'ota')));
 
   const errors = dedupe(ctx.errors);
@@ -889,6 +925,7 @@ export function validateTree(
     instances: drafts.map((d) => d.cfg),
     syncGroups,
     ...(telemetry ? { telemetry } : {}),
+    ...(metrics ? { metrics } : {}),
     ota,
   };
   return { config, errors, warnings };

@@ -12,6 +12,8 @@ export interface InstanceCounters {
   advertsReceived: number;
   transitions: number;
   becameMaster: number;
+  /** becameMaster by the reason of each transition (RFC 6527 vrrpv3StatisticsNewMasterReason). */
+  becameMasterBy: Partial<Record<TransitionReason, number>>;
   announcements: number; // gratuitous ARP / unsolicited NA frames sent
   addressesRestored: number; // VIPs put back after other software removed them (keepalived #836)
   sendErrors: number;
@@ -33,6 +35,8 @@ export interface InstanceStatus {
   masterIp: string | null;
   masterAdverIntervalMs: number;
   timeInStateMs: number;
+  lastTransitionUnixMs: number | null; // wall clock of the last state change; null before the first
+  masterReason: TransitionReason | null; // why the current mastership began; null when not master
   checksumForm?: 'pseudo-header' | 'vrrp-only'; // VRRPv3 over IPv4 only
   counters: InstanceCounters;
   maintenance: boolean;

@@ -11,6 +11,8 @@ import { createLogger, type Logger, type LogLevel } from '../runtime/log.ts';
 import type { SupervisorContext } from './context.ts';
 import { listenControl } from './control-socket.ts';
 import { EngineClient, EngineError } from './engine-client.ts';
+import type { MetricsConfig } from '../config/types.ts';
+import type { MetricsServer } from './metrics.ts';
 import { CommandError } from '../core/errors.ts';
 import { parseOperatorCommand } from './operator-command.ts';
 import { OtaLink } from './ota-link.ts';
@@ -25,6 +27,7 @@ class Supervisor implements SupervisorContext {
   private server: Server | undefined;
   private ota: OtaLink | undefined;
   private telemetry: TelemetryLink | undefined;
+  private metrics: { server: MetricsServer; key: string } | undefined;
   private stopping = false;
 
   constructor(
@@ -51,6 +54,7 @@ class Supervisor implements SupervisorContext {
     await this.telemetry.apply(this.config.telemetry?.mqtt);
     this.engine.onEvent((e) => this.telemetry?.current?.event(e));
     this.engine.onChange(() => this.telemetry?.current?.stateChanged());
+    await this.applyMetrics(this.config.metrics);
     this.ota?.watchHealth();
     process.on('SIGTERM', () => void this.stopAndExit('SIGTERM'));
     process.on('SIGINT', () => void this.stopAndExit('SIGINT'));
@@ -82,7 +86,27 @@ class Supervisor implements SupervisorContext {
     const result = await this.engine.request({ cmd: 'reload', config: r.config });
     this.config = r.config;
     await this.telemetry?.apply(r.config.telemetry?.mqtt);
+    await this.applyMetrics(r.config.metrics);
     return result;
+  }
+
+  /** Starts, moves or stops the metrics listener so that it matches `cfg`. A port that cannot be
+   *  bound is logged, not fatal: VRRP matters more than its metrics. prom-client loads only when
+   *  metrics are on. */
+  private async applyMetrics(cfg: MetricsConfig | undefined): Promise<void> {
+    const key = cfg ? `${cfg.host} ${cfg.port}` : '';
+    if (key === (this.metrics?.key ?? '')) return;
+    await this.metrics?.server.close();
+    this.metrics = undefined;
+    if (!cfg) return;
+    try {
+      const { MetricsServer } = await import('./metrics.ts');
+      const server = await MetricsServer.listen(cfg, () => this.engine.status());
+      this.metrics = { server, key };
+      this.log.info({ host: cfg.host, port: cfg.port }, 'metrics listening');
+    } catch (e) {
+      this.log.error({ host: cfg.host, port: cfg.port, err: (e as Error).message }, 'metrics: cannot listen');
+    }
   }
 
   async stopAndExit(why: string): Promise<void> {
@@ -96,6 +120,7 @@ class Supervisor implements SupervisorContext {
     if (why === 'ota-update') this.telemetry?.current?.setStatus('updating');
     await this.engine.stop(STOP_TIMEOUT_MS);
     await this.telemetry?.apply(undefined);
+    await this.metrics?.server.close();
     exitNow(0);
   }
 }
