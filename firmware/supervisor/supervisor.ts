@@ -4,6 +4,7 @@
 // MQTT, is parsed once here (operator-command.ts) and answered by the engine.
 import type { Server } from 'node:net';
 import { exitNow } from '../../drivers/exit.ts';
+import { sdNotify } from '../../drivers/sd-notify.ts';
 import { formatIssue, loadConfig } from '../config/index.ts';
 import type { TandemConfig } from '../config/types.ts';
 import type { ReloadResult } from '../core/status.ts';
@@ -61,6 +62,32 @@ class Supervisor implements SupervisorContext {
     process.on('SIGHUP', () => {
       void this.reload().catch((e) => this.log.error({ err: (e as Error).message }, 'reload failed'));
     });
+    this.whenElected(() => this.notify(`READY=1\nSTATUS=${this.summary()}`));
+  }
+
+  /** systemd (Type=notify): READY once every instance has left init, RELOADING/READY around a
+   *  reload, STOPPING at shutdown. Outside systemd there is no NOTIFY_SOCKET and nothing is sent. */
+  private notify(state: string): void {
+    const r = sdNotify(state);
+    if (!r.sent && process.env.NOTIFY_SOCKET) this.log.warn({ reason: r.reason }, 'sd_notify failed');
+  }
+
+  private summary(): string {
+    const counts = new Map<string, number>();
+    for (const i of this.engine.status().instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
+    return [...counts].map(([st, n]) => `${n} ${st}`).join(', ');
+  }
+
+  /** Calls `fn` once the first election state is reached: no instance is still in init. */
+  private whenElected(fn: () => void): void {
+    let done = false;
+    const check = () => {
+      if (done || this.engine.status().instances.some((i) => i.state === 'init')) return;
+      done = true;
+      fn();
+    };
+    this.engine.onChange(check);
+    check();
   }
 
   async execute(name: unknown, args: Record<string, unknown>): Promise<unknown> {
@@ -75,6 +102,16 @@ class Supervisor implements SupervisorContext {
 
   /** Re-reads the config file: a config with any error is refused whole and nothing changes. */
   async reload(): Promise<ReloadResult> {
+    // sd_notify(3): RELOADING=1 carries the CLOCK_MONOTONIC time (hrtime is that clock on Linux).
+    this.notify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
+    try {
+      return await this.reloadConfig();
+    } finally {
+      if (!this.stopping) this.notify(`READY=1\nSTATUS=${this.summary()}`);
+    }
+  }
+
+  private async reloadConfig(): Promise<ReloadResult> {
     const r = loadConfig(this.configFile);
     for (const w of r.warnings) this.log.warn({ issue: formatIssue(w) }, 'config warning');
     if (!r.ok) {
@@ -115,6 +152,7 @@ class Supervisor implements SupervisorContext {
       exitNow(1);
     }
     this.stopping = true;
+    this.notify('STOPPING=1');
     this.log.info({ signal: why }, 'stopping: handing over');
     this.server?.close();
     if (why === 'ota-update') this.telemetry?.current?.setStatus('updating');

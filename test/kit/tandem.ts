@@ -1,6 +1,6 @@
 // Runs the built tandem (dist/tandem.js) as a daemon inside a lab namespace, with its own config,
 // state directory and control socket in a temp dir (namespaces share one filesystem).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -81,7 +81,13 @@ export async function startTandem(
   lab: Lab,
   host: LabHost,
   body: string,
-  opts: { node?: string; logLevel?: string; env?: Record<string, string> } = {},
+  opts: {
+    node?: string;
+    logLevel?: string;
+    env?: Record<string, string>;
+    /** Run as this uid/gid holding only these capabilities (setpriv(1); names as `net_admin`). */
+    user?: { uid: number; gid: number; caps: string[] };
+  } = {},
 ): Promise<TandemHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-t-'));
   const socket = join(dir, 'tandem.sock');
@@ -97,7 +103,24 @@ export async function startTandem(
       '',
     ].join('\n'),
   );
-  const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile], { env: opts.env });
+  const argv = [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile];
+  if (opts.user) {
+    const { uid, gid, caps } = opts.user;
+    for (const f of [dir, configFile]) chownSync(f, uid, gid);
+    const set = ['-all', ...caps.map((c) => `+${c}`)].join(',');
+    // Every other capability leaves the bounding set too, so nothing can be regained by exec.
+    argv.unshift(
+      'setpriv',
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      '--clear-groups',
+      `--inh-caps=${set}`,
+      `--ambient-caps=${set}`,
+      `--bounding-set=${set}`,
+      '--',
+    );
+  }
+  const proc = lab.spawn(host.ns, argv, { env: opts.env });
   let out = '';
   proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;
