@@ -100,6 +100,9 @@ export interface MetricsConfig {
   port: number;
 }
 
+/** Where snmpd's AgentX master listens: a unix socket path, or TCP. */
+export type SnmpConfig = { agentx: { path: string } | { host: string; port: number } };
+
 export interface TandemConfig {
   file: string;
   node: string;
@@ -114,5 +117,6 @@ export interface TandemConfig {
   syncGroups: SyncGroupConfig[];
   telemetry?: { mqtt?: MqttConfig };
   metrics?: MetricsConfig;
+  snmp?: SnmpConfig;
   ota: OtaConfig;
 }

@@ -12,6 +12,7 @@ import type {
   LogLevel,
   MacMode,
   MetricsConfig,
+  SnmpConfig,
   MqttConfig,
   OtaConfig,
   SyncGroupConfig,
@@ -59,6 +60,8 @@ export const DEFAULTS = {
   healthDeadlineMs: 120_000,
 };
 
+const DEFAULT_AGENTX = '/var/agentx/master';
+
 export const TOP_KEYS = [
   'node',
   'board',
@@ -71,6 +74,7 @@ export const TOP_KEYS = [
   'sync_groups',
   'telemetry',
   'metrics',
+  'snmp',
   'ota',
 ] as const;
 export const INSTANCE_KEYS = [
@@ -909,6 +913,28 @@ export function validateTree(
     if (!listenNode) missing(ctx, metricsMap, 'listen');
     else metrics = asListen(ctx, listenNode);
   }
+  const snmpMap = asMap(ctx, get(top, 'snmp'));
+  let snmp: SnmpConfig | undefined;
+  if (snmpMap) {
+    checkKeys(ctx, snmpMap, ['agentx']);
+    const n = get(snmpMap, 'agentx');
+    // net-snmp's snmpd listens on /var/agentx/master unless its agentXSocket says otherwise.
+    if (!n) snmp = { agentx: { path: DEFAULT_AGENTX } };
+    else {
+      const text = asString(ctx, n, 'a unix socket path or tcp:HOST:PORT');
+      const tcp = text === undefined ? null : /^tcp:(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+      if (text !== undefined && tcp) {
+        const port = Number(tcp[3]);
+        const ip = parseIp(tcp[1] ?? tcp[2]);
+        if (!ip.ok) ctx.error(n, `${ip.reason} (the AgentX master's address)`);
+        else if (port < 1 || port > 65535) ctx.error(n, `port must be 1..65535, got ${port}`);
+        else snmp = { agentx: { host: ip.address, port } };
+      } else if (text !== undefined) {
+        const path = asAbsPath(ctx, n);
+        if (path !== undefined) snmp = { agentx: { path } };
+      }
+    }
+  }
   const ota = validateOta(ctx, asMap(ctx, get(top, 'ota')));
 
   const errors = dedupe(ctx.errors);
@@ -926,6 +952,7 @@ export function validateTree(
     syncGroups,
     ...(telemetry ? { telemetry } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(snmp ? { snmp } : {}),
     ota,
   };
   return { config, errors, warnings };

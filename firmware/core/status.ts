@@ -24,6 +24,12 @@ export interface InstanceCounters {
 export interface InstanceStatus {
   name: string;
   interface: string;
+  ifIndex: number; // the interface's index (RFC 2863 ifIndex; the VRRPv3-MIB's first index)
+  primaryIp: string; // the address adverts are sent from (RFC 5798 5.2.9 IPvX Address)
+  virtualMac: string; // RFC 5798 7.3: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6)
+  advertIntervalMs: number; // configured
+  preempt: boolean;
+  acceptMode: boolean;
   vrid: number;
   version: 2 | 3;
   family: 4 | 6;

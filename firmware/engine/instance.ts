@@ -100,7 +100,7 @@ export class Instance {
   constructor(
     public cfg: InstanceConfig,
     private env: InstanceEnv,
-    ifindex: number,
+    readonly ifindex: number,
   ) {
     this.vmac = virtualMac(cfg.vrid, cfg.family);
     this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
@@ -457,6 +457,12 @@ export class Instance {
     return {
       name: this.cfg.name,
       interface: this.cfg.interface,
+      ifIndex: this.ifindex,
+      primaryIp: this.env.primaryIp,
+      virtualMac: this.vmac,
+      advertIntervalMs: this.cfg.advertIntervalMs,
+      preempt: this.cfg.preempt,
+      acceptMode: this.cfg.acceptMode,
       vrid: this.cfg.vrid,
       version: this.cfg.version,
       family: this.cfg.family,

@@ -12,8 +12,9 @@ import { createLogger, type Logger, type LogLevel } from '../runtime/log.ts';
 import type { SupervisorContext } from './context.ts';
 import { listenControl } from './control-socket.ts';
 import { EngineClient, EngineError } from './engine-client.ts';
-import type { MetricsConfig } from '../config/types.ts';
+import type { MetricsConfig, SnmpConfig } from '../config/types.ts';
 import type { MetricsServer } from './metrics.ts';
+import type { SnmpSubagent } from './snmp.ts';
 import { CommandError } from '../core/errors.ts';
 import { parseOperatorCommand } from './operator-command.ts';
 import { OtaLink } from './ota-link.ts';
@@ -29,6 +30,7 @@ class Supervisor implements SupervisorContext {
   private ota: OtaLink | undefined;
   private telemetry: TelemetryLink | undefined;
   private metrics: { server: MetricsServer; key: string } | undefined;
+  private snmp: { agent: SnmpSubagent; key: string } | undefined;
   private stopping = false;
 
   constructor(
@@ -56,6 +58,8 @@ class Supervisor implements SupervisorContext {
     this.engine.onEvent((e) => this.telemetry?.current?.event(e));
     this.engine.onChange(() => this.telemetry?.current?.stateChanged());
     await this.applyMetrics(this.config.metrics);
+    await this.applySnmp(this.config.snmp);
+    this.engine.onChange(() => this.snmp?.agent.refresh());
     this.ota?.watchHealth();
     process.on('SIGTERM', () => void this.stopAndExit('SIGTERM'));
     process.on('SIGINT', () => void this.stopAndExit('SIGINT'));
@@ -124,7 +128,21 @@ class Supervisor implements SupervisorContext {
     this.config = r.config;
     await this.telemetry?.apply(r.config.telemetry?.mqtt);
     await this.applyMetrics(r.config.metrics);
+    await this.applySnmp(r.config.snmp);
     return result;
+  }
+
+  /** Starts, moves or stops the AgentX subagent (net-snmp loads only when snmp is configured). */
+  private async applySnmp(cfg: SnmpConfig | undefined): Promise<void> {
+    const key = cfg ? JSON.stringify(cfg) : '';
+    if (key === (this.snmp?.key ?? '')) return;
+    await this.snmp?.agent.stop();
+    this.snmp = undefined;
+    if (!cfg) return;
+    const { SnmpSubagent } = await import('./snmp.ts');
+    const agent = new SnmpSubagent(cfg, () => this.engine.status(), this.log.child({ component: 'snmp' }));
+    agent.start();
+    this.snmp = { agent, key };
   }
 
   /** Starts, moves or stops the metrics listener so that it matches `cfg`. A port that cannot be
@@ -159,6 +177,7 @@ class Supervisor implements SupervisorContext {
     await this.engine.stop(STOP_TIMEOUT_MS);
     await this.telemetry?.apply(undefined);
     await this.metrics?.server.close();
+    await this.snmp?.agent.stop();
     exitNow(0);
   }
 }

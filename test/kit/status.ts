@@ -22,6 +22,12 @@ export function exampleInstanceStatus(over: Partial<InstanceStatus> = {}): Insta
   return {
     name: 'lan',
     interface: 'eth0',
+    ifIndex: 2,
+    primaryIp: '192.0.2.1',
+    virtualMac: '00:00:5e:00:01:07',
+    advertIntervalMs: 1000,
+    preempt: true,
+    acceptMode: false,
     vrid: 7,
     version: 3,
     family: 4,
