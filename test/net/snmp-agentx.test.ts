@@ -94,7 +94,15 @@ test('snmpwalk reads vrrpv3OperationsTable and vrrpv3StatisticsTable; the backup
       const stats2 = await walk(lab, r2, STATS);
       assert.is(stats2.get(`1.${row2}`), 'Counter32: 0', 'no master transition yet');
       assert.is(stats2.get(`2.${row2}`), 'INTEGER: 0', 'NewMasterReason notMaster(0)');
-      assert.ok(Number((stats2.get(`3.${row2}`) ?? '').split(': ')[1]) > 0, 'RcvdAdvertisements counts the master');
+      // Counters reach the MIB with the next status push (at most a second later).
+      assert.ok(
+        await waitFor(
+          async () => Number(((await col(r2, STATS, 3, row2)) ?? '').split(': ')[1]) > 0,
+          MIB_TIMEOUT_MS,
+          250,
+        ),
+        'RcvdAdvertisements counts the master',
+      );
 
       await lab.linkDown(r1);
       await waitForStatus(ts[1], (s) => stateOf(s) === 'master', TAKEOVER_MS);
