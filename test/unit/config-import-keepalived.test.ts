@@ -3,7 +3,9 @@
 // validator accepts, with each keyword it drops listed at its line; small inputs pin each rule.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { main as importMain } from '../../firmware/commands/import.ts';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { formatIssue, parseConfig } from '../../firmware/config/index.ts';
@@ -320,6 +322,37 @@ test('every keepalived.conf the interop tests run imports into the same router',
       label,
     );
     assert.is(i.sourceAddress, o.unicastSrc, label);
+  }
+});
+
+test('tandem import on files: a relative include glob, sorted; -o writes the file; exit 1 with nothing to import', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-import-'));
+  try {
+    mkdirSync(join(dir, 'conf.d'));
+    const inst = (n: number) =>
+      `vrrp_instance VI_${n} {\n interface eth0\n virtual_router_id ${n}\n virtual_ipaddress {\n  192.0.2.${n}\n }\n}\n`;
+    writeFileSync(join(dir, 'conf.d', 'b.conf'), inst(2));
+    writeFileSync(join(dir, 'conf.d', 'a.conf'), inst(1));
+    writeFileSync(join(dir, 'conf.d', 'skip.txt'), inst(3));
+    writeFileSync(join(dir, 'keepalived.conf'), 'include conf.d/*.conf\n');
+    let out = '';
+    let err = '';
+    const io = { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) };
+    assert.is(await importMain(['-o', join(dir, 't.yaml'), join(dir, 'keepalived.conf')], io), 0, err);
+    const c = parseConfig(readFileSync(join(dir, 't.yaml'), 'utf8'), 't.yaml', OPTS);
+    assert.ok(c.ok);
+    if (c.ok)
+      assert.equal(
+        c.config.instances.map((i) => i.name),
+        ['VI_1', 'VI_2'],
+      );
+    assert.is(out, '');
+    writeFileSync(join(dir, 'lvs.conf'), 'virtual_server 192.0.2.1 80 {\n}\n');
+    assert.is(await importMain([join(dir, 'lvs.conf')], io), 1);
+    assert.match(err, /lvs\.conf:1: virtual_server: not carried over/);
+    assert.is(await importMain([], io), 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
