@@ -19,6 +19,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Main> }> =
     load: async () => (await import('./commands/reload.ts')).main,
   },
   check: { summary: 'validate a configuration file', load: async () => (await import('./commands/check.ts')).main },
+  import: {
+    summary: 'convert a keepalived.conf into tandem YAML',
+    load: async () => (await import('./commands/import.ts')).main,
+  },
   ota: {
     summary: 'update the firmware (apply|status|confirm|rollback)',
     load: async () => (await import('../ota/cli.ts')).main,

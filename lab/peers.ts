@@ -125,6 +125,37 @@ function prefixLen(addr: string): number {
 // keepalived
 
 /**
+ * The keepalived.conf the lab runs for `o` (also what `tandem import` is tested on): one
+ * vrrp_instance, its state reported through `notify` (called as notify TYPE NAME STATE PRIORITY).
+ */
+export function keepalivedConf(o: VrrpPeerOptions, c: { routerId: string; notify: string }): string {
+  // v2 advert_int is whole seconds; v3 takes hundredths.
+  const advertS =
+    o.version === 3
+      ? (o.advertIntervalMs / 1000).toFixed(2)
+      : String(Math.max(1, Math.round(o.advertIntervalMs / 1000)));
+  return `global_defs {
+  router_id ${c.routerId}
+  script_user root
+  enable_script_security
+  vrrp_version ${o.version}
+  vrrp_garp_master_refresh 0
+}
+vrrp_instance VI_${o.vrid} {
+  state BACKUP
+  interface ${o.ifname}
+  virtual_router_id ${o.vrid}
+  priority ${o.priority}
+  advert_int ${advertS}
+${o.preempt === false ? '  nopreempt\n' : ''}  notify ${c.notify}
+${o.unicastSrc ? `  unicast_src_ip ${o.unicastSrc}\n` : ''}${o.unicastPeers?.length ? `  unicast_peer {\n${o.unicastPeers.map((p) => `    ${p}\n`).join('')}  }\n` : ''}  virtual_ipaddress {
+${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
+  }
+}
+`;
+}
+
+/**
  * keepalived 2.2.7 in namespace `ns`, in the foreground (`-n -l -D`) with private pid files so
  * several instances on one host do not collide. Its state comes from a notify script that
  * writes the state to a file in the private dir.
@@ -159,30 +190,7 @@ export async function startKeepalived(lab: Lab, ns: string, o: VrrpPeerOptions):
   writeFileSync(notify, `#!/bin/sh\necho "$3" > ${stateFile}.tmp && mv ${stateFile}.tmp ${stateFile}\n`, {
     mode: 0o700,
   });
-  // v2 advert_int is whole seconds; v3 takes hundredths.
-  const advertS =
-    o.version === 3
-      ? (o.advertIntervalMs / 1000).toFixed(2)
-      : String(Math.max(1, Math.round(o.advertIntervalMs / 1000)));
-  const conf = `global_defs {
-  router_id ${ns}
-  script_user root
-  enable_script_security
-  vrrp_version ${o.version}
-  vrrp_garp_master_refresh 0
-}
-vrrp_instance VI_${o.vrid} {
-  state BACKUP
-  interface ${o.ifname}
-  virtual_router_id ${o.vrid}
-  priority ${o.priority}
-  advert_int ${advertS}
-${o.preempt === false ? '  nopreempt\n' : ''}  notify ${notify}
-${o.unicastSrc ? `  unicast_src_ip ${o.unicastSrc}\n` : ''}${o.unicastPeers?.length ? `  unicast_peer {\n${o.unicastPeers.map((p) => `    ${p}\n`).join('')}  }\n` : ''}  virtual_ipaddress {
-${o.addresses.map((a) => `    ${a}/${prefixLen(a)} dev ${o.ifname}`).join('\n')}
-  }
-}
-`;
+  const conf = keepalivedConf(o, { routerId: ns, notify });
   const confFile = join(dir, 'keepalived.conf');
   writeFileSync(confFile, conf);
   const child = lab.spawn(ns, keepalivedArgv(confFile, dir));

@@ -5,7 +5,7 @@
 //   /etc/tandem/board.yaml        the board file itself
 //   /etc/tandem/<trusted key>     the public key(s) OTA bundles must be signed with
 //   /usr/local/libexec/tandem-launch
-//   /etc/systemd/system/tandem.service (+ enabled)   or   /etc/rc.d/tandem + /etc/rc.conf.d/tandem
+//   /etc/systemd/system/tandem.service (+ enabled), /usr/lib/sysusers.d/tandem.conf (its user)   or   /etc/rc.d/tandem + /etc/rc.conf.d/tandem
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -183,6 +183,10 @@ export async function buildImage(o: ImageOptions): Promise<ImageResult> {
       await fsp.mkdir(join(sd, 'multi-user.target.wants'), { recursive: true });
       await fsp.copyFile(join(slot, 'packaging', 'tandem.service'), join(sd, 'tandem.service'));
       await fsp.symlink('/etc/systemd/system/tandem.service', join(sd, 'multi-user.target.wants', 'tandem.service'));
+      // The unit runs tandem as the user `tandem`; systemd-sysusers creates it at boot.
+      const sysusers = join(stage, 'usr', 'lib', 'sysusers.d');
+      await fsp.mkdir(sysusers, { recursive: true });
+      await fsp.copyFile(join(slot, 'packaging', 'tandem.sysusers'), join(sysusers, 'tandem.conf'));
     } else {
       await fsp.mkdir(join(stage, 'etc', 'rc.d'), { recursive: true });
       await fsp.mkdir(join(stage, 'etc', 'rc.conf.d'), { recursive: true });

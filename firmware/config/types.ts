@@ -94,6 +94,15 @@ export interface OtaConfig {
   allowDowngrade: boolean;
 }
 
+/** Where the Prometheus exposition (`GET /metrics`) listens. */
+export interface MetricsConfig {
+  host: string; // an IP literal; 127.0.0.1 when only a port was given
+  port: number;
+}
+
+/** Where snmpd's AgentX master listens: a unix socket path, or TCP. */
+export type SnmpConfig = { agentx: { path: string } | { host: string; port: number } };
+
 export interface TandemConfig {
   file: string;
   node: string;
@@ -107,5 +116,7 @@ export interface TandemConfig {
   instances: InstanceConfig[];
   syncGroups: SyncGroupConfig[];
   telemetry?: { mqtt?: MqttConfig };
+  metrics?: MetricsConfig;
+  snmp?: SnmpConfig;
   ota: OtaConfig;
 }

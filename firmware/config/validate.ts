@@ -13,6 +13,8 @@ import type {
   InstanceConfig,
   LogLevel,
   MacMode,
+  MetricsConfig,
+  SnmpConfig,
   MqttConfig,
   OtaConfig,
   SyncGroupConfig,
@@ -60,6 +62,8 @@ export const DEFAULTS = {
   healthDeadlineMs: 120_000,
 };
 
+const DEFAULT_AGENTX = '/var/agentx/master';
+
 export const TOP_KEYS = [
   'node',
   'board',
@@ -71,6 +75,8 @@ export const TOP_KEYS = [
   'instances',
   'sync_groups',
   'telemetry',
+  'metrics',
+  'snmp',
   'ota',
 ] as const;
 export const INSTANCE_KEYS = [
@@ -227,6 +233,32 @@ function asInt(ctx: Ctx, n: LNode | undefined, min: number, max: number): number
     return undefined;
   }
   return v;
+}
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`; only a port means 127.0.0.1 (metrics stay on the box
+ *  unless the operator names an address). `localhost` is 127.0.0.1, `*` every IPv4 address. */
+function asListen(ctx: Ctx, n: LNode): MetricsConfig | undefined {
+  const v = n.kind === 'scalar' ? n.value : undefined;
+  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : undefined;
+  const m = text === undefined ? null : /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d+)$/.exec(text);
+  if (!m) {
+    ctx.error(n, `expected PORT, HOST:PORT or [IPV6]:PORT, got ${describe(n)}`);
+    return undefined;
+  }
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) {
+    ctx.error(n, `port must be 1..65535, got ${port}`);
+    return undefined;
+  }
+  const hostText = m[1] ?? m[2];
+  if (hostText === undefined || hostText === 'localhost') return { host: '127.0.0.1', port };
+  if (hostText === '*') return { host: '0.0.0.0', port };
+  const ip = parseIp(hostText);
+  if (!ip.ok) {
+    ctx.error(n, `${ip.reason} (the address to listen on)`);
+    return undefined;
+  }
+  return { host: ip.address, port };
 }
 
 function asBool(ctx: Ctx, n: LNode | undefined): boolean | undefined {
@@ -875,6 +907,36 @@ export function validateTree(
     const mqtt = mqttMap ? validateMqtt(ctx, mqttMap, node) : undefined;
     telemetry = mqtt ? { mqtt } : {};
   }
+  const metricsMap = asMap(ctx, get(top, 'metrics'));
+  let metrics: MetricsConfig | undefined;
+  if (metricsMap) {
+    checkKeys(ctx, metricsMap, ['listen']);
+    const listenNode = get(metricsMap, 'listen');
+    if (!listenNode) missing(ctx, metricsMap, 'listen');
+    else metrics = asListen(ctx, listenNode);
+  }
+  const snmpMap = asMap(ctx, get(top, 'snmp'));
+  let snmp: SnmpConfig | undefined;
+  if (snmpMap) {
+    checkKeys(ctx, snmpMap, ['agentx']);
+    const n = get(snmpMap, 'agentx');
+    // net-snmp's snmpd listens on /var/agentx/master unless its agentXSocket says otherwise.
+    if (!n) snmp = { agentx: { path: DEFAULT_AGENTX } };
+    else {
+      const text = asString(ctx, n, 'a unix socket path or tcp:HOST:PORT');
+      const tcp = text === undefined ? null : /^tcp:(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+      if (text !== undefined && tcp) {
+        const port = Number(tcp[3]);
+        const ip = parseIp(tcp[1] ?? tcp[2]);
+        if (!ip.ok) ctx.error(n, `${ip.reason} (the AgentX master's address)`);
+        else if (port < 1 || port > 65535) ctx.error(n, `port must be 1..65535, got ${port}`);
+        else snmp = { agentx: { host: ip.address, port } };
+      } else if (text !== undefined) {
+        const path = asAbsPath(ctx, n);
+        if (path !== undefined) snmp = { agentx: { path } };
+      }
+    }
+  }
   const ota = validateOta(ctx, asMap(ctx, get(top, 'ota')));
 
   const errors = dedupe(ctx.errors);
@@ -891,6 +953,8 @@ export function validateTree(
     instances: drafts.map((d) => d.cfg),
     syncGroups,
     ...(telemetry ? { telemetry } : {}),
+    ...(metrics ? { metrics } : {}),
+    ...(snmp ? { snmp } : {}),
     ota,
   };
   return { config, errors, warnings };

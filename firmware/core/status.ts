@@ -12,6 +12,8 @@ export interface InstanceCounters {
   advertsReceived: number;
   transitions: number;
   becameMaster: number;
+  /** becameMaster by the reason of each transition (RFC 6527 vrrpv3StatisticsNewMasterReason). */
+  becameMasterBy: Partial<Record<TransitionReason, number>>;
   announcements: number; // gratuitous ARP / unsolicited NA frames sent
   addressesRestored: number; // VIPs put back after other software removed them (keepalived #836)
   sendErrors: number;
@@ -26,6 +28,7 @@ export function zeroCounters(): InstanceCounters {
     advertsReceived: 0,
     transitions: 0,
     becameMaster: 0,
+    becameMasterBy: {},
     announcements: 0,
     addressesRestored: 0,
     sendErrors: 0,
@@ -37,6 +40,12 @@ export function zeroCounters(): InstanceCounters {
 export interface InstanceStatus {
   name: string;
   interface: string;
+  ifIndex: number; // the interface's index (RFC 2863 ifIndex; the VRRPv3-MIB's first index)
+  primaryIp: string; // the address adverts are sent from (RFC 5798 5.2.9 IPvX Address)
+  virtualMac: string; // RFC 5798 7.3: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6)
+  advertIntervalMs: number; // configured
+  preempt: boolean;
+  acceptMode: boolean;
   vrid: number;
   version: 2 | 3;
   family: 4 | 6;
@@ -48,6 +57,8 @@ export interface InstanceStatus {
   masterIp: string | null;
   masterAdverIntervalMs: number;
   timeInStateMs: number;
+  lastTransitionUnixMs: number | null; // wall clock of the last state change; null before the first
+  masterReason: TransitionReason | null; // why the current mastership began; null when not master
   checksumForm?: 'pseudo-header' | 'vrrp-only'; // VRRPv3 over IPv4 only
   counters: InstanceCounters;
   maintenance: boolean;

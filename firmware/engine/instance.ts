@@ -82,12 +82,14 @@ export class Instance {
   private garpTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private owning = false; // VIPs currently held
-  private lastSendErrorLogAt = 0; // send errors are logged at most every 5 s
+  private lastSendErrorLogAt = 0;
+  private lastTransitionUnixMs: number | null = null;
+  private masterReason: TransitionReason | null = null; // send errors are logged at most every 5 s
 
   constructor(
     public cfg: InstanceConfig,
     private env: InstanceEnv,
-    ifindex: number,
+    readonly ifindex: number,
   ) {
     this.vmac = virtualMac(cfg.vrid, cfg.family);
     this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
@@ -205,7 +207,12 @@ export class Instance {
         return;
       case 'transition':
         this.counters.transitions++;
-        if (a.to === 'master') this.counters.becameMaster++;
+        if (a.to === 'master') {
+          this.counters.becameMaster++;
+          this.counters.becameMasterBy[a.reason] = (this.counters.becameMasterBy[a.reason] ?? 0) + 1;
+        }
+        this.lastTransitionUnixMs = Date.now(); // wall clock, for operators (status, metrics)
+        this.masterReason = a.to === 'master' ? a.reason : null;
         this.env.log.info({ instance: this.name, from: a.from, to: a.to, reason: a.reason }, 'transition');
         this.env.hooks.onTransition(this, a.from, a.to, a.reason);
         return;
@@ -439,6 +446,12 @@ export class Instance {
     return {
       name: this.cfg.name,
       interface: this.cfg.interface,
+      ifIndex: this.ifindex,
+      primaryIp: this.env.primaryIp,
+      virtualMac: this.vmac,
+      advertIntervalMs: this.cfg.advertIntervalMs,
+      preempt: this.cfg.preempt,
+      acceptMode: this.cfg.acceptMode,
       vrid: this.cfg.vrid,
       version: this.cfg.version,
       family: this.cfg.family,
@@ -450,8 +463,14 @@ export class Instance {
       masterIp: s.masterIp ?? null,
       masterAdverIntervalMs: csToMs(s.masterAdverIntervalCs),
       timeInStateMs: Math.max(0, Math.round(now - s.since)),
+      lastTransitionUnixMs: this.lastTransitionUnixMs,
+      masterReason: this.masterReason,
       checksumForm: this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
-      counters: { ...this.counters, drops: { ...this.counters.drops } },
+      counters: {
+        ...this.counters,
+        becameMasterBy: { ...this.counters.becameMasterBy },
+        drops: { ...this.counters.drops },
+      },
     };
   }
 }

@@ -4,6 +4,7 @@
 // MQTT, is parsed once here (operator-command.ts) and answered by the engine.
 import type { Server } from 'node:net';
 import { exitNow } from '../../drivers/exit.ts';
+import { sdNotify } from '../../drivers/sd-notify.ts';
 import { formatIssue, loadConfig } from '../config/index.ts';
 import type { TandemConfig } from '../config/types.ts';
 import type { ReloadResult } from '../core/status.ts';
@@ -11,6 +12,9 @@ import { createLogger, type Logger, type LogLevel } from '../runtime/log.ts';
 import type { SupervisorContext } from './context.ts';
 import { listenControl } from './control-socket.ts';
 import { EngineClient, EngineError } from './engine-client.ts';
+import type { MetricsConfig, SnmpConfig } from '../config/types.ts';
+import type { MetricsServer } from './metrics.ts';
+import type { SnmpSubagent } from './snmp.ts';
 import { CommandError } from '../core/errors.ts';
 import { parseOperatorCommand } from './operator-command.ts';
 import { OtaLink } from './ota-link.ts';
@@ -25,6 +29,8 @@ class Supervisor implements SupervisorContext {
   private server: Server | undefined;
   private ota: OtaLink | undefined;
   private telemetry: TelemetryLink | undefined;
+  private metrics: { server: MetricsServer; key: string } | undefined;
+  private snmp: { agent: SnmpSubagent; key: string } | undefined;
   private stopping = false;
 
   constructor(
@@ -51,12 +57,41 @@ class Supervisor implements SupervisorContext {
     await this.telemetry.apply(this.config.telemetry?.mqtt);
     this.engine.onEvent((e) => this.telemetry?.current?.event(e));
     this.engine.onChange(() => this.telemetry?.current?.stateChanged());
+    await this.applyMetrics(this.config.metrics);
+    await this.applySnmp(this.config.snmp);
+    this.engine.onChange(() => this.snmp?.agent.refresh());
     this.ota?.watchHealth();
     process.on('SIGTERM', () => void this.stopAndExit('SIGTERM'));
     process.on('SIGINT', () => void this.stopAndExit('SIGINT'));
     process.on('SIGHUP', () => {
       void this.reload().catch((e) => this.log.error({ err: (e as Error).message }, 'reload failed'));
     });
+    this.whenElected(() => this.notify(`READY=1\nSTATUS=${this.summary()}`));
+  }
+
+  /** systemd (Type=notify): READY once every instance has left init, RELOADING/READY around a
+   *  reload, STOPPING at shutdown. Outside systemd there is no NOTIFY_SOCKET and nothing is sent. */
+  private notify(state: string): void {
+    const r = sdNotify(state);
+    if (!r.sent && process.env.NOTIFY_SOCKET) this.log.warn({ reason: r.reason }, 'sd_notify failed');
+  }
+
+  private summary(): string {
+    const counts = new Map<string, number>();
+    for (const i of this.engine.status().instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
+    return [...counts].map(([st, n]) => `${n} ${st}`).join(', ');
+  }
+
+  /** Calls `fn` once the first election state is reached: no instance is still in init. */
+  private whenElected(fn: () => void): void {
+    let done = false;
+    const check = () => {
+      if (done || this.engine.status().instances.some((i) => i.state === 'init')) return;
+      done = true;
+      fn();
+    };
+    this.engine.onChange(check);
+    check();
   }
 
   async execute(name: unknown, args: Record<string, unknown>): Promise<unknown> {
@@ -71,6 +106,16 @@ class Supervisor implements SupervisorContext {
 
   /** Re-reads the config file: a config with any error is refused whole and nothing changes. */
   async reload(): Promise<ReloadResult> {
+    // sd_notify(3): RELOADING=1 carries the CLOCK_MONOTONIC time (hrtime is that clock on Linux).
+    this.notify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`);
+    try {
+      return await this.reloadConfig();
+    } finally {
+      if (!this.stopping) this.notify(`READY=1\nSTATUS=${this.summary()}`);
+    }
+  }
+
+  private async reloadConfig(): Promise<ReloadResult> {
     const r = loadConfig(this.configFile);
     for (const w of r.warnings) this.log.warn({ issue: formatIssue(w) }, 'config warning');
     if (!r.ok) {
@@ -82,7 +127,41 @@ class Supervisor implements SupervisorContext {
     const result = await this.engine.request({ cmd: 'reload', config: r.config });
     this.config = r.config;
     await this.telemetry?.apply(r.config.telemetry?.mqtt);
+    await this.applyMetrics(r.config.metrics);
+    await this.applySnmp(r.config.snmp);
     return result;
+  }
+
+  /** Starts, moves or stops the AgentX subagent (net-snmp loads only when snmp is configured). */
+  private async applySnmp(cfg: SnmpConfig | undefined): Promise<void> {
+    const key = cfg ? JSON.stringify(cfg) : '';
+    if (key === (this.snmp?.key ?? '')) return;
+    await this.snmp?.agent.stop();
+    this.snmp = undefined;
+    if (!cfg) return;
+    const { SnmpSubagent } = await import('./snmp.ts');
+    const agent = new SnmpSubagent(cfg, () => this.engine.status(), this.log.child({ component: 'snmp' }));
+    agent.start();
+    this.snmp = { agent, key };
+  }
+
+  /** Starts, moves or stops the metrics listener so that it matches `cfg`. A port that cannot be
+   *  bound is logged, not fatal: VRRP matters more than its metrics. prom-client loads only when
+   *  metrics are on. */
+  private async applyMetrics(cfg: MetricsConfig | undefined): Promise<void> {
+    const key = cfg ? `${cfg.host} ${cfg.port}` : '';
+    if (key === (this.metrics?.key ?? '')) return;
+    await this.metrics?.server.close();
+    this.metrics = undefined;
+    if (!cfg) return;
+    try {
+      const { MetricsServer } = await import('./metrics.ts');
+      const server = await MetricsServer.listen(cfg, () => this.engine.status());
+      this.metrics = { server, key };
+      this.log.info({ host: cfg.host, port: cfg.port }, 'metrics listening');
+    } catch (e) {
+      this.log.error({ host: cfg.host, port: cfg.port, err: (e as Error).message }, 'metrics: cannot listen');
+    }
   }
 
   async stopAndExit(why: string): Promise<void> {
@@ -91,11 +170,14 @@ class Supervisor implements SupervisorContext {
       exitNow(1);
     }
     this.stopping = true;
+    this.notify('STOPPING=1');
     this.log.info({ signal: why }, 'stopping: handing over');
     this.server?.close();
     if (why === 'ota-update') this.telemetry?.current?.setStatus('updating');
     await this.engine.stop(STOP_TIMEOUT_MS);
     await this.telemetry?.apply(undefined);
+    await this.metrics?.server.close();
+    await this.snmp?.agent.stop();
     exitNow(0);
   }
 }

@@ -1,6 +1,6 @@
 // Runs the built tandem (dist/tandem.js) as a daemon inside a lab namespace, with its own config,
 // state directory and control socket in a temp dir (namespaces share one filesystem).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -81,7 +81,13 @@ export async function startTandem(
   lab: Lab,
   host: LabHost,
   body: string,
-  opts: { node?: string; logLevel?: string; env?: Record<string, string> } = {},
+  opts: {
+    node?: string;
+    logLevel?: string;
+    env?: Record<string, string>;
+    /** Run as this uid/gid holding only these capabilities (setpriv(1); names as `net_admin`). */
+    user?: { uid: number; gid: number; caps: string[] };
+  } = {},
 ): Promise<TandemHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-t-'));
   const socket = join(dir, 'tandem.sock');
@@ -97,19 +103,38 @@ export async function startTandem(
       '',
     ].join('\n'),
   );
-  return runTandem(lab, host, { dir, configFile, socket }, opts.env);
+  return runTandem(lab, host, { dir, configFile, socket }, opts.env, opts.user);
 }
 
 /** Runs dist/tandem.js with a config already written (a first start, or a restart with the same
- *  state_dir and socket) and waits until its control socket answers. */
+ *  state_dir and socket) and waits until its control socket answers. With `user`, it runs as that
+ *  uid/gid holding only `caps` (setpriv). */
 export async function runTandem(
   lab: Lab,
   host: LabHost,
   files: { dir: string; configFile: string; socket: string },
   env?: Record<string, string>,
+  user?: { uid: number; gid: number; caps: string[] },
 ): Promise<TandemHandle> {
   const { dir, configFile, socket } = files;
-  const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile], { env });
+  const argv = [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile];
+  if (user) {
+    const { uid, gid, caps } = user;
+    for (const f of [dir, configFile]) chownSync(f, uid, gid);
+    const set = ['-all', ...caps.map((c) => `+${c}`)].join(',');
+    // Every other capability leaves the bounding set too, so nothing can be regained by exec.
+    argv.unshift(
+      'setpriv',
+      `--reuid=${uid}`,
+      `--regid=${gid}`,
+      '--clear-groups',
+      `--inh-caps=${set}`,
+      `--ambient-caps=${set}`,
+      `--bounding-set=${set}`,
+      '--',
+    );
+  }
+  const proc = lab.spawn(host.ns, argv, { env });
   let out = '';
   proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
     out += d;

@@ -81,6 +81,7 @@ test(`an image for ${BOARD} unpacks into a root whose own runtime starts tandem`
       'etc/tandem/ota-key.pub',
       'usr/local/libexec/tandem-launch',
       'etc/systemd/system/tandem.service',
+      'usr/lib/sysusers.d/tandem.conf',
     ]) {
       assert.ok(existsSync(join(rootfs, f)), f);
     }
