@@ -4,6 +4,7 @@
 // MQTT, is parsed once here (operator-command.ts) and answered by the engine.
 import type { Server } from 'node:net';
 import { exitNow } from '../../drivers/exit.ts';
+import { lockStateDir } from '../../drivers/state-lock.ts';
 import { sdNotify } from '../../drivers/sd-notify.ts';
 import { formatIssue, loadConfig } from '../config/index.ts';
 import type { TandemConfig } from '../config/types.ts';
@@ -187,6 +188,17 @@ export async function runSupervisor(configFile: string, logLevelOverride?: LogLe
   const pre = loadConfig(configFile);
   if (!pre.ok) {
     for (const i of pre.errors) process.stderr.write(`${formatIssue(i)}\n`);
+    return 1;
+  }
+  // One daemon per state directory, decided before anything there is read or written.
+  const lock = lockStateDir(pre.config.stateDir);
+  if (!lock.ok) {
+    const who = lock.heldBy ? `another tandem (pid ${lock.heldBy})` : 'another tandem';
+    process.stderr.write(
+      lock.error
+        ? `tandem: cannot lock ${lock.file}: ${lock.error}\n`
+        : `tandem: ${who} holds ${lock.file}: give this daemon its own state_dir in ${configFile} (now ${pre.config.stateDir})\n`,
+    );
     return 1;
   }
   const log = createLogger(logLevelOverride ?? pre.config.log.level);
