@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 # Debian packages the build and the tests use. libpcap-dev builds the pcap addon; the rest are the
 # interop peers, the broker and the wire checkers the tests drive.
-APT_PACKAGES=(libpcap-dev iproute2 keepalived frr tshark tcpdump mosquitto mosquitto-clients
+APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
               openssl stress-ng libcap2-bin util-linux python3 make g++)
 
 log() { printf '[build] %s\n' "$*" >&2; }

@@ -22,7 +22,8 @@ export interface InstanceCounters {
 export interface InstanceStatus {
   name: string;
   interface: string;
-  vrid: number;
+  protocol: 'vrrp' | 'carp';
+  vrid: number; // the VHID for CARP
   version: 2 | 3;
   family: 4 | 6;
   addresses: string[]; // "addr/prefix"

@@ -21,6 +21,7 @@ export function exampleInstanceStatus(over: Partial<InstanceStatus> = {}): Insta
   return {
     name: 'lan',
     interface: 'eth0',
+    protocol: 'vrrp',
     vrid: 7,
     version: 3,
     family: 4,
