@@ -11,7 +11,7 @@ import type { InstanceConfig, TandemConfig } from '../config/types.ts';
 import { CommandError } from '../core/errors.ts';
 import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdict } from '../core/policy/tracking.ts';
 import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
-import { csToMs, type TransitionReason, type VrrpStateName } from '../core/vrrp/index.ts';
+import type { TransitionReason, VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
 import { VERSION } from '../runtime/version.ts';
 import { Instance } from './instance.ts';
@@ -352,7 +352,12 @@ export class Engine {
     }
   }
 
-  private transitioned(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason | CarpTransitionReason): void {
+  private transitioned(
+    inst: Instance,
+    from: VrrpStateName,
+    to: VrrpStateName,
+    reason: TransitionReason | CarpTransitionReason,
+  ): void {
     if (inst.cfg.notify) this.notify.get(inst.name)?.push([inst.cfg.notify, inst.name, to]);
     this.emit({ instance: inst.name, from, to, reason });
   }
