@@ -71,7 +71,8 @@ function alive(pid: number): boolean {
 function isLabProcess(pid: number): boolean {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.includes('lab');
+    // `tandem lab` (the bundle) or `node --import tsx lab/cli.ts` (./build.sh lab, from source).
+    return argv.includes('lab') || argv.some((a) => a.endsWith('lab/cli.ts'));
   } catch {
     return false;
   }
