@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 # Debian packages the build and the tests use. libpcap-dev builds the pcap addon; the rest are the
 # interop peers, the broker and the wire checkers the tests drive.
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
-              openssl stress-ng libcap2-bin util-linux python3 make g++)
+              openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++)
 
 log() { printf '[build] %s\n' "$*" >&2; }
 
