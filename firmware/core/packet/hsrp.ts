@@ -72,7 +72,7 @@ export function encodeHsrpV1(m: HsrpV1Message): Uint8Array {
   const auth = new TextEncoder().encode(m.auth);
   if (auth.length > 8) fail('authentication data is at most 8 bytes');
   const vip = parseIp(m.virtualIp);
-  if (!vip || vip.family !== 4) fail(`virtual IP ${JSON.stringify(m.virtualIp)} is not IPv4`);
+  if (vip?.family !== 4) fail(`virtual IP ${JSON.stringify(m.virtualIp)} is not IPv4`);
   const out = new Uint8Array(HSRP_V1_LEN);
   out[0] = HSRP_V1_VERSION;
   out[1] = HSRP_OP[m.op];
