@@ -13,13 +13,7 @@ import type {
   VrrpStateName,
 } from '../core/vrrp/types.ts';
 import type { CarpAction, CarpEvent, CarpState, CarpTransitionReason } from '../core/carp/types.ts';
-import {
-  carpInitialState,
-  carpIsStopped,
-  carpNextDeadline,
-  carpReconfigure,
-  carpStep,
-} from '../core/carp/index.ts';
+import { carpInitialState, carpIsStopped, carpNextDeadline, carpReconfigure, carpStep } from '../core/carp/index.ts';
 import type { CarpAdvert } from '../core/packet/types.ts';
 import type { CarpAuth } from '../core/packet/index.ts';
 import {
@@ -41,7 +35,12 @@ import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceHooks {
-  onTransition(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason | CarpTransitionReason): void;
+  onTransition(
+    inst: Instance,
+    from: VrrpStateName,
+    to: VrrpStateName,
+    reason: TransitionReason | CarpTransitionReason,
+  ): void;
   onEvent?(e: { instance: string; reason: string; [k: string]: unknown }): void;
 }
 
@@ -61,10 +60,11 @@ export interface InstanceEnv {
   hooks: InstanceHooks;
 }
 
-/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vr<4|6>.<ifindex>.<vrid>",
- *  cut to 15 characters (IFNAMSIZ less the NUL). */
-export function macvlanName(ifindex: number, family: 4 | 6, vrid: number): string {
-  return `vr${family}.${ifindex}.${vrid}`.slice(0, 15);
+/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vr<4|6>.<ifindex>.<vrid>"
+ *  ("cp<4|6>..." for CARP, whose VHIDs are numbered apart from VRIDs), cut to 15 characters
+ *  (IFNAMSIZ less the NUL). */
+export function macvlanName(ifindex: number, family: 4 | 6, vrid: number, protocol: 'vrrp' | 'carp' = 'vrrp'): string {
+  return `${protocol === 'carp' ? 'cp' : 'vr'}${family}.${ifindex}.${vrid}`.slice(0, 15);
 }
 
 export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm: ChecksumForm): VrrpConfig {
@@ -144,7 +144,8 @@ export class Instance {
     ifindex: number,
   ) {
     this.vmac = cfg.protocol === 'carp' ? carpVirtualMac(cfg.vrid) : virtualMac(cfg.vrid, cfg.family);
-    this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
+    this.addrIfname =
+      cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid, cfg.protocol) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
     this.state = initialState(toVrrpConfig(cfg, env.primaryIp, this.checksumForm), env.now());
     if (cfg.protocol === 'carp') {

@@ -13,7 +13,7 @@ const MARGIN_MS = 1000; // a loaded 2-core machine and the 20 ms status poll
 const masterDownMs = (skew: number) => 3000 + (skew * 1000) / 256;
 const intervalMs = (skew: number) => 1000 + (skew * 1000) / 256;
 
-function yaml(h: LabHost, family: 4 | 6, advskew: number): string {
+function yaml(h: LabHost, family: 4 | 6, advskew: number, macMode: 'none' | 'virtual'): string {
   const vip = family === 6 ? '2001:db8::1/64' : '192.0.2.1/24';
   return [
     '  - name: lan',
@@ -24,6 +24,7 @@ function yaml(h: LabHost, family: 4 | 6, advskew: number): string {
     `    advskew: ${advskew}`,
     '    passphrase: "both-sides"',
     `    addresses: [${vip}]`,
+    `    mac_mode: ${macMode}`,
   ].join('\n');
 }
 
@@ -35,13 +36,17 @@ const state = async (t: TandemHandle) => {
   }
 };
 
-for (const family of [6, 4] as const) {
-  test(`IPv${family}: advskew 0 wins over 100; silent failure; preemption; last advert hands over at once`, async () => {
+for (const [family, macMode] of [
+  [6, 'none'],
+  [4, 'none'],
+  [4, 'virtual'],
+] as const) {
+  test(`IPv${family}, mac_mode ${macMode}: advskew 0 wins over 100; silent failure; preemption; last advert hands over at once`, async () => {
     await withLab({ routers: 2, clients: 0 }, async (lab) => {
       let a: TandemHandle | undefined, b: TandemHandle | undefined;
       try {
-        a = await startTandem(lab, lab.routers[0], yaml(lab.routers[0], family, 0));
-        b = await startTandem(lab, lab.routers[1], yaml(lab.routers[1], family, 100));
+        a = await startTandem(lab, lab.routers[0], yaml(lab.routers[0], family, 0, macMode));
+        b = await startTandem(lab, lab.routers[1], yaml(lab.routers[1], family, 100, macMode));
         const both = async (x: string, y: string) => (await state(a!)) === x && (await state(b!)) === y;
         assert.ok(await waitFor(() => both('master', 'backup'), 10_000, 20), `election: ${a.output().slice(-1500)}`);
         await sleep(2500);
@@ -51,6 +56,16 @@ for (const family of [6, 4] as const) {
         assert.is(sa.instances[0].vrid, 9);
         assert.is(sb.instances[0].masterIp, sa.instances[0].masterIp, 'the backup knows the master');
         assert.is(sb.instances[0].counters.drops['bad-auth'] ?? 0, 0);
+        if (macMode === 'virtual') {
+          // The master answers from a macvlan with CARP's MAC 00:00:5e:00:01:<vhid> (VHID 9).
+          const links = JSON.parse(
+            (await lab.exec(lab.routers[0].ns, ['ip', '-j', 'link', 'show', 'type', 'macvlan'])).stdout,
+          ) as { ifname: string; address: string; flags: string[] }[];
+          const m = links.find((l) => l.ifname.startsWith('cp4.'));
+          assert.ok(m, `no CARP macvlan: ${JSON.stringify(links)}`);
+          assert.is(m.address, '00:00:5e:00:01:09');
+          assert.ok(m.flags.includes('UP'), 'the master has its macvlan up');
+        }
 
         let t0 = Date.now();
         await lab.linkDown(lab.routers[0]);
