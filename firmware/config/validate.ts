@@ -632,6 +632,9 @@ function validateCarpInstance(
       ctx.warn(addrSeq, "ucarp's HMAC covers one address: a multi-address vhid pairs with carp(4), not ucarp");
   }
   const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
+  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
+    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+  }
   const mclNode = get(m, 'mac_cycle_link');
   const macCycleLink = asBool(ctx, mclNode) ?? false;
   if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');

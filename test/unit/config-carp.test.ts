@@ -102,4 +102,12 @@ test('warns that ucarp cannot pair with a multi-address vhid or a 20-byte passph
   ]);
 });
 
+test('warns that mac_mode: virtual needs Linux, as for VRRP', () => {
+  const r = parseConfig(`instances:\n${C('    mac_mode: virtual\n')}`, 'w.yaml', { ...OPTS, platform: 'netbsd' });
+  assert.ok(r.ok);
+  assert.equal(r.warnings.map(formatIssue), [
+    'w.yaml:8: instances[0].mac_mode: mac_mode: virtual needs a Linux macvlan; on netbsd use move or none',
+  ]);
+});
+
 test.run();
