@@ -1,6 +1,6 @@
-// What tandem's HSRPv1 codec encodes, judged by two independent decoders: tshark's HSRP dissector
-// (no malformed field, no expert warning, the same fields) and scapy's HSRP layer (Debian
-// python3-scapy, the same fields). Frames are Ethernet / IPv4 (TTL 1, to 224.0.0.2) / UDP 1985
+// What tandem's HSRP codecs encode, judged by independent decoders: tshark's HSRP dissector (no
+// malformed field, no expert warning, the same fields) for v1 and v2, and scapy's HSRP layer
+// (Debian python3-scapy, the same fields) for v1 (scapy has no HSRPv2). Frames are Ethernet / IPv4 (TTL 1, to 224.0.0.2) / UDP 1985
 // built here and written to a pcap file; no HSRP router can run here (docs/carp.md).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,10 +11,17 @@ import { join } from 'node:path';
 import { internetChecksum, parseIp } from '../../firmware/core/packet/index.ts';
 import {
   encodeHsrpV1,
+  encodeHsrpV2,
   HSRP_PORT,
   HSRP_V1_GROUP,
+  HSRP_V2_GROUP_V4,
+  HSRP_V2_GROUP_V6,
+  HSRP_V2_PORT_V6,
+  HSRP_V2_STATE,
   hsrpV1VirtualMac,
+  hsrpV2VirtualMac,
   type HsrpV1Message,
+  type HsrpV2Message,
 } from '../../firmware/core/packet/hsrp.ts';
 
 /** Ethernet + IPv4 (TTL 1, RFC 2281 5.1) + UDP 1985 -> 1985 around an HSRP payload. */
@@ -46,6 +53,52 @@ function frame(m: HsrpV1Message, src: string): Uint8Array {
   pseudo.set(ip.subarray(12, 20), 0);
   pseudo.set([0, 17, udpLen >> 8, udpLen & 0xff], 8);
   pseudo.set(udp, 12);
+  const u = internetChecksum(pseudo) || 0xffff;
+  udp[6] = u >> 8;
+  udp[7] = u & 0xff;
+  return f;
+}
+
+/** HSRPv2: IPv4 UDP 1985 to 224.0.0.102, or IPv6 UDP 2029 to ff02::66, hop limit 255. */
+function frameV2(m: HsrpV2Message, src: string): Uint8Array {
+  const hsrp = encodeHsrpV2(m);
+  const v6 = m.family === 6;
+  const port = v6 ? HSRP_V2_PORT_V6 : HSRP_PORT;
+  const udpLen = 8 + hsrp.length;
+  const ipHdr = v6 ? 40 : 20;
+  const f = new Uint8Array(14 + ipHdr + udpLen);
+  f.set(v6 ? [0x33, 0x33, 0, 0, 0, 0x66] : [0x01, 0x00, 0x5e, 0x00, 0x00, 0x66], 0);
+  f.set(
+    hsrpV2VirtualMac(m.group, m.family)
+      .split(':')
+      .map((x) => parseInt(x, 16)),
+    6,
+  );
+  f.set(v6 ? [0x86, 0xdd] : [0x08, 0x00], 12);
+  const ip = f.subarray(14, 14 + ipHdr);
+  const srcB = parseIp(src)!.bytes,
+    dstB = parseIp(v6 ? HSRP_V2_GROUP_V6 : HSRP_V2_GROUP_V4)!.bytes;
+  if (v6) {
+    ip.set([0x60, 0, 0, 0, udpLen >> 8, udpLen & 0xff, 17, 255]);
+    ip.set(srcB, 8);
+    ip.set(dstB, 24);
+  } else {
+    const ipLen = 20 + udpLen;
+    ip.set([0x45, 0xc0, ipLen >> 8, ipLen & 0xff, 0, 0, 0, 0, 1, 17]);
+    ip.set(srcB, 12);
+    ip.set(dstB, 16);
+    const sum = internetChecksum(ip);
+    ip[10] = sum >> 8;
+    ip[11] = sum & 0xff;
+  }
+  const udp = f.subarray(14 + ipHdr);
+  udp.set([port >> 8, port & 0xff, port >> 8, port & 0xff, udpLen >> 8, udpLen & 0xff, 0, 0]);
+  udp.set(hsrp, 8);
+  const pseudo = new Uint8Array(2 * srcB.length + 4 + udpLen);
+  pseudo.set(srcB, 0);
+  pseudo.set(dstB, srcB.length);
+  pseudo.set([0, 17, udpLen >> 8, udpLen & 0xff], 2 * srcB.length);
+  pseudo.set(udp, 2 * srcB.length + 4);
   const u = internetChecksum(pseudo) || 0xffff;
   udp[6] = u >> 8;
   udp[7] = u & 0xff;
@@ -177,6 +230,106 @@ for p in rdpcap(sys.argv[1]):
       assert.equal(r.slice(0, 7), want, `scapy fields of message ${i}`);
       assert.is(r[7], m.auth, 'scapy auth');
       assert.is(r[8], m.virtualIp, 'scapy virtual IP');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const v2messages: HsrpV2Message[] = (Object.keys(HSRP_V2_STATE) as (keyof typeof HSRP_V2_STATE)[]).flatMap(
+  (state, i) => [
+    {
+      op: 'hello',
+      state,
+      family: 4,
+      group: i * 700,
+      identifier: '02:00:00:00:00:0b',
+      priority: 100 + i,
+      hellotimeMs: 3000,
+      holdtimeMs: 10000,
+      virtualIp: '192.0.2.254',
+      auth: 'cisco',
+    } satisfies HsrpV2Message,
+    {
+      op: i % 2 ? 'coup' : 'resign',
+      state,
+      family: 6,
+      group: 4095 - i,
+      identifier: '02:00:00:00:00:0c',
+      priority: 200,
+      hellotimeMs: 250,
+      holdtimeMs: 750,
+      virtualIp: 'fe80::1',
+    } satisfies HsrpV2Message,
+  ],
+);
+
+test('tshark decodes every HSRPv2 message tandem encodes (IPv4 and IPv6) to the same fields, nothing malformed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-hsrp2-'));
+  try {
+    const file = join(dir, 'hsrp2.pcap');
+    writeFileSync(file, pcap(v2messages.map((m) => frameV2(m, m.family === 6 ? 'fe80::b' : '192.0.2.11'))));
+    const fields = [
+      'hsrp2.version',
+      'hsrp2.opcode',
+      'hsrp2.state',
+      'hsrp2.ipversion',
+      'hsrp2.group',
+      'hsrp2.identifier',
+    ];
+    const more = [
+      'hsrp2.priority',
+      'hsrp2.hellotime',
+      'hsrp2.holdtime',
+      'hsrp2.virt_ip',
+      'hsrp2.virt_ip_v6',
+      'hsrp2.auth_data',
+    ];
+    const tail = ['udp.checksum.status', '_ws.malformed', '_ws.expert.severity', '_ws.expert.message'];
+    const out = execFileSync(
+      'tshark',
+      [
+        '-n',
+        '-r',
+        file,
+        '-o',
+        'udp.check_checksum:TRUE',
+        '-T',
+        'fields',
+        '-E',
+        'separator=/t',
+        ...[...fields, ...more, ...tail].flatMap((f) => ['-e', f]),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    assert.is(rows.length, v2messages.length);
+    rows.forEach((r, i) => {
+      const m = v2messages[i];
+      const want = [
+        2,
+        OP_NUM[m.op],
+        HSRP_V2_STATE[m.state],
+        m.family,
+        m.group,
+        m.identifier,
+        m.priority,
+        m.hellotimeMs,
+        m.holdtimeMs,
+      ];
+      assert.equal(r.slice(0, 9), want.map(String), `tshark fields of v2 message ${i}`);
+      assert.is(m.family === 4 ? r[9] : r[10], m.virtualIp, 'virtual IP');
+      assert.is(r[11], m.auth ?? '', 'text authentication');
+      assert.is(r[12], '1', 'UDP checksum good');
+      assert.is(r[13] ?? '', '', `malformed: ${r.join(' ')}`);
+      // tshark's IP dissector expects TTL 255 towards 224.0.0.0/24 except for groups it knows
+      // (224.0.0.2, HSRPv1, is one; 224.0.0.102 is not): that note is about the IP header tandem
+      // sends with TTL 1 as for v1, not about HSRP, and is the only one allowed here.
+      const notes = (r[15] ?? '').split(',').filter((x) => x && !x.startsWith('"Time To Live" != 255'));
+      assert.equal(notes, [], `expert info: ${r.join(' ')}`);
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

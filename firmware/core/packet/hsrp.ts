@@ -112,3 +112,151 @@ export function decodeHsrpV1(b: Uint8Array): DecodedHsrp {
     },
   };
 }
+
+/*
+ * HSRP version 2 (Cisco; no RFC: the layout Wireshark's packet-hsrp.c dissects): UDP 1985 to
+ * 224.0.0.102, or UDP 2029 to ff02::66 over IPv6, a sequence of TLVs, each type (1 byte), length
+ * (1 byte, of the value), value:
+ *   1 Group State, 40 bytes: version 2, op code, state, IP version (4 or 6), group (2 bytes,
+ *     0..4095), identifier (the sender's MAC, 6), priority (4), hellotime ms (4), holdtime ms (4),
+ *     virtual IP (16: an IPv4 address in the first 4, zeros after)
+ *   3 Text Authentication, 8 bytes of clear text
+ *   4 MD5 Authentication, 28 bytes: algorithm, padding, flags (2), IP address (4), key id (4),
+ *     digest (16). Decoded as a structure only: how the digest is computed is not public.
+ */
+export const HSRP_V2_VERSION = 2;
+export const HSRP_V2_GROUP_V4 = '224.0.0.102';
+export const HSRP_V2_GROUP_V6 = 'ff02::66';
+export const HSRP_V2_PORT_V6 = 2029;
+export const HSRP_V2_MAX_GROUP = 4095;
+const TLV_GROUP_STATE = 1;
+const TLV_TEXT_AUTH = 3;
+const TLV_MD5_AUTH = 4;
+const GROUP_STATE_LEN = 40;
+
+/** HSRPv2 states (Wireshark's hsrp2_state_vals): numbered, not one bit each as in v1. */
+export const HSRP_V2_STATE = { init: 1, learn: 2, listen: 3, speak: 4, standby: 5, active: 6 } as const;
+export type HsrpV2StateName = keyof typeof HSRP_V2_STATE;
+
+export interface HsrpV2Message {
+  op: HsrpOp;
+  state: HsrpV2StateName;
+  family: 4 | 6;
+  group: number; // 0..4095
+  identifier: string; // the sender's MAC
+  priority: number; // 0..255 (4 bytes on the wire)
+  hellotimeMs: number;
+  holdtimeMs: number;
+  virtualIp: string;
+  /** Text Authentication TLV; absent: none sent. */
+  auth?: string;
+  /** An MD5 Authentication TLV seen on receipt (never sent). */
+  md5?: { algorithm: number; flags: number; ip: string; keyId: number; digest: Uint8Array };
+}
+
+export type DecodedHsrpV2 = { ok: true; message: HsrpV2Message } | { ok: false; reason: DropReason; detail: string };
+
+/** HSRPv2 virtual MACs: 00:00:0c:9f:f<group> over IPv4, 00:05:73:a0:0<group> over IPv6. */
+export function hsrpV2VirtualMac(group: number, family: 4 | 6): string {
+  const g = group.toString(16).padStart(3, '0');
+  return family === 4 ? `00:00:0c:9f:f${g[0]}:${g.slice(1)}` : `00:05:73:a0:0${g[0]}:${g.slice(1)}`;
+}
+
+function failV2(msg: string): never {
+  throw new RangeError(`encodeHsrpV2: ${msg}`);
+}
+
+export function encodeHsrpV2(m: HsrpV2Message): Uint8Array {
+  if (!Number.isInteger(m.group) || m.group < 0 || m.group > HSRP_V2_MAX_GROUP)
+    failV2(`group must be 0..${HSRP_V2_MAX_GROUP}, got ${m.group}`);
+  if (!Number.isInteger(m.priority) || m.priority < 0 || m.priority > 255)
+    failV2(`priority must be 0..255, got ${m.priority}`);
+  for (const [k, v] of [
+    ['hellotimeMs', m.hellotimeMs],
+    ['holdtimeMs', m.holdtimeMs],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) failV2(`${k} must be a 32-bit count of ms, got ${v}`);
+  const vip = parseIp(m.virtualIp);
+  if (vip?.family !== m.family) failV2(`virtual IP ${JSON.stringify(m.virtualIp)} is not IPv${m.family}`);
+  const mac = m.identifier.split(':').map((x) => Number.parseInt(x, 16));
+  if (mac.length !== 6 || mac.some((x) => !(x >= 0 && x <= 255))) failV2(`identifier ${m.identifier} is not a MAC`);
+  const auth = m.auth === undefined ? undefined : new TextEncoder().encode(m.auth);
+  if (auth && auth.length > 8) failV2('text authentication is at most 8 bytes');
+  const out = new Uint8Array(2 + GROUP_STATE_LEN + (auth ? 10 : 0));
+  const dv = new DataView(out.buffer);
+  out[0] = TLV_GROUP_STATE;
+  out[1] = GROUP_STATE_LEN;
+  out[2] = HSRP_V2_VERSION;
+  out[3] = HSRP_OP[m.op];
+  out[4] = HSRP_V2_STATE[m.state];
+  out[5] = m.family;
+  dv.setUint16(6, m.group);
+  out.set(mac, 8);
+  dv.setUint32(14, m.priority);
+  dv.setUint32(18, m.hellotimeMs);
+  dv.setUint32(22, m.holdtimeMs);
+  out.set(vip.bytes, 26);
+  if (auth) {
+    out[42] = TLV_TEXT_AUTH;
+    out[43] = 8;
+    out.set(auth, 44);
+  }
+  return out;
+}
+
+/** Walks an HSRPv2 UDP payload's TLVs; a Group State TLV is required, unknown TLVs are skipped.
+ *  Never throws, never reads past the end. */
+export function decodeHsrpV2(b: Uint8Array): DecodedHsrpV2 {
+  let group: HsrpV2Message | undefined;
+  let auth: string | undefined;
+  let md5: HsrpV2Message['md5'];
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (let o = 0; o < b.length; ) {
+    if (o + 2 > b.length) return { ok: false, reason: 'too-short', detail: `TLV header at ${o} cut off` };
+    const type = b[o],
+      len = b[o + 1],
+      v = o + 2;
+    if (v + len > b.length)
+      return { ok: false, reason: 'bad-length', detail: `TLV ${type} of ${len} bytes at ${o} runs past the end` };
+    if (type === TLV_GROUP_STATE) {
+      if (len !== GROUP_STATE_LEN)
+        return { ok: false, reason: 'bad-length', detail: `Group State TLV of ${len} bytes` };
+      if (b[v] !== HSRP_V2_VERSION) return { ok: false, reason: 'bad-version', detail: `HSRP version ${b[v]}` };
+      const op = byName(HSRP_OP, b[v + 1]);
+      const state = byName(HSRP_V2_STATE, b[v + 2]);
+      const family = b[v + 3];
+      if (op === undefined) return { ok: false, reason: 'bad-type', detail: `HSRPv2 op code ${b[v + 1]}` };
+      if (state === undefined) return { ok: false, reason: 'bad-type', detail: `HSRPv2 state ${b[v + 2]}` };
+      if (family !== 4 && family !== 6) return { ok: false, reason: 'bad-ip-header', detail: `IP version ${family}` };
+      const group_ = dv.getUint16(v + 4);
+      if (group_ > HSRP_V2_MAX_GROUP) return { ok: false, reason: 'unknown-vrid', detail: `group ${group_}` };
+      const priority = dv.getUint32(v + 12);
+      group = {
+        op,
+        state,
+        family,
+        group: group_,
+        identifier: [...b.subarray(v + 6, v + 12)].map((x) => x.toString(16).padStart(2, '0')).join(':'),
+        priority: Math.min(priority, 255),
+        hellotimeMs: dv.getUint32(v + 16),
+        holdtimeMs: dv.getUint32(v + 20),
+        virtualIp: formatIp(b.slice(v + 24, v + 24 + (family === 4 ? 4 : 16))),
+      };
+    } else if (type === TLV_TEXT_AUTH && len === 8) {
+      const t = b.subarray(v, v + 8);
+      const end = t.indexOf(0);
+      auth = new TextDecoder().decode(end < 0 ? t : t.subarray(0, end));
+    } else if (type === TLV_MD5_AUTH && len === 28) {
+      md5 = {
+        algorithm: b[v],
+        flags: dv.getUint16(v + 2),
+        ip: formatIp(b.slice(v + 4, v + 8)),
+        keyId: dv.getUint32(v + 8),
+        digest: b.slice(v + 12, v + 28),
+      };
+    }
+    o = v + len;
+  }
+  if (!group) return { ok: false, reason: 'too-short', detail: 'no Group State TLV' };
+  return { ok: true, message: { ...group, ...(auth !== undefined ? { auth } : {}), ...(md5 ? { md5 } : {}) } };
+}
