@@ -47,7 +47,15 @@ module.exports = {
     layer(
       'supervisor',
       SUPERVISOR,
-      [CORE, CONFIG, RUNTIME, TELEMETRY, OTA, '^firmware/engine/protocol\\.ts$', '^drivers/(exit|sd-notify|state-lock)\\.ts$'],
+      [
+        CORE,
+        CONFIG,
+        RUNTIME,
+        TELEMETRY,
+        OTA,
+        '^firmware/engine/protocol\\.ts$',
+        '^drivers/(exit|sd-notify|state-lock)\\.ts$',
+      ],
       'the supervisor talks to the engine by messages only (engine/protocol.ts); it never loads engine code on the main thread',
     ),
     layer('commands', COMMANDS, [CORE, CONFIG, RUNTIME, SUPERVISOR], 'command modules sit on the supervisor and below'),

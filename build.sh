@@ -10,11 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the build and the tests use. libpcap-dev builds the pcap addon; the rest are the
-# interop peers, the broker and the wire checkers the tests drive; prometheus (and curl for its
-# HTTP API) scrapes the metrics test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master
-# and client.
-APT_PACKAGES=(libpcap-dev iproute2 keepalived frr tshark tcpdump mosquitto mosquitto-clients
-              openssl stress-ng libcap2-bin util-linux python3 make g++ prometheus curl
+# interop peers (keepalived, FRR, ucarp), the broker and the wire checkers the tests drive
+# (tshark; python3-scapy decodes HSRP); prometheus (and curl for its HTTP API) scrapes the metrics
+# test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client.
+APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
+              openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
               snmpd snmp)
 
 log() { printf '[build] %s\n' "$*" >&2; }

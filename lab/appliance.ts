@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab, LabHost } from './netns.ts';
 import { LabError, waitFor } from './netns.ts';
-import { startKeepalived, startFrr } from './peers.ts';
+import { startKeepalived, startFrr, startUcarp } from './peers.ts';
 import type { PeerHandle } from './peers.ts';
 import { request } from '../firmware/supervisor/control-socket.ts';
 
-export type ApplianceKind = 'tandem' | 'keepalived' | 'frr';
+export type ApplianceKind = 'tandem' | 'keepalived' | 'frr' | 'ucarp';
 /** Lower case, as tandem reports it; 'down' = no process running. */
 export type ApplianceState = 'init' | 'backup' | 'master' | 'fault' | 'down' | 'unknown';
 
@@ -29,6 +29,9 @@ export interface ApplianceView {
 export interface VrrpSetup {
   vrid: number;
   advertMs: number;
+  /** Run CARP instead of VRRP (--peer ucarp): VHID = vrid, advbase = advertMs / 1000, and the
+   *  priority becomes advskew = 255 - priority (the higher priority advertises more often). */
+  carp?: { passphrase: string };
   /** The VIP without prefix; the lab's /24 is used. */
   vip: string;
 }
@@ -78,7 +81,19 @@ export interface TandemApplianceOptions extends VrrpSetup {
   garpRefreshMs?: number;
 }
 
+/** The CARP advskew that stands for a lab priority: 200 -> 55, 150 -> 105. */
+export const carpAdvskew = (priority: number) => 255 - priority;
+
 export function tandemConfigYaml(o: TandemApplianceOptions, host: LabHost): string {
+  const protocolLines = o.carp
+    ? [
+        '    protocol: carp',
+        `    vhid: ${o.vrid}`,
+        `    advbase: ${Math.round(o.advertMs / 1000)}`,
+        `    advskew: ${carpAdvskew(o.priority)}`,
+        `    passphrase: "${o.carp.passphrase}"`,
+      ]
+    : [`    vrid: ${o.vrid}`, '    version: 3', `    priority: ${o.priority}`, `    advert_interval: ${o.advertMs}ms`];
   const lines = [
     `# tandem lab: appliance ${o.name} in namespace ${host.ns}`,
     `node: ${o.name}`,
@@ -88,10 +103,7 @@ export function tandemConfigYaml(o: TandemApplianceOptions, host: LabHost): stri
     'instances:',
     '  - name: lan',
     `    interface: ${host.ifname}`,
-    `    vrid: ${o.vrid}`,
-    '    version: 3',
-    `    priority: ${o.priority}`,
-    `    advert_interval: ${o.advertMs}ms`,
+    ...protocolLines,
     '    preempt: true',
     `    addresses: [${o.vip}/${host.ipv4PrefixLen}]`,
     ...(o.garpRefreshMs ? [`    garp: { refresh: ${o.garpRefreshMs}ms }`] : []),
@@ -205,11 +217,12 @@ function normState(s: string): ApplianceState {
   return 'unknown';
 }
 
-/** keepalived 2.2.7 or FRR 8.4 vrrpd as the appliance, through the peer runners in peers.ts. */
+/** keepalived 2.2.7, FRR 8.4 vrrpd or ucarp 1.5.2 (CARP) as the appliance, through the peer
+ *  runners in peers.ts. */
 export function peerAppliance(
   lab: Lab,
   host: LabHost,
-  kind: 'keepalived' | 'frr',
+  kind: 'keepalived' | 'frr' | 'ucarp',
   o: VrrpSetup & { name: string; priority: number },
 ): Appliance {
   let peer: PeerHandle | undefined;
@@ -231,7 +244,20 @@ export function peerAppliance(
         advertIntervalMs: o.advertMs,
         addresses: [o.vip],
       };
-      peer = kind === 'frr' ? await startFrr(lab, host.ns, opts) : await startKeepalived(lab, host.ns, opts);
+      peer =
+        kind === 'ucarp'
+          ? await startUcarp(lab, host.ns, {
+              ifname: host.ifname,
+              srcIp: host.ipv4,
+              vhid: o.vrid,
+              passphrase: o.carp?.passphrase ?? '',
+              address: o.vip,
+              advbase: Math.round(o.advertMs / 1000),
+              advskew: carpAdvskew(o.priority),
+            })
+          : kind === 'frr'
+            ? await startFrr(lab, host.ns, opts)
+            : await startKeepalived(lab, host.ns, opts);
       running = true;
     },
     async stop() {

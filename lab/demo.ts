@@ -9,7 +9,7 @@ import type { Lab } from './netns.ts';
 import { createLab, waitFor } from './netns.ts';
 import { startProber, windowOutage } from './prober.ts';
 import type { Prober } from './prober.ts';
-import { tandemAppliance, peerAppliance } from './appliance.ts';
+import { tandemAppliance, peerAppliance, carpAdvskew } from './appliance.ts';
 import type { Appliance, ApplianceView, TelemetrySetup } from './appliance.ts';
 import { startEmbeddedBroker, connectExternalBroker } from './broker.ts';
 import type { LabBroker, LabMessage } from './broker.ts';
@@ -73,8 +73,8 @@ export interface DemoSummary {
 export interface DemoOptions {
   advertMs: number;
   routers: number;
-  /** Run the last appliance as keepalived or FRR instead of tandem. */
-  peer: 'keepalived' | 'frr' | null;
+  /** Run the last appliance as keepalived, FRR or ucarp instead of tandem (ucarp: all speak CARP). */
+  peer: 'keepalived' | 'frr' | 'ucarp' | null;
   /** An external broker URL for the daemons and the display; null: the embedded aedes. */
   mqttUrl: string | null;
   keep: boolean;
@@ -94,6 +94,15 @@ export function skewTimeMs(priority: number, advertMs: number): number {
 export function masterDownIntervalMs(priority: number, advertMs: number): number {
   return 3 * advertMs + skewTimeMs(priority, advertMs);
 }
+
+/** CARP (ip_carp.c carp_setrun): a backup declares the master down 3 x advbase + its own
+ *  advskew/256 s after the last advert; the lab's advskew is 255 - priority. */
+export function carpMasterDownMs(priority: number, advertMs: number): number {
+  return 3 * advertMs + (carpAdvskew(priority) * 1000) / 256;
+}
+
+/** The passphrase the lab's CARP appliances share. */
+const LAB_CARP_PASSPHRASE = 'tandem-lab';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -196,6 +205,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const telemetry: TelemetrySetup = { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix };
 
     // ---- appliances ----
+    const carp = o.peer === 'ucarp';
     appliances = lab.routers.map((host, i) => {
       const common = {
         name: `r${i + 1}`,
@@ -203,6 +213,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         vrid: LAB_VRID,
         advertMs: o.advertMs,
         vip: LAB_VIP,
+        ...(carp ? { carp: { passphrase: LAB_CARP_PASSPHRASE } } : {}),
       };
       if (o.peer && i === lab!.routers.length - 1) return peerAppliance(lab!, host, o.peer, common);
       // A keepalived or FRR backup that loses a split brain steps down without a word, so a tandem
@@ -229,7 +240,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         return null;
       }
     };
-    const title = `tandem lab ${name}: VRRPv3 VRID ${LAB_VRID}, VIP ${LAB_VIP}/24, advert ${A} ms, ${o.mqttUrl ? `broker ${o.mqttUrl}` : 'embedded MQTT broker'}`;
+    const proto = carp ? `CARP VHID ${LAB_VRID} (advskew 255 - priority)` : `VRRPv3 VRID ${LAB_VRID}`;
+    const title = `tandem lab ${name}: ${proto}, VIP ${LAB_VIP}/24, advert ${A} ms, ${o.mqttUrl ? `broker ${o.mqttUrl}` : 'embedded MQTT broker'}`;
 
     // ---- the live display: poll every appliance's state; TTY redraw, else one line per change ----
     const poll = async () => Promise.all(appliances.map((a) => a.view()));
@@ -341,7 +353,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const p1 = LAB_PRIORITIES[0];
     const p2 = LAB_PRIORITIES[1];
     const settleMs = Math.max(500, 3 * A);
-    const downMs = masterDownIntervalMs(p2, A);
+    const downMs = carp ? carpMasterDownMs(p2, A) : masterDownIntervalMs(p2, A);
     // Generous for a busy 2-core machine: a failover may take up to two Master_Down_Intervals, a
     // handover (preempt, handoff, restart) should lose next to nothing.
     const failBudget = Math.round(2 * downMs + 500);
@@ -419,7 +431,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     // 2. failover on a silent failure
     // The backup's timer started at the last advert it heard, up to one interval before the failure.
-    const expFail = Math.round(masterDownIntervalMs(p2, A));
+    const expFail = Math.round(downMs);
     const expFailLo = Math.round(expFail - A);
     step = `2/5 failover: r1's switch port stops forwarding (silent failure: no carrier loss, r1 does not know)`;
     say(step);
@@ -431,7 +443,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     steps.push({
       step: 'failover',
       action: 'r1 link down (bridge port disabled)',
-      expected: `r2 MASTER ${expFailLo}-${expFail} ms later (3 x advert + skew)`,
+      expected: `r2 MASTER ${expFailLo}-${expFail} ms later (${carp ? '3 x advbase + advskew/256 s' : '3 x advert + skew'})`,
       observed:
         (w.ok ? `r2 MASTER after ${took} ms (r1 still thinks it is master)` : `no takeover: ${describe(w.views)}`) +
         arpHint(m, r2.name),
@@ -467,8 +479,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     say(`preemption: ${steps[2].observed}; client outage ${fmtOutage(m)}`);
 
     // 4. graceful handoff: SIGTERM the master
-    const expHand = Math.round(skewTimeMs(p2, A));
-    step = `4/5 handoff: SIGTERM to r1 (${r1.kind}): it sends priority 0, r2 takes over after its skew time`;
+    // CARP: the stopping master's last advert (advbase/advskew 255) makes the backup take over at once.
+    const expHand = carp ? 0 : Math.round(skewTimeMs(p2, A));
+    step = carp
+      ? `4/5 handoff: SIGTERM to r1 (${r1.kind}): its last advert (advbase/advskew 255) hands over at once`
+      : `4/5 handoff: SIGTERM to r1 (${r1.kind}): it sends priority 0, r2 takes over after its skew time`;
     say(step);
     t0 = Date.now();
     const stopping = r1.stop();
@@ -479,7 +494,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     steps.push({
       step: 'handoff',
       action: 'SIGTERM r1',
-      expected: `r2 MASTER after ~${expHand} ms (priority 0 advert, skew time)`,
+      expected: carp
+        ? 'r2 MASTER well inside its master-down interval (last advert, advbase/advskew 255; ucarp reads it up to 1 s late)'
+        : `r2 MASTER after ~${expHand} ms (priority 0 advert, skew time)`,
       observed:
         (w.ok
           ? `r2 MASTER after ${took} ms, r1 ${r1.running() ? 'still running' : 'exited'}`

@@ -8,7 +8,7 @@ import { runDemo, LAB_MAX_ROUTERS, LAB_VIP } from './demo.ts';
 import { labDown } from './registry.ts';
 import { destroyAllWithPrefix } from './netns.ts';
 
-const HELP = `Usage: ./build.sh lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr]
+const HELP = `Usage: ./build.sh lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr|ucarp]
                   [--mqtt URL] [--keep] [--json]
        ./build.sh lab down
 
@@ -21,7 +21,8 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
 
   --advert D       advertisement interval (VRRPv3: 10ms..40.95s, a multiple of 10 ms; default 100ms)
   --routers N      appliances, 2..${LAB_MAX_ROUTERS} (default 2)
-  --peer P         the last appliance runs keepalived or FRR vrrpd instead of tandem (interop)
+  --peer P         the last appliance runs keepalived or FRR vrrpd instead of tandem (interop);
+                   ucarp: every appliance speaks CARP and the last one is ucarp (advert 1s default)
   --mqtt URL       publish telemetry to this broker instead of the embedded one; the daemons run
                    in namespaces, so it must be reachable from there: mqtt+unix:///PATH
   --keep           leave the lab running afterwards, to explore it; Ctrl-C or './build.sh lab down' removes it
@@ -29,23 +30,26 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
   down             remove every lab left on this machine (its process, namespaces, files)
 `;
 
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      advert: { type: 'string' },
+      routers: { type: 'string', default: '2' },
+      peer: { type: 'string' },
+      mqtt: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const options = {
-    advert: { type: 'string', default: '100ms' },
-    routers: { type: 'string', default: '2' },
-    peer: { type: 'string' },
-    mqtt: { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  } as const;
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>;
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options,
-    });
+    parsed = parse(argv);
   } catch (e) {
     process.stderr.write(`tandem lab: ${(e as Error).message}\n\n${HELP}`);
     return 2;
@@ -61,15 +65,19 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const advert = checkDuration(values.advert);
+  const carp = values.peer === 'ucarp';
+  const advert = checkDuration(values.advert ?? (carp ? '1s' : '100ms'));
   if (!advert.ok) return usage(`--advert: ${advert.reason}`);
-  if (advert.ms < 10 || advert.ms > 40_950 || advert.ms % 10 !== 0)
+  if (carp && (advert.ms % 1000 !== 0 || advert.ms < 1000 || advert.ms > 254_000))
+    return usage('--advert: CARP advertises every advbase whole seconds, 1s..254s');
+  if (!carp && (advert.ms < 10 || advert.ms > 40_950 || advert.ms % 10 !== 0))
     return usage('--advert: VRRPv3 needs a multiple of 10 ms, 10ms..40.95s');
   const routers = Number(values.routers);
   if (!Number.isInteger(routers) || routers < 2 || routers > LAB_MAX_ROUTERS)
     return usage(`--routers: 2..${LAB_MAX_ROUTERS}`);
   const peer = values.peer ?? null;
-  if (peer !== null && peer !== 'keepalived' && peer !== 'frr') return usage('--peer: keepalived or frr');
+  if (peer !== null && peer !== 'keepalived' && peer !== 'frr' && peer !== 'ucarp')
+    return usage('--peer: keepalived, frr or ucarp');
   if (values.mqtt !== undefined && !/^(mqtt|mqtts|ws|wss|mqtt\+unix):\/\//.test(values.mqtt))
     return usage('--mqtt: a URL such as mqtt+unix:///run/mosquitto.sock');
 
@@ -79,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(cmd === 'demo' ? ['python3'] : []),
     ...(peer === 'keepalived' ? ['keepalived'] : []),
     ...(peer === 'frr' ? ['vtysh'] : []),
+    ...(peer === 'ucarp' ? ['ucarp'] : []),
   ];
   const problem = preflight(need);
   if (problem) {

@@ -1,4 +1,4 @@
-// Interop peers for the lab: keepalived, FRR vrrpd (with zebra), mosquitto, and a tshark
+// Interop peers for the lab: keepalived, FRR vrrpd (with zebra), ucarp (CARP), mosquitto, and a tshark
 // capture with a checker for VRRP adverts on the wire. Each peer gets a private temp dir for its
 // config, pid files, sockets and log, removed when it stops.
 import {
@@ -236,6 +236,88 @@ function parseState(s: string): PeerState {
   if (t.includes('FAULT')) return 'FAULT';
   if (t.includes('INIT') || t.includes('INITIALIZE')) return 'INIT';
   return 'unknown';
+}
+
+// ---------------------------------------------------------------------------------------------
+// ucarp (Debian's ucarp 1.5.2: CARP in user space, IPv4 only)
+
+export interface UcarpOptions {
+  ifname: string;
+  /** This host's own address on the interface (ucarp's --srcip). */
+  srcIp: string;
+  vhid: number;
+  passphrase: string;
+  /** The one virtual address: ucarp's HMAC covers exactly one (docs/carp.md). */
+  address: string;
+  advbase: number;
+  advskew: number;
+  /** ucarp's --preempt (default true here, as tandem's CARP default). */
+  preempt?: boolean;
+}
+
+/** Starts ucarp in the foreground; its up/down scripts add and remove the address, and its state
+ *  is the last "Switching to state:" line it logged. SIGTERM makes it run the down script and exit
+ *  (--shutdown) without a last advert. */
+export async function startUcarp(lab: Lab, ns: string, o: UcarpOptions): Promise<PeerHandle> {
+  const dir = privateDir('ucarp');
+  const up = join(dir, 'up.sh'),
+    down = join(dir, 'down.sh');
+  // ucarp calls: SCRIPT INTERFACE ADDRESS
+  writeFileSync(
+    up,
+    `#!/bin/sh
+ip addr add "$2/${prefixLen(o.address)}" dev "$1" 2>/dev/null
+exit 0
+`,
+    { mode: 0o700 },
+  );
+  writeFileSync(
+    down,
+    `#!/bin/sh
+ip addr del "$2/${prefixLen(o.address)}" dev "$1" 2>/dev/null
+exit 0
+`,
+    { mode: 0o700 },
+  );
+  const argv = [
+    'ucarp',
+    `--interface=${o.ifname}`,
+    `--srcip=${o.srcIp}`,
+    `--vhid=${o.vhid}`,
+    `--pass=${o.passphrase}`,
+    `--addr=${o.address}`,
+    `--advbase=${o.advbase}`,
+    `--advskew=${o.advskew}`,
+    `--upscript=${up}`,
+    `--downscript=${down}`,
+    '--shutdown',
+    ...(o.preempt === false ? [] : ['--preempt']),
+  ];
+  const child = lab.spawn(ns, argv);
+  const log = collectLog(child, join(dir, 'ucarp.log'));
+  const handle: PeerHandle = {
+    dir,
+    log,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      await stopChild(child, signal);
+      removeDir(dir);
+    },
+    async kill() {
+      await stopChild(child, 'SIGKILL');
+      removeDir(dir);
+    },
+    async state() {
+      if (child.exitCode !== null || child.signalCode !== null) return 'unknown';
+      const seen = [...log().matchAll(/Switching to state: (MASTER|BACKUP|INIT)/g)];
+      return seen.length ? (seen[seen.length - 1][1] as PeerState) : 'INIT';
+    },
+  };
+  const ok = await waitFor(() => /Switching to state/.test(log()) || child.exitCode !== null, 10_000);
+  if (!ok || child.exitCode !== null) {
+    await handle.kill();
+    throw new LabError(`ucarp in ${ns} did not start: ${log().slice(-2000)}`);
+  }
+  return handle;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ export function formatStatus(s: EngineStatus): string {
     i.name,
     i.interface,
     String(i.vrid),
-    String(i.version),
+    // CARP has one version on the wire (2); the column says which protocol instead.
+    i.protocol === 'carp' ? 'carp' : String(i.version),
     i.state + (i.maintenance ? '*' : ''),
     String(i.priority),
     String(i.effectivePriority),

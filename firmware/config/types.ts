@@ -43,10 +43,20 @@ export interface TrackedScript {
   weight?: number; // -254..254, never 0; absent: fault while down
 }
 
+/** CARP's own keys (OpenBSD carp(4), ucarp). */
+export interface CarpInstanceConfig {
+  advbase: number; // seconds 1..254 between adverts
+  advskew: number; // 0..254, in 1/256 s added to advbase: the lower, the more preferred
+  passphrase: string; // HMAC-SHA1 key, 0..20 bytes ('' = a key of zeros, as carp(4) without pass)
+}
+
 export interface InstanceConfig {
   name: string;
   interface: string; // OS interface name (board aliases resolved)
-  vrid: number; // 1..255
+  /** vrrp (RFC 5798 / RFC 3768) or carp (OpenBSD carp(4)); carp uses `carp` below. */
+  protocol: 'vrrp' | 'carp';
+  vrid: number; // 1..255; the VHID for CARP
+  carp?: CarpInstanceConfig; // protocol carp only
   version: 2 | 3;
   family: 4 | 6; // derived from the addresses
   priority: number; // 1..255; 255 = address owner

@@ -100,7 +100,30 @@ export const INSTANCE_KEYS = [
   'track',
   'notify',
   'notify_timeout',
+  'protocol',
+  'vhid',
+  'advbase',
+  'advskew',
+  'passphrase',
 ] as const;
+/** Keys that mean nothing to CARP (it has no priority, no versions, HMAC instead of auth). */
+const VRRP_ONLY_KEYS: Record<string, string> = {
+  vrid: 'CARP names its virtual host vhid, not vrid',
+  version: 'CARP has one version (2); version is a VRRP key',
+  priority: 'CARP has no priority: advskew orders the routers (lower wins)',
+  advert_interval: 'CARP advertises every advbase + advskew/256 seconds; advert_interval is a VRRP key',
+  preempt_delay: 'preempt_delay is a VRRP key',
+  accept_mode: 'accept_mode is a VRRP key',
+  unicast_peers: 'unicast CARP is not supported; unicast_peers is a VRRP key',
+  checksum: 'checksum is a VRRP key (the CARP checksum has one form)',
+  auth: 'CARP authenticates with passphrase (HMAC-SHA1); auth is a VRRPv2 key',
+};
+const CARP_ONLY_KEYS = ['vhid', 'advbase', 'advskew', 'passphrase'] as const;
+/** sc_key[20] in OpenBSD ip_carp.h. */
+const CARP_PASSPHRASE_MAX = 20;
+/** The priority tracking starts from for CARP: the highest a non-owner may have (254), so
+ *  demotion = 254 - effective priority (docs/carp.md). */
+export const CARP_BASE_PRIORITY = 254;
 const MQTT_KEYS = [
   'url',
   'client_id',
@@ -400,6 +423,16 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   if (!ifNode) missing(ctx, m, 'interface');
   const iface = resolveInterface(ctx, ifNode, board);
 
+  // A bad protocol value is reported once; the keys present decide how the rest is checked.
+  const protocol =
+    asEnum(ctx, get(m, 'protocol'), ['vrrp', 'carp'] as const) ?? (get(m, 'vhid') && !get(m, 'vrid') ? 'carp' : 'vrrp');
+  if (protocol === 'carp') return validateCarpInstance(ctx, m, board, { name, nameNode, iface, before, cross, inside });
+  for (const k of CARP_ONLY_KEYS) {
+    const n = get(m, k);
+    // From instance_defaults it may be meant for the CARP instances only.
+    if (n && inside(n)) cross(n, `${k} is a CARP key: it needs protocol: carp`);
+  }
+
   const vridNode = get(m, 'vrid');
   if (!vridNode) missing(ctx, m, 'vrid');
   const vrid = asInt(ctx, vridNode, 1, 255);
@@ -536,6 +569,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   const cfg: InstanceConfig = {
     name: name ?? '',
     interface: iface ?? '',
+    protocol: 'vrrp',
     vrid: vrid ?? 0,
     version,
     family: family ?? 4,
@@ -558,6 +592,127 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     line: m.line,
   };
   return { cfg, node: m, nameNode, ok: ctx.errors.length === before };
+}
+
+/** A CARP instance (OpenBSD carp(4) / ucarp): vhid, advbase, advskew, passphrase, and the keys it
+ *  shares with VRRP (addresses, preempt, mac_mode, garp, track, notify). */
+function validateCarpInstance(
+  ctx: Ctx,
+  m: MapNode,
+  board: BoardInfo | undefined,
+  d: {
+    name: string | undefined;
+    nameNode: LNode | undefined;
+    iface: string | undefined;
+    before: number;
+    cross: (n: Loc, reason: string) => void;
+    inside: (n: Loc) => boolean;
+  },
+): InstanceDraft {
+  const { cross } = d;
+  for (const [k] of m.entries) {
+    const n = get(m, k);
+    // From instance_defaults it may be meant for the VRRP instances only.
+    if (VRRP_ONLY_KEYS[k] && n && d.inside(n)) cross(n, VRRP_ONLY_KEYS[k]);
+  }
+  const vhidNode = get(m, 'vhid');
+  if (!vhidNode) missing(ctx, m, 'vhid');
+  const vhid = asInt(ctx, vhidNode, 1, 255);
+  // ip_carp.c refuses advbase 255 and advskew 255 from ifconfig; 255/255 is ucarp's "last advert".
+  const advbase = asInt(ctx, get(m, 'advbase'), 1, 254) ?? 1;
+  const advskew = asInt(ctx, get(m, 'advskew'), 0, 254) ?? 0;
+  const ppNode = get(m, 'passphrase');
+  let passphrase = '';
+  if (ppNode) {
+    const p = asString(ctx, ppNode, 'a passphrase');
+    if (p !== undefined) {
+      const len = new TextEncoder().encode(p).length;
+      if (len > CARP_PASSPHRASE_MAX)
+        cross(ppNode, `a CARP passphrase is at most ${CARP_PASSPHRASE_MAX} bytes (ip_carp.h sc_key), got ${len}`);
+      else passphrase = p;
+      if (len === CARP_PASSPHRASE_MAX)
+        ctx.warn(ppNode, 'ucarp takes at most 19 bytes (it keeps a NUL in its 20-byte key): it cannot pair');
+    }
+  } else if (vhidNode) {
+    ctx.warn(vhidNode, 'no passphrase: the HMAC key is all zeros and anyone on the LAN can take over');
+  }
+  const preempt = asBool(ctx, get(m, 'preempt')) ?? true;
+
+  const addrNode = get(m, 'addresses');
+  if (!addrNode) missing(ctx, m, 'addresses');
+  const addresses: VirtualAddress[] = [];
+  let family: 4 | 6 | undefined;
+  const addrSeq = asSeq(ctx, addrNode);
+  if (addrSeq) {
+    if (addrSeq.items.length === 0) cross(addrSeq, 'needs at least one address');
+    const seen = new Set<string>();
+    for (const item of addrSeq.items) {
+      const a = asPrefixed(ctx, item);
+      if (!a) continue;
+      if (family === undefined) family = a.family;
+      else if (a.family !== family) {
+        // carp(4) carries both families on one vhid; tandem sends from one source per instance.
+        cross(item, `mixed address families: ${a.address} is IPv${a.family}, the first address is IPv${family}`);
+        continue;
+      }
+      if (seen.has(a.address)) {
+        cross(item, `${a.address} is listed twice`);
+        continue;
+      }
+      seen.add(a.address);
+      addresses.push({ address: a.address, prefixLength: a.prefixLength });
+    }
+    if (addresses.length > 1)
+      ctx.warn(addrSeq, "ucarp's HMAC covers one address: a multi-address vhid pairs with carp(4), not ucarp");
+  }
+  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
+  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
+    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+  }
+  const mclNode = get(m, 'mac_cycle_link');
+  const macCycleLink = asBool(ctx, mclNode) ?? false;
+  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
+  const srcNode = get(m, 'source_address');
+  let sourceAddress: string | undefined;
+  if (srcNode) {
+    const ip = asIp(ctx, srcNode);
+    if (ip && family !== undefined && ip.family !== family)
+      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+    else if (ip) sourceAddress = ip.address;
+  }
+  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
+  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
+  const notifyNode = get(m, 'notify');
+  const notify = asAbsPath(ctx, notifyNode);
+  probeWarn(ctx, notifyNode, notify, 'exec');
+  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+  const cfg: InstanceConfig = {
+    name: d.name ?? '',
+    interface: d.iface ?? '',
+    protocol: 'carp',
+    vrid: vhid ?? 0,
+    carp: { advbase, advskew, passphrase },
+    version: 2,
+    family: family ?? 4,
+    priority: CARP_BASE_PRIORITY,
+    advertIntervalMs: advbase * 1000 + Math.round((advskew * 1000) / 256),
+    preempt,
+    preemptDelayMs: 0,
+    acceptMode: false,
+    addresses,
+    macMode: macMode as MacMode,
+    macCycleLink,
+    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+    unicastPeers: [],
+    checksum: 'auto',
+    auth: { type: 'none' },
+    garp,
+    track,
+    ...(notify !== undefined ? { notify } : {}),
+    notifyTimeoutMs,
+    line: m.line,
+  };
+  return { cfg, node: m, nameNode: d.nameNode, ok: ctx.errors.length === d.before };
 }
 
 function resolveInterface(ctx: Ctx, n: LNode | undefined, board: BoardInfo | undefined): string | undefined {
@@ -855,10 +1010,11 @@ export function validateTree(
     checkKeys(
       ctx,
       defaults,
-      INSTANCE_KEYS.filter((k) => k !== 'name' && k !== 'vrid'),
+      INSTANCE_KEYS.filter((k) => k !== 'name' && k !== 'vrid' && k !== 'vhid'),
       {
         name: 'an instance name cannot have a default',
         vrid: 'a VRID cannot have a default',
+        vhid: 'a VHID cannot have a default',
       },
     );
   }
@@ -885,13 +1041,19 @@ export function validateTree(
       else byName.set(name, d);
     }
     if (vrid && iface && d.cfg.addresses.length) {
-      const key = `${vrid}/${iface}/${family}`;
+      // CARP's MAC is 00:00:5e:00:01:<vhid> for both families: the IPv4 VRRP MAC of that number.
+      const carp = d.cfg.protocol === 'carp';
+      const key = `${vrid}/${iface}/${carp ? 4 : family}`;
       const first = byRouter.get(key);
-      const at = get(d.node, 'vrid') ?? d.node;
+      const at = get(d.node, carp ? 'vhid' : 'vrid') ?? d.node;
+      const what = (c: InstanceConfig) => (c.protocol === 'carp' ? 'VHID' : 'VRID');
       if (first)
         ctx.error(
           at,
-          `VRID ${vrid} on ${iface} (IPv${family}) is already used by instance ${first.cfg.name || '?'} at line ${first.node.line}`,
+          `${what(d.cfg)} ${vrid} on ${iface} (IPv${family}) is already used by instance ${first.cfg.name || '?'} at line ${first.node.line}` +
+            (carp || first.cfg.protocol === 'carp'
+              ? ` (${what(first.cfg)} ${vrid}): both would use MAC 00:00:5e:00:01:${vrid.toString(16).padStart(2, '0')}`
+              : ''),
         );
       else byRouter.set(key, d);
     }

@@ -1,7 +1,11 @@
 // What the engine reports about itself: one shape across the worker boundary, the control socket
 // (`tandem status --json`) and MQTT (`state`).
 import type { DropReason } from './packet/types.ts';
+import type { CarpTransitionReason } from './carp/types.ts';
 import type { TransitionReason, VrrpDropReason, VrrpStateName } from './vrrp/types.ts';
+
+/** Why a router became master (or left it), VRRP's reasons and CARP's. */
+export type MasterReason = TransitionReason | CarpTransitionReason;
 
 /** Every reason a received frame is counted and dropped, by the decoder or the state machine. */
 export type CountedDrop = DropReason | VrrpDropReason;
@@ -13,7 +17,7 @@ export interface InstanceCounters {
   transitions: number;
   becameMaster: number;
   /** becameMaster by the reason of each transition (RFC 6527 vrrpv3StatisticsNewMasterReason). */
-  becameMasterBy: Partial<Record<TransitionReason, number>>;
+  becameMasterBy: Partial<Record<MasterReason, number>>;
   announcements: number; // gratuitous ARP / unsolicited NA frames sent
   addressesRestored: number; // VIPs put back after other software removed them (keepalived #836)
   sendErrors: number;
@@ -46,7 +50,8 @@ export interface InstanceStatus {
   advertIntervalMs: number; // configured
   preempt: boolean;
   acceptMode: boolean;
-  vrid: number;
+  protocol: 'vrrp' | 'carp';
+  vrid: number; // the VHID for CARP
   version: 2 | 3;
   family: 4 | 6;
   addresses: string[]; // "addr/prefix"
@@ -58,7 +63,7 @@ export interface InstanceStatus {
   masterAdverIntervalMs: number;
   timeInStateMs: number;
   lastTransitionUnixMs: number | null; // wall clock of the last state change; null before the first
-  masterReason: TransitionReason | null; // why the current mastership began; null when not master
+  masterReason: MasterReason | null; // why the current mastership began; null when not master
   checksumForm?: 'pseudo-header' | 'vrrp-only'; // VRRPv3 over IPv4 only
   counters: InstanceCounters;
   maintenance: boolean;

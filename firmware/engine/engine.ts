@@ -5,12 +5,13 @@
 // supervisor's services and file writes other than the journal run beside it.
 import { randomUUID } from 'node:crypto';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { CarpTransitionReason } from '../core/carp/types.ts';
 import type { Driver, NetEvent } from '../../drivers/types.ts';
 import type { InstanceConfig, TandemConfig } from '../config/types.ts';
 import { CommandError } from '../core/errors.ts';
 import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdict } from '../core/policy/tracking.ts';
 import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
-import { csToMs, type TransitionReason, type VrrpStateName } from '../core/vrrp/index.ts';
+import type { TransitionReason, VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
 import { VERSION } from '../runtime/version.ts';
 import { Instance } from './instance.ts';
@@ -351,7 +352,12 @@ export class Engine {
     }
   }
 
-  private transitioned(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void {
+  private transitioned(
+    inst: Instance,
+    from: VrrpStateName,
+    to: VrrpStateName,
+    reason: TransitionReason | CarpTransitionReason,
+  ): void {
     if (inst.cfg.notify) this.notify.get(inst.name)?.push([inst.cfg.notify, inst.name, to]);
     this.emit({ instance: inst.name, from, to, reason });
   }
@@ -437,7 +443,7 @@ export class Engine {
       if (!c.track.interfaces.some((x) => x.name === name)) t.trackedDown.delete(name);
     this.setNotify(c);
     inst.reconfigure(c);
-    t.lastPriority = inst.state.effectivePriority;
+    t.lastPriority = inst.effectivePriority;
     this.recompute(c.name);
     this.log.info({ instance: c.name }, 'reconfigured in place');
   }
@@ -445,7 +451,7 @@ export class Engine {
   private async stopInstances(list: Instance[]): Promise<void> {
     if (!list.length) return;
     for (const i of list) i.feed({ type: 'shutdown' });
-    const worst = Math.max(...list.map((i) => csToMs(i.state.masterDownIntervalCs)));
+    const worst = Math.max(...list.map((i) => i.masterDownMs));
     const deadline = this.now() + worst + 500;
     while (list.some((i) => !i.stopped) && this.now() < deadline) await sleep(5);
     for (const i of list) {

@@ -12,7 +12,15 @@ import type {
   VrrpState,
   VrrpStateName,
 } from '../core/vrrp/types.ts';
+import type { CarpAction, CarpEvent, CarpState, CarpTransitionReason } from '../core/carp/types.ts';
+import { carpInitialState, carpIsStopped, carpNextDeadline, carpReconfigure, carpStep } from '../core/carp/index.ts';
+import type { CarpAdvert } from '../core/packet/types.ts';
+import type { CarpAuth } from '../core/packet/index.ts';
 import {
+  carpKey,
+  carpVirtualMac,
+  encodeCarpFrame,
+  verifyCarp,
   encodeAdvert,
   encodeGratuitousArp,
   encodeNeighborAdvert,
@@ -21,13 +29,24 @@ import {
   VRRP_V2_AUTH_LEN,
   virtualMac,
 } from '../core/packet/index.ts';
-import { type CountedDrop, type InstanceCounters, type InstanceStatus, zeroCounters } from '../core/status.ts';
+import {
+  type CountedDrop,
+  type InstanceCounters,
+  type InstanceStatus,
+  type MasterReason,
+  zeroCounters,
+} from '../core/status.ts';
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceHooks {
-  onTransition(inst: Instance, from: VrrpStateName, to: VrrpStateName, reason: TransitionReason): void;
+  onTransition(
+    inst: Instance,
+    from: VrrpStateName,
+    to: VrrpStateName,
+    reason: TransitionReason | CarpTransitionReason,
+  ): void;
   onEvent?(e: { instance: string; reason: string; [k: string]: unknown }): void;
 }
 
@@ -47,10 +66,11 @@ export interface InstanceEnv {
   hooks: InstanceHooks;
 }
 
-/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vr<4|6>.<ifindex>.<vrid>",
- *  cut to 15 characters (IFNAMSIZ less the NUL). */
-export function macvlanName(ifindex: number, family: 4 | 6, vrid: number): string {
-  return `vr${family}.${ifindex}.${vrid}`.slice(0, 15);
+/** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vr<4|6>.<ifindex>.<vrid>"
+ *  ("cp<4|6>..." for CARP, whose VHIDs are numbered apart from VRIDs), cut to 15 characters
+ *  (IFNAMSIZ less the NUL). */
+export function macvlanName(ifindex: number, family: 4 | 6, vrid: number, protocol: 'vrrp' | 'carp' = 'vrrp'): string {
+  return `${protocol === 'carp' ? 'cp' : 'vr'}${family}.${ifindex}.${vrid}`.slice(0, 15);
 }
 
 export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm: ChecksumForm): VrrpConfig {
@@ -69,8 +89,38 @@ export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm:
   };
 }
 
+function toCarpConfig(c: InstanceConfig, primaryIp: string) {
+  const k = c.carp!;
+  return {
+    vhid: c.vrid,
+    family: c.family,
+    advbase: k.advbase,
+    advskew: k.advskew,
+    preempt: c.preempt,
+    addresses: c.addresses.map((a) => a.address),
+    primaryIp,
+  };
+}
+
+/** A CARP instance's machine state and what its adverts need (OpenBSD ip_carp.c). */
+interface CarpSide {
+  state: CarpState;
+  auth: CarpAuth;
+  /** ip_carp.c starts the 64-bit counter at random and adds one per advert. */
+  counter: bigint;
+}
+
+function randomCounter(): bigint {
+  const b = new Uint32Array(2);
+  crypto.getRandomValues(b);
+  return (BigInt(b[0]) << 32n) | BigInt(b[1]);
+}
+
 export class Instance {
+  /** The VRRP machine (for a CARP instance: the initial state only, never stepped). */
   state: VrrpState;
+  /** Set for protocol: carp; then this machine runs instead of the VRRP one. */
+  private carp: CarpSide | undefined;
   readonly counters: InstanceCounters = zeroCounters();
   readonly vmac: string;
   /** Where the VIPs live: the NIC itself, or the macvlan in mac_mode virtual. */
@@ -82,19 +132,46 @@ export class Instance {
   private garpTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private owning = false; // VIPs currently held
-  private lastSendErrorLogAt = 0;
+  private lastSendErrorLogAt = 0; // send errors are logged at most every 5 s
   private lastTransitionUnixMs: number | null = null;
-  private masterReason: TransitionReason | null = null; // send errors are logged at most every 5 s
+  private masterReason: MasterReason | null = null;
 
   constructor(
     public cfg: InstanceConfig,
     private env: InstanceEnv,
     readonly ifindex: number,
   ) {
-    this.vmac = virtualMac(cfg.vrid, cfg.family);
-    this.addrIfname = cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid) : cfg.interface;
+    this.vmac = cfg.protocol === 'carp' ? carpVirtualMac(cfg.vrid) : virtualMac(cfg.vrid, cfg.family);
+    this.addrIfname =
+      cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid, cfg.protocol) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
     this.state = initialState(toVrrpConfig(cfg, env.primaryIp, this.checksumForm), env.now());
+    if (cfg.protocol === 'carp') {
+      this.carp = {
+        state: carpInitialState(toCarpConfig(cfg, env.primaryIp), env.now()),
+        auth: carpAuth(cfg),
+        counter: randomCounter(),
+      };
+    }
+  }
+
+  get protocol(): 'vrrp' | 'carp' {
+    return this.carp ? 'carp' : 'vrrp';
+  }
+
+  /** The state name, whichever machine runs. */
+  get stateName(): VrrpStateName {
+    return this.carp ? this.carp.state.name : this.state.name;
+  }
+
+  /** Priority after tracking; for CARP the base priority less the demotion. */
+  get effectivePriority(): number {
+    return this.carp ? this.cfg.priority - this.carp.state.demote : this.state.effectivePriority;
+  }
+
+  /** How long a stopping instance may take to hand over, in ms. */
+  get masterDownMs(): number {
+    return csToMs(this.carp ? this.carp.state.masterDownIntervalCs : this.state.masterDownIntervalCs);
   }
 
   get name(): string {
@@ -104,7 +181,7 @@ export class Instance {
     return this.env.primaryIp;
   }
   get stopped(): boolean {
-    return isStopped(this.state);
+    return this.carp ? carpIsStopped(this.carp.state) : isStopped(this.state);
   }
 
   /** Prepare the interface side (macvlan for mac_mode virtual), then Startup. */
@@ -114,6 +191,13 @@ export class Instance {
   }
 
   feed(ev: VrrpEvent): void {
+    if (this.carp) {
+      // Tracking lowers the priority; CARP has none and demotes instead (ip_carp.c carp_demote).
+      if (ev.type === 'priority') this.feedCarp({ type: 'demote', demote: this.cfg.priority - ev.priority });
+      else if (ev.type === 'advert') this.drop('vrrp-advert');
+      else this.feedCarp(ev);
+      return;
+    }
     const now = this.env.now();
     const { state, actions } = step(this.state, ev, now);
     this.state = state;
@@ -125,6 +209,14 @@ export class Instance {
    *  of announcements, ...): the machine keeps its state, so a master stays master. */
   reconfigure(cfg: InstanceConfig): void {
     this.cfg = cfg;
+    if (this.carp) {
+      this.carp.auth = carpAuth(cfg);
+      const r = carpReconfigure(this.carp.state, toCarpConfig(cfg, this.env.primaryIp), this.env.now());
+      this.carp.state = r.state;
+      for (const a of r.actions) this.performCarp(a);
+      this.arm();
+      return;
+    }
     const { state, actions } = reconfigure(
       this.state,
       toVrrpConfig(cfg, this.env.primaryIp, this.checksumForm),
@@ -147,6 +239,56 @@ export class Instance {
       this.checksumForm = form;
     }
     this.feed({ type: 'advert', src, advert });
+  }
+
+  /** One CARP machine step; a VRRP-only event (an advert) never reaches here. */
+  private feedCarp(ev: CarpEvent): void {
+    const c = this.carp!;
+    const { state, actions } = carpStep(c.state, ev, this.env.now());
+    c.state = state;
+    for (const a of actions) this.performCarp(a);
+    this.arm();
+  }
+
+  /** A decoded CARP advert for our VHID: the HMAC decides whether it counts (ip_carp.c). */
+  receiveCarp(src: string, advert: CarpAdvert): void {
+    const c = this.carp;
+    if (!c) {
+      this.drop('carp-advert');
+      return;
+    }
+    if (!verifyCarp(advert, c.auth)) {
+      this.drop('bad-auth');
+      return;
+    }
+    this.counters.advertsReceived++;
+    this.feedCarp({ type: 'advert', src, advert });
+  }
+
+  private performCarp(a: CarpAction): void {
+    if (a.type === 'send-advert') {
+      const c = this.carp!;
+      c.counter = BigInt.asUintN(64, c.counter + 1n);
+      const frame = encodeCarpFrame({
+        srcMac: this.vmac,
+        family: this.cfg.family,
+        src: this.env.primaryIp,
+        advert: { vhid: this.cfg.vrid, advbase: a.advbase, advskew: a.advskew, demote: a.demote, counter: c.counter },
+        auth: c.auth,
+      });
+      if (this.send(frame, 'advert')) this.counters.advertsSent++;
+      return;
+    }
+    if (a.type === 'drop') {
+      this.drop(a.reason);
+      return;
+    }
+    if (a.type === 'transition') {
+      this.transitioned(a.from, a.to, a.reason);
+      return;
+    }
+    // announce, take-addresses, release-addresses mean the same for both protocols.
+    this.perform(a);
   }
 
   drop(reason: CountedDrop): void {
@@ -206,15 +348,7 @@ export class Instance {
         this.releaseAddresses();
         return;
       case 'transition':
-        this.counters.transitions++;
-        if (a.to === 'master') {
-          this.counters.becameMaster++;
-          this.counters.becameMasterBy[a.reason] = (this.counters.becameMasterBy[a.reason] ?? 0) + 1;
-        }
-        this.lastTransitionUnixMs = Date.now(); // wall clock, for operators (status, metrics)
-        this.masterReason = a.to === 'master' ? a.reason : null;
-        this.env.log.info({ instance: this.name, from: a.from, to: a.to, reason: a.reason }, 'transition');
-        this.env.hooks.onTransition(this, a.from, a.to, a.reason);
+        this.transitioned(a.from, a.to, a.reason);
         return;
       case 'drop':
         this.drop(a.reason);
@@ -226,11 +360,23 @@ export class Instance {
     }
   }
 
+  private transitioned(from: VrrpStateName, to: VrrpStateName, reason: TransitionReason | CarpTransitionReason): void {
+    this.counters.transitions++;
+    if (to === 'master') {
+      this.counters.becameMaster++;
+      this.counters.becameMasterBy[reason] = (this.counters.becameMasterBy[reason] ?? 0) + 1;
+    }
+    this.lastTransitionUnixMs = Date.now(); // wall clock, for operators (status, metrics)
+    this.masterReason = to === 'master' ? reason : null;
+    this.env.log.info({ instance: this.name, from, to, reason }, 'transition');
+    this.env.hooks.onTransition(this, from, to, reason);
+  }
+
   /** Arms one timer for the machine's next deadline. A backup's Master_Down deadline moves later
    *  with every advert heard; re-creating a Node timer each time is most of a busy backup's cost,
    *  so a timer armed for an earlier moment is kept and re-armed when it fires early. */
   private arm(): void {
-    const due = nextDeadline(this.state);
+    const due = this.carp ? carpNextDeadline(this.carp.state) : nextDeadline(this.state);
     if (due === undefined) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -442,7 +588,7 @@ export class Instance {
 
   /** This instance's part of the status (the engine adds tracking and maintenance). */
   status(now: number): Omit<InstanceStatus, 'maintenance' | 'trackedDown' | 'failedScripts'> {
-    const s = this.state;
+    const s = this.carp ? { ...this.carp.state, effectivePriority: this.effectivePriority } : this.state;
     return {
       name: this.cfg.name,
       interface: this.cfg.interface,
@@ -452,6 +598,7 @@ export class Instance {
       advertIntervalMs: this.cfg.advertIntervalMs,
       preempt: this.cfg.preempt,
       acceptMode: this.cfg.acceptMode,
+      protocol: this.protocol,
       vrid: this.cfg.vrid,
       version: this.cfg.version,
       family: this.cfg.family,
@@ -465,7 +612,7 @@ export class Instance {
       timeInStateMs: Math.max(0, Math.round(now - s.since)),
       lastTransitionUnixMs: this.lastTransitionUnixMs,
       masterReason: this.masterReason,
-      checksumForm: this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
+      checksumForm: !this.carp && this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
       counters: {
         ...this.counters,
         becameMasterBy: { ...this.counters.becameMasterBy },
@@ -473,6 +620,10 @@ export class Instance {
       },
     };
   }
+}
+
+function carpAuth(c: InstanceConfig): CarpAuth {
+  return { key: carpKey(c.carp!.passphrase), addresses: c.addresses.map((a) => a.address) };
 }
 
 /** RFC 3768 5.3.6: type 1 carries the password (validated to 8 bytes by the config), type 0 zeros. */

@@ -8,6 +8,10 @@ import type { CountedDrop, DropCounts, PortStatus } from '../core/status.ts';
 import type { Instance } from './instance.ts';
 
 const keyOf = (family: 4 | 6, vrid: number) => `${family}:${vrid}`;
+/** CARP shares protocol 112 and the group with VRRP but numbers its virtual hosts on its own. */
+const carpKeyOf = (family: 4 | 6, vhid: number) => `carp:${family}:${vhid}`;
+const instKey = (inst: Instance) =>
+  inst.cfg.protocol === 'carp' ? carpKeyOf(inst.cfg.family, inst.cfg.vrid) : keyOf(inst.cfg.family, inst.cfg.vrid);
 
 export class Port {
   readonly drops: DropCounts = {};
@@ -25,13 +29,13 @@ export class Port {
   }
 
   add(inst: Instance): void {
-    this.byKey.set(keyOf(inst.cfg.family, inst.cfg.vrid), inst);
+    this.byKey.set(instKey(inst), inst);
   }
 
   /** Removes `inst` only if it is still the one registered for its VRID (a reload may have
    *  registered its replacement already). */
   remove(inst: Instance): void {
-    const k = keyOf(inst.cfg.family, inst.cfg.vrid);
+    const k = instKey(inst);
     if (this.byKey.get(k) === inst) this.byKey.delete(k);
   }
 
@@ -45,10 +49,18 @@ export class Port {
       this.count(d.reason);
       return;
     }
+    if (d.kind === 'carp') {
+      // A mixed segment stays quiet: CARP adverts no CARP instance here wants are counted under
+      // their own reason, not as a VRRP error.
+      const inst = this.byKey.get(carpKeyOf(d.family, d.carp.vhid));
+      if (!inst) this.count('carp-advert');
+      else if (d.src !== inst.primaryIp) inst.receiveCarp(d.src, d.carp);
+      return;
+    }
     if (d.kind !== 'vrrp') return;
     const inst = this.byKey.get(keyOf(d.family, d.advert.vrid));
     if (!inst) {
-      this.count('unknown-vrid');
+      this.count(this.byKey.has(carpKeyOf(d.family, d.advert.vrid)) ? 'vrrp-advert' : 'unknown-vrid');
       return;
     }
     if (d.src === inst.primaryIp) {

@@ -9,8 +9,8 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/types.ts';
-import type { CountedDrop, EngineStatus } from '../core/status.ts';
-import type { TransitionReason, VrrpStateName } from '../core/vrrp/types.ts';
+import type { CountedDrop, EngineStatus, MasterReason } from '../core/status.ts';
+import type { VrrpStateName } from '../core/vrrp/types.ts';
 
 const STATES: readonly VrrpStateName[] = ['init', 'backup', 'master', 'fault'];
 
@@ -35,6 +35,8 @@ export const DROP_REASONS = [
   'own-packet',
   'bad-arp',
   'bad-icmpv6',
+  'carp-advert',
+  'vrrp-advert',
   'ignored',
 ] as const satisfies readonly CountedDrop[];
 // A reason added to CountedDrop but not above fails to compile here.
@@ -53,14 +55,16 @@ const MASTER_REASONS = [
   'interface-up',
   'priority-change',
   'lower-priority-master',
-] as const satisfies readonly TransitionReason[];
-const reasonsComplete: [Exclude<TransitionReason, (typeof MASTER_REASONS)[number]>] extends [never] ? true : never =
-  true;
+  'preferred-master',
+  'demoted-master',
+  'master-leaving',
+] as const satisfies readonly MasterReason[];
+const reasonsComplete: [Exclude<MasterReason, (typeof MASTER_REASONS)[number]>] extends [never] ? true : never = true;
 void reasonsComplete;
 
 /** How a backup that is not the address owner becomes master: these series exist from the start,
  *  at 0, so that a rate or an increase sees the first transition. */
-const USUAL_MASTER_REASONS: readonly TransitionReason[] = ['master-down-timer', 'priority-zero-advert', 'preempt'];
+const USUAL_MASTER_REASONS: readonly MasterReason[] = ['master-down-timer', 'priority-zero-advert', 'preempt'];
 
 /**
  * RFC 6527 vrrpv3StatisticsNewMasterReason: notMaster(0), priority(1), preempted(2),
@@ -68,7 +72,7 @@ const USUAL_MASTER_REASONS: readonly TransitionReason[] = ['master-down-timer', 
  * advert, RFC 5798 6.4.2) is "no response"; preemption is "preempted"; the rest (the address
  * owner at startup, a change of our own priority) is "priority".
  */
-export function newMasterReasonCode(reason: TransitionReason | null): 0 | 1 | 2 | 3 {
+export function newMasterReasonCode(reason: MasterReason | null): 0 | 1 | 2 | 3 {
   if (reason === null) return 0;
   if (reason === 'master-down-timer' || reason === 'priority-zero-advert') return 3;
   if (reason === 'preempt') return 2;

@@ -16,6 +16,7 @@ export function exampleInstanceStatus(over: Partial<InstanceStatus> = {}): Insta
     advertIntervalMs: 1000,
     preempt: true,
     acceptMode: false,
+    protocol: 'vrrp',
     vrid: 7,
     version: 3,
     family: 4,

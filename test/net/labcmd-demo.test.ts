@@ -165,6 +165,30 @@ test('--peer keepalived: the last appliance is keepalived 2.2.7 and the steps in
   assert.equal(leftovers(s.lab), []);
 });
 
+test('--peer ucarp: every appliance speaks CARP, the last is ucarp 1.5.2, at 1 s advbase', async () => {
+  const r = await run(['--peer', 'ucarp', '--json'], 150_000);
+  const s = summaryOf(r);
+  assert.is(r.code, 0, `exit ${r.code}; summary ${JSON.stringify(s.steps, null, 1)}\n${r.stderr.slice(-3000)}`);
+  assert.is(s.advertMs, 1000);
+  assert.equal(
+    s.routers.map((x) => x.kind),
+    ['tandem', 'ucarp'],
+  );
+  assert.is(stepOf(s, 'election').master, 'r1');
+  // ucarp (advskew 255 - 150 = 105) declares r1 down 3 s + 105/256 s after r1's last advert.
+  const f = stepOf(s, 'failover');
+  assert.is(f.master, 'r2');
+  assert.ok(f.tookMs !== null && f.tookMs >= 3410 - 1000 - 200, `failover after ${f.tookMs} ms: too early`);
+  assert.is(stepOf(s, 'preemption').master, 'r1');
+  // tandem's last advert makes ucarp take over well inside its master-down interval (>= 2.41 s
+  // after SIGTERM without it); ucarp reads its capture up to 1 s late.
+  const h = stepOf(s, 'handoff');
+  assert.is(h.master, 'r2');
+  assert.ok(h.tookMs !== null && h.tookMs < 3410 - 1000, `handoff after ${h.tookMs} ms`);
+  assert.is(stepOf(s, 'restart').master, 'r1');
+  assert.equal(leftovers(s.lab), []);
+});
+
 test('--keep leaves the lab running until `./build.sh lab down` removes it', async () => {
   const keep = start(['--keep', '--json']);
   let name: string | undefined;

@@ -35,6 +35,7 @@ test('a file setting every key (with a board file) parses to exactly the expecte
       {
         name: 'lan',
         interface: 'eth0',
+        protocol: 'vrrp',
         vrid: 51,
         version: 3,
         family: 4,
@@ -68,6 +69,7 @@ test('a file setting every key (with a board file) parses to exactly the expecte
       {
         name: 'wan',
         interface: 'eth1',
+        protocol: 'vrrp',
         vrid: 52,
         version: 2,
         family: 4,
@@ -90,6 +92,7 @@ test('a file setting every key (with a board file) parses to exactly the expecte
       {
         name: 'lan6',
         interface: 'eth0',
+        protocol: 'vrrp',
         vrid: 51,
         version: 3,
         family: 6,
@@ -156,6 +159,7 @@ test('a minimal instance gets every documented default', () => {
       {
         name: 'a',
         interface: 'eth0',
+        protocol: 'vrrp',
         vrid: 1,
         version: 3,
         family: 4,

@@ -58,3 +58,16 @@ export const ND_NA_FLAG_OVERRIDE = 0x20;
 
 /** IPv4 Type of Service sent with adverts: precedence 6, Internetwork Control, as keepalived does. */
 export const VRRP_IPV4_TOS = 0xc0;
+
+/** struct carp_header (OpenBSD ip_carp.h): 8 bytes + 8-byte counter + 20-byte SHA-1 HMAC. */
+export const CARP_HEADER_LEN = 36;
+export const CARP_VERSION = 2;
+export const CARP_TYPE_ADVERTISEMENT = 1;
+/** carp_authlen: counter + HMAC in 32-bit words. */
+export const CARP_AUTHLEN = 7;
+/** sc_key[CARP_KEY_LEN]: the passphrase, zero padded. */
+export const CARP_KEY_LEN = 20;
+/** CARP_DFLTTL: adverts are sent with TTL 255 and others are dropped. */
+export const CARP_TTL = 255;
+/** ip_carp.c sets IPTOS_LOWDELAY on IPv4 adverts. */
+export const CARP_IPV4_TOS = 0x10;

@@ -17,6 +17,7 @@ import { internetChecksum } from './checksum.ts';
 import { readEthernet, writeEthernet, writeIpv4Header, writeIpv6Header } from './ether.ts';
 import { decodeAdvert, encodeAdvert } from './vrrp.ts';
 import { decodeArp } from './arp.ts';
+import { decodeCarp, looksLikeCarp } from './carp.ts';
 import { decodeNd } from './nd.ts';
 
 export interface VrrpFrameOptions {
@@ -190,6 +191,12 @@ function finishVrrp(
   ttl: number,
   eth: Eth,
 ): Decoded {
+  if (looksLikeCarp(payload, family)) {
+    // CARP shares protocol 112, the group and the first byte with VRRPv2 (OpenBSD ip_carp.h).
+    const c = decodeCarp(payload);
+    if (!c.ok) return c;
+    return { ok: true, kind: 'carp', eth, family, src: formatIp(src), dst: formatIp(dst), carp: c.advert };
+  }
   const r = decodeAdvert(payload, { family, src, dst });
   if (!r.ok) return r;
   return {

@@ -22,3 +22,16 @@ export { encodeArp, encodeGratuitousArp, decodeArp, BROADCAST_MAC, ZERO_MAC } fr
 export type { ArpOptions } from './arp.ts';
 export { encodeNeighborAdvert, encodeNeighborSolicit, decodeNd, ALL_NODES_V6 } from './nd.ts';
 export type { NeighborAdvertOptions, NeighborSolicitOptions } from './nd.ts';
+export {
+  encodeCarp,
+  decodeCarp,
+  verifyCarp,
+  carpHmac,
+  carpKey,
+  counterBytes,
+  looksLikeCarp,
+  encodeCarpFrame,
+  carpVirtualMac,
+} from './carp.ts';
+export type { CarpAuth, DecodedCarp, CarpFrameOptions } from './carp.ts';
+export { sha1, hmacSha1 } from './sha1.ts';

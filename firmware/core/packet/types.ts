@@ -35,6 +35,16 @@ export interface VrrpAdvert {
   authData?: Uint8Array;
 }
 
+/** One CARP advertisement (OpenBSD ip_carp.h struct carp_header). */
+export interface CarpAdvert {
+  vhid: number; // 1..255
+  advbase: number; // seconds, 0..255
+  advskew: number; // 1/256 s, 0..255
+  demote: number; // OpenBSD's demotion counter; 0 from FreeBSD and ucarp
+  counter: bigint; // 64-bit replay counter (ucarp: random start, +1 per advert)
+  md: Uint8Array; // 20-byte HMAC-SHA1
+}
+
 /** Why a received frame was dropped. Counted per reason by the daemon; never thrown. */
 export type DropReason =
   | 'too-short' // shorter than a header it claims to carry
@@ -53,6 +63,8 @@ export type DropReason =
   | 'interval-mismatch' // v2 Adver Int differs from ours (RFC 3768 7.1)
   | 'address-mismatch' // address list differs from ours and sender is not the owner
   | 'own-packet' // our own advertisement looped back
+  | 'carp-advert' // a CARP advert on a segment where we run no CARP instance for its VHID
+  | 'vrrp-advert' // a VRRP advert for a number only a CARP instance uses here
   | 'bad-arp' // malformed ARP
   | 'bad-icmpv6'; // malformed ICMPv6 / ND
 
@@ -97,6 +109,7 @@ export type Decoded =
       advert: VrrpAdvert;
       checksumForm: ChecksumForm;
     }
+  | { ok: true; kind: 'carp'; eth: EthernetHeader; family: Family; src: string; dst: string; carp: CarpAdvert }
   | { ok: true; kind: 'arp'; eth: EthernetHeader; arp: ArpPacket }
   | { ok: true; kind: 'nd'; eth: EthernetHeader; nd: NeighborPacket }
   | { ok: false; reason: DropReason; detail: string };
