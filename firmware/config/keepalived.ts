@@ -200,9 +200,8 @@ function secondsToDuration(s: number): string {
 /**
  * The one place where keepalived's track weights become tandem's. keepalived: a positive weight
  * is added while the tracked thing is up (or healthy), a negative one added while it is down,
- * weight 0 or none means fault while down; `reverse` swaps up and down. tandem's rule lives in
- * firmware/core/policy/tracking.ts (trackingVerdict); the two are being aligned (issue #11), and
- * until then weights are carried over 1:1 so that the numbers an operator wrote stay visible.
+ * weight 0 or none means fault while down; `reverse` swaps up and down. tandem applies the same
+ * rule (firmware/core/policy/tracking.ts, trackingVerdict), so a weight is carried over 1:1.
  * Returns undefined for "fault while down".
  */
 export function convertTrackWeight(weight: number | undefined): number | undefined {

@@ -25,14 +25,15 @@ test('a tracked thing without a weight is a fault only while down', () => {
   assert.is(trackingVerdict({ ...base, tracked: [{ down: true }] }).fault, true);
 });
 
-test('weights of down things add up and the sum is clamped to 1..254 (RFC 5798 5.2.4)', () => {
+test("keepalived's rule: a negative weight counts while down, a positive one while up; sums clamp to 1..254", () => {
   const down = (weight: number) => ({ down: true, weight });
-  assert.is(
-    trackingVerdict({ ...base, tracked: [down(-30), down(-20), { down: false, weight: -50 }] }).effectivePriority,
-    50,
-  );
+  const up = (weight: number) => ({ down: false, weight });
+  assert.is(trackingVerdict({ ...base, tracked: [down(-30), down(-20), up(-50)] }).effectivePriority, 50);
+  assert.is(trackingVerdict({ ...base, tracked: [up(20), down(20)] }).effectivePriority, 120);
+  assert.is(trackingVerdict({ ...base, tracked: [up(20), down(-20)] }).effectivePriority, 100);
   assert.is(trackingVerdict({ ...base, tracked: [down(-200)] }).effectivePriority, 1);
-  assert.is(trackingVerdict({ ...base, tracked: [down(200)] }).effectivePriority, 254);
+  assert.is(trackingVerdict({ ...base, tracked: [up(200)] }).effectivePriority, 254);
+  assert.is(trackingVerdict({ ...base, tracked: [down(200), up(-200)] }).effectivePriority, 100);
 });
 
 test('the address owner keeps 255 whatever the weights; only a fault moves it', () => {

@@ -2,7 +2,7 @@
 // the tracked interfaces and scripts, operator overrides and its sync groups. Pure: the engine
 // gathers the inputs and feeds the verdict to the state machine when it changes.
 
-/** A tracked interface or script: with a weight it moves the priority; without, it is a fault. */
+/** A tracked interface or script: with a weight it moves the priority; without, down is a fault. */
 export interface TrackedThing {
   down: boolean;
   weight?: number; // -254..254, never 0
@@ -29,17 +29,21 @@ export const MAX_BACKUP_PRIORITY = 254;
 export const OWNER_PRIORITY = 255;
 
 /**
- * The address owner's priority is fixed at 255 (RFC 5798 5.2.4); only a fault moves it.
- * A weight is added while the tracked thing is down (tandem's rule; keepalived's differs).
- * Maintenance and a sync-group hold hand mastership over with priority 0.
+ * keepalived's rule for weights (keepalived.conf(5), track_interface and vrrp_script), so that
+ * its users' numbers mean the same here: a positive weight is added while the tracked thing is up
+ * (or the script succeeds), a negative one while it is down (or fails); without a weight, down
+ * is a fault. The address owner's priority is fixed at 255 (RFC 5798 5.2.4); only a fault moves
+ * it. Maintenance and a sync-group hold hand mastership over with priority 0.
  */
 export function trackingVerdict(i: TrackingInputs): TrackingVerdict {
   let weightSum = 0;
   let fault = !i.ownCarrier;
   for (const t of i.tracked) {
-    if (!t.down) continue;
-    if (t.weight === undefined) fault = true;
-    else weightSum += t.weight;
+    if (t.weight === undefined) {
+      if (t.down) fault = true;
+    } else if (t.weight > 0 ? !t.down : t.down) {
+      weightSum += t.weight;
+    }
   }
   let effectivePriority =
     i.configuredPriority === OWNER_PRIORITY
