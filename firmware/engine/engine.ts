@@ -4,7 +4,7 @@
 // work (receive, step, send) never waits for anything else: notify and track scripts, the
 // supervisor's services and file writes other than the journal run beside it.
 import { randomUUID } from 'node:crypto';
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
 import type { CarpTransitionReason } from '../core/carp/types.ts';
 import type { Driver, NetEvent } from '../../drivers/types.ts';
 import type { InstanceConfig, TandemConfig } from '../config/types.ts';
@@ -13,6 +13,7 @@ import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdi
 import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
 import type { TransitionReason, VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
+import { loopDelayHistogram, loopDelaySummary } from '../runtime/loop-delay.ts';
 import { VERSION } from '../runtime/version.ts';
 import { Instance } from './instance.ts';
 import { Journal, type Undoer } from './journal.ts';
@@ -62,7 +63,7 @@ export class Engine {
   constructor(private opts: EngineOptions) {
     this.config = opts.config;
     this.now = opts.now ?? (() => performance.now());
-    this.loop = monitorEventLoopDelay({ resolution: 5 });
+    this.loop = loopDelayHistogram();
   }
 
   get log(): Logger {
@@ -491,14 +492,13 @@ export class Engine {
 
   status(): EngineStatus {
     const now = this.now();
-    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
     return {
       node: this.config.node,
       version: VERSION,
       pid: process.pid,
       bootId: this.bootId,
       uptimeMs: Date.now() - this.startedAt,
-      loopDelay: { p50: ms(this.loop.percentile(50)), p99: ms(this.loop.percentile(99)), max: ms(this.loop.max) },
+      loopDelay: loopDelaySummary(this.loop),
       instances: [...this.instances.values()].map((i) => {
         const t = this.tracking.get(i.name)!;
         return {

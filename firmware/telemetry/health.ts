@@ -1,9 +1,9 @@
 // Process health for the `health` topic: CPU from process.cpuUsage deltas and event-loop delay
 // percentiles from perf_hooks, both covering only the time since the previous sample.
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
+import { loopDelayHistogram, loopDelaySummary } from '../runtime/loop-delay.ts';
 import type { HealthSample } from './payloads.ts';
 
-const NS_PER_MS = 1e6;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export class HealthSampler {
@@ -11,11 +11,8 @@ export class HealthSampler {
   private lastCpu: NodeJS.CpuUsage;
   private lastAtMs: number;
 
-  constructor(
-    private readonly nowMs: () => number,
-    private readonly resolutionMs = 10,
-  ) {
-    this.hist = monitorEventLoopDelay({ resolution: resolutionMs });
+  constructor(private readonly nowMs: () => number) {
+    this.hist = loopDelayHistogram();
     this.hist.enable();
     this.lastCpu = process.cpuUsage();
     this.lastAtMs = nowMs();
@@ -26,12 +23,8 @@ export class HealthSampler {
     const now = this.nowMs();
     const cpu = process.cpuUsage(this.lastCpu); // microseconds since lastCpu
     const wallUs = Math.max(1, (now - this.lastAtMs) * 1000);
-    const h = this.hist;
-    const empty = h.count === 0;
-    // The histogram records whole timer intervals; the delay is what exceeds the resolution.
-    const delay = (ns: number) => (empty ? 0 : round2(Math.max(0, ns / NS_PER_MS - this.resolutionMs)));
-    const loopDelayMs = { p50: delay(h.percentile(50)), p99: delay(h.percentile(99)), max: delay(h.max) };
-    h.reset();
+    const loopDelayMs = loopDelaySummary(this.hist);
+    this.hist.reset();
     this.lastCpu = process.cpuUsage();
     this.lastAtMs = now;
     return {

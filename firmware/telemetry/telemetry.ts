@@ -582,7 +582,14 @@ export class Telemetry {
       });
       return;
     }
-    const key = req.id !== null ? `id:${req.id}` : corr ? `corr:${Buffer.from(corr).toString('hex')}` : null;
+    // A reply is re-sent only for the same command with the same id (or correlation data): an id
+    // reused for another command is a new request.
+    const key =
+      req.id !== null
+        ? `id:${req.name}:${req.id}`
+        : corr
+          ? `corr:${req.name}:${Buffer.from(corr).toString('hex')}`
+          : null;
     if (key) {
       const seen = this.cache.get(key);
       if (seen) {

@@ -313,6 +313,11 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
     await sleep(300);
     assert.is(host.executed.length, before, 'nothing re-executed');
     assert.is(host.priority, 120);
+    // The same id for another command is a new request: run, not answered with p1's reply.
+    const rOther = ask('status', { id: 'p1' });
+    await waitFor('reply to a reused id', () => repliesOn(rOther).some((g) => g.json.status === 'done'));
+    assert.is(host.executed.length, before + 1, 'status with a reused id ran');
+    assert.is(host.executed.at(-1)?.name, 'status');
     assert.equal(
       repliesOn(rDup).map((g) => [g.json.status, g.json.result]),
       [['done', { instance: 'lan', priority: 120 }]],
