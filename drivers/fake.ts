@@ -97,6 +97,7 @@ export class FakeChannel implements PacketChannel {
   send(frame: Uint8Array): void {
     this.driver.record('send', [this.ifname, frame]);
     if (this.closed) throw fail('send', this.ifname, 'EBADF', 'channel closed');
+    this.driver.maybeFail('send', this.ifname);
     const l = this.driver.linkState(this.ifname);
     if (!l) throw fail('send', this.ifname, 'ENODEV');
     const copy = new Uint8Array(frame);
@@ -181,6 +182,7 @@ export class FakeDriver implements Driver {
   private readonly joins = new Map<string, number>();
   private readonly settings = new Map<string, string>();
   private readonly failures = new Map<string, string[]>();
+  private readonly persistentFailures = new Map<string, string>();
   private readonly delivery: 'microtask' | 'sync';
   private nextIndex = 1;
   closed = false;
@@ -210,9 +212,16 @@ export class FakeDriver implements Driver {
     this.failures.set(op, q);
   }
 
-  private maybeFail(op: string, ifname: string): void {
-    const code = this.failures.get(op)?.shift();
-    if (code) throw fail(op, ifname, code, 'injected by FakeDriver.failNext');
+  /** Makes every call of `op` throw DriverError(code) until called again with null. */
+  failAlways(op: string, code: string | null): void {
+    if (code) this.persistentFailures.set(op, code);
+    else this.persistentFailures.delete(op);
+  }
+
+  /** Throws the failure injected for `op`, if any (failNext first, then failAlways). */
+  maybeFail(op: string, ifname: string): void {
+    const code = this.failures.get(op)?.shift() ?? this.persistentFailures.get(op);
+    if (code) throw fail(op, ifname, code, 'injected by FakeDriver');
   }
 
   private addLinkQuietly(ifname: string, o: FakeLinkOptions, extra: Partial<FakeLink> = {}): FakeLink {

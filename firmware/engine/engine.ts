@@ -15,7 +15,10 @@ import type { TransitionReason, VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
 import { loopDelayHistogram, loopDelaySummary } from '../runtime/loop-delay.ts';
 import { VERSION } from '../runtime/version.ts';
-import { Instance } from './instance.ts';
+import { type ActionFailure, Instance } from './instance.ts';
+
+/** How long an instance stays in fault after a failed action before it tries again. */
+export const ACTION_FAULT_RETRY_MS = 5_000;
 import { Journal, type Undoer } from './journal.ts';
 import { Port } from './ports.ts';
 import { planReload } from './reload-plan.ts';
@@ -27,6 +30,7 @@ export interface EngineOptions {
   /** Validated by the supervisor, which read the file. */
   config: TandemConfig;
   now?: () => number; // monotonic ms; tests inject a clock
+  actionFaultRetryMs?: number; // default ACTION_FAULT_RETRY_MS; tests shorten it
 }
 
 /** What tracking knows about one instance, gathered from link events and scripts. */
@@ -38,6 +42,7 @@ interface Tracking {
   priorityOverride?: number; // set-priority command
   groupHold: boolean; // another member of its sync group is in fault
   faulted: boolean; // last fault verdict fed to the machine
+  actionFault?: NodeJS.Timeout; // set while faulted for a failed action; clears itself to retry
   lastPriority: number; // last effective priority fed to the machine
 }
 
@@ -177,6 +182,7 @@ export class Engine {
         hooks: {
           onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason),
           onEvent: (e) => this.emit(e),
+          onActionFailed: (i, reason) => this.actionFailed(i, reason),
         },
       },
       link.index,
@@ -324,6 +330,7 @@ export class Engine {
       ],
       maintenance: t.maintenance,
       groupHold: t.groupHold,
+      actionFault: t.actionFault !== undefined,
     });
     if (v.fault !== t.faulted) {
       t.faulted = v.fault;
@@ -335,6 +342,22 @@ export class Engine {
       inst.feed({ type: 'priority', priority: v.effectivePriority });
       this.changed();
     }
+  }
+
+  /** An instance could not act for its machine: fault it (the machine releases what it holds and
+   *  stops advertising, so the peer takes over) and try again after ACTION_FAULT_RETRY_MS. The
+   *  machine is fed after the current step, never from inside it. */
+  private actionFailed(inst: Instance, reason: ActionFailure): void {
+    const t = this.tracking.get(inst.name);
+    if (!t || t.actionFault || this.stopping) return;
+    const retryMs = this.opts.actionFaultRetryMs ?? ACTION_FAULT_RETRY_MS;
+    this.log.error({ instance: inst.name, reason, retryMs }, 'fault: could not act as master');
+    this.emit({ instance: inst.name, reason });
+    t.actionFault = setTimeout(() => {
+      t.actionFault = undefined;
+      this.recompute(inst.name);
+    }, retryMs);
+    setImmediate(() => this.recompute(inst.name));
   }
 
   private recomputeAll(): void {
@@ -461,6 +484,7 @@ export class Engine {
       if (this.instances.get(i.name) === i) {
         this.instances.delete(i.name);
         for (const s of this.tracking.get(i.name)?.scripts ?? []) s.stop();
+        clearTimeout(this.tracking.get(i.name)?.actionFault);
         this.tracking.delete(i.name);
         this.notify.delete(i.name);
       }

@@ -48,7 +48,17 @@ export interface InstanceHooks {
     reason: TransitionReason | CarpTransitionReason,
   ): void;
   onEvent?(e: { instance: string; reason: string; [k: string]: unknown }): void;
+  /** The shell could not do what the machine asked (install the VIPs or the MAC, or send adverts
+   *  many times in a row): the engine faults the instance, so the peer takes over. */
+  onActionFailed?(inst: Instance, reason: ActionFailure): void;
 }
+
+/** What the shell can fail at, as the fault and event reason say it. */
+export type ActionFailure = 'address-install-failed' | 'send-errors';
+
+/** Consecutive failed sends that fault an instance (OpenBSD ip_carp.c demotes after
+ *  CARP_SENDAD_MAX_ERRORS = 10 and undoes it after CARP_SENDAD_MIN_SUCCESS = 3). */
+export const SEND_ERRORS_BEFORE_FAULT = 10;
 
 export interface InstanceEnv {
   driver: Driver;
@@ -133,6 +143,7 @@ export class Instance {
   private refreshTimer: NodeJS.Timeout | undefined;
   private owning = false; // VIPs currently held
   private lastSendErrorLogAt = 0; // send errors are logged at most every 5 s
+  private sendErrorStreak = 0; // failed sends since the last good one
   private lastTransitionUnixMs: number | null = null;
   private masterReason: MasterReason | null = null;
 
@@ -447,9 +458,11 @@ export class Instance {
   private trySend(fn: () => void, what: string): boolean {
     try {
       fn();
+      this.sendErrorStreak = 0;
       return true;
     } catch (e) {
       this.counters.sendErrors++;
+      if (++this.sendErrorStreak === SEND_ERRORS_BEFORE_FAULT) this.env.hooks.onActionFailed?.(this, 'send-errors');
       const now = this.env.now();
       if (now - this.lastSendErrorLogAt > 5000) {
         this.lastSendErrorLogAt = now;
@@ -498,6 +511,7 @@ export class Instance {
   private takeAddresses(): void {
     const { driver, journal, log } = this.env;
     const c = this.cfg;
+    let failed = false;
     try {
       if (c.macMode === 'move') {
         journal.recordMac(c.interface, this.env.nicMac);
@@ -507,6 +521,7 @@ export class Instance {
       }
     } catch (e) {
       log.error({ instance: this.name, err: (e as Error).message }, 'could not put the virtual MAC in place');
+      failed = true;
     }
     for (const a of c.addresses) {
       const cidr = `${a.address}/${a.prefixLength}`;
@@ -515,9 +530,12 @@ export class Instance {
         driver.addAddress(this.addrIfname, cidr);
       } catch (e) {
         log.error({ instance: this.name, address: cidr, err: (e as Error).message }, 'could not add a virtual address');
+        failed = true;
       }
     }
     this.owning = true;
+    // A master without its addresses blackholes the clients: let the peer take over instead.
+    if (failed) this.env.hooks.onActionFailed?.(this, 'address-install-failed');
     if (c.garp.refreshMs > 0) {
       if (this.refreshTimer) clearInterval(this.refreshTimer);
       this.refreshTimer = setInterval(() => this.announceOnce(), c.garp.refreshMs);

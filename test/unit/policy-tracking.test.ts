@@ -20,6 +20,11 @@ test('carrier loss on the own interface is a fault', () => {
   assert.is(trackingVerdict({ ...base, ownCarrier: false }).fault, true);
 });
 
+test('an action the shell could not do (VIPs, adverts) is a fault, even for the address owner', () => {
+  assert.is(trackingVerdict({ ...base, actionFault: true }).fault, true);
+  assert.is(trackingVerdict({ ...base, configuredPriority: 255, actionFault: true }).fault, true);
+});
+
 test('a tracked thing without a weight is a fault only while down', () => {
   assert.is(trackingVerdict({ ...base, tracked: [{ down: false }] }).fault, false);
   assert.is(trackingVerdict({ ...base, tracked: [{ down: true }] }).fault, true);

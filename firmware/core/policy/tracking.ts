@@ -15,6 +15,9 @@ export interface TrackingInputs {
   tracked: readonly TrackedThing[];
   maintenance: boolean;
   groupHold: boolean; // another member of one of its sync groups is in fault
+  /** The shell could not act for the machine (install the VIPs, send adverts): a fault until
+   *  the engine retries. */
+  actionFault?: boolean;
 }
 
 export interface TrackingVerdict {
@@ -37,7 +40,7 @@ export const OWNER_PRIORITY = 255;
  */
 export function trackingVerdict(i: TrackingInputs): TrackingVerdict {
   let weightSum = 0;
-  let fault = !i.ownCarrier;
+  let fault = !i.ownCarrier || i.actionFault === true;
   for (const t of i.tracked) {
     if (t.weight === undefined) {
       if (t.down) fault = true;
