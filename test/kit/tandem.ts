@@ -134,15 +134,7 @@ export async function runTandem(
       '--',
     );
   }
-  const proc = lab.spawn(host.ns, argv, { env });
-  let out = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const { proc, output, exited } = spawnCollecting(lab, host, argv, env);
   const cmd = (req: Record<string, unknown>) => request(socket, req, 3000);
   const handle: TandemHandle = {
     dir,
@@ -151,9 +143,9 @@ export async function runTandem(
     proc,
     exited,
     cmd,
-    output: () => out,
+    output,
     logs: () =>
-      out
+      output()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => {
@@ -189,7 +181,7 @@ export async function runTandem(
     }
   }
   await handle.stop('SIGKILL');
-  throw new Error(`tandem did not start in ${host.ns}:\n${out}`);
+  throw new Error(`tandem did not start in ${host.ns}:\n${output()}`);
 }
 
 /** Stops every handle (SIGKILL after a grace period) and removes their temp dirs. */
@@ -226,3 +218,22 @@ export async function waitForStatus(
 }
 
 export const stateOf = (s: TandemStatus, name = 'lan') => s.instances.find((i) => i.name === name)?.state;
+
+/** Spawns `argv` in `host`'s namespace, collecting stdout and stderr as one text. */
+export function spawnCollecting(
+  lab: Lab,
+  host: LabHost,
+  argv: string[],
+  env?: Record<string, string>,
+): { proc: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const proc = lab.spawn(host.ns, argv, { env });
+  let out = '';
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, output: () => out, exited };
+}

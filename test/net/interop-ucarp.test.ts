@@ -15,9 +15,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withLab, startUcarp, waitFor, sleep } from '../kit/lab.ts';
-import type { Lab, LabHost, PeerHandle, PeerState } from '../kit/lab.ts';
+import type { Lab, LabHost, PeerHandle } from '../kit/lab.ts';
 import { startTandem, stopAll, instanceYaml } from '../kit/tandem.ts';
 import type { TandemHandle } from '../kit/tandem.ts';
+import { type InteropRouter, waitStates } from '../kit/interop.ts';
 
 const VIP = '192.0.2.1';
 const VHID = 42;
@@ -45,12 +46,8 @@ function carpYaml(h: LabHost, advskew: number, passphrase = PASS): string {
   ].join('\n');
 }
 
-interface Side {
+interface Side extends InteropRouter {
   kind: 'tandem' | 'ucarp';
-  host: LabHost;
-  state(): Promise<PeerState>;
-  describe(): Promise<string>;
-  stop(): Promise<void>;
 }
 
 async function tandemSide(
@@ -102,16 +99,6 @@ async function ucarpSide(lab: Lab, h: LabHost, advskew: number, passphrase = PAS
     describe: async () => `ucarp ${await u.state()}\n${u.log().slice(-1500)}`,
     stop: () => u.stop(),
   };
-}
-
-async function waitStates(a: Side, as: PeerState, b: Side, bs: PeerState, timeoutMs: number, step: string) {
-  const t0 = Date.now();
-  const ok = await waitFor(async () => (await a.state()) === as && (await b.state()) === bs, timeoutMs, 20);
-  if (!ok)
-    assert.unreachable(
-      `${step}: wanted ${a.kind}=${as}, ${b.kind}=${bs}; have ${await a.describe()}\n---\n${await b.describe()}`,
-    );
-  return Date.now() - t0;
 }
 
 async function hasVip(lab: Lab, h: LabHost): Promise<boolean> {

@@ -12,7 +12,7 @@ import { nodeCommand } from '../../firmware/runtime/node-flags.ts';
 import { request } from '../../firmware/supervisor/control-socket.ts';
 import type { Lab, LabHost } from '../kit/lab.ts';
 import { sleep, withLab } from '../kit/lab.ts';
-import { instanceYaml, TANDEM_BIN } from '../kit/tandem.ts';
+import { instanceYaml, spawnCollecting, TANDEM_BIN } from '../kit/tandem.ts';
 
 interface Daemon {
   proc: ChildProcess;
@@ -29,16 +29,13 @@ function start(lab: Lab, host: LabHost, dir: string, stateDir: string, vrid: num
     configFile,
     `node: ${host.ns}\nstate_dir: ${stateDir}\ncontrol: { socket: ${socket} }\ninstances:\n${inst}\n`,
   );
-  const proc = lab.spawn(host.ns, [...nodeCommand(TANDEM_BIN, []), 'run', '--config', configFile]);
-  let out = '';
-  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, socket, out: () => out, exited };
+  const { proc, output, exited } = spawnCollecting(lab, host, [
+    ...nodeCommand(TANDEM_BIN, []),
+    'run',
+    '--config',
+    configFile,
+  ]);
+  return { proc, socket, out: output, exited };
 }
 
 /** Whether the daemon answers on its control socket within `ms`. */
