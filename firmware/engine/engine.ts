@@ -141,9 +141,9 @@ export class Engine {
     return p;
   }
 
-  private primaryIp(c: InstanceConfig): string {
+  private primaryIp(c: InstanceConfig, all: readonly InstanceConfig[] = this.config.instances): string {
     if (c.sourceAddress) return c.sourceAddress;
-    const vips = new Set(this.config.instances.flatMap((i) => i.addresses.map((a) => a.address)));
+    const vips = new Set(all.flatMap((i) => i.addresses.map((a) => a.address)));
     const own = this.driver
       .listAddresses(c.interface)
       .map((cidr) => cidr.split('/')[0])
@@ -430,6 +430,23 @@ export class Engine {
   private async applyReload(next: TandemConfig): Promise<ReloadResult> {
     const plan = planReload(this.config.instances, next.instances);
     const nextByName = new Map(next.instances.map((c) => [c.name, c]));
+    // Everything that will start must be able to: checked before anything is touched, so a bad
+    // reload leaves the running instances as they are.
+    const errors: string[] = [];
+    for (const name of [...plan.restart, ...plan.add]) {
+      const c = nextByName.get(name)!;
+      try {
+        this.driver.link(c.interface);
+        this.primaryIp(c, next.instances);
+      } catch (e) {
+        errors.push(`instance ${name}: ${(e as Error).message}`);
+      }
+    }
+    if (errors.length) {
+      this.log.error({ errors }, 'reload rejected: keeping the running configuration');
+      this.emit({ reason: 'reload-rejected', errors });
+      return { ok: false, errors, kept: [], restarted: [], added: [], removed: [] };
+    }
     for (const name of plan.inPlace) this.reconfigureInPlace(this.instances.get(name)!, nextByName.get(name)!);
     await this.stopInstances([...plan.remove, ...plan.restart].map((n) => this.instances.get(n)!));
     this.config = next;

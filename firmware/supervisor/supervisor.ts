@@ -126,6 +126,7 @@ class Supervisor implements SupervisorContext {
       return { ok: false, errors, kept: [], restarted: [], added: [], removed: [] };
     }
     const result = await this.engine.request({ cmd: 'reload', config: r.config });
+    if (!result.ok) return result; // the engine kept the running configuration
     this.config = r.config;
     await this.telemetry?.apply(r.config.telemetry?.mqtt);
     await this.applyMetrics(r.config.metrics);

@@ -156,6 +156,23 @@ test('two reloads at once run one after the other: one live instance per VRID, n
   });
 });
 
+test('reload to an instance that cannot start is refused whole: the running instance keeps running', async () => {
+  await withNodes([200], async ([r1]) => {
+    await until('r1 master', () => stateOf(r1) === 'master', 3000);
+    const c = config('r1', r1.engine.config.stateDir, 200);
+    const next = { ...c, instances: c.instances.map((i) => ({ ...i, vrid: 52, interface: 'eth9' })) };
+    const res = await r1.engine.reload(next);
+    assert.is(res.ok, false);
+    assert.match(res.errors.join('\n'), /instance lan: .*eth9/);
+    const s = r1.engine.status();
+    assert.is(s.instances.length, 1);
+    assert.is(s.instances[0].vrid, 51, 'the old instance is untouched');
+    assert.is(stateOf(r1), 'master');
+    assert.ok(hasVip(r1));
+    assert.ok(r1.events.some((e) => e.reason === 'reload-rejected'));
+  });
+});
+
 test('stop undoes everything the engine changed (VIP gone)', async () => {
   let driver: FakeDriver | undefined;
   await withNodes([200], async ([r1]) => {
