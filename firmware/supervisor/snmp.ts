@@ -8,6 +8,7 @@
 // the read-create semantics (configuration stays in tandem.yaml), vrrpv3AssociatedIpAddrTable,
 // vrrpv3OperationsUpTime and the discontinuity times (both are sysUpTime stamps of snmpd's clock,
 // which a subagent does not know), and the notifications.
+import { parseIp } from '../core/packet/addr.ts';
 import snmp from 'net-snmp';
 import type { ColumnDef, Subagent } from 'net-snmp';
 import type { SnmpConfig } from '../config/types.ts';
@@ -84,15 +85,8 @@ const STATISTICS_COLUMNS: ColumnDef[] = [
 
 /** InetAddress (RFC 4001): the address's octets; InetAddressType ipv4(1), ipv6(2). */
 export function inetAddress(text: string | null): Buffer {
-  if (!text) return Buffer.alloc(0);
-  if (!text.includes(':')) return Buffer.from(text.split('.').map(Number));
-  const [head, tail = ''] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = text.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const b = Buffer.alloc(16);
-  for (const [i, g] of groups.entries()) b.writeUInt16BE(Number.parseInt(g, 16), i * 2);
-  return b;
+  const ip = text ? parseIp(text) : undefined; // the one address parser (core/packet/addr.ts)
+  return ip ? Buffer.from(ip.bytes) : Buffer.alloc(0);
 }
 
 /** vrrpv3OperationsStatus: initialize(1), backup(2), master(3). tandem's fault state is not
