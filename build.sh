@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 # test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client.
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
               openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
-              snmpd snmp)
+              snmpd snmp conntrackd conntrack nftables)
 
 log() { printf '[build] %s\n' "$*" >&2; }
 

@@ -113,6 +113,28 @@ export interface MetricsConfig {
 /** Where snmpd's AgentX master listens: a unix socket path, or TCP. */
 export type SnmpConfig = { agentx: { path: string } | { host: string; port: number } };
 
+/** Connection-state replication through conntrackd (docs/state-sync.md). One per node: the
+ *  kernel has one connection-tracking table per network namespace. */
+export interface StateSyncConfig {
+  /** The instance or sync group whose state drives the sync: master commits and sends, backup asks. */
+  follows: { instance: string } | { syncGroup: string };
+  /** The instances named by `follows` (one, or the group's members). */
+  instances: string[];
+  /** Without `socket`: tandem runs conntrackd itself, FTFW over UDP on this link. */
+  interface?: string;
+  peer?: string; // the other node's address on the sync link
+  local?: string; // this node's address on the sync link
+  port: number; // UDP port (conntrackd's default 3780)
+  /** An operator-run conntrackd's UNIX socket: tandem drives it but does not start it. */
+  socket?: string;
+  conntrackd: string; // the conntrackd binary
+  resyncTimeoutMs: number; // preemption is held at most this long for a full resync
+  stallAfterMs: number; // nothing heard from the peer this long = stalled
+  stallPenalty?: number; // 1..254: lowers the priority while stalled, like a failed track with that weight
+  controlTimeoutMs: number; // each `conntrackd -C ... -c` (etc.) call
+  line: number;
+}
+
 export interface TandemConfig {
   file: string;
   node: string;
@@ -125,6 +147,7 @@ export interface TandemConfig {
   scheduling: { nice: number; realtimePriority: number };
   instances: InstanceConfig[];
   syncGroups: SyncGroupConfig[];
+  stateSync?: StateSyncConfig;
   telemetry?: { mqtt?: MqttConfig };
   metrics?: MetricsConfig;
   snmp?: SnmpConfig;

@@ -15,6 +15,7 @@ import type {
   MacMode,
   MetricsConfig,
   SnmpConfig,
+  StateSyncConfig,
   MqttConfig,
   OtaConfig,
   SyncGroupConfig,
@@ -74,6 +75,7 @@ export const TOP_KEYS = [
   'instance_defaults',
   'instances',
   'sync_groups',
+  'state_sync',
   'telemetry',
   'metrics',
   'snmp',
@@ -960,6 +962,114 @@ function validateSyncGroups(ctx: Ctx, n: LNode | undefined, instances: InstanceD
   return out;
 }
 
+// ---- state_sync (conntrackd, docs/state-sync.md) ----------------------------------------------
+
+export const STATE_SYNC_KEYS = [
+  'follows',
+  'interface',
+  'peer',
+  'local',
+  'port',
+  'socket',
+  'conntrackd',
+  'resync_timeout',
+  'stall_after',
+  'stall_penalty',
+  'control_timeout',
+] as const;
+
+function validateStateSync(
+  ctx: Ctx,
+  m: MapNode,
+  instances: InstanceDraft[],
+  groups: SyncGroupConfig[],
+  board: BoardInfo | undefined,
+): StateSyncConfig | undefined {
+  const before = ctx.errors.length;
+  checkKeys(ctx, m, STATE_SYNC_KEYS);
+  const followsNode = get(m, 'follows');
+  if (!followsNode) missing(ctx, m, 'follows');
+  const followsName = asString(ctx, followsNode, 'an instance or sync group name');
+  let follows: StateSyncConfig['follows'] | undefined;
+  let members: string[] = [];
+  if (followsName !== undefined) {
+    const group = groups.find((g) => g.name === followsName);
+    const inst = instances.find((d) => d.cfg.name === followsName);
+    if (group) {
+      follows = { syncGroup: followsName };
+      members = group.instances;
+    } else if (inst) {
+      follows = { instance: followsName };
+      members = [followsName];
+    } else {
+      const hint = closest(followsName, [...groups.map((g) => g.name), ...instances.map((d) => d.cfg.name)]);
+      ctx.error(
+        followsNode!,
+        `no instance or sync group named ${followsName}${hint ? ` (did you mean ${hint}?)` : ''}`,
+      );
+    }
+  }
+  for (const name of members) {
+    const d = instances.find((x) => x.cfg.name === name);
+    // RFC 5798 6.1: the address owner always preempts, so its takeover could not wait for the resync.
+    if (d && d.cfg.priority === 255)
+      ctx.error(
+        followsNode!,
+        `instance ${name} has priority 255 (address owner), which always preempts (RFC 5798 6.1): state_sync could not hold it back until the resync; use 254 or lower`,
+      );
+  }
+  const socketNode = get(m, 'socket');
+  const socket = asAbsPath(ctx, socketNode);
+  const ifNode = get(m, 'interface');
+  const iface = resolveInterface(ctx, ifNode, board);
+  const peerNode = get(m, 'peer');
+  const localNode = get(m, 'local');
+  const peer = asIp(ctx, peerNode);
+  const local = asIp(ctx, localNode);
+  if (socketNode) {
+    for (const [k, n] of [
+      ['interface', ifNode],
+      ['peer', peerNode],
+      ['local', localNode],
+      ['port', get(m, 'port')],
+    ] as const)
+      if (n)
+        ctx.error(
+          n,
+          `${k} belongs in the operator's own conntrackd.conf: with socket, tandem drives that conntrackd and writes no configuration`,
+        );
+  } else {
+    if (!ifNode) missing(ctx, m, 'interface');
+    if (!peerNode) missing(ctx, m, 'peer');
+    if (!localNode) missing(ctx, m, 'local');
+    if (peer && local && peer.family !== local.family)
+      ctx.error(peerNode!, `peer ${peer.address} and local ${local.address} must be of the same address family`);
+    if (peer && local && peer.address === local.address)
+      ctx.error(peerNode!, `peer and local are the same address (${peer.address})`);
+  }
+  const conntrackdNode = get(m, 'conntrackd');
+  const conntrackd = asAbsPath(ctx, conntrackdNode) ?? '/usr/sbin/conntrackd';
+  probeWarn(ctx, conntrackdNode ?? m, conntrackd, 'exec');
+  const resyncTimeoutMs = asDuration(ctx, get(m, 'resync_timeout'), 1_000, 600_000) ?? 30_000;
+  const stallAfterMs = asDuration(ctx, get(m, 'stall_after'), 1_000, 600_000) ?? 5_000;
+  const controlTimeoutMs = asDuration(ctx, get(m, 'control_timeout'), 100, 60_000) ?? 5_000;
+  const stallPenalty = asInt(ctx, get(m, 'stall_penalty'), 1, 254);
+  const port = asInt(ctx, get(m, 'port'), 1, 65535) ?? 3780;
+  if (ctx.errors.length !== before || !follows) return undefined;
+  return {
+    follows,
+    instances: members,
+    ...(socket !== undefined ? { socket } : { interface: iface, peer: peer?.address, local: local?.address }),
+    port,
+    conntrackd,
+    resyncTimeoutMs,
+    stallAfterMs,
+    ...(stallPenalty !== undefined ? { stallPenalty } : {}),
+    controlTimeoutMs,
+    line: m.line,
+  };
+}
+
 export interface ValidateInput {
   root: LNode; // the merged tree (board defaults under the site file)
   file: string; // the site file, as named by the caller
@@ -1060,6 +1170,8 @@ export function validateTree(
   }
 
   const syncGroups = validateSyncGroups(ctx, get(top, 'sync_groups'), drafts);
+  const stateSyncMap = asMap(ctx, get(top, 'state_sync'));
+  const stateSync = stateSyncMap ? validateStateSync(ctx, stateSyncMap, drafts, syncGroups, board) : undefined;
 
   let telemetry: TandemConfig['telemetry'];
   const telMap = asMap(ctx, get(top, 'telemetry'));
@@ -1114,6 +1226,7 @@ export function validateTree(
     scheduling,
     instances: drafts.map((d) => d.cfg),
     syncGroups,
+    ...(stateSync ? { stateSync } : {}),
     ...(telemetry ? { telemetry } : {}),
     ...(metrics ? { metrics } : {}),
     ...(snmp ? { snmp } : {}),
