@@ -57,7 +57,7 @@ export interface StepResult {
 /** What the shell does after feeding the sequencer. */
 export type SequencerOutput =
   | { type: 'run'; step: ControlStep; role: SyncRole }
-  | { type: 'finished'; role: SyncRole; failed: ControlStep[] }
+  | { type: 'finished'; role: SyncRole; failed: readonly ControlStep[] }
   | { type: 'idle' };
 
 export function initialSequencer(): SequencerState {
