@@ -7,9 +7,14 @@
 //   server c2 203.0.113.100 --br1-- fw r1 wan 203.0.113.11 / r2 .12, VIP 203.0.113.1 (vrid 52)
 //   r1 sync0 198.51.100.1 <-- veth --> r2 sync0 198.51.100.2 (conntrackd FTFW, UDP 3780)
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EngineStatus } from '../firmware/core/status.ts';
+import { request } from '../firmware/supervisor/control-socket.ts';
+import { tandemCommand } from './appliance.ts';
 import { createLab, type Lab, type LabHost } from './netns.ts';
-import { startTandem, type TandemHandle, type TandemStatus, waitForStatus } from '../test/kit/tandem.ts';
 
 export const LAN_VIP = '192.0.2.1';
 export const WAN_VIP = '203.0.113.1';
@@ -142,8 +147,109 @@ export function firewallYaml(index: 0 | 1, sync: SyncOptions | null): string {
   return lines.join('\n');
 }
 
-export function startFirewall(f: FirewallLab, index: 0 | 1, sync: SyncOptions | null): Promise<TandemHandle> {
-  return startTandem(f.lab, f.fw[index], firewallYaml(index, sync), { node: `fw${index + 1}` });
+export type TandemStatus = EngineStatus;
+
+/** One firewall's tandem daemon: its files in a temp dir, its output, its control socket. */
+export interface TandemHandle {
+  dir: string;
+  proc: ChildProcess;
+  output(): string;
+  status(): Promise<TandemStatus>;
+  /** Signal it and wait for the exit (SIGKILL after timeoutMs). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+  /** Start it again with the same files (state_dir, socket, config). */
+  restart(): Promise<TandemHandle>;
+}
+
+export async function startFirewall(
+  f: FirewallLab,
+  index: 0 | 1,
+  sync: SyncOptions | null,
+  dir = mkdtempSync(join(tmpdir(), 'tandem-sync-')),
+): Promise<TandemHandle> {
+  const socket = join(dir, 'tandem.sock');
+  const configFile = join(dir, 'tandem.yaml');
+  writeFileSync(
+    configFile,
+    [
+      `node: fw${index + 1}`,
+      `state_dir: ${join(dir, 'state')}`,
+      `control: { socket: ${socket} }`,
+      'log: { level: info }',
+      firewallYaml(index, sync),
+      '',
+    ].join('\n'),
+  );
+  const proc = f.lab.spawn(f.fw[index].ns, [...tandemCommand(), 'run', '--config', configFile]);
+  let out = '';
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const h: TandemHandle = {
+    dir,
+    proc,
+    output: () => out,
+    async status() {
+      const r = await request(socket, { cmd: 'status' }, 3_000);
+      if (!r.ok) throw new Error(`status: ${r.error?.message}`);
+      return r.result as TandemStatus;
+    },
+    async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(t);
+    },
+    restart: () => startFirewall(f, index, sync, dir),
+  };
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && proc.exitCode === null) {
+    try {
+      await h.status();
+      return h;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await h.stop('SIGKILL');
+  throw new Error(`tandem did not start in ${f.fw[index].ns}:\n${out.slice(-3000)}`);
+}
+
+/** Stop every daemon (SIGTERM, SIGKILL after 5 s) and remove its files. */
+export async function stopFirewalls(handles: TandemHandle[]): Promise<void> {
+  await Promise.all(
+    handles.map(async (h) => {
+      await h.stop('SIGTERM', 5_000).catch(() => {});
+      rmSync(h.dir, { recursive: true, force: true });
+    }),
+  );
+}
+
+/** Poll until `pred` holds; throws with the last status and the daemon's log tail. */
+export async function waitForStatus(
+  h: TandemHandle,
+  pred: (s: TandemStatus) => boolean,
+  timeoutMs: number,
+): Promise<TandemStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TandemStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await h.status();
+      if (pred(last)) return last;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(
+    `condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last?.instances.map((i) => [i.name, i.state]))} ${JSON.stringify(last?.stateSync)}\n--- log ---\n${h.output().slice(-3000)}`,
+  );
 }
 
 export const groupState = (s: TandemStatus): string => {
@@ -151,22 +257,7 @@ export const groupState = (s: TandemStatus): string => {
   return st.every((x) => x === st[0]) ? st[0] : st.join('/');
 };
 
-export const syncOf = (s: TandemStatus) =>
-  s.stateSync as
-    | {
-        role: string | null;
-        reachable: boolean;
-        connected: boolean;
-        stalled: boolean;
-        preemptHeld: boolean;
-        externalCache: number | null;
-        internalCache: number | null;
-        malformedMessages: number | null;
-        restarts: number;
-        conntrackdPid: number | null;
-        lastError: string | null;
-      }
-    | undefined;
+export const syncOf = (s: TandemStatus) => s.stateSync;
 
 /** The silent failure: the firewall's LAN and WAN bridge ports stop forwarding; carrier stays up. */
 export async function failSilently(f: FirewallLab, index: 0 | 1, down = true): Promise<void> {
@@ -282,4 +373,3 @@ export function waitReplicated(h: TandemHandle, n: number, timeoutMs = 10_000): 
 export async function flushConntrack(f: FirewallLab): Promise<void> {
   for (const r of f.fw) await f.lab.exec(r.ns, ['conntrack', '-F'], { allowFail: true });
 }
-
