@@ -206,6 +206,8 @@ export class Instance {
       // Tracking lowers the priority; CARP has none and demotes instead (ip_carp.c carp_demote).
       if (ev.type === 'priority') this.feedCarp({ type: 'demote', demote: this.cfg.priority - ev.priority });
       else if (ev.type === 'advert') this.drop('vrrp-advert');
+      else if (ev.type === 'master-down-detected')
+        return; // BFD drives VRRP only (config refuses it)
       else this.feedCarp(ev);
       return;
     }
