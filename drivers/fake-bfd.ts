@@ -15,9 +15,24 @@ export class FakeBfdSocket implements BfdSocket {
     readonly ifname: string | undefined,
   ) {}
 
+  /** Where sends go when wired (see `wire`), and whether they are lost on the way. */
+  peer: FakeBfdSocket | undefined;
+  muted = false;
+
   send(dst: string, payload: Uint8Array): void {
     if (this.closed) throw new DriverError('send-bfd', this.ifname ?? '', 9, 'EBADF', 'BFD socket closed');
-    this.sent.push({ dst, payload: new Uint8Array(payload) });
+    const copy = new Uint8Array(payload);
+    this.sent.push({ dst, payload: copy });
+    const to = this.peer;
+    if (!to || this.muted) return;
+    // Delivered later, never inside the send (as a kernel would), with TTL 255 (one hop).
+    setImmediate(() => to.deliver({ src: this.src ?? '', srcPort: this.srcPort, ttl: 255, data: copy }));
+  }
+
+  /** Two sockets as the two ends of one link: each one's sends arrive at the other. */
+  static wire(a: FakeBfdSocket, b: FakeBfdSocket): void {
+    a.peer = b;
+    b.peer = a;
   }
 
   onDatagram(cb: (d: BfdDatagram) => void): void {
