@@ -4,7 +4,10 @@
 // EADDRNOTAVAIL for a multicast MAC, EBUSY while up when a NIC is made to refuse live changes),
 // the same idempotence, events delivered later (a microtask), never inside the call that caused them.
 import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
+import { FakeBfdSocket } from './fake-bfd.ts';
 import type {
+  BfdSocket,
+  BfdSocketOptions,
   InterfaceSettingName,
   Driver,
   LinkInfo,
@@ -503,6 +506,20 @@ export class FakeDriver implements Driver {
     return r;
   }
 
+  private readonly bfds = new Set<FakeBfdSocket>();
+  openBfd(family: 4 | 6, opts: BfdSocketOptions = {}): BfdSocket {
+    this.record('open-bfd', [family, opts]);
+    this.maybeFail('open-bfd', opts.ifname ?? '');
+    const b = new FakeBfdSocket(family, 49152 + this.bfds.size, opts.src, opts.ifname);
+    this.bfds.add(b);
+    return b;
+  }
+
+  /** BFD sockets opened and not closed. */
+  openBfds(): FakeBfdSocket[] {
+    return [...this.bfds].filter((b) => !b.closed);
+  }
+
   /** Raw VRRP sockets opened and not closed. */
   openRaws(): FakeRawVrrp[] {
     return [...this.raws].filter((r) => !r.closed);
@@ -512,6 +529,7 @@ export class FakeDriver implements Driver {
     this.record('close', []);
     this.closed = true;
     for (const r of this.raws) r.close();
+    for (const b of this.bfds) b.close();
     for (const ch of [...this.chans]) ch.close();
     this.listeners.clear();
     this.lan?.detach(this);

@@ -106,6 +106,32 @@ export interface RawVrrpOptions {
   src?: string;
 }
 
+/** One UDP datagram received on the BFD Control port, with the TTL / Hop Limit it arrived with
+ *  (RFC 5881 section 5 needs it: single-hop BFD accepts only 255). */
+export interface BfdDatagram {
+  src: string; // canonical text
+  srcPort: number;
+  ttl: number;
+  data: Uint8Array;
+}
+
+/** Single-hop BFD over UDP (RFC 5881): sends from a source port in 49152-65535 with TTL / Hop
+ *  Limit 255 to port 3784; receives every datagram to local port 3784 of its family. */
+export interface BfdSocket {
+  readonly family: 4 | 6;
+  readonly srcPort: number;
+  send(dst: string, payload: Uint8Array): void; // throws DriverError
+  onDatagram(cb: (d: BfdDatagram) => void): void;
+  close(): void;
+}
+
+export interface BfdSocketOptions {
+  /** Local address to send from (the instance's primary address). */
+  src?: string;
+  /** Interface to pin the sending socket to (SO_BINDTODEVICE), so a link-local peer resolves. */
+  ifname?: string;
+}
+
 /** Per-interface kernel settings that tandem may change (and restores at exit). On Linux these
  *  are the sysctls net.ipv4.conf.IF.arp_ignore / arp_announce (ip-sysctl.rst) and
  *  net.ipv6.conf.IF.disable_ipv6 / addr_gen_mode; the BSDs have no per-interface equivalent. */
@@ -143,5 +169,7 @@ export interface Driver {
   openChannel(ifname: string, opts?: PacketChannelOptions): PacketChannel;
   /** A raw VRRP socket on `ifname` for unicast adverts (keepalived's unicast_peer). */
   openRawVrrp(ifname: string, family: 4 | 6, opts?: RawVrrpOptions): RawVrrpSocket;
+  /** A single-hop BFD socket (RFC 5881). Linux only; the BSD backend throws ENOTSUP. */
+  openBfd(family: 4 | 6, opts?: BfdSocketOptions): BfdSocket;
   close(): void;
 }

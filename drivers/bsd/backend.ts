@@ -529,6 +529,9 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     watch,
     openChannel,
     openRawVrrp,
+    openBfd(family: 4 | 6): never {
+      throw new DriverError('open-bfd', `udp${family}`, 0, 'ENOTSUP', `BFD is implemented on Linux only, not ${os}`);
+    },
     close(): void {
       for (const stop of [...watchers]) stop();
       for (const r of [...raws]) r.close();

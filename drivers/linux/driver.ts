@@ -14,6 +14,8 @@ import type {
   PacketChannelOptions,
   RawVrrpOptions,
   RawVrrpSocket,
+  BfdSocket,
+  BfdSocketOptions,
 } from '../types.ts';
 import { DriverError } from '../types.ts';
 import { formatMac, multicastMac, parseCidr, parseMac } from './addr.ts';
@@ -61,6 +63,7 @@ import {
 import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
+import { openLinuxBfd } from './bfd-socket.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
 
 const SIOCGIFNAME = 0x8910;
@@ -480,6 +483,22 @@ export class LinuxDriver implements Driver {
     return wrapped;
   }
 
+  openBfd(family: 4 | 6, opts: BfdSocketOptions = {}): BfdSocket {
+    const b = openLinuxBfd(family, opts);
+    const wrapped: BfdSocket = {
+      family,
+      srcPort: b.srcPort,
+      send: (dst, payload) => b.send(dst, payload),
+      onDatagram: (cb) => b.onDatagram(cb),
+      close: () => {
+        if (this.bfds.delete(wrapped)) b.close();
+      },
+    };
+    this.bfds.add(wrapped);
+    return wrapped;
+  }
+  private readonly bfds = new Set<BfdSocket>();
+
   private leaveQuietly(ifname: string, group: string): void {
     try {
       this.leaveMulticast(ifname, group);
@@ -493,6 +512,7 @@ export class LinuxDriver implements Driver {
     this.closed = true;
     for (const ch of [...this.channels]) ch.close();
     for (const r of [...this.raws]) r.close();
+    for (const b of [...this.bfds]) b.close();
     for (const key of [...this.joined.keys()]) {
       const [ifname, mac] = key.split('|');
       this.joined.set(key, 1);

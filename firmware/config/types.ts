@@ -50,6 +50,13 @@ export interface CarpInstanceConfig {
   passphrase: string; // HMAC-SHA1 key, 0..20 bytes ('' = a key of zeros, as carp(4) without pass)
 }
 
+/** BFD to the peer that may be master (RFC 5880 asynchronous mode, RFC 5881 single hop). */
+export interface BfdConfig {
+  peer: string; // canonical address, same family as the instance
+  intervalMs: number; // Desired Min TX and Required Min RX
+  multiplier: number; // Detect Mult, 1..255
+}
+
 export interface InstanceConfig {
   name: string;
   interface: string; // OS interface name (board aliases resolved)
@@ -69,6 +76,7 @@ export interface InstanceConfig {
   macCycleLink: boolean;
   sourceAddress?: string;
   unicastPeers: string[];
+  bfd?: BfdConfig; // VRRP only
   checksum: ChecksumMode;
   auth: { type: 'none' } | { type: 'simple'; password: string };
   garp: { count: number; intervalMs: number; refreshMs: number };

@@ -7,6 +7,7 @@ import { isLinkLocalV6, notUnicast, parseIp } from './address.ts';
 import { childPath } from './tree.ts';
 import type { LNode, Loc, MapNode, ScalarNode, SeqNode } from './tree.ts';
 import type {
+  BfdConfig,
   BoardInfo,
   ChecksumMode,
   ConfigIssue,
@@ -61,6 +62,8 @@ export const DEFAULTS = {
   offlineQueue: 1000,
   otaRoot: '/var/lib/tandem',
   healthDeadlineMs: 120_000,
+  bfdIntervalMs: 10,
+  bfdMultiplier: 3,
 };
 
 const DEFAULT_AGENTX = '/var/agentx/master';
@@ -107,6 +110,7 @@ export const INSTANCE_KEYS = [
   'advbase',
   'advskew',
   'passphrase',
+  'bfd',
 ] as const;
 /** Keys that mean nothing to CARP (it has no priority, no versions, HMAC instead of auth). */
 const VRRP_ONLY_KEYS: Record<string, string> = {
@@ -119,6 +123,7 @@ const VRRP_ONLY_KEYS: Record<string, string> = {
   unicast_peers: 'unicast CARP is not supported; unicast_peers is a VRRP key',
   checksum: 'checksum is a VRRP key (the CARP checksum has one form)',
   auth: 'CARP authenticates with passphrase (HMAC-SHA1); auth is a VRRPv2 key',
+  bfd: 'BFD drives VRRP takeovers only; bfd is a VRRP key',
 };
 const CARP_ONLY_KEYS = ['vhid', 'advbase', 'advskew', 'passphrase'] as const;
 /** sc_key[20] in OpenBSD ip_carp.h. */
@@ -554,6 +559,8 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     unicastPeers.push(ip.address);
   }
 
+  const bfd = validateBfd(ctx, asMap(ctx, get(m, 'bfd')), family, cross);
+
   const ckNode = get(m, 'checksum');
   const checksum: ChecksumMode = asEnum(ctx, ckNode, ['auto', 'pseudo-header', 'vrrp-only'] as const) ?? 'auto';
   if (checksum !== 'auto' && (version !== 3 || family === 6))
@@ -585,6 +592,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     macCycleLink,
     ...(sourceAddress !== undefined ? { sourceAddress } : {}),
     unicastPeers,
+    ...(bfd ? { bfd } : {}),
     checksum,
     auth,
     garp,
@@ -767,6 +775,28 @@ function validateGarp(ctx: Ctx, m: MapNode | undefined): InstanceConfig['garp'] 
     intervalMs: asDuration(ctx, get(m, 'interval'), 0, 10_000) ?? DEFAULTS.garpIntervalMs,
     refreshMs: asDuration(ctx, get(m, 'refresh'), 0, 86_400_000) ?? DEFAULTS.garpRefreshMs,
   };
+}
+
+/** `bfd: { peer, interval, multiplier }` (docs/bfd.md). RFC 5880 4.1: Detect Mult is one octet
+ *  and nonzero; the intervals are 32-bit microseconds, here 1 ms .. 60 s. */
+function validateBfd(
+  ctx: Ctx,
+  m: MapNode | undefined,
+  family: 4 | 6 | undefined,
+  cross: (n: Loc, reason: string) => void,
+): BfdConfig | undefined {
+  if (!m) return undefined;
+  checkKeys(ctx, m, ['peer', 'interval', 'multiplier']);
+  const peerNode = get(m, 'peer');
+  if (!peerNode) missing(ctx, m, 'peer');
+  const ip = asIp(ctx, peerNode);
+  if (ip && family !== undefined && ip.family !== family) {
+    cross(peerNode!, `BFD peer ${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+    return undefined;
+  }
+  const intervalMs = asDuration(ctx, get(m, 'interval'), 1, 60_000) ?? DEFAULTS.bfdIntervalMs;
+  const multiplier = asInt(ctx, get(m, 'multiplier'), 1, 255) ?? DEFAULTS.bfdMultiplier;
+  return ip ? { peer: ip.address, intervalMs, multiplier } : undefined;
 }
 
 function asWeight(ctx: Ctx, n: LNode | undefined): number | undefined {

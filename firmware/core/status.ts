@@ -1,6 +1,7 @@
 // What the engine reports about itself: one shape across the worker boundary, the control socket
 // (`tandem status --json`) and MQTT (`state`).
 import type { DropReason } from './packet/types.ts';
+import type { BfdStatus } from './bfd/status.ts';
 import type { CarpTransitionReason } from './carp/types.ts';
 import type { TransitionReason, VrrpDropReason, VrrpStateName } from './vrrp/types.ts';
 
@@ -69,6 +70,7 @@ export interface InstanceStatus {
   maintenance: boolean;
   trackedDown: string[]; // tracked interfaces that are down
   failedScripts: string[]; // track scripts whose last verdict was failure
+  bfd?: BfdStatus; // with a `bfd` block: the session to the peer (docs/bfd.md)
 }
 
 /** Frames dropped on an interface before they reached an instance (decode errors, unknown VRID). */

@@ -38,6 +38,7 @@ import {
 } from '../core/status.ts';
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
+import { BfdRunner } from './bfd-session.ts';
 import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceHooks {
@@ -148,6 +149,8 @@ export class Instance {
   private masterReason: MasterReason | null = null;
   /** state_sync holds preemption until a full resync (engine/state-sync.ts); cfg keeps the configured value. */
   private preemptHeld = false;
+  /** With a `bfd` block: the session to the peer that may be master (docs/bfd.md). */
+  private bfd: BfdRunner | undefined;
 
   constructor(
     public cfg: InstanceConfig,
@@ -201,6 +204,40 @@ export class Instance {
   start(): void {
     if (this.cfg.macMode === 'virtual') this.prepareMacvlan();
     this.feed({ type: 'startup' });
+    this.syncBfd();
+  }
+
+  /** Starts, re-times or replaces the BFD session to match `cfg.bfd` (a failure to open the
+   *  socket is logged: the instance runs on VRRP timing alone, as without BFD). */
+  private syncBfd(): void {
+    const want = this.carp ? undefined : this.cfg.bfd;
+    if (this.bfd && (!want || want.peer !== this.bfd.peer)) {
+      this.bfd.stop();
+      this.bfd = undefined;
+    }
+    if (!want) return;
+    if (this.bfd) {
+      this.bfd.reconfigure(want);
+      return;
+    }
+    const bfd = new BfdRunner(want, {
+      driver: this.env.driver,
+      log: this.env.log,
+      now: this.env.now,
+      random: Math.random,
+      instance: this.name,
+      family: this.cfg.family,
+      src: this.env.primaryIp,
+      ifname: this.cfg.interface,
+      onPeerSilent: (peer) => this.feed({ type: 'master-down-detected', masterIp: peer }),
+      onChange: (e) => this.env.hooks.onEvent?.({ instance: this.name, reason: `bfd-${e.to.toLowerCase()}`, ...e }),
+    });
+    try {
+      bfd.start();
+      this.bfd = bfd;
+    } catch (e) {
+      this.env.log.error({ instance: this.name, err: (e as Error).message }, 'could not start the BFD session');
+    }
   }
 
   feed(ev: VrrpEvent): void {
@@ -208,6 +245,8 @@ export class Instance {
       // Tracking lowers the priority; CARP has none and demotes instead (ip_carp.c carp_demote).
       if (ev.type === 'priority') this.feedCarp({ type: 'demote', demote: this.cfg.priority - ev.priority });
       else if (ev.type === 'advert') this.drop('vrrp-advert');
+      else if (ev.type === 'master-down-detected')
+        return; // BFD drives VRRP only (config refuses it)
       else this.feedCarp(ev);
       return;
     }
@@ -246,6 +285,7 @@ export class Instance {
     this.state = state;
     for (const a of actions) this.perform(a);
     this.arm();
+    this.syncBfd();
   }
 
   /** A decoded advertisement for our VRID (already checked for version and auth). */
@@ -319,6 +359,8 @@ export class Instance {
   /** Final teardown after the machine stopped: VIPs gone, macvlan deleted, MAC restored. */
   dispose(): void {
     this.clearTimers();
+    this.bfd?.stop();
+    this.bfd = undefined;
     this.env.raw?.close();
     if (this.owning) this.releaseAddresses();
     if (this.cfg.macMode === 'virtual') {
@@ -387,6 +429,7 @@ export class Instance {
       this.counters.becameMaster++;
       this.counters.becameMasterBy[reason] = (this.counters.becameMasterBy[reason] ?? 0) + 1;
     }
+    if (reason === 'master-down-detected' && this.bfd) this.bfd.counters.takeovers++;
     this.lastTransitionUnixMs = Date.now(); // wall clock, for operators (status, metrics)
     this.masterReason = to === 'master' ? reason : null;
     this.env.log.info({ instance: this.name, from, to, reason }, 'transition');
@@ -646,6 +689,7 @@ export class Instance {
         becameMasterBy: { ...this.counters.becameMasterBy },
         drops: { ...this.counters.drops },
       },
+      ...(this.bfd ? { bfd: this.bfd.status(now) } : {}),
     };
   }
 }

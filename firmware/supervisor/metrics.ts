@@ -55,6 +55,7 @@ const MASTER_REASONS = [
   'interface-up',
   'priority-change',
   'lower-priority-master',
+  'master-down-detected',
   'preferred-master',
   'demoted-master',
   'master-leaving',
@@ -74,7 +75,8 @@ const USUAL_MASTER_REASONS: readonly MasterReason[] = ['master-down-timer', 'pri
  */
 export function newMasterReasonCode(reason: MasterReason | null): 0 | 1 | 2 | 3 {
   if (reason === null) return 0;
-  if (reason === 'master-down-timer' || reason === 'priority-zero-advert') return 3;
+  if (reason === 'master-down-timer' || reason === 'priority-zero-advert' || reason === 'master-down-detected')
+    return 3;
   if (reason === 'preempt') return 2;
   return 1;
 }

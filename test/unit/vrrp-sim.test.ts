@@ -336,6 +336,8 @@ function runOne({ seed, version, trace, seen }: RunOptions): { steps: number } {
           : 'advert not better';
       case 'lower-priority-master':
         return 'never emitted';
+      case 'master-down-detected':
+        return t === 'master-down-detected' && before.name === 'backup' ? '' : 'no master-down-detected event';
     }
   }
 

@@ -35,3 +35,17 @@ export {
 } from './carp.ts';
 export type { CarpAuth, DecodedCarp, CarpFrameOptions } from './carp.ts';
 export { sha1, hmacSha1 } from './sha1.ts';
+export {
+  decodeBfd,
+  encodeBfd,
+  bfdDiagName,
+  BFD_CONTROL_PORT,
+  BFD_SOURCE_PORT_MIN,
+  BFD_SOURCE_PORT_MAX,
+  BFD_TTL,
+  BFD_HEADER_LEN,
+  BFD_VERSION,
+  BFD_STATES,
+  BFD_DIAG_NAMES,
+} from './bfd.ts';
+export type { BfdControl, BfdStateName, BfdDiagName, BfdDropReason, DecodedBfd } from './bfd.ts';

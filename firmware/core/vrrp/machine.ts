@@ -109,6 +109,8 @@ export function step(state: VrrpState, event: VrrpEvent, nowMs: number): VrrpSte
       return onInterfaceDown(state, nowMs);
     case 'interface-up':
       return onInterfaceUp(state, nowMs);
+    case 'master-down-detected':
+      return onMasterDownDetected(state, event.masterIp, nowMs);
     default:
       return unhandled(state, event);
   }
@@ -605,6 +607,21 @@ function onInterfaceDown(s: VrrpState, nowMs: number): VrrpStepResult {
     default:
       return unhandled(s, s.name);
   }
+}
+
+/**
+ * A detector faster than Master_Down_Interval (BFD) says the master at `masterIp` went silent.
+ * In Backup, following that master, with a priority that may become master: what RFC 5798 6.4.2
+ * does when the Master_Down_Timer fires, now. Anything else (another master, no master known,
+ * priority 0, not Backup) is ignored: the detector can only make the timer fire early, never
+ * elect a router the timer would not have.
+ */
+function onMasterDownDetected(s: VrrpState, masterIp: string, nowMs: number): VrrpStepResult {
+  if (s.name !== 'backup') return ignored(s, `master-down-detected in ${s.name}`);
+  if (s.masterIp === undefined || compareIp(s.masterIp, masterIp) !== 0)
+    return ignored(s, `master-down-detected for ${masterIp}, following ${s.masterIp ?? 'no master'}`);
+  if (s.effectivePriority === 0) return ignored(s, 'master-down-detected at priority 0');
+  return becomeMaster(s, nowMs, 'master-down-detected');
 }
 
 function onInterfaceUp(s: VrrpState, nowMs: number): VrrpStepResult {

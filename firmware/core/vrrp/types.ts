@@ -29,7 +29,10 @@ export type VrrpEvent =
   | { type: 'advert'; src: string; advert: VrrpAdvert } // a decoded advert for our VRID
   | { type: 'priority'; priority: number } // new effective priority (tracking, commands)
   | { type: 'interface-down' } // carrier lost or tracked object failed hard
-  | { type: 'interface-up' };
+  | { type: 'interface-up' }
+  // A faster detector (BFD to the master, RFC 5880) saw the master go silent: act as if the
+  // Master_Down_Timer had fired (tandem's; the RFC has only the timer).
+  | { type: 'master-down-detected'; masterIp: string };
 
 export type TransitionReason =
   | 'startup'
@@ -42,7 +45,8 @@ export type TransitionReason =
   | 'interface-down'
   | 'interface-up'
   | 'priority-change'
-  | 'lower-priority-master';
+  | 'lower-priority-master'
+  | 'master-down-detected';
 
 /** Side effects the shell performs, in order. */
 export type VrrpAction =
