@@ -35,3 +35,7 @@ export {
 } from './carp.ts';
 export type { CarpAuth, DecodedCarp, CarpFrameOptions } from './carp.ts';
 export { sha1, hmacSha1 } from './sha1.ts';
+export * from './hsrp.ts';
+export { encodeHsrpFrame, decodeHsrpUdp, hsrpDestination, HSRP_TTL_V4, HSRP_HOP_LIMIT_V6 } from './hsrp-frame.ts';
+export type { HsrpFrameOptions, DecodedHsrpUdp } from './hsrp-frame.ts';
+export { md5, keyedMd5 } from './md5.ts';
