@@ -114,8 +114,11 @@ export type DecodedHsrpUdp =
 
 /**
  * A UDP datagram (the IP payload): HSRP when its destination port is 1985 (IPv4) or 2029 (IPv6),
- * otherwise 'not-vrrp'. The UDP checksum is checked when present. TTL is not checked: a routed
- * HSRP packet (TTL 1 on the sender) never arrives. Never throws.
+ * otherwise 'not-vrrp'. The UDP checksum is not checked: a captured copy of a datagram a Linux
+ * host sent with checksum offload (veth, most NICs' senders) carries only the pseudo-header sum,
+ * and the Ethernet FCS has already checked the frame (the kernel's UDP socket would not check it
+ * either for CHECKSUM_UNNECESSARY frames). TTL is not checked: a routed HSRP packet (TTL 1 on the
+ * sender) never arrives. Never throws.
  */
 export function decodeHsrpUdp(
   udp: Uint8Array,
@@ -132,13 +135,6 @@ export function decodeHsrpUdp(
   const len = dv.getUint16(4);
   if (len < UDP_HEADER_LEN || len > udp.length)
     return { ok: false, reason: 'bad-length', detail: `UDP length ${len}, ${udp.length} bytes present` };
-  const sum = dv.getUint16(6);
-  if (sum !== 0 || family === 6) {
-    const pseudo =
-      family === 4 ? pseudoHeaderSumV4(src, dst, IPPROTO_UDP, len) : pseudoHeaderSumV6(src, dst, IPPROTO_UDP, len);
-    if (internetChecksum(udp.subarray(0, len), pseudo) !== 0)
-      return { ok: false, reason: 'bad-checksum', detail: 'UDP checksum wrong' };
-  }
   const payload = udp.subarray(UDP_HEADER_LEN, len);
   const base = { family, src: formatIp(src), dst: formatIp(dst), ttl, payload };
   if (payload.length > 0 && payload[0] === HSRP_V1_VERSION) {
