@@ -81,8 +81,14 @@ function startSpeaker(lab: Lab, h: LabHost, priority: number, o: { preempt?: boo
       const s = [...evs].reverse().find((e) => e.ev === 'state');
       return s ? String(s.state) : 'none';
     },
-    events: () => (refresh(), evs),
-    enteredAt: (s) => (refresh(), seenAt.get(s)),
+    events: () => {
+      refresh();
+      return evs;
+    },
+    enteredAt: (s) => {
+      refresh();
+      return seenAt.get(s);
+    },
     output: () => p.output(),
     stop: async () => {
       p.proc.kill('SIGTERM');
