@@ -81,6 +81,12 @@ export function fakeChannelAccepts(opts: PacketChannelOptions, frame: Uint8Array
   const vrrp =
     (type === 0x0800 && frame.length > 23 && frame[23] === 112) ||
     (type === 0x86dd && frame.length > 20 && frame[20] === 112);
+  const udpPort = (ipLen: number, proto: number) =>
+    frame[14 + proto] === 17 && frame.length > 14 + ipLen + 4
+      ? (frame[14 + ipLen + 2] << 8) | frame[14 + ipLen + 3]
+      : -1;
+  const hsrp = (type === 0x0800 && udpPort(20, 9) === 1985) || (type === 0x86dd && udpPort(40, 6) === 2029);
+  if (opts.hsrp === true && hsrp) return true;
   const neighbor = type === 0x0806 || (type === 0x86dd && frame.length > 54 && frame[20] === 58 && frame[54] === 135);
   return (opts.vrrp !== false && vrrp) || (opts.neighbor === true && neighbor);
 }

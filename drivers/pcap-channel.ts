@@ -40,6 +40,10 @@ function loadPcap(): PcapModule {
 
 /** IP protocol 112: VRRP (RFC 5798 5.1.1.4, RFC 3768); Linux headers do not name it. */
 export const VRRP_FILTER = 'ip proto 112 or ip6 proto 112';
+/** HSRP: UDP 1985 over IPv4 (v1 and v2), UDP 2029 over IPv6 (v2). */
+export const HSRP_FILTER = '(ip and udp dst port 1985) or (ip6 and udp dst port 2029)';
+/** The groups HSRP sends to (RFC 2281 5.1; v2 over IPv4 and IPv6). */
+export const HSRP_GROUPS = ['224.0.0.2', '224.0.0.102', 'ff02::66'];
 /** ARP, and ICMPv6 Neighbor Solicitation (type 135) with no extension header before it. */
 export const NEIGHBOR_FILTER = 'arp or (icmp6 and ip6[40] == 135)';
 
@@ -48,6 +52,7 @@ export function channelFilter(opts: PacketChannelOptions = {}): string | null {
   if (opts.filter !== undefined) return opts.filter;
   const parts: string[] = [];
   if (opts.vrrp !== false) parts.push(VRRP_FILTER);
+  if (opts.hsrp) parts.push(HSRP_FILTER);
   if (opts.neighbor) parts.push(NEIGHBOR_FILTER);
   return parts.length ? parts.map((p) => `(${p})`).join(' or ') : null;
 }

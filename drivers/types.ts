@@ -69,6 +69,9 @@ export type NetEvent =
 export interface PacketChannelOptions {
   /** Capture VRRP (IP proto 112, v4 and v6). Default true. */
   vrrp?: boolean;
+  /** Also capture HSRP (UDP 1985 over IPv4, 2029 over IPv6) and join its groups (224.0.0.2,
+   *  224.0.0.102, ff02::66). Default false. */
+  hsrp?: boolean;
   /** Also capture ARP requests and IPv6 Neighbor Solicitations (for answering). Default false. */
   neighbor?: boolean;
   /** Capture in promiscuous mode. Default false: the Linux driver joins the VRRP group MACs

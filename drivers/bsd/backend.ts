@@ -119,6 +119,8 @@ export function bsdError(os: BsdOs, op: string, ifname: string, errno: number, e
 }
 
 const VRRP_GROUPS = ['224.0.0.18', 'ff02::12'];
+/** HSRP's groups (RFC 2281 5.1; v2 over IPv4 and IPv6), joined when the channel captures HSRP. */
+const HSRP_GROUPS = ['224.0.0.2', '224.0.0.102', 'ff02::66'];
 
 export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
   const { abi } = opts;
@@ -397,7 +399,7 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
         'no packet channel opener (drivers/pcap-channel.ts) wired in',
       );
     // Without promiscuous mode the NIC must accept the VRRP group MACs: join for the channel's life.
-    const groups = o?.promiscuous ? [] : VRRP_GROUPS;
+    const groups = o?.promiscuous ? [] : [...VRRP_GROUPS, ...(o?.hsrp ? HSRP_GROUPS : [])];
     for (const g of groups) multicast('join-multicast', ifname, g);
     let ch: PacketChannel;
     try {

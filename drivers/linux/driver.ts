@@ -61,7 +61,7 @@ import {
   RTMGRP_LINK,
 } from './netlink.ts';
 import { RtnlSocket } from './rtnl.ts';
-import { openPcapChannel } from '../pcap-channel.ts';
+import { HSRP_GROUPS, openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
 import { openLinuxBfd } from './bfd-socket.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
@@ -441,7 +441,9 @@ export class LinuxDriver implements Driver {
 
   openChannel(ifname: string, opts: PacketChannelOptions = {}): PacketChannel {
     this.ifreq('open-channel', ifname, SIOCGIFINDEX); // ENODEV named as this operation
-    const groups = opts.vrrp !== false && !opts.promiscuous ? VRRP_GROUPS : [];
+    const groups = opts.promiscuous
+      ? []
+      : [...(opts.vrrp !== false ? VRRP_GROUPS : []), ...(opts.hsrp ? HSRP_GROUPS : [])];
     const done: string[] = [];
     try {
       for (const g of groups) {

@@ -61,8 +61,8 @@ export function formatStatus(s: EngineStatus): string {
     i.interface,
     String(i.vrid),
     // CARP has one version on the wire (2); the column says which protocol instead.
-    i.protocol === 'carp' ? 'carp' : String(i.version),
-    i.state + (i.maintenance ? '*' : ''),
+    i.protocol === 'carp' ? 'carp' : i.protocol === 'hsrp' ? 'hsrp' : String(i.version),
+    (i.hsrpState ?? i.state) + (i.maintenance ? '*' : ''),
     String(i.priority),
     String(i.effectivePriority),
     i.masterIp ?? '-',

@@ -57,13 +57,28 @@ export interface BfdConfig {
   multiplier: number; // Detect Mult, 1..255
 }
 
+/** HSRP's own keys (RFC 2281; version 2 as Cisco sends it). */
+export interface HsrpInstanceConfig {
+  version: 1 | 2;
+  group: number; // v1 0..255, v2 0..4095 (also in vrid)
+  hellotimeMs: number; // v1: whole seconds
+  holdtimeMs: number;
+  /** hello_time or hold_time was set: never learnt from the active router. */
+  timersConfigured: boolean;
+  /** Text (8 bytes, "cisco" by default, RFC 2281 5.1) or the MD5 Authentication TLV. */
+  auth: { type: 'text'; text: string } | { type: 'md5'; key: string; keyId: number };
+  /** No address configured: learn the virtual IP from the active router (RFC 2281 Learn). */
+  learn: boolean;
+}
+
 export interface InstanceConfig {
   name: string;
   interface: string; // OS interface name (board aliases resolved)
-  /** vrrp (RFC 5798 / RFC 3768) or carp (OpenBSD carp(4)); carp uses `carp` below. */
-  protocol: 'vrrp' | 'carp';
-  vrid: number; // 1..255; the VHID for CARP
+  /** vrrp (RFC 5798 / RFC 3768), carp (OpenBSD carp(4)) or hsrp (RFC 2281); `carp`/`hsrp` below. */
+  protocol: 'vrrp' | 'carp' | 'hsrp';
+  vrid: number; // 1..255; the VHID for CARP; the group for HSRP (0..4095)
   carp?: CarpInstanceConfig; // protocol carp only
+  hsrp?: HsrpInstanceConfig; // protocol hsrp only
   version: 2 | 3;
   family: 4 | 6; // derived from the addresses
   priority: number; // 1..255; 255 = address owner

@@ -11,6 +11,7 @@ import type {
   BoardInfo,
   ChecksumMode,
   ConfigIssue,
+  HsrpInstanceConfig,
   InstanceConfig,
   LogLevel,
   MacMode,
@@ -111,6 +112,14 @@ export const INSTANCE_KEYS = [
   'advskew',
   'passphrase',
   'bfd',
+  // HSRP (protocol: hsrp)
+  'group',
+  'hello_time',
+  'hold_time',
+  'authentication',
+  'md5_key',
+  'md5_key_id',
+  'learn',
 ] as const;
 /** Keys that mean nothing to CARP (it has no priority, no versions, HMAC instead of auth). */
 const VRRP_ONLY_KEYS: Record<string, string> = {
@@ -432,7 +441,13 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
 
   // A bad protocol value is reported once; the keys present decide how the rest is checked.
   const protocol =
-    asEnum(ctx, get(m, 'protocol'), ['vrrp', 'carp'] as const) ?? (get(m, 'vhid') && !get(m, 'vrid') ? 'carp' : 'vrrp');
+    asEnum(ctx, get(m, 'protocol'), ['vrrp', 'carp', 'hsrp'] as const) ??
+    (get(m, 'vhid') && !get(m, 'vrid') ? 'carp' : 'vrrp');
+  if (protocol === 'hsrp') return validateHsrpInstance(ctx, m, board, { name, nameNode, iface, before, cross, inside });
+  for (const k of HSRP_ONLY_KEYS) {
+    const n = get(m, k);
+    if (n && inside(n)) cross(n, `${k} is an HSRP key: it needs protocol: hsrp`);
+  }
   if (protocol === 'carp') return validateCarpInstance(ctx, m, board, { name, nameNode, iface, before, cross, inside });
   for (const k of CARP_ONLY_KEYS) {
     const n = get(m, k);
@@ -706,6 +721,196 @@ function validateCarpInstance(
     family: family ?? 4,
     priority: CARP_BASE_PRIORITY,
     advertIntervalMs: advbase * 1000 + Math.round((advskew * 1000) / 256),
+    preempt,
+    preemptDelayMs: 0,
+    acceptMode: false,
+    addresses,
+    macMode: macMode as MacMode,
+    macCycleLink,
+    ...(sourceAddress !== undefined ? { sourceAddress } : {}),
+    unicastPeers: [],
+    checksum: 'auto',
+    auth: { type: 'none' },
+    garp,
+    track,
+    ...(notify !== undefined ? { notify } : {}),
+    notifyTimeoutMs,
+    line: m.line,
+  };
+  return { cfg, node: m, nameNode: d.nameNode, ok: ctx.errors.length === d.before };
+}
+
+/** Keys an HSRP instance refuses, with why. */
+const NOT_HSRP_KEYS: Record<string, string> = {
+  vrid: 'HSRP names its virtual router group, not vrid',
+  vhid: 'vhid is a CARP key',
+  advbase: 'advbase is a CARP key; HSRP sends Hellos every hello_time',
+  advskew: 'advskew is a CARP key',
+  passphrase: 'passphrase is a CARP key; HSRP authenticates with authentication (text) or md5_key',
+  advert_interval: 'HSRP sends Hellos every hello_time; advert_interval is a VRRP key',
+  preempt_delay: 'preempt_delay is a VRRP key',
+  accept_mode: 'accept_mode is a VRRP key',
+  unicast_peers: 'unicast HSRP is not supported; unicast_peers is a VRRP key',
+  checksum: 'checksum is a VRRP key (HSRP rides on UDP)',
+  auth: 'HSRP authenticates with authentication (text) or md5_key; auth is a VRRPv2 key',
+};
+const HSRP_ONLY_KEYS = [
+  'group',
+  'hello_time',
+  'hold_time',
+  'authentication',
+  'md5_key',
+  'md5_key_id',
+  'learn',
+] as const;
+/** RFC 2281 5.1: 8 octets of clear text, "cisco" when none is configured. */
+const HSRP_AUTH_TEXT_MAX = 8;
+const HSRP_DEFAULT_AUTH_TEXT = 'cisco';
+/** Cisco's key-string limit for HSRP MD5. */
+const HSRP_MD5_KEY_MAX = 64;
+
+/** An HSRP instance (RFC 2281 v1, Cisco's v2): group, version, priority, preempt, hello/hold time,
+ *  text or MD5 authentication, one virtual IP or learn, and the keys it shares with VRRP. */
+function validateHsrpInstance(
+  ctx: Ctx,
+  m: MapNode,
+  board: BoardInfo | undefined,
+  d: {
+    name: string | undefined;
+    nameNode: LNode | undefined;
+    iface: string | undefined;
+    before: number;
+    cross: (n: Loc, reason: string) => void;
+    inside: (n: Loc) => boolean;
+  },
+): InstanceDraft {
+  const { cross } = d;
+  for (const [k] of m.entries) {
+    const n = get(m, k);
+    if (NOT_HSRP_KEYS[k] && n && d.inside(n)) cross(n, NOT_HSRP_KEYS[k]);
+  }
+  const versionNode = get(m, 'version');
+  const version = asEnum(ctx, versionNode, [1, 2] as const) ?? 1;
+  const groupNode = get(m, 'group');
+  if (!groupNode) missing(ctx, m, 'group');
+  let group = asInt(ctx, groupNode, 0, 4095);
+  if (group !== undefined && version === 1 && group > 255) {
+    cross(groupNode!, `HSRPv1 groups are 0..255 (RFC 2281 5.1), got ${group}: use version: 2 for groups up to 4095`);
+    group = undefined;
+  }
+  const priority = asInt(ctx, get(m, 'priority'), 0, 255) ?? 100;
+  const preempt = asBool(ctx, get(m, 'preempt')) ?? false;
+
+  // Timers: v1 carries whole seconds in one byte each; v2 milliseconds in 32 bits.
+  const helloNode = get(m, 'hello_time');
+  const holdNode = get(m, 'hold_time');
+  const maxMs = 255_000;
+  let hellotimeMs = asDuration(ctx, helloNode, version === 1 ? 1000 : 10, maxMs) ?? 3000;
+  let holdtimeMs = asDuration(ctx, holdNode, version === 1 ? 1000 : 30, maxMs) ?? 10_000;
+  if (version === 1) {
+    for (const [n, v] of [
+      [helloNode, hellotimeMs],
+      [holdNode, holdtimeMs],
+    ] as const)
+      if (n && v % 1000 !== 0) cross(n, `HSRPv1 carries whole seconds (RFC 2281 5.1): use version: 2 for ${v} ms`);
+    hellotimeMs = Math.round(hellotimeMs / 1000) * 1000;
+    holdtimeMs = Math.round(holdtimeMs / 1000) * 1000;
+  }
+  if ((helloNode || holdNode) && holdtimeMs <= hellotimeMs)
+    cross(holdNode ?? helloNode!, `hold_time (${holdtimeMs} ms) must be longer than hello_time (${hellotimeMs} ms)`);
+  else if ((helloNode || holdNode) && holdtimeMs < 3 * hellotimeMs)
+    ctx.warn(
+      holdNode ?? helloNode!,
+      'hold_time under 3 x hello_time: one lost Hello can cause a takeover (RFC 2281 5.1)',
+    );
+
+  // Authentication: text (default "cisco") or MD5.
+  const textNode = get(m, 'authentication');
+  const md5Node = get(m, 'md5_key');
+  const keyIdNode = get(m, 'md5_key_id');
+  let auth: HsrpInstanceConfig['auth'] = { type: 'text', text: HSRP_DEFAULT_AUTH_TEXT };
+  if (textNode && md5Node) cross(md5Node, 'md5_key and authentication (text) exclude each other: choose one');
+  if (md5Node) {
+    const key = asString(ctx, md5Node, 'an MD5 key');
+    const keyId = asInt(ctx, keyIdNode, 0, 0xffffffff) ?? 0;
+    const len = key === undefined ? 0 : new TextEncoder().encode(key).length;
+    if (key !== undefined && (len < 1 || len > HSRP_MD5_KEY_MAX))
+      cross(md5Node, `an HSRP MD5 key is 1..${HSRP_MD5_KEY_MAX} bytes, got ${len}`);
+    else if (key !== undefined) auth = { type: 'md5', key, keyId };
+  } else {
+    if (keyIdNode) cross(keyIdNode, 'md5_key_id needs md5_key');
+    if (textNode) {
+      const text = asString(ctx, textNode, 'an authentication text');
+      const len = text === undefined ? 0 : new TextEncoder().encode(text).length;
+      if (text !== undefined && len > HSRP_AUTH_TEXT_MAX)
+        cross(textNode, `HSRP text authentication is at most ${HSRP_AUTH_TEXT_MAX} bytes (RFC 2281 5.1), got ${len}`);
+      else if (text !== undefined) auth = { type: 'text', text };
+    }
+  }
+
+  // One virtual IP per group (RFC 2281 5.1), or none and learn it.
+  const learnNode = get(m, 'learn');
+  const learn = asBool(ctx, learnNode) ?? false;
+  const addrNode = get(m, 'addresses');
+  const addresses: VirtualAddress[] = [];
+  let family: 4 | 6 | undefined;
+  if (learn && addrNode) cross(learnNode!, 'learn: true takes the virtual IP from the active router: remove addresses');
+  else if (!learn && !addrNode)
+    ctx.error(
+      m,
+      'missing (required, or learn: true to learn the virtual IP from the active router, RFC 2281 Learn)',
+      childPath(m.docPath, 'addresses'),
+    );
+  const addrSeq = asSeq(ctx, addrNode);
+  if (addrSeq) {
+    if (addrSeq.items.length !== 1)
+      cross(addrSeq, `HSRP carries one virtual IP per group (RFC 2281 5.1), got ${addrSeq.items.length}`);
+    const a = addrSeq.items.length ? asPrefixed(ctx, addrSeq.items[0]) : undefined;
+    if (a && a.family === 6 && version === 1) cross(addrSeq.items[0], 'HSRPv1 is IPv4 only: IPv6 needs version: 2');
+    else if (a) {
+      family = a.family;
+      addresses.push({ address: a.address, prefixLength: a.prefixLength });
+    }
+  }
+  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
+  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
+    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+  }
+  const mclNode = get(m, 'mac_cycle_link');
+  const macCycleLink = asBool(ctx, mclNode) ?? false;
+  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
+  const srcNode = get(m, 'source_address');
+  let sourceAddress: string | undefined;
+  if (srcNode) {
+    const ip = asIp(ctx, srcNode);
+    if (ip && family !== undefined && ip.family !== family)
+      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's address is IPv${family}`);
+    else if (ip) sourceAddress = ip.address;
+  }
+  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
+  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
+  const notifyNode = get(m, 'notify');
+  const notify = asAbsPath(ctx, notifyNode);
+  probeWarn(ctx, notifyNode, notify, 'exec');
+  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+  const cfg: InstanceConfig = {
+    name: d.name ?? '',
+    interface: d.iface ?? '',
+    protocol: 'hsrp',
+    vrid: group ?? 0,
+    hsrp: {
+      version,
+      group: group ?? 0,
+      hellotimeMs,
+      holdtimeMs,
+      timersConfigured: helloNode !== undefined || holdNode !== undefined,
+      auth,
+      learn,
+    },
+    version: 2,
+    family: family ?? 4,
+    priority,
+    advertIntervalMs: hellotimeMs,
     preempt,
     preemptDelayMs: 0,
     acceptMode: false,
@@ -1180,7 +1385,17 @@ export function validateTree(
       if (first) ctx.error(d.nameNode!, `duplicate instance name ${name} (first at line ${first.node.line})`);
       else byName.set(name, d);
     }
-    if (vrid && iface && d.cfg.addresses.length) {
+    if (d.cfg.protocol === 'hsrp' && iface) {
+      // HSRP groups are numbered apart from VRIDs, per version and family (their MACs differ).
+      const key = `hsrp${d.cfg.hsrp?.version}/${vrid}/${iface}/${family}`;
+      const first = byRouter.get(key);
+      if (first)
+        ctx.error(
+          get(d.node, 'group') ?? d.node,
+          `HSRPv${d.cfg.hsrp?.version} group ${vrid} on ${iface} (IPv${family}) is already used by instance ${first.cfg.name || '?'} at line ${first.node.line}`,
+        );
+      else byRouter.set(key, d);
+    } else if (vrid && iface && d.cfg.addresses.length) {
       // CARP's MAC is 00:00:5e:00:01:<vhid> for both families: the IPv4 VRRP MAC of that number.
       const carp = d.cfg.protocol === 'carp';
       const key = `${vrid}/${iface}/${carp ? 4 : family}`;

@@ -3,10 +3,11 @@
 import type { DropReason } from './packet/types.ts';
 import type { BfdStatus } from './bfd/status.ts';
 import type { CarpTransitionReason } from './carp/types.ts';
+import type { HsrpStateName, HsrpTransitionReason } from './hsrp/types.ts';
 import type { TransitionReason, VrrpDropReason, VrrpStateName } from './vrrp/types.ts';
 
-/** Why a router became master (or left it), VRRP's reasons and CARP's. */
-export type MasterReason = TransitionReason | CarpTransitionReason;
+/** Why a router became master (or left it), VRRP's reasons, CARP's and HSRP's. */
+export type MasterReason = TransitionReason | CarpTransitionReason | HsrpTransitionReason;
 
 /** Every reason a received frame is counted and dropped, by the decoder or the state machine. */
 export type CountedDrop = DropReason | VrrpDropReason;
@@ -51,13 +52,15 @@ export interface InstanceStatus {
   advertIntervalMs: number; // configured
   preempt: boolean;
   acceptMode: boolean;
-  protocol: 'vrrp' | 'carp';
-  vrid: number; // the VHID for CARP
+  protocol: 'vrrp' | 'carp' | 'hsrp';
+  vrid: number; // the VHID for CARP, the group for HSRP
   version: 2 | 3;
   family: 4 | 6;
   addresses: string[]; // "addr/prefix"
   macMode: 'none' | 'virtual' | 'move';
-  state: VrrpStateName;
+  state: VrrpStateName; // HSRP: active is master, initial is init, the others backup
+  /** HSRP only: the RFC 2281 state (initial, learn, listen, speak, standby, active). */
+  hsrpState?: HsrpStateName;
   priority: number; // configured
   effectivePriority: number; // after tracking, overrides and maintenance
   masterIp: string | null;

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { CarpTransitionReason } from '../core/carp/types.ts';
+import type { HsrpTransitionReason } from '../core/hsrp/types.ts';
 import type { Driver, NetEvent } from '../../drivers/types.ts';
 import type { InstanceConfig, TandemConfig } from '../config/types.ts';
 import { CommandError } from '../core/errors.ts';
@@ -153,7 +154,7 @@ export class Engine {
   private port(ifname: string): Port {
     let p = this.ports.get(ifname);
     if (!p) {
-      p = new Port(ifname, this.driver.openChannel(ifname, { vrrp: true }));
+      p = new Port(ifname, this.driver.openChannel(ifname, { vrrp: true, hsrp: true }));
       this.ports.set(ifname, p);
     }
     return p;
@@ -399,7 +400,7 @@ export class Engine {
     inst: Instance,
     from: VrrpStateName,
     to: VrrpStateName,
-    reason: TransitionReason | CarpTransitionReason,
+    reason: TransitionReason | CarpTransitionReason | HsrpTransitionReason,
   ): void {
     if (inst.cfg.notify) this.notify.get(inst.name)?.push([inst.cfg.notify, inst.name, to]);
     this.emit({ instance: inst.name, from, to, reason });

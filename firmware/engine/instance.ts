@@ -39,6 +39,18 @@ import {
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
 import { BfdRunner } from './bfd-session.ts';
+import type { HsrpAction, HsrpEvent, HsrpState, HsrpStateName, HsrpTransitionReason } from '../core/hsrp/types.ts';
+import { hsrpInitialState, hsrpIsStopped, hsrpNextDeadline, hsrpReconfigure, hsrpStep } from '../core/hsrp/index.ts';
+import {
+  encodeHsrpSend,
+  hsrpMessageOf,
+  hsrpRejects,
+  hsrpVirtualMacOf,
+  type ReceivedHsrp,
+  toHsrpConfig,
+  vrrpViewOf,
+  vrrpViewOfName,
+} from './hsrp.ts';
 import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceHooks {
@@ -46,7 +58,7 @@ export interface InstanceHooks {
     inst: Instance,
     from: VrrpStateName,
     to: VrrpStateName,
-    reason: TransitionReason | CarpTransitionReason,
+    reason: TransitionReason | CarpTransitionReason | HsrpTransitionReason,
   ): void;
   onEvent?(e: { instance: string; reason: string; [k: string]: unknown }): void;
   /** The shell could not do what the machine asked (install the VIPs or the MAC, or send adverts
@@ -80,8 +92,14 @@ export interface InstanceEnv {
 /** Name of the macvlan carrying the virtual MAC in mac_mode virtual: "vr<4|6>.<ifindex>.<vrid>"
  *  ("cp<4|6>..." for CARP, whose VHIDs are numbered apart from VRIDs), cut to 15 characters
  *  (IFNAMSIZ less the NUL). */
-export function macvlanName(ifindex: number, family: 4 | 6, vrid: number, protocol: 'vrrp' | 'carp' = 'vrrp'): string {
-  return `${protocol === 'carp' ? 'cp' : 'vr'}${family}.${ifindex}.${vrid}`.slice(0, 15);
+export function macvlanName(
+  ifindex: number,
+  family: 4 | 6,
+  vrid: number,
+  protocol: 'vrrp' | 'carp' | 'hsrp' = 'vrrp',
+): string {
+  const p = protocol === 'carp' ? 'cp' : protocol === 'hsrp' ? 'hs' : 'vr';
+  return `${p}${family}.${ifindex}.${vrid}`.slice(0, 15);
 }
 
 export function toVrrpConfig(c: InstanceConfig, primaryIp: string, checksumForm: ChecksumForm): VrrpConfig {
@@ -132,6 +150,8 @@ export class Instance {
   state: VrrpState;
   /** Set for protocol: carp; then this machine runs instead of the VRRP one. */
   private carp: CarpSide | undefined;
+  /** Set for protocol: hsrp (RFC 2281); then this machine runs instead of the VRRP one. */
+  private hsrp: { state: HsrpState } | undefined;
   readonly counters: InstanceCounters = zeroCounters();
   readonly vmac: string;
   /** Where the VIPs live: the NIC itself, or the macvlan in mac_mode virtual. */
@@ -151,13 +171,20 @@ export class Instance {
   private preemptHeld = false;
   /** With a `bfd` block: the session to the peer that may be master (docs/bfd.md). */
   private bfd: BfdRunner | undefined;
+  /** HSRP learn mode: the virtual IP learnt from the active router when we took it over. */
+  private learntVip: string | undefined;
 
   constructor(
     public cfg: InstanceConfig,
     private env: InstanceEnv,
     readonly ifindex: number,
   ) {
-    this.vmac = cfg.protocol === 'carp' ? carpVirtualMac(cfg.vrid) : virtualMac(cfg.vrid, cfg.family);
+    this.vmac =
+      cfg.protocol === 'carp'
+        ? carpVirtualMac(cfg.vrid)
+        : cfg.protocol === 'hsrp'
+          ? hsrpVirtualMacOf(cfg)
+          : virtualMac(cfg.vrid, cfg.family);
     this.addrIfname =
       cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid, cfg.protocol) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
@@ -169,24 +196,28 @@ export class Instance {
         counter: randomCounter(),
       };
     }
+    if (cfg.protocol === 'hsrp') this.hsrp = { state: hsrpInitialState(toHsrpConfig(cfg, env.primaryIp), env.now()) };
   }
 
-  get protocol(): 'vrrp' | 'carp' {
-    return this.carp ? 'carp' : 'vrrp';
+  get protocol(): 'vrrp' | 'carp' | 'hsrp' {
+    return this.carp ? 'carp' : this.hsrp ? 'hsrp' : 'vrrp';
   }
 
-  /** The state name, whichever machine runs. */
+  /** The state name, whichever machine runs (HSRP's seen as VRRP's: active is master). */
   get stateName(): VrrpStateName {
+    if (this.hsrp) return vrrpViewOf(this.hsrp.state);
     return this.carp ? this.carp.state.name : this.state.name;
   }
 
   /** Priority after tracking; for CARP the base priority less the demotion. */
   get effectivePriority(): number {
+    if (this.hsrp) return this.hsrp.state.priority;
     return this.carp ? this.cfg.priority - this.carp.state.demote : this.state.effectivePriority;
   }
 
   /** How long a stopping instance may take to hand over, in ms. */
   get masterDownMs(): number {
+    if (this.hsrp) return this.hsrp.state.holdtimeMs;
     return csToMs(this.carp ? this.carp.state.masterDownIntervalCs : this.state.masterDownIntervalCs);
   }
 
@@ -197,6 +228,7 @@ export class Instance {
     return this.env.primaryIp;
   }
   get stopped(): boolean {
+    if (this.hsrp) return hsrpIsStopped(this.hsrp.state);
     return this.carp ? carpIsStopped(this.carp.state) : isStopped(this.state);
   }
 
@@ -241,6 +273,11 @@ export class Instance {
   }
 
   feed(ev: VrrpEvent): void {
+    if (this.hsrp) {
+      if (ev.type === 'advert') this.drop('vrrp-advert');
+      else this.feedHsrp(ev);
+      return;
+    }
     if (this.carp) {
       // Tracking lowers the priority; CARP has none and demotes instead (ip_carp.c carp_demote).
       if (ev.type === 'priority') this.feedCarp({ type: 'demote', demote: this.cfg.priority - ev.priority });
@@ -268,6 +305,13 @@ export class Instance {
    *  of announcements, ...): the machine keeps its state, so a master stays master. */
   reconfigure(given: InstanceConfig): void {
     this.cfg = given;
+    if (this.hsrp) {
+      const r = hsrpReconfigure(this.hsrp.state, toHsrpConfig(given, this.env.primaryIp), this.env.now());
+      this.hsrp.state = r.state;
+      for (const a of r.actions) this.performHsrp(a);
+      this.arm();
+      return;
+    }
     const cfg = this.preemptHeld ? { ...given, preempt: false } : given;
     if (this.carp) {
       this.carp.auth = carpAuth(cfg);
@@ -352,6 +396,76 @@ export class Instance {
     this.perform(a);
   }
 
+  /** One HSRP machine step. */
+  private feedHsrp(ev: HsrpEvent): void {
+    const h = this.hsrp!;
+    const before = h.state;
+    const { state, actions } = hsrpStep(h.state, ev, this.env.now());
+    h.state = state;
+    for (const a of actions) this.performHsrp(a, before);
+    this.arm();
+  }
+
+  /** A decoded HSRP message for our group: version, family and authentication decide whether it
+   *  counts (RFC 2281 5.1: text; or the MD5 TLV). */
+  receiveHsrp(d: ReceivedHsrp): void {
+    if (!this.hsrp) {
+      this.drop('hsrp-message');
+      return;
+    }
+    const why = hsrpRejects(this.cfg, d);
+    if (why) {
+      this.drop(why);
+      return;
+    }
+    this.counters.advertsReceived++;
+    this.feedHsrp({ type: 'message', src: d.src, message: hsrpMessageOf(d) });
+  }
+
+  private performHsrp(a: HsrpAction, before?: HsrpState): void {
+    switch (a.type) {
+      case 'send': {
+        const frame = encodeHsrpSend(this.cfg, a, {
+          primaryIp: this.env.primaryIp,
+          nicMac: this.env.nicMac,
+          vmac: this.vmac,
+        });
+        if (this.send(frame, a.op)) this.counters.advertsSent++;
+        return;
+      }
+      case 'transition':
+        this.hsrpTransitioned(a.from, a.to, a.reason, before ?? this.hsrp!.state);
+        return;
+      case 'take-addresses':
+        this.learntVip = this.cfg.hsrp?.learn ? a.virtualIp : undefined;
+        this.takeAddresses();
+        return;
+      case 'announce':
+      case 'release-addresses':
+      case 'drop':
+        this.perform(a);
+        return;
+      default: {
+        const never: never = a;
+        this.env.log.warn({ action: never }, 'unknown HSRP action');
+      }
+    }
+  }
+
+  /** An HSRP state change: logged and counted in RFC 2281's names; the engine hears it in VRRP's
+   *  (active = master) when that view changes. */
+  private hsrpTransitioned(from: HsrpStateName, to: HsrpStateName, reason: HsrpTransitionReason, before: HsrpState) {
+    const vFrom = vrrpViewOfName(from, before);
+    const vTo = vrrpViewOfName(to, this.hsrp!.state);
+    if (vFrom !== vTo) {
+      this.transitioned(vFrom, vTo, reason, { hsrpFrom: from, hsrpTo: to });
+      return;
+    }
+    this.counters.transitions++;
+    this.lastTransitionUnixMs = Date.now();
+    this.env.log.info({ instance: this.name, from, to, reason }, 'HSRP transition');
+  }
+
   drop(reason: CountedDrop): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
   }
@@ -376,7 +490,7 @@ export class Instance {
   /** Someone else removed one of our VIPs while we are master: put it back (keepalived #836). */
   addressRemoved(ifname: string, address: string): void {
     if (!this.owning || ifname !== this.addrIfname) return;
-    const vip = this.cfg.addresses.find((a) => a.address === address);
+    const vip = this.vips().find((a) => a.address === address);
     if (!vip) return;
     const cidr = `${vip.address}/${vip.prefixLength}`;
     try {
@@ -423,7 +537,12 @@ export class Instance {
     }
   }
 
-  private transitioned(from: VrrpStateName, to: VrrpStateName, reason: TransitionReason | CarpTransitionReason): void {
+  private transitioned(
+    from: VrrpStateName,
+    to: VrrpStateName,
+    reason: TransitionReason | CarpTransitionReason | HsrpTransitionReason,
+    hsrp?: { hsrpFrom: HsrpStateName; hsrpTo: HsrpStateName },
+  ): void {
     this.counters.transitions++;
     if (to === 'master') {
       this.counters.becameMaster++;
@@ -432,7 +551,7 @@ export class Instance {
     if (reason === 'master-down-detected' && this.bfd) this.bfd.counters.takeovers++;
     this.lastTransitionUnixMs = Date.now(); // wall clock, for operators (status, metrics)
     this.masterReason = to === 'master' ? reason : null;
-    this.env.log.info({ instance: this.name, from, to, reason }, 'transition');
+    this.env.log.info({ instance: this.name, from, to, reason, ...hsrp }, 'transition');
     this.env.hooks.onTransition(this, from, to, reason);
   }
 
@@ -440,7 +559,11 @@ export class Instance {
    *  with every advert heard; re-creating a Node timer each time is most of a busy backup's cost,
    *  so a timer armed for an earlier moment is kept and re-armed when it fires early. */
   private arm(): void {
-    const due = this.carp ? carpNextDeadline(this.carp.state) : nextDeadline(this.state);
+    const due = this.hsrp
+      ? hsrpNextDeadline(this.hsrp.state)
+      : this.carp
+        ? carpNextDeadline(this.carp.state)
+        : nextDeadline(this.state);
     if (due === undefined) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -525,6 +648,13 @@ export class Instance {
     }
   }
 
+  /** The virtual addresses to install: the configured ones, or HSRP's learnt one (a host route,
+   *  /32 or /128: the prefix is not carried in a Hello). */
+  private vips(): InstanceConfig['addresses'] {
+    if (this.learntVip === undefined) return this.cfg.addresses;
+    return [{ address: this.learntVip, prefixLength: this.cfg.family === 4 ? 32 : 128 }];
+  }
+
   /** The MAC hosts should use for the VIPs in this mode. */
   private ownerMac(): string {
     return this.cfg.macMode === 'none' ? this.env.nicMac : this.vmac;
@@ -546,7 +676,7 @@ export class Instance {
 
   private announceOnce(): void {
     const mac = this.ownerMac();
-    for (const { address } of this.cfg.addresses) {
+    for (const { address } of this.vips()) {
       const frame =
         this.cfg.family === 4
           ? encodeGratuitousArp({ mac, ip: address })
@@ -576,7 +706,7 @@ export class Instance {
       log.error({ instance: this.name, err: (e as Error).message }, 'could not put the virtual MAC in place');
       failed = true;
     }
-    for (const a of c.addresses) {
+    for (const a of this.vips()) {
       const cidr = `${a.address}/${a.prefixLength}`;
       journal.recordAddress(this.addrIfname, cidr);
       try {
@@ -607,7 +737,7 @@ export class Instance {
       clearInterval(this.refreshTimer);
       this.refreshTimer = undefined;
     }
-    for (const a of c.addresses) {
+    for (const a of this.vips()) {
       const cidr = `${a.address}/${a.prefixLength}`;
       try {
         driver.removeAddress(this.addrIfname, cidr);
@@ -659,7 +789,18 @@ export class Instance {
 
   /** This instance's part of the status (the engine adds tracking and maintenance). */
   status(now: number): Omit<InstanceStatus, 'maintenance' | 'trackedDown' | 'failedScripts'> {
-    const s = this.carp ? { ...this.carp.state, effectivePriority: this.effectivePriority } : this.state;
+    const h = this.hsrp?.state;
+    const s = h
+      ? {
+          name: vrrpViewOf(h),
+          effectivePriority: h.priority,
+          masterIp: h.activeIp,
+          masterAdverIntervalCs: h.hellotimeMs / 10,
+          since: h.since,
+        }
+      : this.carp
+        ? { ...this.carp.state, effectivePriority: this.effectivePriority }
+        : this.state;
     return {
       name: this.cfg.name,
       interface: this.cfg.interface,
@@ -673,9 +814,10 @@ export class Instance {
       vrid: this.cfg.vrid,
       version: this.cfg.version,
       family: this.cfg.family,
-      addresses: this.cfg.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      addresses: this.vips().map((a) => `${a.address}/${a.prefixLength}`),
       macMode: this.cfg.macMode,
       state: s.name,
+      ...(h ? { hsrpState: h.name } : {}),
       priority: this.cfg.priority,
       effectivePriority: s.effectivePriority,
       masterIp: s.masterIp ?? null,
@@ -683,7 +825,8 @@ export class Instance {
       timeInStateMs: Math.max(0, Math.round(now - s.since)),
       lastTransitionUnixMs: this.lastTransitionUnixMs,
       masterReason: this.masterReason,
-      checksumForm: !this.carp && this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
+      checksumForm:
+        !this.carp && !this.hsrp && this.cfg.family === 4 && this.cfg.version === 3 ? this.checksumForm : undefined,
       counters: {
         ...this.counters,
         becameMasterBy: { ...this.counters.becameMasterBy },

@@ -10,8 +10,14 @@ import type { Instance } from './instance.ts';
 const keyOf = (family: 4 | 6, vrid: number) => `${family}:${vrid}`;
 /** CARP shares protocol 112 and the group with VRRP but numbers its virtual hosts on its own. */
 const carpKeyOf = (family: 4 | 6, vhid: number) => `carp:${family}:${vhid}`;
+/** HSRP groups are numbered per version and family (RFC 2281; v2 to 4095). */
+const hsrpKeyOf = (version: 1 | 2, family: 4 | 6, group: number) => `hsrp${version}:${family}:${group}`;
 const instKey = (inst: Instance) =>
-  inst.cfg.protocol === 'carp' ? carpKeyOf(inst.cfg.family, inst.cfg.vrid) : keyOf(inst.cfg.family, inst.cfg.vrid);
+  inst.cfg.protocol === 'hsrp'
+    ? hsrpKeyOf(inst.cfg.hsrp!.version, inst.cfg.family, inst.cfg.vrid)
+    : inst.cfg.protocol === 'carp'
+      ? carpKeyOf(inst.cfg.family, inst.cfg.vrid)
+      : keyOf(inst.cfg.family, inst.cfg.vrid);
 
 export class Port {
   readonly drops: DropCounts = {};
@@ -47,6 +53,13 @@ export class Port {
     const d = decodeFrame(frame);
     if (!d.ok) {
       this.count(d.reason);
+      return;
+    }
+    if (d.kind === 'hsrp') {
+      // HSRP on UDP: a group no instance here runs is counted under its own reason.
+      const inst = this.byKey.get(hsrpKeyOf(d.version, d.family, d.message.group));
+      if (!inst) this.count('hsrp-message');
+      else if (d.src !== inst.primaryIp) inst.receiveHsrp(d);
       return;
     }
     if (d.kind === 'carp') {

@@ -37,6 +37,7 @@ export const DROP_REASONS = [
   'bad-icmpv6',
   'carp-advert',
   'vrrp-advert',
+  'hsrp-message',
   'ignored',
 ] as const satisfies readonly CountedDrop[];
 // A reason added to CountedDrop but not above fails to compile here.
@@ -59,6 +60,15 @@ const MASTER_REASONS = [
   'preferred-master',
   'demoted-master',
   'master-leaving',
+  // HSRP (RFC 2281 6.3 events)
+  'learnt-virtual-ip',
+  'active-timer',
+  'standby-timer',
+  'higher-speaker',
+  'higher-active',
+  'resign',
+  'coup',
+  'higher-standby',
 ] as const satisfies readonly MasterReason[];
 const reasonsComplete: [Exclude<MasterReason, (typeof MASTER_REASONS)[number]>] extends [never] ? true : never = true;
 void reasonsComplete;
@@ -77,6 +87,7 @@ export function newMasterReasonCode(reason: MasterReason | null): 0 | 1 | 2 | 3 
   if (reason === null) return 0;
   if (reason === 'master-down-timer' || reason === 'priority-zero-advert' || reason === 'master-down-detected')
     return 3;
+  if (reason === 'active-timer' || reason === 'resign') return 3; // HSRP: the active router went silent or left
   if (reason === 'preempt') return 2;
   return 1;
 }

@@ -36,8 +36,8 @@ test('a VRRP instance defaults to protocol vrrp', () => {
 const BAD: [string, string, string[]][] = [
   [
     'an unknown protocol',
-    `instances:\n${C().replace('carp', 'hsrp')}`,
-    ['bad.yaml:3: instances[0].protocol: must be vrrp or carp, got hsrp'],
+    `instances:\n${C().replace('carp', 'glbp')}`,
+    ['bad.yaml:3: instances[0].protocol: must be one of vrrp, carp, hsrp, got glbp'],
   ],
   ['VHID 0', `instances:\n${C('', '0')}`, ['bad.yaml:5: instances[0].vhid: must be 1..255, got 0']],
   [

@@ -19,6 +19,7 @@ import { decodeAdvert, encodeAdvert } from './vrrp.ts';
 import { decodeArp } from './arp.ts';
 import { decodeCarp, looksLikeCarp } from './carp.ts';
 import { decodeNd } from './nd.ts';
+import { decodeHsrpUdp, IPPROTO_UDP } from './hsrp-frame.ts';
 
 export interface VrrpFrameOptions {
   /** Ethernet source: the virtual MAC (RFC 5798 7.3) or the NIC's own. */
@@ -141,6 +142,16 @@ function decodeIpv4(b: Uint8Array, o: number, eth: Eth): Decoded {
   const frag = (b[o + 6] << 8) | b[o + 7];
   if (frag & 0x3fff) return { ok: false, reason: 'bad-ip-header', detail: 'fragment (MF or offset set)' };
   const protocol = b[o + 9];
+  if (protocol === IPPROTO_UDP) {
+    const h = decodeHsrpUdp(
+      b.subarray(o + ihl, o + totalLen),
+      4,
+      b.slice(o + 12, o + 16),
+      b.slice(o + 16, o + 20),
+      b[o + 8],
+    );
+    return h.ok ? { ...h, kind: 'hsrp', eth } : h;
+  }
   if (protocol !== IPPROTO_VRRP) return { ok: false, reason: 'not-vrrp', detail: `IP protocol ${protocol}` };
   const ttl = b[o + 8];
   // RFC 5798 7.1 / RFC 3768 7.1: a TTL below 255 means the packet was routed.
@@ -177,6 +188,10 @@ function decodeIpv6(b: Uint8Array, o: number, eth: Eth): Decoded {
     if (hopLimit !== ND_HOP_LIMIT) return { ok: false, reason: 'bad-ttl', detail: `ND hop limit ${hopLimit}` };
     const r = decodeNd(payload, src, dst);
     return r.ok ? { ok: true, kind: 'nd', eth, nd: r.nd } : r;
+  }
+  if (nextHeader === IPPROTO_UDP) {
+    const h = decodeHsrpUdp(payload, 6, src, dst, hopLimit);
+    return h.ok ? { ...h, kind: 'hsrp', eth } : h;
   }
   if (nextHeader !== IPPROTO_VRRP) return { ok: false, reason: 'not-vrrp', detail: `next header ${nextHeader}` };
   if (hopLimit !== VRRP_TTL) return { ok: false, reason: 'bad-ttl', detail: `hop limit ${hopLimit}` };

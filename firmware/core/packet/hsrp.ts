@@ -1,7 +1,8 @@
-// HSRP version 1 codec (RFC 2281 section 5). Pure: bytes in, bytes out. Only the codec exists so
-// far: no HSRP state machine or instance runs yet (README, "What is not done yet").
+// HSRP codecs: version 1 (RFC 2281 section 5) and version 2 (TLVs), with the MD5 Authentication
+// TLV both carry. Pure: bytes in, bytes out. The election is firmware/core/hsrp/.
 import type { DropReason } from './types.ts';
 import { formatIp, parseIp } from './addr.ts';
+import { keyedMd5 } from './md5.ts';
 
 /*
  * RFC 2281 5.1, the UDP payload (UDP port 1985, to 224.0.0.2, IP TTL 1):
@@ -48,6 +49,96 @@ export interface HsrpV1Message {
   auth: string;
   /** The virtual address; 0.0.0.0 when the sender has not learnt it (RFC 2281 5.1). */
   virtualIp: string;
+  /** An MD5 Authentication TLV after the 20 bytes (Cisco's extension; Authentication Data is
+   *  then zeros). */
+  md5?: HsrpMd5;
+}
+
+/** The MD5 Authentication TLV (type 4, 28 bytes), as Wireshark's packet-hsrp.c and scapy's
+ *  HSRPmd5 lay it out: algorithm (1 = MD5), padding, flags (2), the sender's IPv4 address (4),
+ *  key id (4), digest (16). */
+export interface HsrpMd5 {
+  algorithm: number;
+  flags: number;
+  ip: string;
+  keyId: number;
+  digest: Uint8Array;
+}
+
+/** What an encoder needs to sign a message with the MD5 TLV. */
+export interface HsrpMd5Key {
+  key: string;
+  keyId: number;
+  /** The sender's address for the TLV's IP field (IPv4; zeros for an IPv6 sender). */
+  ip: string;
+}
+
+export const HSRP_MD5_ALGORITHM = 1;
+const TLV_MD5_LEN = 28;
+
+/** Writes the MD5 TLV header and fields at `o` (digest zero). */
+function writeMd5Tlv(out: Uint8Array, o: number, k: HsrpMd5Key): void {
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[o] = TLV_MD5_AUTH;
+  out[o + 1] = TLV_MD5_LEN;
+  out[o + 2] = HSRP_MD5_ALGORITHM;
+  const ip = parseIp(k.ip);
+  if (ip?.family === 4) out.set(ip.bytes, o + 6);
+  dv.setUint32(o + 10, k.keyId >>> 0);
+}
+
+function readMd5Tlv(b: Uint8Array, v: number): HsrpMd5 {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return {
+    algorithm: b[v],
+    flags: dv.getUint16(v + 2),
+    ip: formatIp(b.slice(v + 4, v + 8)),
+    keyId: dv.getUint32(v + 8),
+    digest: b.slice(v + 12, v + 28),
+  };
+}
+
+/** Offset of the MD5 TLV's digest in an HSRP payload (v1 or v2), or -1 when it carries none. */
+function md5DigestOffset(b: Uint8Array): number {
+  let o = b.length > 0 && b[0] === HSRP_V1_VERSION ? HSRP_V1_LEN : 0;
+  while (o + 2 <= b.length) {
+    const type = b[o],
+      len = b[o + 1];
+    if (o + 2 + len > b.length) return -1;
+    if (type === TLV_MD5_AUTH && len === TLV_MD5_LEN) return o + 2 + 12;
+    o += 2 + len;
+  }
+  return -1;
+}
+
+/**
+ * The digest of an HSRP payload: RFC 1828 keyed MD5 over the whole UDP payload with the digest
+ * field zeroed. Checked against John the Ripper's hsrp format vectors, which come from Cisco IOS
+ * captures (test/unit/packet-hsrp-md5.test.ts).
+ */
+export function hsrpMd5Digest(payload: Uint8Array, key: string): Uint8Array | undefined {
+  const at = md5DigestOffset(payload);
+  if (at < 0) return undefined;
+  const copy = new Uint8Array(payload);
+  copy.fill(0, at, at + 16);
+  return keyedMd5(new TextEncoder().encode(key), copy);
+}
+
+/** Fills in the digest of a payload encoded with an MD5 TLV. */
+function signMd5(payload: Uint8Array, key: string): Uint8Array {
+  const d = hsrpMd5Digest(payload, key)!;
+  payload.set(d, md5DigestOffset(payload));
+  return payload;
+}
+
+/** True when the payload carries an MD5 TLV whose digest matches `key`. */
+export function verifyHsrpMd5(payload: Uint8Array, key: string): boolean {
+  const d = hsrpMd5Digest(payload, key);
+  if (!d) return false;
+  const at = md5DigestOffset(payload);
+  let diff = 0;
+  for (let i = 0; i < 16; i++) diff |= d[i] ^ payload[at + i];
+  return diff === 0;
 }
 
 export type DecodedHsrp = { ok: true; message: HsrpV1Message } | { ok: false; reason: DropReason; detail: string };
@@ -64,7 +155,8 @@ function fail(msg: string): never {
   throw new RangeError(`encodeHsrpV1: ${msg}`);
 }
 
-export function encodeHsrpV1(m: HsrpV1Message): Uint8Array {
+/** With `md5`, the MD5 TLV follows the 20 bytes and Authentication Data is zeros. */
+export function encodeHsrpV1(m: HsrpV1Message, md5?: HsrpMd5Key): Uint8Array {
   const b = (n: number, what: string) => {
     if (!Number.isInteger(n) || n < 0 || n > 255) fail(`${what} must be 0..255, got ${n}`);
     return n;
@@ -73,7 +165,7 @@ export function encodeHsrpV1(m: HsrpV1Message): Uint8Array {
   if (auth.length > 8) fail('authentication data is at most 8 bytes');
   const vip = parseIp(m.virtualIp);
   if (vip?.family !== 4) fail(`virtual IP ${JSON.stringify(m.virtualIp)} is not IPv4`);
-  const out = new Uint8Array(HSRP_V1_LEN);
+  const out = new Uint8Array(HSRP_V1_LEN + (md5 ? 2 + TLV_MD5_LEN : 0));
   out[0] = HSRP_V1_VERSION;
   out[1] = HSRP_OP[m.op];
   out[2] = HSRP_STATE[m.state];
@@ -81,13 +173,15 @@ export function encodeHsrpV1(m: HsrpV1Message): Uint8Array {
   out[4] = b(m.holdtimeS, 'holdtime');
   out[5] = b(m.priority, 'priority');
   out[6] = b(m.group, 'group');
-  out.set(auth, 8);
+  if (!md5) out.set(auth, 8);
   out.set(vip.bytes, 16);
-  return out;
+  if (!md5) return out;
+  writeMd5Tlv(out, HSRP_V1_LEN, md5);
+  return signMd5(out, md5.key);
 }
 
-/** Parses an HSRPv1 UDP payload. Extra bytes after the 20 are ignored; the reserved byte too.
- *  Never throws. */
+/** Parses an HSRPv1 UDP payload. After the 20 bytes an MD5 TLV is read; other extra bytes and the
+ *  reserved byte are ignored. Never throws. */
 export function decodeHsrpV1(b: Uint8Array): DecodedHsrp {
   if (b.length < HSRP_V1_LEN)
     return { ok: false, reason: 'too-short', detail: `${b.length} bytes, HSRPv1 is ${HSRP_V1_LEN}` };
@@ -109,6 +203,9 @@ export function decodeHsrpV1(b: Uint8Array): DecodedHsrp {
       group: b[6],
       auth: new TextDecoder().decode(end < 0 ? authBytes : authBytes.subarray(0, end)),
       virtualIp: formatIp(b.slice(16, 20)),
+      ...(b.length >= HSRP_V1_LEN + 2 + TLV_MD5_LEN && b[20] === TLV_MD5_AUTH && b[21] === TLV_MD5_LEN
+        ? { md5: readMd5Tlv(b, 22) }
+        : {}),
     },
   };
 }
@@ -122,7 +219,7 @@ export function decodeHsrpV1(b: Uint8Array): DecodedHsrp {
  *     virtual IP (16: an IPv4 address in the first 4, zeros after)
  *   3 Text Authentication, 8 bytes of clear text
  *   4 MD5 Authentication, 28 bytes: algorithm, padding, flags (2), IP address (4), key id (4),
- *     digest (16). Decoded as a structure only: how the digest is computed is not public.
+ *     digest (16): RFC 1828 keyed MD5 of the whole payload with the digest zeroed (hsrpMd5Digest).
  */
 export const HSRP_V2_VERSION = 2;
 export const HSRP_V2_GROUP_V4 = '224.0.0.102';
@@ -150,8 +247,8 @@ export interface HsrpV2Message {
   virtualIp: string;
   /** Text Authentication TLV; absent: none sent. */
   auth?: string;
-  /** An MD5 Authentication TLV seen on receipt (never sent). */
-  md5?: { algorithm: number; flags: number; ip: string; keyId: number; digest: Uint8Array };
+  /** The MD5 Authentication TLV (sent instead of text when encoding with a key). */
+  md5?: HsrpMd5;
 }
 
 export type DecodedHsrpV2 = { ok: true; message: HsrpV2Message } | { ok: false; reason: DropReason; detail: string };
@@ -166,7 +263,8 @@ function failV2(msg: string): never {
   throw new RangeError(`encodeHsrpV2: ${msg}`);
 }
 
-export function encodeHsrpV2(m: HsrpV2Message): Uint8Array {
+/** With `md5`, an MD5 TLV follows the Group State TLV (and no Text Authentication TLV). */
+export function encodeHsrpV2(m: HsrpV2Message, md5?: HsrpMd5Key): Uint8Array {
   if (!Number.isInteger(m.group) || m.group < 0 || m.group > HSRP_V2_MAX_GROUP)
     failV2(`group must be 0..${HSRP_V2_MAX_GROUP}, got ${m.group}`);
   if (!Number.isInteger(m.priority) || m.priority < 0 || m.priority > 255)
@@ -180,9 +278,9 @@ export function encodeHsrpV2(m: HsrpV2Message): Uint8Array {
   if (vip?.family !== m.family) failV2(`virtual IP ${JSON.stringify(m.virtualIp)} is not IPv${m.family}`);
   const mac = m.identifier.split(':').map((x) => Number.parseInt(x, 16));
   if (mac.length !== 6 || mac.some((x) => !(x >= 0 && x <= 255))) failV2(`identifier ${m.identifier} is not a MAC`);
-  const auth = m.auth === undefined ? undefined : new TextEncoder().encode(m.auth);
+  const auth = m.auth === undefined || md5 ? undefined : new TextEncoder().encode(m.auth);
   if (auth && auth.length > 8) failV2('text authentication is at most 8 bytes');
-  const out = new Uint8Array(2 + GROUP_STATE_LEN + (auth ? 10 : 0));
+  const out = new Uint8Array(2 + GROUP_STATE_LEN + (auth ? 10 : 0) + (md5 ? 2 + TLV_MD5_LEN : 0));
   const dv = new DataView(out.buffer);
   out[0] = TLV_GROUP_STATE;
   out[1] = GROUP_STATE_LEN;
@@ -201,7 +299,9 @@ export function encodeHsrpV2(m: HsrpV2Message): Uint8Array {
     out[43] = 8;
     out.set(auth, 44);
   }
-  return out;
+  if (!md5) return out;
+  writeMd5Tlv(out, 2 + GROUP_STATE_LEN, md5);
+  return signMd5(out, md5.key);
 }
 
 /** Walks an HSRPv2 UDP payload's TLVs; a Group State TLV is required, unknown TLVs are skipped.
@@ -246,14 +346,8 @@ export function decodeHsrpV2(b: Uint8Array): DecodedHsrpV2 {
       const t = b.subarray(v, v + 8);
       const end = t.indexOf(0);
       auth = new TextDecoder().decode(end < 0 ? t : t.subarray(0, end));
-    } else if (type === TLV_MD5_AUTH && len === 28) {
-      md5 = {
-        algorithm: b[v],
-        flags: dv.getUint16(v + 2),
-        ip: formatIp(b.slice(v + 4, v + 8)),
-        keyId: dv.getUint32(v + 8),
-        digest: b.slice(v + 12, v + 28),
-      };
+    } else if (type === TLV_MD5_AUTH && len === TLV_MD5_LEN) {
+      md5 = readMd5Tlv(b, v);
     }
     o = v + len;
   }

@@ -49,3 +49,7 @@ export {
   BFD_DIAG_NAMES,
 } from './bfd.ts';
 export type { BfdControl, BfdStateName, BfdDiagName, BfdDropReason, DecodedBfd } from './bfd.ts';
+export * from './hsrp.ts';
+export { encodeHsrpFrame, decodeHsrpUdp, hsrpDestination, HSRP_TTL_V4, HSRP_HOP_LIMIT_V6 } from './hsrp-frame.ts';
+export type { HsrpFrameOptions, DecodedHsrpUdp } from './hsrp-frame.ts';
+export { md5, keyedMd5 } from './md5.ts';

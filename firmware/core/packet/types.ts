@@ -3,6 +3,8 @@
 // Conventions: MAC addresses are lower-case "aa:bb:cc:dd:ee:ff" strings; IP addresses are
 // canonical strings ("192.0.2.1", "2001:db8::1" as produced by formatIp); frames are Uint8Array.
 
+import type { DecodedHsrpUdp } from './hsrp-frame.ts';
+
 export type Family = 4 | 6;
 export type VrrpVersion = 2 | 3;
 
@@ -65,6 +67,7 @@ export type DropReason =
   | 'own-packet' // our own advertisement looped back
   | 'carp-advert' // a CARP advert on a segment where we run no CARP instance for its VHID
   | 'vrrp-advert' // a VRRP advert for a number only a CARP instance uses here
+  | 'hsrp-message' // an HSRP message for a group no HSRP instance here runs
   | 'bad-arp' // malformed ARP
   | 'bad-icmpv6'; // malformed ICMPv6 / ND
 
@@ -110,6 +113,7 @@ export type Decoded =
       checksumForm: ChecksumForm;
     }
   | { ok: true; kind: 'carp'; eth: EthernetHeader; family: Family; src: string; dst: string; carp: CarpAdvert }
+  | ({ ok: true; kind: 'hsrp'; eth: EthernetHeader } & Omit<Extract<DecodedHsrpUdp, { ok: true }>, 'ok'>)
   | { ok: true; kind: 'arp'; eth: EthernetHeader; arp: ArpPacket }
   | { ok: true; kind: 'nd'; eth: EthernetHeader; nd: NeighborPacket }
   | { ok: false; reason: DropReason; detail: string };
