@@ -95,6 +95,15 @@ export interface MqttConfig {
   healthIntervalMs: number;
   protocolVersion: 4 | 5;
   offlineQueue: number;
+  /** Present only when the config has a `commands` block; absent = only `status`, unsigned. */
+  commands?: MqttCommandsConfig;
+}
+
+/** Remote commands over MQTT (docs/security.md): what this node executes, and whose signature it needs. */
+export interface MqttCommandsConfig {
+  allow: string[]; // command names; `status` alone when not set
+  trustedKeys: string[]; // Ed25519 PEM paths; when non-empty every command must be signed
+  replayWindowMs: number; // a signed command's ts must be within this of the node's clock
 }
 
 export interface OtaConfig {

@@ -15,6 +15,7 @@ import type {
   MacMode,
   MetricsConfig,
   SnmpConfig,
+  MqttCommandsConfig,
   MqttConfig,
   OtaConfig,
   SyncGroupConfig,
@@ -136,6 +137,7 @@ const MQTT_KEYS = [
   'health_interval',
   'protocol_version',
   'offline_queue',
+  'commands',
 ] as const;
 const OTA_KEYS = ['root', 'trusted_keys', 'health_deadline', 'allow_downgrade'] as const;
 
@@ -882,6 +884,8 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
   const healthIntervalMs = asDuration(ctx, get(m, 'health_interval'), 1000, 3_600_000) ?? DEFAULTS.healthIntervalMs;
   const protocolVersion = asEnum(ctx, get(m, 'protocol_version'), [4, 5] as const) ?? DEFAULTS.protocolVersion;
   const offlineQueue = asInt(ctx, get(m, 'offline_queue'), 0, 1_000_000) ?? DEFAULTS.offlineQueue;
+  const cmdMap = asMap(ctx, get(m, 'commands'));
+  const commands = cmdMap ? validateMqttCommands(ctx, cmdMap, urlNode, url) : undefined;
   if (url === undefined) return undefined;
   return {
     url,
@@ -892,7 +896,43 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
     healthIntervalMs,
     protocolVersion,
     offlineQueue,
+    ...(commands ? { commands } : {}),
   };
+}
+
+/** Commands a node executes: read-only ones, plus the mutating ones only when listed. */
+const MQTT_COMMAND_NAMES = ['status', 'set-priority', 'maintenance', 'reload', 'ota'] as const;
+const MUTATING_COMMANDS = new Set(['set-priority', 'maintenance', 'reload', 'ota']);
+
+function validateMqttCommands(
+  ctx: Ctx,
+  m: MapNode,
+  urlNode: LNode | undefined,
+  url: string | undefined,
+): MqttCommandsConfig {
+  checkKeys(ctx, m, ['allow', 'trusted_keys', 'replay_window']);
+  const allow: string[] = [];
+  const allowNode = get(m, 'allow');
+  for (const item of seqItems(ctx, allowNode)) {
+    const name = asEnum(ctx, item, MQTT_COMMAND_NAMES);
+    if (name !== undefined && !allow.includes(name)) allow.push(name);
+  }
+  if (!allowNode) allow.push('status');
+  const trustedKeys: string[] = [];
+  for (const item of seqItems(ctx, get(m, 'trusted_keys'))) {
+    const p = asAbsPath(ctx, item);
+    probeWarn(ctx, item, p, 'read');
+    if (p !== undefined) trustedKeys.push(p);
+  }
+  const replayWindowMs = asDuration(ctx, get(m, 'replay_window'), 1_000, 3_600_000) ?? 60_000;
+  // A broker link without TLS carries commands in clear text, and anyone on the path can inject them.
+  const plain = url !== undefined && /^(mqtt|ws):/i.test(url);
+  if (plain && allow.some((c) => MUTATING_COMMANDS.has(c)))
+    ctx.warn(
+      urlNode ?? m,
+      `commands that change this node (${allow.filter((c) => MUTATING_COMMANDS.has(c)).join(', ')}) are allowed over plain ${url!.split(':')[0]}:// (no TLS)${trustedKeys.length ? '' : ' and unsigned'}: use mqtts:// or wss:// (docs/security.md)`,
+    );
+  return { allow, trustedKeys, replayWindowMs };
 }
 
 function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {
