@@ -50,6 +50,12 @@ export interface CarpInstanceConfig {
   passphrase: string; // HMAC-SHA1 key, 0..20 bytes ('' = a key of zeros, as carp(4) without pass)
 }
 
+/** A router allowed to advertise for an instance, and optionally the Ethernet source it must use. */
+export interface AcceptFromPeer {
+  address: string; // canonical IP text
+  mac?: string; // lower-case aa:bb:cc:dd:ee:ff
+}
+
 export interface InstanceConfig {
   name: string;
   interface: string; // OS interface name (board aliases resolved)
@@ -69,6 +75,8 @@ export interface InstanceConfig {
   macCycleLink: boolean;
   sourceAddress?: string;
   unicastPeers: string[];
+  /** Only adverts from these sources count (docs/security.md); absent: from anyone. */
+  acceptFrom?: AcceptFromPeer[];
   checksum: ChecksumMode;
   auth: { type: 'none' } | { type: 'simple'; password: string };
   garp: { count: number; intervalMs: number; refreshMs: number };

@@ -7,6 +7,7 @@ import { isLinkLocalV6, notUnicast, parseIp } from './address.ts';
 import { childPath } from './tree.ts';
 import type { LNode, Loc, MapNode, ScalarNode, SeqNode } from './tree.ts';
 import type {
+  AcceptFromPeer,
   BoardInfo,
   ChecksumMode,
   ConfigIssue,
@@ -106,6 +107,7 @@ export const INSTANCE_KEYS = [
   'advbase',
   'advskew',
   'passphrase',
+  'accept_from',
 ] as const;
 /** Keys that mean nothing to CARP (it has no priority, no versions, HMAC instead of auth). */
 const VRRP_ONLY_KEYS: Record<string, string> = {
@@ -118,6 +120,7 @@ const VRRP_ONLY_KEYS: Record<string, string> = {
   unicast_peers: 'unicast CARP is not supported; unicast_peers is a VRRP key',
   checksum: 'checksum is a VRRP key (the CARP checksum has one form)',
   auth: 'CARP authenticates with passphrase (HMAC-SHA1); auth is a VRRPv2 key',
+  accept_from: 'accept_from is a VRRP key: CARP adverts are authenticated by the passphrase HMAC',
 };
 const CARP_ONLY_KEYS = ['vhid', 'advbase', 'advskew', 'passphrase'] as const;
 /** sc_key[20] in OpenBSD ip_carp.h. */
@@ -554,6 +557,8 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     unicastPeers.push(ip.address);
   }
 
+  const acceptFrom = validateAcceptFrom(ctx, get(m, 'accept_from'), family, cross);
+
   const ckNode = get(m, 'checksum');
   const checksum: ChecksumMode = asEnum(ctx, ckNode, ['auto', 'pseudo-header', 'vrrp-only'] as const) ?? 'auto';
   if (checksum !== 'auto' && (version !== 3 || family === 6))
@@ -585,6 +590,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     macCycleLink,
     ...(sourceAddress !== undefined ? { sourceAddress } : {}),
     unicastPeers,
+    ...(acceptFrom ? { acceptFrom } : {}),
     checksum,
     auth,
     garp,
@@ -594,6 +600,47 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     line: m.line,
   };
   return { cfg, node: m, nameNode, ok: ctx.errors.length === before };
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** accept_from: the routers whose adverts count (keepalived's check_unicast_src for multicast
+ *  too), each an address or `{ address, mac }` to also pin its Ethernet source. */
+function validateAcceptFrom(
+  ctx: Ctx,
+  n: LNode | undefined,
+  family: 4 | 6 | undefined,
+  cross: (at: Loc, reason: string) => void,
+): AcceptFromPeer[] | undefined {
+  if (!n) return undefined;
+  const out: AcceptFromPeer[] = [];
+  const list = asSeq(ctx, n);
+  if (list && list.items.length === 0) ctx.error(list, 'needs at least one address (or leave accept_from out)');
+  for (const item of list?.items ?? []) {
+    const map = item.kind === 'map' ? item : undefined;
+    if (map) checkKeys(ctx, map, ['address', 'mac']);
+    const addrNode = map ? get(map, 'address') : item;
+    if (map && !addrNode) missing(ctx, map, 'address');
+    const ip = asIp(ctx, addrNode);
+    let mac: string | undefined;
+    const macNode = map ? get(map, 'mac') : undefined;
+    const macText = asString(ctx, macNode, 'a MAC address (aa:bb:cc:dd:ee:ff)');
+    if (macText !== undefined) {
+      if (MAC_RE.test(macText)) mac = macText.toLowerCase();
+      else ctx.error(macNode!, `"${macText}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+    }
+    if (!ip) continue;
+    if (family !== undefined && ip.family !== family) {
+      cross(item, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+      continue;
+    }
+    if (out.some((p) => p.address === ip.address)) {
+      cross(item, `${ip.address} is listed twice`);
+      continue;
+    }
+    out.push({ address: ip.address, ...(mac ? { mac } : {}) });
+  }
+  return out;
 }
 
 /** A CARP instance (OpenBSD carp(4) / ucarp): vhid, advbase, advskew, passphrase, and the keys it

@@ -5,6 +5,7 @@ import type { PacketChannel } from '../../drivers/types.ts';
 import type { InstanceConfig } from '../config/types.ts';
 import { decodeFrame, simplePasswordAuthData } from '../core/packet/index.ts';
 import type { CountedDrop, DropCounts, PortStatus } from '../core/status.ts';
+import { refuseSource } from './accept-from.ts';
 import type { Instance } from './instance.ts';
 
 const keyOf = (family: 4 | 6, vrid: number) => `${family}:${vrid}`;
@@ -49,6 +50,12 @@ export class Port {
       this.count(d.reason);
       return;
     }
+    // Instances run on untagged interfaces (a VLAN is its own interface, eth0.100, with its own
+    // capture): a tagged frame seen on this one belongs to another VLAN of a trunk.
+    if (d.eth.vlan !== undefined) {
+      this.count('vlan-tagged');
+      return;
+    }
     if (d.kind === 'carp') {
       // A mixed segment stays quiet: CARP adverts no CARP instance here wants are counted under
       // their own reason, not as a VRRP error.
@@ -67,6 +74,11 @@ export class Port {
       // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
       // expected, not a drop. (Frames we inject for multicast are never captured back.)
       if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
+      return;
+    }
+    const refused = refuseSource(inst.cfg.acceptFrom, d.src, d.eth.src);
+    if (refused) {
+      inst.drop(refused);
       return;
     }
     if (d.advert.version !== inst.cfg.version) {

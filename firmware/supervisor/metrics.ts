@@ -37,6 +37,9 @@ export const DROP_REASONS = [
   'bad-icmpv6',
   'carp-advert',
   'vrrp-advert',
+  'vlan-tagged',
+  'source-not-accepted',
+  'source-mac-mismatch',
   'ignored',
 ] as const satisfies readonly CountedDrop[];
 // A reason added to CountedDrop but not above fails to compile here.
