@@ -77,17 +77,22 @@ export interface FakeDriverOptions {
 export function fakeChannelAccepts(opts: PacketChannelOptions, frame: Uint8Array): boolean {
   if (opts.filter !== undefined) return true;
   if (frame.length < 14) return false;
-  const type = (frame[12] << 8) | frame[13];
+  // As on Linux, where the NIC strips an 802.1Q tag into metadata before the kernel's filter runs
+  // and libpcap puts it back: the filter judges what follows the tag.
+  const tag = frame.length >= 18 && ((frame[12] << 8) | frame[13]) === 0x8100 ? 4 : 0;
+  const type = (frame[12 + tag] << 8) | frame[13 + tag];
   const vrrp =
-    (type === 0x0800 && frame.length > 23 && frame[23] === 112) ||
-    (type === 0x86dd && frame.length > 20 && frame[20] === 112);
+    (type === 0x0800 && frame.length > 23 + tag && frame[23 + tag] === 112) ||
+    (type === 0x86dd && frame.length > 20 + tag && frame[20 + tag] === 112);
   const udpPort = (ipLen: number, proto: number) =>
-    frame[14 + proto] === 17 && frame.length > 14 + ipLen + 4
-      ? (frame[14 + ipLen + 2] << 8) | frame[14 + ipLen + 3]
+    frame[14 + tag + proto] === 17 && frame.length > 14 + tag + ipLen + 4
+      ? (frame[14 + tag + ipLen + 2] << 8) | frame[14 + tag + ipLen + 3]
       : -1;
   const hsrp = (type === 0x0800 && udpPort(20, 9) === 1985) || (type === 0x86dd && udpPort(40, 6) === 2029);
   if (opts.hsrp === true && hsrp) return true;
-  const neighbor = type === 0x0806 || (type === 0x86dd && frame.length > 54 && frame[20] === 58 && frame[54] === 135);
+  const neighbor =
+    type === 0x0806 ||
+    (type === 0x86dd && frame.length > 54 + tag && frame[20 + tag] === 58 && frame[54 + tag] === 135);
   return (opts.vrrp !== false && vrrp) || (opts.neighbor === true && neighbor);
 }
 

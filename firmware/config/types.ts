@@ -71,6 +71,12 @@ export interface HsrpInstanceConfig {
   learn: boolean;
 }
 
+/** A router allowed to advertise for an instance, and optionally the Ethernet source it must use. */
+export interface AcceptFromPeer {
+  address: string; // canonical IP text
+  mac?: string; // lower-case aa:bb:cc:dd:ee:ff
+}
+
 export interface InstanceConfig {
   name: string;
   interface: string; // OS interface name (board aliases resolved)
@@ -92,6 +98,8 @@ export interface InstanceConfig {
   sourceAddress?: string;
   unicastPeers: string[];
   bfd?: BfdConfig; // VRRP only
+  /** Only adverts from these sources count (docs/security.md); absent: from anyone. */
+  acceptFrom?: AcceptFromPeer[];
   checksum: ChecksumMode;
   auth: { type: 'none' } | { type: 'simple'; password: string };
   garp: { count: number; intervalMs: number; refreshMs: number };
@@ -118,6 +126,15 @@ export interface MqttConfig {
   healthIntervalMs: number;
   protocolVersion: 4 | 5;
   offlineQueue: number;
+  /** Present only when the config has a `commands` block; absent = only `status`, unsigned. */
+  commands?: MqttCommandsConfig;
+}
+
+/** Remote commands over MQTT (docs/security.md): what this node executes, and whose signature it needs. */
+export interface MqttCommandsConfig {
+  allow: string[]; // command names; `status` alone when not set
+  trustedKeys: string[]; // Ed25519 PEM paths; when non-empty every command must be signed
+  replayWindowMs: number; // a signed command's ts must be within this of the node's clock
 }
 
 export interface OtaConfig {

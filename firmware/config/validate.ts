@@ -8,6 +8,7 @@ import { childPath } from './tree.ts';
 import type { LNode, Loc, MapNode, ScalarNode, SeqNode } from './tree.ts';
 import type {
   BfdConfig,
+  AcceptFromPeer,
   BoardInfo,
   ChecksumMode,
   ConfigIssue,
@@ -18,6 +19,7 @@ import type {
   MetricsConfig,
   SnmpConfig,
   StateSyncConfig,
+  MqttCommandsConfig,
   MqttConfig,
   OtaConfig,
   SyncGroupConfig,
@@ -120,6 +122,7 @@ export const INSTANCE_KEYS = [
   'md5_key',
   'md5_key_id',
   'learn',
+  'accept_from',
 ] as const;
 /** Keys that mean nothing to CARP (it has no priority, no versions, HMAC instead of auth). */
 const VRRP_ONLY_KEYS: Record<string, string> = {
@@ -133,6 +136,7 @@ const VRRP_ONLY_KEYS: Record<string, string> = {
   checksum: 'checksum is a VRRP key (the CARP checksum has one form)',
   auth: 'CARP authenticates with passphrase (HMAC-SHA1); auth is a VRRPv2 key',
   bfd: 'BFD drives VRRP takeovers only; bfd is a VRRP key',
+  accept_from: 'accept_from is a VRRP key: CARP adverts are authenticated by the passphrase HMAC',
 };
 const CARP_ONLY_KEYS = ['vhid', 'advbase', 'advskew', 'passphrase'] as const;
 /** sc_key[20] in OpenBSD ip_carp.h. */
@@ -152,6 +156,7 @@ const MQTT_KEYS = [
   'health_interval',
   'protocol_version',
   'offline_queue',
+  'commands',
 ] as const;
 const OTA_KEYS = ['root', 'trusted_keys', 'health_deadline', 'allow_downgrade'] as const;
 
@@ -575,6 +580,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   }
 
   const bfd = validateBfd(ctx, asMap(ctx, get(m, 'bfd')), family, cross);
+  const acceptFrom = validateAcceptFrom(ctx, get(m, 'accept_from'), family, cross);
 
   const ckNode = get(m, 'checksum');
   const checksum: ChecksumMode = asEnum(ctx, ckNode, ['auto', 'pseudo-header', 'vrrp-only'] as const) ?? 'auto';
@@ -608,6 +614,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     ...(sourceAddress !== undefined ? { sourceAddress } : {}),
     unicastPeers,
     ...(bfd ? { bfd } : {}),
+    ...(acceptFrom ? { acceptFrom } : {}),
     checksum,
     auth,
     garp,
@@ -617,6 +624,47 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     line: m.line,
   };
   return { cfg, node: m, nameNode, ok: ctx.errors.length === before };
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/** accept_from: the routers whose adverts count (keepalived's check_unicast_src for multicast
+ *  too), each an address or `{ address, mac }` to also pin its Ethernet source. */
+function validateAcceptFrom(
+  ctx: Ctx,
+  n: LNode | undefined,
+  family: 4 | 6 | undefined,
+  cross: (at: Loc, reason: string) => void,
+): AcceptFromPeer[] | undefined {
+  if (!n) return undefined;
+  const out: AcceptFromPeer[] = [];
+  const list = asSeq(ctx, n);
+  if (list && list.items.length === 0) ctx.error(list, 'needs at least one address (or leave accept_from out)');
+  for (const item of list?.items ?? []) {
+    const map = item.kind === 'map' ? item : undefined;
+    if (map) checkKeys(ctx, map, ['address', 'mac']);
+    const addrNode = map ? get(map, 'address') : item;
+    if (map && !addrNode) missing(ctx, map, 'address');
+    const ip = asIp(ctx, addrNode);
+    let mac: string | undefined;
+    const macNode = map ? get(map, 'mac') : undefined;
+    const macText = asString(ctx, macNode, 'a MAC address (aa:bb:cc:dd:ee:ff)');
+    if (macText !== undefined) {
+      if (MAC_RE.test(macText)) mac = macText.toLowerCase();
+      else ctx.error(macNode!, `"${macText}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+    }
+    if (!ip) continue;
+    if (family !== undefined && ip.family !== family) {
+      cross(item, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+      continue;
+    }
+    if (out.some((p) => p.address === ip.address)) {
+      cross(item, `${ip.address} is listed twice`);
+      continue;
+    }
+    out.push({ address: ip.address, ...(mac ? { mac } : {}) });
+  }
+  return out;
 }
 
 /** A CARP instance (OpenBSD carp(4) / ucarp): vhid, advbase, advskew, passphrase, and the keys it
@@ -1119,6 +1167,8 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
   const healthIntervalMs = asDuration(ctx, get(m, 'health_interval'), 1000, 3_600_000) ?? DEFAULTS.healthIntervalMs;
   const protocolVersion = asEnum(ctx, get(m, 'protocol_version'), [4, 5] as const) ?? DEFAULTS.protocolVersion;
   const offlineQueue = asInt(ctx, get(m, 'offline_queue'), 0, 1_000_000) ?? DEFAULTS.offlineQueue;
+  const cmdMap = asMap(ctx, get(m, 'commands'));
+  const commands = cmdMap ? validateMqttCommands(ctx, cmdMap, urlNode, url) : undefined;
   if (url === undefined) return undefined;
   return {
     url,
@@ -1129,7 +1179,43 @@ function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefine
     healthIntervalMs,
     protocolVersion,
     offlineQueue,
+    ...(commands ? { commands } : {}),
   };
+}
+
+/** Commands a node executes: read-only ones, plus the mutating ones only when listed. */
+const MQTT_COMMAND_NAMES = ['status', 'set-priority', 'maintenance', 'reload', 'ota'] as const;
+const MUTATING_COMMANDS = new Set(['set-priority', 'maintenance', 'reload', 'ota']);
+
+function validateMqttCommands(
+  ctx: Ctx,
+  m: MapNode,
+  urlNode: LNode | undefined,
+  url: string | undefined,
+): MqttCommandsConfig {
+  checkKeys(ctx, m, ['allow', 'trusted_keys', 'replay_window']);
+  const allow: string[] = [];
+  const allowNode = get(m, 'allow');
+  for (const item of seqItems(ctx, allowNode)) {
+    const name = asEnum(ctx, item, MQTT_COMMAND_NAMES);
+    if (name !== undefined && !allow.includes(name)) allow.push(name);
+  }
+  if (!allowNode) allow.push('status');
+  const trustedKeys: string[] = [];
+  for (const item of seqItems(ctx, get(m, 'trusted_keys'))) {
+    const p = asAbsPath(ctx, item);
+    probeWarn(ctx, item, p, 'read');
+    if (p !== undefined) trustedKeys.push(p);
+  }
+  const replayWindowMs = asDuration(ctx, get(m, 'replay_window'), 1_000, 3_600_000) ?? 60_000;
+  // A broker link without TLS carries commands in clear text, and anyone on the path can inject them.
+  const plain = url !== undefined && /^(mqtt|ws):/i.test(url);
+  if (plain && allow.some((c) => MUTATING_COMMANDS.has(c)))
+    ctx.warn(
+      urlNode ?? m,
+      `commands that change this node (${allow.filter((c) => MUTATING_COMMANDS.has(c)).join(', ')}) are allowed over plain ${url!.split(':')[0]}:// (no TLS)${trustedKeys.length ? '' : ' and unsigned'}: use mqtts:// or wss:// (docs/security.md)`,
+    );
+  return { allow, trustedKeys, replayWindowMs };
 }
 
 function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {

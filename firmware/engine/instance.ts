@@ -37,6 +37,7 @@ import {
   zeroCounters,
 } from '../core/status.ts';
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
+import { observeChecksumForm, type FormFollow } from '../core/vrrp/checksum-follow.ts';
 import type { Journal } from './journal.ts';
 import { BfdRunner } from './bfd-session.ts';
 import type { HsrpAction, HsrpEvent, HsrpState, HsrpStateName, HsrpTransitionReason } from '../core/hsrp/types.ts';
@@ -145,6 +146,9 @@ function randomCounter(): bigint {
   return (BigInt(b[0]) << 32n) | BigInt(b[1]);
 }
 
+/** At most one "following the peer's checksum form" line per this many ms. */
+const FORM_LOG_MS = 10_000;
+
 export class Instance {
   /** The VRRP machine (for a CARP instance: the initial state only, never stepped). */
   state: VrrpState;
@@ -157,6 +161,9 @@ export class Instance {
   /** Where the VIPs live: the NIC itself, or the macvlan in mac_mode virtual. */
   readonly addrIfname: string;
   checksumForm: ChecksumForm;
+  private formFollow: FormFollow | undefined; // checksum: auto, adverts in the other form from the master
+  private formSwitches = 0;
+  private formLoggedAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = 0;
   private armedFor = 0;
@@ -335,15 +342,29 @@ export class Instance {
   /** A decoded advertisement for our VRID (already checked for version and auth). */
   receive(src: string, advert: VrrpAdvert, form: ChecksumForm): void {
     this.counters.advertsReceived++;
-    if (this.cfg.checksum === 'auto' && this.cfg.family === 4 && this.cfg.version === 3 && form !== this.checksumForm) {
-      // Follow the peers' checksum form (RFC 5798 vs RFC 9568 split), so both sides accept each other.
-      this.env.log.info(
-        { instance: this.name, from: this.checksumForm, to: form, peer: src },
-        "following the peer's VRRPv3 IPv4 checksum form",
-      );
-      this.checksumForm = form;
+    if (this.cfg.checksum === 'auto' && this.cfg.family === 4 && this.cfg.version === 3 && !this.carp) {
+      // Follow the master's checksum form (RFC 5798 vs RFC 9568 split), never a stray advert's:
+      // core/vrrp/checksum-follow.ts says when.
+      const v = observeChecksumForm(this.state, this.checksumForm, form, src, advert, this.formFollow, this.env.now());
+      this.formFollow = v.next;
+      if (v.follow) this.followForm(form, src);
     }
     this.feed({ type: 'advert', src, advert });
+  }
+
+  /** Switches the checksum form we send; logged at most once per FORM_LOG_MS (alternating forms
+   *  must not become a log line per packet on the engine thread). */
+  private followForm(form: ChecksumForm, src: string): void {
+    const from = this.checksumForm;
+    this.checksumForm = form;
+    this.formSwitches++;
+    const now = this.env.now();
+    if (now - this.formLoggedAt < FORM_LOG_MS) return;
+    this.formLoggedAt = now;
+    this.env.log.info(
+      { instance: this.name, from, to: form, peer: src, switches: this.formSwitches },
+      "following the peer's VRRPv3 IPv4 checksum form",
+    );
   }
 
   /** One CARP machine step; a VRRP-only event (an advert) never reaches here. */

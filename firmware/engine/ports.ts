@@ -5,6 +5,7 @@ import type { PacketChannel } from '../../drivers/types.ts';
 import type { InstanceConfig } from '../config/types.ts';
 import { decodeFrame, simplePasswordAuthData } from '../core/packet/index.ts';
 import type { CountedDrop, DropCounts, PortStatus } from '../core/status.ts';
+import { refuseSource } from './accept-from.ts';
 import type { Instance } from './instance.ts';
 
 const keyOf = (family: 4 | 6, vrid: number) => `${family}:${vrid}`;
@@ -55,6 +56,12 @@ export class Port {
       this.count(d.reason);
       return;
     }
+    // Instances run on untagged interfaces (a VLAN is its own interface, eth0.100, with its own
+    // capture): a tagged frame seen on this one belongs to another VLAN of a trunk.
+    if (d.eth.vlan !== undefined) {
+      this.count('vlan-tagged');
+      return;
+    }
     if (d.kind === 'hsrp') {
       // HSRP on UDP: a group no instance here runs is counted under its own reason.
       const inst = this.byKey.get(hsrpKeyOf(d.version, d.family, d.message.group));
@@ -80,6 +87,11 @@ export class Port {
       // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
       // expected, not a drop. (Frames we inject for multicast are never captured back.)
       if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
+      return;
+    }
+    const refused = refuseSource(inst.cfg.acceptFrom, d.src, d.eth.src);
+    if (refused) {
+      inst.drop(refused);
       return;
     }
     if (d.advert.version !== inst.cfg.version) {

@@ -38,6 +38,9 @@ export const DROP_REASONS = [
   'carp-advert',
   'vrrp-advert',
   'hsrp-message',
+  'vlan-tagged',
+  'source-not-accepted',
+  'source-mac-mismatch',
   'ignored',
 ] as const satisfies readonly CountedDrop[];
 // A reason added to CountedDrop but not above fails to compile here.

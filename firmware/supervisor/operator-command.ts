@@ -10,8 +10,20 @@ export type OperatorCommand =
 
 export const OPERATOR_COMMANDS: readonly OperatorCommand['cmd'][] = ['status', 'reload', 'set-priority', 'maintenance'];
 
+/** The arguments each command takes (`cmd` is the control socket's own member). */
+const ARGUMENTS: Record<string, readonly string[]> = {
+  status: [],
+  reload: [],
+  'set-priority': ['instance', 'value'],
+  maintenance: ['on', 'instance'],
+};
+
 /** Parses `args` of command `name`; throws CommandError('bad-argument' | 'unknown-command'). */
 export function parseOperatorCommand(name: unknown, args: Record<string, unknown>): OperatorCommand {
+  const known = typeof name === 'string' && Object.hasOwn(ARGUMENTS, name) ? ARGUMENTS[name] : undefined;
+  const extra = known && Object.keys(args).find((k) => k !== 'cmd' && !known.includes(k));
+  if (extra !== undefined)
+    throw new CommandError('bad-argument', `unknown argument '${extra.slice(0, 32)}' for ${String(name)}`);
   switch (name) {
     case 'status':
       return { cmd: 'status' };
@@ -20,10 +32,10 @@ export function parseOperatorCommand(name: unknown, args: Record<string, unknown
     case 'set-priority': {
       if (typeof args.instance !== 'string') throw new CommandError('bad-argument', '"instance" (string) is required');
       const v = args.value;
-      if (v !== null && v !== undefined && typeof v !== 'number')
+      if (v !== null && v !== undefined && !(typeof v === 'number' && Number.isInteger(v)))
         throw new CommandError(
           'bad-argument',
-          '"value" must be a number 1..254, or null to restore the configured one',
+          '"value" must be an integer 1..254 (not a string or a boolean), or null to restore the configured one',
         );
       return { cmd: 'set-priority', instance: args.instance, value: v ?? null };
     }

@@ -41,11 +41,20 @@ export function parseRequest(name: string, payload: Uint8Array): ParsedRequest {
     }
   }
   if (!isObject(body)) return { ok: false, id, code: 'bad-request', message: 'request must be a JSON object' };
+  // Strict: a misspelt or smuggled member is an error, never silently ignored.
+  const unknown = Object.keys(body).find((k) => k !== 'id' && k !== 'args');
   if (body.id !== undefined && body.id !== null) {
     if (typeof body.id === 'number' && Number.isFinite(body.id)) id = String(body.id);
     else if (typeof body.id === 'string' && body.id.length > 0 && body.id.length <= MAX_ID_CHARS) id = body.id;
     else return { ok: false, id, code: 'bad-request', message: `id must be a string of 1..${MAX_ID_CHARS} characters` };
   }
+  if (unknown !== undefined)
+    return {
+      ok: false,
+      id,
+      code: 'bad-request',
+      message: `unknown field '${unknown.slice(0, 32)}' (a request has id and args)`,
+    };
   if (!(COMMANDS as readonly string[]).includes(name)) {
     return {
       ok: false,

@@ -11,6 +11,13 @@ import mqtt from 'mqtt';
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import { backoffDelayMs } from './backoff.ts';
+import {
+  CommandAuth,
+  confineResponseTopic,
+  DEFAULT_REPLAY_WINDOW_MS,
+  READ_ONLY_COMMANDS,
+  requestKey,
+} from './command-auth.ts';
 import { parseRequest, ReplyCache, TWO_PHASE } from './commands.ts';
 import { HealthSampler } from './health.ts';
 import {
@@ -124,6 +131,9 @@ export class Telemetry {
   private rejected = 0;
 
   private readonly cache = new ReplyCache(256);
+  private readonly auth: CommandAuth;
+  private refused = 0; // commands refused by the allowlist or the signature check
+  private retainedIgnored = 0; // retained command messages, never executed
   private running = 0;
   private sampler: HealthSampler | null = null;
   private lastLog = new Map<string, number>();
@@ -145,6 +155,15 @@ export class Telemetry {
       stateCoalesceMs: cfg.stateCoalesceMs ?? DEFAULTS.stateCoalesceMs,
     };
     this.events = new AckQueue<Msg>(Math.max(1, Math.floor(cfg.offlineQueue)));
+    this.auth = new CommandAuth(
+      {
+        allow: cfg.commands?.allow ?? READ_ONLY_COMMANDS,
+        trustedKeys: cfg.commands?.trustedKeys ?? [],
+        replayWindowMs: cfg.commands?.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS,
+      },
+      host.node,
+    );
+    for (const e of this.auth.keyErrors) log.error({ err: e }, 'telemetry: a command key does not load (ignored)');
   }
 
   /** Starts connecting in the background; returns at once and never throws on broker trouble. */
@@ -244,6 +263,8 @@ export class Telemetry {
       oversized: this.oversized,
       rejected: this.rejected,
       inFlight: this.inFlight,
+      refused: this.refused,
+      retainedIgnored: this.retainedIgnored,
     };
   }
 
@@ -365,7 +386,10 @@ export class Telemetry {
       },
       'telemetry: connected to MQTT broker',
     );
-    client.subscribe(this.topics.cmdFilter, { qos: 1 }, (err) => {
+    // Retain Handling 2 (MQTT 5 section 3.8.3.1): the broker sends no retained command at
+    // subscribe time; a retained one that still arrives (3.1.1) is dropped in onMessage.
+    const subOpts = this.cfg.protocolVersion === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
+    client.subscribe(this.topics.cmdFilter, subOpts, (err) => {
       if (err && gen === this.gen)
         this.rateLog('warn', 'subscribe', { err: err.message }, 'telemetry: cannot subscribe to commands');
     });
@@ -568,11 +592,47 @@ export class Telemetry {
   private onMessage(gen: number, topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (gen !== this.gen || !topic.startsWith(this.topics.cmdPrefix)) return;
     const name = topic.slice(this.topics.cmdPrefix.length);
+    // A retained command would run again at every restart and reconnect: never executed, and
+    // not answered (the requester is long gone; an answer per reconnect would be noise).
+    if (packet.retain) {
+      this.retainedIgnored++;
+      this.rateLog('warn', 'retained', { cmd: name.slice(0, 64) }, 'telemetry: retained command ignored');
+      return;
+    }
     const v5 = this.cfg.protocolVersion === 5;
     const responseTopic = v5 ? packet.properties?.responseTopic : undefined;
     const corr = v5 ? packet.properties?.correlationData : undefined;
-    const route: Route = { topic: responseTopic || this.topics.reply, correlationData: corr };
-    const req = parseRequest(name, payload);
+    const route: Route = {
+      topic: confineResponseTopic(responseTopic, this.topics.reply),
+      correlationData: corr,
+    };
+    const refuse = (id: string | null, code: string, message: string) => {
+      this.refused++;
+      this.rateLog('warn', 'refused', { cmd: name.slice(0, 64), code }, 'telemetry: command refused');
+      this.reply(route, { id, cmd: name.slice(0, 64), status: 'failed', error: { code, message } });
+    };
+    let body: Uint8Array = payload;
+    let key: string | null = null;
+    if (this.auth.signed) {
+      // Checked before any crypto: the allowlist, then an exact repeat (answered from the cache).
+      if (!this.auth.allowed(name)) {
+        refuse(null, 'not-allowed', `command '${name.slice(0, 64)}' is not allowed on this node`);
+        return;
+      }
+      key = requestKey(name, null, Buffer.from('signed'), payload);
+      const seen = key ? this.cache.get(key) : undefined;
+      if (seen) {
+        this.reply(route, seen);
+        return;
+      }
+      const u = this.auth.unwrap(name, payload, this.now());
+      if (!u.ok) {
+        refuse(null, u.code, u.message);
+        return;
+      }
+      body = u.body;
+    }
+    const req = parseRequest(name, body);
     if (!req.ok) {
       this.reply(route, {
         id: req.id,
@@ -582,16 +642,19 @@ export class Telemetry {
       });
       return;
     }
-    // A reply is re-sent only for the same command with the same id (or correlation data): an id
-    // reused for another command is a new request.
-    const key =
-      req.id !== null
-        ? `id:${req.name}:${req.id}`
-        : corr
-          ? `corr:${req.name}:${Buffer.from(corr).toString('hex')}`
-          : null;
-    if (key) {
-      const seen = this.cache.get(key);
+    if (!this.auth.allowed(req.name)) {
+      refuse(
+        req.id,
+        'not-allowed',
+        `command '${req.name}' is not allowed on this node (telemetry.mqtt.commands.allow)`,
+      );
+      return;
+    }
+    // A reply is re-sent only for the identical request (see requestKey): an id reused for
+    // another command or with other arguments is a new request.
+    if (!key) {
+      key = requestKey(req.name, req.id, corr, payload);
+      const seen = key ? this.cache.get(key) : undefined;
       if (seen) {
         this.reply(route, seen);
         return;

@@ -49,6 +49,8 @@ export interface TelemetryStats {
   oversized: number; // messages dropped because they exceed the broker's Maximum Packet Size
   rejected: number; // QoS 1 messages the broker refused with a PUBACK failure code (MQTT 5)
   inFlight: number; // QoS 1 publishes awaiting PUBACK on the current connection
+  refused: number; // commands refused: not in the allowlist, or unsigned / badly signed / replayed
+  retainedIgnored: number; // retained command messages dropped unexecuted
 }
 
 /** Thrown by TelemetryHost.command for bad arguments or an unknown instance. */

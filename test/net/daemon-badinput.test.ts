@@ -414,4 +414,88 @@ test(`a flood of ${CLASSES.length} x ${PER_CLASS} bad frames at a master and a b
   });
 });
 
+test("spoofed adverts (priority 0 and 255, the other checksum form, a router's address from the wrong MAC, another VLAN) at a pair with accept_from: no change of master, each counted", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-spoof-'));
+  await withLab({ routers: 2, clients: 1 }, async (lab) => {
+    const hs: TandemHandle[] = [];
+    const [r1, r2] = lab.routers;
+    const VMAC = '00:00:5e:00:01:33'; // VRID 51: tandem advertises from the virtual MAC
+    const accept = `accept_from: [{ address: ${r1.ipv4}, mac: "${VMAC}" }, { address: ${r2.ipv4}, mac: "${VMAC}" }]`;
+    const yaml = (priority: number) =>
+      instanceYaml({ name: 'lan', ifname: 'eth0', vrid: 51, priority, addresses: [`${VIP}/24`], extra: [accept] });
+    try {
+      hs.push(await startTandem(lab, r1, yaml(200)));
+      hs.push(await startTandem(lab, r2, yaml(100)));
+      await waitForStatus(hs[0], (s) => stateOf(s, 'lan') === 'master', 8000);
+      await waitForStatus(hs[1], (s) => stateOf(s, 'lan') === 'backup', 8000);
+      await sleep(300);
+      const before = await Promise.all(hs.map((h) => h.status()));
+      const spoof = (src: string, advert: VrrpAdvert, o: { form?: 'vrrp-only'; vlan?: number } = {}) =>
+        encodeVrrpFrame({ srcMac: ATTACKER_MAC, family: 4, src, advert, checksumForm: o.form, vlan: o.vlan });
+      const N = 150;
+      // [what, frame, where counted, reason; at the router whose own address it forges: own-packet]
+      const kinds: [string, Uint8Array, 'port' | 'lan', string, string?][] = [
+        ['priority 255', spoof(ATTACKER, v3({ priority: 255 })), 'lan', 'source-not-accepted'],
+        ['priority 0', spoof(ATTACKER, v3({ priority: 0 })), 'lan', 'source-not-accepted'],
+        [
+          'the other checksum form',
+          spoof(ATTACKER, v3({ priority: 1 }), { form: 'vrrp-only' }),
+          'lan',
+          'source-not-accepted',
+        ],
+        [
+          "priority 0 as the master's address",
+          spoof(r1.ipv4, v3({ priority: 0 })),
+          'lan',
+          'source-mac-mismatch',
+          r1.ipv4,
+        ],
+        [
+          "priority 255 as the backup's address",
+          spoof(r2.ipv4, v3({ priority: 255 })),
+          'lan',
+          'source-mac-mismatch',
+          r2.ipv4,
+        ],
+        ['priority 255, 802.1Q VLAN 7', spoof(ATTACKER, v3({ priority: 255 }), { vlan: 7 }), 'port', 'vlan-tagged'],
+      ];
+      const frames = Array.from({ length: N }, () => kinds.map((k) => k[1])).flat();
+      await inject(lab, lab.clients[0].ns, frames, dir);
+      await sleep(500);
+      const after = await Promise.all(hs.map((h) => h.status()));
+      for (const k of [0, 1]) {
+        const i0 = before[k].instances[0],
+          i1 = after[k].instances[0];
+        assert.is(hs[k].proc.exitCode, null);
+        assert.is(i1.state, i0.state, `r${k + 1} state`);
+        assert.is(i1.counters.transitions, i0.counters.transitions, `r${k + 1} transitions`);
+        assert.is(i1.masterIp, i0.masterIp, `r${k + 1} master`);
+        const b = countsOf1(before[k]),
+          a = countsOf1(after[k]);
+        const got = { port: delta(b.port, a.port), lan: delta(b.lan, a.lan) };
+        console.log(
+          `  r${k + 1}: ${JSON.stringify(got)}, capture dropped ${capDropped(after[k]) - capDropped(before[k])}`,
+        );
+        const want: { port: Counts; lan: Counts } = { port: {}, lan: {} };
+        for (const [, , where, reason, forged] of kinds) {
+          const r = forged === lab.routers[k].ipv4 ? 'own-packet' : reason;
+          want[where][r] = (want[where][r] ?? 0) + N;
+        }
+        if (capDropped(after[k]) === capDropped(before[k])) assert.equal(got, want, `r${k + 1} counts`);
+        else
+          for (const w of ['port', 'lan'] as const)
+            for (const [r, n] of Object.entries(got[w])) assert.ok(n <= (want[w][r] ?? 0));
+      }
+    } finally {
+      await stopAll(hs);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const countsOf1 = (s: TandemStatus) => ({
+  port: { ...s.interfaces.find((p) => p.name === 'eth0')!.drops } as Counts,
+  lan: { ...s.instances.find((i) => i.name === 'lan')!.counters.drops } as Counts,
+});
+
 test.run();

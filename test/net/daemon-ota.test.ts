@@ -78,7 +78,7 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
   });
   await new Promise<void>((res, rej) => {
     sub.once('connect', () =>
-      sub.subscribe([`${prefix}/ops`, `${prefix}/r1/events`], { qos: 1 }, (e) => (e ? rej(e) : res())),
+      sub.subscribe([`${prefix}/r1/reply/ops`, `${prefix}/r1/events`], { qos: 1 }, (e) => (e ? rej(e) : res())),
     );
     sub.once('error', rej);
   });
@@ -87,7 +87,7 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
       const [r1, r2] = lab.routers;
       let t1: TandemHandle | undefined, t2: TandemHandle | undefined;
       try {
-        const tel = `telemetry:\n  mqtt:\n    url: mqtt+unix://${broker.socketPath}\n    topic_prefix: ${prefix}\n`;
+        const tel = `telemetry:\n  mqtt:\n    url: mqtt+unix://${broker.socketPath}\n    topic_prefix: ${prefix}\n    commands: { allow: [status, ota] }\n`;
         t1 = await startTandem(
           lab,
           r1,
@@ -105,7 +105,7 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
         await sleep(500); // telemetry connected and subscribed
         sub.publish(`${prefix}/r1/cmd/ota`, JSON.stringify({ id: 'u-1', args: { source: v2 } }), {
           qos: 1,
-          properties: { responseTopic: `${prefix}/ops`, correlationData: Buffer.from('u-1') },
+          properties: { responseTopic: `${prefix}/r1/reply/ops`, correlationData: Buffer.from('u-1') },
         });
         const t0 = Date.now();
         while (Date.now() - t0 < 20_000 && !replies.some((r) => r.status === 'done' || r.status === 'failed'))

@@ -16,7 +16,7 @@ interface Msg {
 }
 
 function telemetryYaml(url: string, prefix: string): string {
-  return `telemetry:\n  mqtt:\n    url: ${url}\n    topic_prefix: ${prefix}\n    health_interval: 1s\n`;
+  return `telemetry:\n  mqtt:\n    url: ${url}\n    topic_prefix: ${prefix}\n    health_interval: 1s\n    commands: { allow: [status, maintenance] }\n`;
 }
 
 async function subscriber(url: string, topic: string) {
@@ -124,7 +124,7 @@ test('an operator sees state, events and health, and puts a router into maintena
         await waitForStatus(t1, (s) => stateOf(s) === 'master', 5000);
 
         // Maintenance from the broker (MQTT 5 request/response): r1 hands over and stays backup.
-        const replyTopic = `${prefix}/ops/reply`;
+        const replyTopic = `${prefix}/r1/reply/ops`; // replies stay under the node's reply topic
         await new Promise<void>((res, rej) =>
           sub.client.subscribe(replyTopic, { qos: 1 }, (e) => (e ? rej(e) : res())),
         );

@@ -131,8 +131,15 @@ function captureLog() {
   return { lines, log: { info: rec('info'), warn: rec('warn'), error: rec('error'), debug: rec('debug') } };
 }
 
+/** Every command allowed: these tests exercise the commands themselves (the allowlist, signing
+ *  and the ACL are test/net/telemetry-command-auth.test.ts). */
+const ALL_COMMANDS = {
+  allow: ['status', 'set-priority', 'maintenance', 'reload', 'ota'],
+  trustedKeys: [],
+  replayWindowMs: 60_000,
+};
 const cfgFor = (url: string, over: Partial<MqttConfig> = {}): MqttConfig =>
-  testMqttConfig(url, { stateCoalesceMs: 30, ...over });
+  testMqttConfig(url, { stateCoalesceMs: 30, commands: ALL_COMMANDS, ...over });
 
 const jsonOf = (got: Got[], topic: string) => got.filter((g) => g.topic === topic).map((g) => g.json);
 
@@ -149,7 +156,7 @@ function assertSchemas(got: Got[], topicSchema: (t: string) => string | undefine
 
 const schemaByTopic = (t: string) => {
   const m = /^tandem\/r1\/(status|state|events|health|reply)$/.exec(t);
-  return m ? m[1] : t.startsWith('replies/') ? 'reply' : undefined;
+  return m ? m[1] : t.startsWith('tandem/r1/reply/') ? 'reply' : undefined;
 };
 
 // ---- tests ----
@@ -248,7 +255,7 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
   const tm = new Telemetry(cfgFor(broker.url), host, log);
   let sub: Awaited<ReturnType<typeof listen>> | undefined;
   try {
-    sub = await listen(broker.url, 'replies/#');
+    sub = await listen(broker.url, 'tandem/r1/reply/#');
     tm.start();
     await waitFor('connected', () => tm.stats().connected);
     await sleep(100); // the SUBSCRIBE to cmd/+ follows the CONNACK
@@ -257,9 +264,9 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
       const corr = Buffer.from(`c${++n}`);
       sub!.c.publish(`tandem/r1/cmd/${name}`, typeof body === 'string' ? body : JSON.stringify(body), {
         qos: 1,
-        properties: { responseTopic: `replies/${n}`, correlationData: corr },
+        properties: { responseTopic: `tandem/r1/reply/${n}`, correlationData: corr },
       });
-      return `replies/${n}`;
+      return `tandem/r1/reply/${n}`;
     };
     const repliesOn = (t: string) => sub!.got.filter((g) => g.topic === t);
 
@@ -300,14 +307,14 @@ test('v5 commands: replies go to the Response Topic with the Correlation Data; t
     assert.is(final(rBadJson).json.error.code, 'bad-json');
     // Correlation Data comes back byte for byte.
     for (const [i, t] of [rStatus, rPrio, rReload].entries()) {
-      const idx = Number(t.split('/')[1]);
+      const idx = Number(t.split('/').at(-1));
       for (const g of repliesOn(t)) assert.is(Buffer.from(g.props.correlationData).toString(), `c${idx}`, `reply ${i}`);
     }
     assert.ok(assertSchemas(sub.got, schemaByTopic) >= 12);
 
-    // A repeated id is answered from the cache, not executed again.
+    // A repeated request (same id, same bytes) is answered from the cache, not executed again.
     const before = host.executed.length;
-    const rDup = ask('set-priority', { id: 'p1', args: { instance: 'lan', value: 130 } });
+    const rDup = ask('set-priority', { id: 'p1', args: { instance: 'lan', value: 120 } });
     const rDupReload = ask('reload', { id: 'l1' });
     await waitFor('duplicate replies', () => repliesOn(rDup).length >= 1 && repliesOn(rDupReload).length >= 1);
     await sleep(300);
@@ -361,7 +368,7 @@ test('v3.1.1 commands: replies on <prefix>/<node>/reply echo the request id', as
     ask('ota', { id: 'b', args: { source: 'x' } });
     ask('nope', { id: 'c' });
     ask('maintenance', { id: 'd', args: { on: 'yes' } });
-    ask('set-priority', { id: 'a', args: { instance: 'lan', value: 1 } }); // duplicate id
+    ask('set-priority', { id: 'a', args: { instance: 'lan', value: 77 } }); // a duplicate delivery
     const byId = (id: string) => sub!.got.filter((g) => g.json.id === id).map((g) => g.json);
     await waitFor(
       'replies',

@@ -403,6 +403,25 @@ test('RFC 5798 6.4.3: a priority-0 advert heard by the master triggers an advert
   assert.is(r.state.adverTimerMs, T0 + 10_000);
 });
 
+test('tandem: a master answers at most 2 priority-0 adverts per Advertisement_Interval (a spoofed flood is not echoed)', () => {
+  // Issue #12: 500 spoofed priority-0 adverts used to draw 500 adverts.
+  let s = master();
+  let sent = 0;
+  for (let i = 0; i < 500; i++) {
+    const r = st(s, rx(HIGHER, adv(0)), T0 + 9000 + i); // 500 in 500 ms, inside one 1 s interval
+    sent += r.actions.filter((a) => a.type === 'send-advert').length;
+    s = r.state;
+  }
+  assert.is(sent, 2, 'two answers in the one interval the flood spans');
+  assert.is(s.name, 'master');
+  const later = st(s, rx(HIGHER, adv(0)), T0 + 10_000);
+  assert.equal(
+    later.actions,
+    [{ type: 'send-advert', priority: 100, maxAdverIntervalCs: 100 }],
+    'answered again next interval',
+  );
+});
+
 test('tandem: the owner as master runs 6.4.3 too, so two owners converge by address', () => {
   const m = master(cfg({ priority: 255 }));
   assert.is(st(m, rx(HIGHER, adv(255)), T0).state.name, 'backup');

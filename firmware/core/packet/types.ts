@@ -69,7 +69,10 @@ export type DropReason =
   | 'vrrp-advert' // a VRRP advert for a number only a CARP instance uses here
   | 'hsrp-message' // an HSRP message for a group no HSRP instance here runs
   | 'bad-arp' // malformed ARP
-  | 'bad-icmpv6'; // malformed ICMPv6 / ND
+  | 'bad-icmpv6' // malformed ICMPv6 / ND
+  | 'vlan-tagged' // an 802.1Q-tagged frame on an interface whose instances are untagged (another VLAN)
+  | 'source-not-accepted' // an advert from an address not in the instance's accept_from
+  | 'source-mac-mismatch'; // an accept_from address with a pinned MAC, from another Ethernet source
 
 export interface EthernetHeader {
   dst: string;

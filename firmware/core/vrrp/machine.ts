@@ -33,7 +33,8 @@ import type {
 /** The state less what is derived from it (Skew_Time, Master_Down_Interval). */
 type StateFields = Omit<VrrpState, 'skewTimeCs' | 'masterDownIntervalCs'>;
 
-/** How many times per Advertisement_Interval a master answers lower masters (split brain). */
+/** How many times per Advertisement_Interval a master answers lower masters (split brain) and
+ *  priority-0 adverts, together. */
 const LOWER_MASTER_ANSWERS = 2;
 
 /** Builds a state, recomputing Skew_Time and Master_Down_Interval (RFC 5798 6.1) from its fields. */
@@ -478,9 +479,19 @@ function backupRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
 /** RFC 5798 6.4.3 "If an ADVERTISEMENT is received" in Master. */
 function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): VrrpStepResult {
   const rearm = (): VrrpState => withChanges(s, { adverTimerMs: nowMs + csToMs(s.config.advertIntervalCs) });
+  const interval = csToMs(s.config.advertIntervalCs);
+  const w = s.lowerMasterAnswers;
+  const fresh = w === undefined || nowMs - w.sinceMs >= interval;
+  const answered = (): Pick<StateFields, 'lowerMasterAnswers'> => ({
+    lowerMasterAnswers: fresh ? { sinceMs: nowMs, count: 1 } : { sinceMs: w.sinceMs, count: w.count + 1 },
+  });
   if (adv.priority === 0) {
-    // "Send an ADVERTISEMENT, Reset the Adver_Timer to Advertisement_Interval".
-    const next = rearm();
+    // "Send an ADVERTISEMENT, Reset the Adver_Timer to Advertisement_Interval". tandem: within
+    // the same budget as the answers to lower masters below, so spoofed priority-0 adverts
+    // (500 in) cannot become a flood of adverts (500 out); one answer already tells the backups.
+    if (!fresh && w.count >= LOWER_MASTER_ANSWERS)
+      return ignored(s, `priority 0 from ${src}: ${w.count} answers in the last ${nowMs - w.sinceMs} ms`);
+    const next = withChanges(rearm(), answered());
     return { state: next, actions: [advert(next)] };
   }
   const better =
@@ -506,15 +517,10 @@ function masterRx(s: VrrpState, src: string, adv: VrrpAdvert, nowMs: number): Vr
   // LOWER_MASTER_ANSWERS per Advertisement_Interval: enough to answer a split brain and the
   // loser's farewell advert, while a flood of (spoofed) lower adverts cannot become a flood of
   // gratuitous ARPs, nor two routers that both think they win ping-pong at wire speed.
-  const interval = csToMs(s.config.advertIntervalCs);
-  const w = s.lowerMasterAnswers;
-  const fresh = w === undefined || nowMs - w.sinceMs >= interval;
   if (!fresh && w.count >= LOWER_MASTER_ANSWERS) {
     return ignored(s, `lower master ${src}: ${w.count} answers in the last ${nowMs - w.sinceMs} ms`);
   }
-  const next = withChanges(rearm(), {
-    lowerMasterAnswers: fresh ? { sinceMs: nowMs, count: 1 } : { sinceMs: w.sinceMs, count: w.count + 1 },
-  });
+  const next = withChanges(rearm(), answered());
   return { state: next, actions: [{ type: 'announce' }, advert(next)] };
 }
 
