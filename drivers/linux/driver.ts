@@ -62,6 +62,7 @@ import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
+import { Nft, VipFilters } from './nft.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -193,6 +194,7 @@ export class LinuxDriver implements Driver {
   private readonly joined = new Map<string, number>(); // "ifname|mac" -> references
   private readonly channels = new Set<PacketChannel>();
   private readonly raws = new Set<RawVrrpSocket>();
+  private readonly vipFilters = new VipFilters(new Nft()); // nftables, opened on first use
   private closed = false;
 
   constructor(opts: LinuxDriverOptions = {}) {
@@ -480,6 +482,14 @@ export class LinuxDriver implements Driver {
     return wrapped;
   }
 
+  setVipFilter(name: string, addresses: readonly string[]): void {
+    this.vipFilters.set(name, addresses);
+  }
+
+  removeVipFilter(name: string): void {
+    this.vipFilters.remove(name);
+  }
+
   private leaveQuietly(ifname: string, group: string): void {
     try {
       this.leaveMulticast(ifname, group);
@@ -502,5 +512,6 @@ export class LinuxDriver implements Driver {
     this.watcher = null;
     this.rt.close();
     c.close(this.ioFd);
+    this.vipFilters.close();
   }
 }

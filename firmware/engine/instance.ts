@@ -38,6 +38,7 @@ import {
 } from '../core/status.ts';
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
 import type { Journal } from './journal.ts';
+import { AcceptFilter, vipFilterName } from './accept-filter.ts';
 import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceHooks {
@@ -146,6 +147,7 @@ export class Instance {
   private sendErrorStreak = 0; // failed sends since the last good one
   private lastTransitionUnixMs: number | null = null;
   private masterReason: MasterReason | null = null;
+  private readonly acceptFilter: AcceptFilter; // RFC 5798 6.1 Accept_Mode false
 
   constructor(
     public cfg: InstanceConfig,
@@ -156,6 +158,7 @@ export class Instance {
     this.addrIfname =
       cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid, cfg.protocol) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
+    this.acceptFilter = new AcceptFilter(vipFilterName(cfg, ifindex), env.driver, env.journal);
     this.state = initialState(toVrrpConfig(cfg, env.primaryIp, this.checksumForm), env.now());
     if (cfg.protocol === 'carp') {
       this.carp = {
@@ -220,6 +223,7 @@ export class Instance {
    *  of announcements, ...): the machine keeps its state, so a master stays master. */
   reconfigure(cfg: InstanceConfig): void {
     this.cfg = cfg;
+    if (this.owning) this.applyAcceptFilter(true); // accept_mode or priority 255 may have changed
     if (this.carp) {
       this.carp.auth = carpAuth(cfg);
       const r = carpReconfigure(this.carp.state, toCarpConfig(cfg, this.env.primaryIp), this.env.now());
@@ -523,6 +527,7 @@ export class Instance {
       log.error({ instance: this.name, err: (e as Error).message }, 'could not put the virtual MAC in place');
       failed = true;
     }
+    if (!this.applyAcceptFilter(true)) failed = true; // before the addresses: no window of accepting
     for (const a of c.addresses) {
       const cidr = `${a.address}/${a.prefixLength}`;
       journal.recordAddress(this.addrIfname, cidr);
@@ -566,6 +571,7 @@ export class Instance {
         );
       }
     }
+    this.applyAcceptFilter(false);
     try {
       if (c.macMode === 'move') {
         driver.setMac(c.interface, this.env.nicMac, { cycleLink: c.macCycleLink });
@@ -575,6 +581,17 @@ export class Instance {
       }
     } catch (e) {
       log.error({ instance: this.name, err: (e as Error).message }, 'could not restore the MAC');
+    }
+  }
+
+  /** Accept_Mode's filter to match the state; false (logged) when the driver failed. */
+  private applyAcceptFilter(master: boolean): boolean {
+    try {
+      this.acceptFilter.apply(this.cfg, master);
+      return true;
+    } catch (e) {
+      this.env.log.error({ instance: this.name, err: (e as Error).message }, 'could not set the accept_mode filter');
+      return false;
     }
   }
 
