@@ -914,7 +914,7 @@ function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {
   return {
     root: asAbsPath(ctx, get(m, 'root')) ?? DEFAULTS.otaRoot,
     trustedKeys,
-    healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 10_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
+    healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 1_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
     allowDowngrade: asBool(ctx, get(m, 'allow_downgrade')) ?? false,
   };
 }
