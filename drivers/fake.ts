@@ -195,6 +195,7 @@ export class FakeDriver implements Driver {
   private readonly raws = new Set<FakeRawVrrp>();
   private readonly joins = new Map<string, number>();
   private readonly settings = new Map<string, string>();
+  private readonly filters = new Map<string, readonly string[]>();
   private readonly failures = new Map<string, string[]>();
   private readonly persistentFailures = new Map<string, string>();
   private readonly delivery: 'microtask' | 'sync';
@@ -465,6 +466,20 @@ export class FakeDriver implements Driver {
     this.settings.set(`${ifname}|${name}`, value);
   }
 
+  setVipFilter(name: string, addresses: readonly string[]): void {
+    this.record('set-vip-filter', [name, [...addresses]]);
+    this.maybeFail('set-vip-filter', name);
+    if (this.os !== 'linux')
+      throw fail('vip-filter', name, 'EINVAL', `accept_mode: false is not implemented on ${this.os}`);
+    this.filters.set(name, [...addresses]);
+  }
+
+  removeVipFilter(name: string): void {
+    this.record('remove-vip-filter', [name]);
+    this.maybeFail('remove-vip-filter', name);
+    this.filters.delete(name);
+  }
+
   joinMulticast(ifname: string, group: string): void {
     this.record('join-multicast', [ifname, group]);
     this.maybeFail('join-multicast', ifname);
@@ -529,6 +544,11 @@ export class FakeDriver implements Driver {
   /** BFD sockets opened and not closed. */
   openBfds(): FakeBfdSocket[] {
     return [...this.bfds].filter((b) => !b.closed);
+  }
+
+  /** Accept_Mode filters in place: name -> the addresses they drop packets for. */
+  vipFilters(): Map<string, readonly string[]> {
+    return new Map(this.filters);
   }
 
   /** Raw VRRP sockets opened and not closed. */

@@ -165,6 +165,12 @@ export interface Driver {
    *  setting (then there is nothing to set or restore). Throws DriverError for a missing interface. */
   getInterfaceSetting(ifname: string, name: InterfaceSettingName): string | undefined;
   setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void;
+  /** RFC 5798 6.1 Accept_Mode false: a kernel filter named `name` (letters, digits, `_`) that drops
+   *  IP packets addressed to `addresses`, while ARP and IPv6 Neighbor Discovery for them still pass.
+   *  Setting a name again replaces its addresses. Linux: nftables (drivers/linux/nft.ts); the BSDs
+   *  throw EOPNOTSUPP (not built: npf on NetBSD, pf elsewhere; `tandem check` refuses it there). */
+  setVipFilter(name: string, addresses: readonly string[]): void;
+  removeVipFilter(name: string): void; // removing a missing one is not an error
   joinMulticast(ifname: string, group: string): void;
   leaveMulticast(ifname: string, group: string): void;
   /** Link and address events (netlink / routing socket). Returns a function that stops watching. */

@@ -526,6 +526,12 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     setInterfaceSetting: (ifname, name) => {
       throw new DriverError(`set ${name}`, ifname, 0, 'EOPNOTSUPP', `no per-interface ${name} on ${os}`);
     },
+    // accept_mode: false would need npf (NetBSD) or pf (FreeBSD, OpenBSD) rules; not built, and
+    // `tandem check` refuses accept_mode: false on these systems. Nothing is ever installed.
+    setVipFilter: (name) => {
+      throw new DriverError('vip-filter', name, 0, 'EOPNOTSUPP', `accept_mode: false is not implemented on ${os}`);
+    },
+    removeVipFilter: () => {},
     joinMulticast: (ifname, group) => multicast('join-multicast', ifname, group),
     leaveMulticast: (ifname, group) => multicast('leave-multicast', ifname, group),
     watch,

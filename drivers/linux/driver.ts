@@ -65,6 +65,7 @@ import { HSRP_GROUPS, openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
 import { openLinuxBfd } from './bfd-socket.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
+import { Nft, VipFilters } from './nft.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -196,6 +197,7 @@ export class LinuxDriver implements Driver {
   private readonly joined = new Map<string, number>(); // "ifname|mac" -> references
   private readonly channels = new Set<PacketChannel>();
   private readonly raws = new Set<RawVrrpSocket>();
+  private readonly vipFilters = new VipFilters(new Nft()); // nftables, opened on first use
   private closed = false;
 
   constructor(opts: LinuxDriverOptions = {}) {
@@ -501,6 +503,14 @@ export class LinuxDriver implements Driver {
   }
   private readonly bfds = new Set<BfdSocket>();
 
+  setVipFilter(name: string, addresses: readonly string[]): void {
+    this.vipFilters.set(name, addresses);
+  }
+
+  removeVipFilter(name: string): void {
+    this.vipFilters.remove(name);
+  }
+
   private leaveQuietly(ifname: string, group: string): void {
     try {
       this.leaveMulticast(ifname, group);
@@ -524,5 +534,6 @@ export class LinuxDriver implements Driver {
     this.watcher = null;
     this.rt.close();
     c.close(this.ioFd);
+    this.vipFilters.close();
   }
 }

@@ -277,6 +277,8 @@ interface Script {
 
 interface Globals {
   version: 2 | 3;
+  /** vrrp_strict: keepalived then refuses packets to the VIPs (no_accept); tandem's default accepts. */
+  strict?: boolean;
   garp: Record<string, number | string>;
 }
 
@@ -376,6 +378,7 @@ function convertGlobals(r: Reader, g: Stmt, globals: Globals): string | undefine
       if (/^[A-Za-z0-9_.-]{1,64}$/.test(v)) node = v;
       else r.note(s.words[0], 'global_defs router_id', `"${v}" is not a tandem node name: the hostname is used`);
     } else if (k === 'vrrp_version' && (v === '2' || v === '3')) globals.version = Number(v) as 2 | 3;
+    else if (k === 'vrrp_strict' && v === undefined) globals.strict = true;
     else if (k === 'vrrp_garp_master_repeat' && num(v) !== undefined) globals.garp.count = num(v)!;
     else if (k === 'vrrp_garp_master_refresh' && num(v) !== undefined)
       globals.garp.refresh = secondsToDuration(num(v)!);
@@ -681,6 +684,7 @@ function convertInstance(
   if (family6 && version === 2 && versionWord)
     r.note(versionWord, `${where}version`, 'IPv6 needs VRRPv3: version 3 is used, as keepalived does');
   out.version = ver;
+  if (globals.strict && out.accept_mode === undefined) out.accept_mode = false; // no_accept, as strict implies
   if (nopreempt) out.preempt = false;
   if (preemptDelay) {
     if (nopreempt)

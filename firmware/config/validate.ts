@@ -500,7 +500,15 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
   const pdNode = get(m, 'preempt_delay');
   const preemptDelayMs = asDuration(ctx, pdNode, 0, 1000_000) ?? DEFAULTS.preemptDelayMs;
   if (preemptDelayMs > 0 && !preempt) cross(pdNode!, 'preempt_delay needs preempt: true');
-  const acceptMode = asBool(ctx, get(m, 'accept_mode')) ?? false;
+  // Default true (keepalived without vrrp_strict); RFC 5798 6.1's default is false.
+  const acceptNode = get(m, 'accept_mode');
+  const acceptMode = asBool(ctx, acceptNode) ?? true;
+  if (!acceptMode && ctx.env.platform !== 'linux') {
+    ctx.error(
+      acceptNode!,
+      `accept_mode: false needs a packet filter tandem drives only on Linux (nftables); on ${ctx.env.platform} leave it true`,
+    );
+  }
 
   // Addresses: one family, canonical, no duplicates.
   const addrNode = get(m, 'addresses');
@@ -771,7 +779,7 @@ function validateCarpInstance(
     advertIntervalMs: advbase * 1000 + Math.round((advskew * 1000) / 256),
     preempt,
     preemptDelayMs: 0,
-    acceptMode: false,
+    acceptMode: true, // carp(4) has no Accept_Mode: a master accepts packets to its addresses
     addresses,
     macMode: macMode as MacMode,
     macCycleLink,
@@ -1229,7 +1237,7 @@ function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {
   return {
     root: asAbsPath(ctx, get(m, 'root')) ?? DEFAULTS.otaRoot,
     trustedKeys,
-    healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 10_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
+    healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 1_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
     allowDowngrade: asBool(ctx, get(m, 'allow_downgrade')) ?? false,
   };
 }

@@ -148,6 +148,7 @@ export class Engine {
       removeAddress: (i, c) => this.driver.removeAddress(i, c),
       deleteLink: (n) => this.driver.deleteLink(n),
       setInterfaceSetting: (i, n, v) => this.driver.setInterfaceSetting(i, n, v),
+      removeVipFilter: (n) => this.driver.removeVipFilter(n),
     };
   }
 

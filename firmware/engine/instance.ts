@@ -52,6 +52,7 @@ import {
   vrrpViewOf,
   vrrpViewOfName,
 } from './hsrp.ts';
+import { AcceptFilter, vipFilterName } from './accept-filter.ts';
 import type { Logger } from '../runtime/log.ts';
 
 export interface InstanceHooks {
@@ -180,6 +181,7 @@ export class Instance {
   private bfd: BfdRunner | undefined;
   /** HSRP learn mode: the virtual IP learnt from the active router when we took it over. */
   private learntVip: string | undefined;
+  private readonly acceptFilter: AcceptFilter; // RFC 5798 6.1 Accept_Mode false
 
   constructor(
     public cfg: InstanceConfig,
@@ -195,6 +197,7 @@ export class Instance {
     this.addrIfname =
       cfg.macMode === 'virtual' ? macvlanName(ifindex, cfg.family, cfg.vrid, cfg.protocol) : cfg.interface;
     this.checksumForm = cfg.checksum === 'vrrp-only' ? 'vrrp-only' : 'pseudo-header';
+    this.acceptFilter = new AcceptFilter(vipFilterName(cfg, ifindex), env.driver, env.journal);
     this.state = initialState(toVrrpConfig(cfg, env.primaryIp, this.checksumForm), env.now());
     if (cfg.protocol === 'carp') {
       this.carp = {
@@ -312,6 +315,7 @@ export class Instance {
    *  of announcements, ...): the machine keeps its state, so a master stays master. */
   reconfigure(given: InstanceConfig): void {
     this.cfg = given;
+    if (this.owning) this.applyAcceptFilter(true); // accept_mode or priority 255 may have changed
     if (this.hsrp) {
       const r = hsrpReconfigure(this.hsrp.state, toHsrpConfig(given, this.env.primaryIp), this.env.now());
       this.hsrp.state = r.state;
@@ -727,6 +731,7 @@ export class Instance {
       log.error({ instance: this.name, err: (e as Error).message }, 'could not put the virtual MAC in place');
       failed = true;
     }
+    if (!this.applyAcceptFilter(true)) failed = true; // before the addresses: no window of accepting
     for (const a of this.vips()) {
       const cidr = `${a.address}/${a.prefixLength}`;
       journal.recordAddress(this.addrIfname, cidr);
@@ -770,6 +775,7 @@ export class Instance {
         );
       }
     }
+    this.applyAcceptFilter(false);
     try {
       if (c.macMode === 'move') {
         driver.setMac(c.interface, this.env.nicMac, { cycleLink: c.macCycleLink });
@@ -779,6 +785,17 @@ export class Instance {
       }
     } catch (e) {
       log.error({ instance: this.name, err: (e as Error).message }, 'could not restore the MAC');
+    }
+  }
+
+  /** Accept_Mode's filter to match the state; false (logged) when the driver failed. */
+  private applyAcceptFilter(master: boolean): boolean {
+    try {
+      this.acceptFilter.apply(this.cfg, master);
+      return true;
+    } catch (e) {
+      this.env.log.error({ instance: this.name, err: (e as Error).message }, 'could not set the accept_mode filter');
+      return false;
     }
   }
 

@@ -4,7 +4,7 @@
 // recorded for a change that never happened costs nothing.
 //
 // The file must survive a crash of the process, not of the machine: everything it records (MACs,
-// addresses, macvlans, sysctls) is kernel state that a reboot resets anyway. So there is no fsync,
+// addresses, macvlans, sysctls, Accept_Mode filters) is kernel state that a reboot resets anyway. So there is no fsync,
 // and address records, which a failover of many instances makes by the hundred, are coalesced into
 // one write per event-loop turn (a write per address stalled the loop for ~1 s with 251 instances
 // and made every backup take over). The start-up sweep in the daemon removes configured virtual
@@ -20,6 +20,7 @@ export interface Changes {
   addresses: { ifname: string; cidr: string }[];
   links: string[]; // interfaces we created (macvlans)
   settings: InterfaceSettingRecord[]; // per-interface kernel settings changed, with their original value
+  filters: string[]; // Accept_Mode filters installed (Driver.setVipFilter names)
 }
 
 export interface InterfaceSettingRecord {
@@ -33,9 +34,10 @@ export interface Undoer {
   removeAddress(ifname: string, cidr: string): void;
   deleteLink(name: string): void;
   setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void;
+  removeVipFilter(name: string): void;
 }
 
-const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], settings: [] });
+const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], settings: [], filters: [] });
 
 export class Journal {
   readonly file: string;
@@ -56,7 +58,8 @@ export class Journal {
       return undefined;
     }
     if (!prev || typeof prev !== 'object') return undefined;
-    return { ...empty(), ...prev, settings: settingsOf(prev) };
+    const filters = Array.isArray(prev.filters) ? prev.filters.filter((f) => typeof f === 'string') : [];
+    return { ...empty(), ...prev, settings: settingsOf(prev), filters };
   }
 
   recordMac(ifname: string, original: string): void {
@@ -91,6 +94,18 @@ export class Journal {
     this.flush();
   }
 
+  /** Written before the filter is installed: a crash right after leaves nothing unrecorded. */
+  recordFilter(name: string): void {
+    if (this.data.filters.includes(name)) return;
+    this.data.filters.push(name);
+    this.flush();
+  }
+  forgetFilter(name: string): void {
+    if (!this.data.filters.includes(name)) return;
+    this.data.filters = this.data.filters.filter((f) => f !== name);
+    this.flushSoon();
+  }
+
   recordSetting(ifname: string, name: InterfaceSettingName, original: string): void {
     if (this.data.settings.some((x) => x.ifname === ifname && x.name === name)) return; // keep the first
     this.data.settings.push({ ifname, name, original });
@@ -112,6 +127,7 @@ export class Journal {
       }
     };
     for (const a of c.addresses) attempt(`remove ${a.cidr} from ${a.ifname}`, () => u.removeAddress(a.ifname, a.cidr));
+    for (const f of c.filters) attempt(`remove filter ${f}`, () => u.removeVipFilter(f));
     for (const l of c.links) attempt(`delete ${l}`, () => u.deleteLink(l));
     for (const [ifname, mac] of Object.entries(c.macs))
       attempt(`restore MAC of ${ifname}`, () => u.setMac(ifname, mac));

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitNow } from '../../drivers/exit.ts';
 import type { OtaAgent } from '../../ota/agent.ts';
+import { TrialHealth } from '../../ota/trial-health.ts';
 import { CommandError } from '../core/errors.ts';
 import type { SupervisorContext } from './context.ts';
 
@@ -48,31 +49,41 @@ export class OtaLink {
     this.agent.rollbackReported();
   }
 
-  /** On a trial boot: confirm once every instance is out of init and the daemon has run for a
-   *  while without crashing; exit non-zero at the deadline otherwise, so the launcher's next boot
-   *  check counts it and rolls back. */
-  watchHealth(): void {
-    if (!this.trial) return;
-    const deadlineMs = this.ctx.config.ota.healthDeadlineMs;
-    const settleMs = Math.min(10_000, deadlineMs / 4);
-    const t0 = Date.now();
+  /** On a trial boot: confirm once every instance has been backup or master without a break for
+   *  `health_deadline` (ota/trial-health.ts); if that has not happened by twice the deadline,
+   *  exit non-zero, so the launcher's next boot check counts the failed run and, after
+   *  maxTrialBoots of them, rolls back. A crash ends the run unconfirmed and counts the same.
+   *  Returns a function that stops watching. */
+  watchHealth(opts: { exit?: (code: number) => void; pollMs?: number } = {}): () => void {
+    if (!this.trial) return () => {};
+    const exit = opts.exit ?? exitNow;
+    const health = new TrialHealth(this.ctx.config.ota.healthDeadlineMs, Date.now());
+    let done = false;
+    this.ctx.engine.onEvent((e) => {
+      if (!done && typeof e.instance === 'string' && typeof e.to === 'string') health.transition(e.instance, e.to);
+    });
     const timer = setInterval(() => {
       const s = this.ctx.engine.status();
-      const healthy = s.instances.every((i) => i.state !== 'init') && Date.now() - t0 >= settleMs;
-      if (healthy) {
-        clearInterval(timer);
+      const v = health.observe(s.instances, Date.now());
+      if (v.action === 'wait') return;
+      done = true;
+      clearInterval(timer);
+      if (v.action === 'confirm') {
         const r = this.agent.markHealthy();
         this.ctx.log.info({ component: 'ota', result: r }, 'update healthy: confirmed');
-      } else if (Date.now() - t0 > deadlineMs) {
-        clearInterval(timer);
+      } else {
         this.ctx.log.error(
-          { component: 'ota', instances: s.instances.map((i) => [i.name, i.state]) },
+          { component: 'ota', reason: v.reason, instances: s.instances.map((i) => [i.name, i.state]) },
           'update unhealthy at its deadline: exiting for rollback',
         );
-        exitNow(70);
+        exit(70);
       }
-    }, 500);
+    }, opts.pollMs ?? 500);
     timer.unref();
+    return () => {
+      done = true;
+      clearInterval(timer);
+    };
   }
 
   async apply(args: Record<string, unknown>, progress: (p: object) => void): Promise<unknown> {

@@ -9,7 +9,15 @@ import mqtt from 'mqtt';
 import { OtaAgent } from '../../ota/agent.ts';
 import { makeBundle, makeKey, tempDir } from '../kit/ota.ts';
 import { withLab, startMosquitto, sleep } from '../kit/lab.ts';
-import { startTandem, instanceYaml, stopAll, waitForStatus, stateOf, type TandemHandle } from '../kit/tandem.ts';
+import {
+  startTandem,
+  runTandem,
+  instanceYaml,
+  stopAll,
+  waitForStatus,
+  stateOf,
+  type TandemHandle,
+} from '../kit/tandem.ts';
 
 const key = makeKey();
 const work = tempDir('daemon-ota');
@@ -25,16 +33,29 @@ test.before(async () => {
 });
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
-function otaYaml(root: string): string {
-  return `ota:\n  root: ${root}\n  trusted_keys: [${keyFile}]\n  health_deadline: 20s\n`;
+function otaYaml(root: string, healthDeadline = '20s'): string {
+  return `ota:\n  root: ${root}\n  trusted_keys: [${keyFile}]\n  health_deadline: ${healthDeadline}\n`;
 }
 
-test('a trial boot confirms itself once every instance is out of init', async () => {
-  const root = tempDir('trial-root');
+const otaStatus = (root: string) => new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet }).status();
+
+async function waitFor(pred: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred() && Date.now() < end) await sleep(50);
+}
+
+/** A root with v1 confirmed and v2 installed on trial. */
+async function trialRoot(tag: string): Promise<string> {
+  const root = tempDir(tag);
   const agent = new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet });
   assert.ok((await agent.apply(v1)).ok);
   const r = await agent.apply(v2);
   assert.ok(r.ok && r.pending, JSON.stringify(r));
+  return root;
+}
+
+test('a trial boot confirms itself once every instance has been backup or master for health_deadline', async () => {
+  const root = await trialRoot('trial-root');
   await withLab({ routers: 1, clients: 0 }, async (lab) => {
     const [r1] = lab.routers;
     let t: TandemHandle | undefined;
@@ -42,14 +63,22 @@ test('a trial boot confirms itself once every instance is out of init', async ()
       t = await startTandem(
         lab,
         r1,
-        `${otaYaml(root)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 71, priority: 100, addresses: ['192.0.2.254/24'] })}`,
+        `${otaYaml(root, '3s')}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 71, priority: 100, addresses: ['192.0.2.254/24'] })}`,
       );
       await waitForStatus(t, (s) => stateOf(s) === 'master', 5000);
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet }).status().pending)
-        await sleep(200);
-      const st = new OtaAgent({ root, trustedKeys: [key.pubPem], log: quiet }).status();
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && otaStatus(root).pending) await sleep(100);
+      const st = otaStatus(root);
       assert.is(st.pending, false, 'the trial was confirmed');
+      // From the daemon's own log: confirmed no sooner than 3 s after the instance left init (to
+      // backup), give or take the 0.5 s health poll.
+      const at = (pred: (l: Record<string, unknown>) => boolean) => Date.parse(String(t!.logs().find(pred)?.time));
+      const healthyFrom = at((l) => l.msg === 'transition' && l.from === 'init');
+      const confirmedAt = at((l) => l.msg === 'update healthy: confirmed');
+      assert.ok(
+        confirmedAt - healthyFrom >= 3000 - 500,
+        `confirmed ${confirmedAt - healthyFrom} ms after leaving init`,
+      );
       assert.is(st.active, 'b');
       assert.is(st.rollbackIndex, 6);
       assert.ok(t.logs().some((l) => l.msg === 'update healthy: confirmed'));
@@ -134,6 +163,55 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
     await broker.stop();
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('a trial that crashes before health_deadline, and one whose instances stay in fault, both roll back', async () => {
+  await withLab({ routers: 1, clients: 0 }, async (lab) => {
+    const [r1] = lab.routers;
+    const hs: TandemHandle[] = [];
+    const body = (root: string) =>
+      `${otaYaml(root, '2s')}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 73, priority: 100, addresses: ['192.0.2.254/24'] })}`;
+    const crashRoot = await trialRoot('crash-root');
+    const faultRoot = await trialRoot('fault-root');
+    try {
+      // Healthy for 1 s of its 2 s, then killed: twice, and the third start rolls back.
+      const first = await startTandem(lab, r1, body(crashRoot));
+      hs.push(first);
+      for (let run = 1; run <= 2; run++) {
+        const h = run === 1 ? first : await runTandem(lab, r1, first);
+        if (run > 1) hs.push(h);
+        await waitForStatus(h, (s) => stateOf(s) === 'master', 5000);
+        await sleep(1000);
+        await h.stop('SIGKILL');
+        assert.is(otaStatus(crashRoot).pending, true, `crash run ${run} was confirmed`);
+      }
+      hs.push(await runTandem(lab, r1, first));
+      await waitFor(() => otaStatus(crashRoot).active === 'a', 3000); // the boot check follows the socket
+      assert.is(otaStatus(crashRoot).active, 'a', 'the crashing trial was not rolled back');
+      await hs[hs.length - 1].stop();
+
+      // No carrier: the instance is in fault for the whole trial; it exits 70 at 2 x 2 s, twice.
+      // The switch's end of the veth down: r1's eth0 stays up, without carrier.
+      await lab.exec(lab.switchNs, ['ip', 'link', 'set', 'dev', r1.bridgePort, 'down']);
+      const f = await startTandem(lab, r1, body(faultRoot));
+      hs.push(f);
+      for (let run = 1; run <= 2; run++) {
+        const h = run === 1 ? f : await runTandem(lab, r1, f);
+        if (run > 1) hs.push(h);
+        await waitForStatus(h, (s) => stateOf(s) === 'fault', 3000);
+        const code = await Promise.race([h.exited, sleep(8000).then(() => 'timeout')]);
+        assert.is(code, 70, `fault run ${run}: ${h.output().slice(-400)}`);
+        assert.is(otaStatus(faultRoot).pending, true);
+      }
+      hs.push(await runTandem(lab, r1, f));
+      await waitFor(() => otaStatus(faultRoot).active === 'a', 3000);
+      assert.is(otaStatus(faultRoot).active, 'a', 'the trial stuck in fault was not rolled back');
+    } finally {
+      await stopAll(hs);
+      rmSync(crashRoot, { recursive: true, force: true });
+      rmSync(faultRoot, { recursive: true, force: true });
+    }
+  });
 });
 
 test.run();

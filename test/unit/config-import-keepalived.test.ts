@@ -356,4 +356,11 @@ test('tandem import on files: a relative include glob, sorted; -o writes the fil
   }
 });
 
+test('accept mode: keepalived accepts by default as tandem does; vrrp_strict (no_accept) becomes accept_mode: false', () => {
+  const inst = (extra = '') =>
+    `vrrp_instance A {\n  interface eth0\n  virtual_router_id 5\n  priority 100\n  ${extra}\n  virtual_ipaddress {\n    192.0.2.5/24\n  }\n}\n`;
+  assert.is(imported(inst()).config.instances[0].acceptMode, true);
+  assert.is(imported(`global_defs {\n  vrrp_strict\n}\n${inst()}`).config.instances[0].acceptMode, false);
+  assert.is(imported(inst('no_accept')).config.instances[0].acceptMode, false);
+});
 test.run();

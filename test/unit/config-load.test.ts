@@ -77,7 +77,7 @@ test('a file setting every key (with a board file) parses to exactly the expecte
         advertIntervalMs: 2000,
         preempt: false,
         preemptDelayMs: 0,
-        acceptMode: false,
+        acceptMode: true,
         addresses: [{ address: '198.51.100.254', prefixLength: 24 }],
         macMode: 'virtual',
         macCycleLink: false,
@@ -100,7 +100,7 @@ test('a file setting every key (with a board file) parses to exactly the expecte
         advertIntervalMs: 1000,
         preempt: true,
         preemptDelayMs: 0,
-        acceptMode: false,
+        acceptMode: true,
         addresses: [
           { address: 'fe80::1', prefixLength: 64 },
           { address: '2001:db8::fe', prefixLength: 64 },
@@ -167,7 +167,7 @@ test('a minimal instance gets every documented default', () => {
         advertIntervalMs: 1000,
         preempt: true,
         preemptDelayMs: 0,
-        acceptMode: false,
+        acceptMode: true, // tandem accepts by default (keepalived without vrrp_strict); RFC 5798 says false
         addresses: [{ address: '192.0.2.10', prefixLength: 32 }],
         macMode: 'none',
         macCycleLink: false,
