@@ -37,6 +37,7 @@ import {
   zeroCounters,
 } from '../core/status.ts';
 import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
+import { AdvertFrameCache } from './advert-frame.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
 
@@ -51,6 +52,8 @@ export interface InstanceHooks {
   /** The shell could not do what the machine asked (install the VIPs or the MAC, or send adverts
    *  many times in a row): the engine faults the instance, so the peer takes over. */
   onActionFailed?(inst: Instance, reason: ActionFailure): void;
+  /** The protocol timer ran `lateMs` after the moment it was armed for (the engine's loop delay). */
+  onTimerRan?(lateMs: number): void;
 }
 
 /** What the shell can fail at, as the fault and event reason say it. */
@@ -146,6 +149,7 @@ export class Instance {
   private sendErrorStreak = 0; // failed sends since the last good one
   private lastTransitionUnixMs: number | null = null;
   private masterReason: MasterReason | null = null;
+  private readonly advertFrame = new AdvertFrameCache();
 
   constructor(
     public cfg: InstanceConfig,
@@ -403,6 +407,7 @@ export class Instance {
   private onTimer(): void {
     this.timer = undefined;
     const now = this.env.now();
+    this.env.hooks.onTimerRan?.(now - this.armedFor);
     if (now < this.timerDue - 1) {
       this.arm();
       return;
@@ -440,13 +445,16 @@ export class Instance {
       }
       return;
     }
-    const frame = encodeVrrpFrame({
-      srcMac: this.vmac,
-      family: c.family,
-      src: this.env.primaryIp,
-      advert,
-      checksumForm: this.checksumForm,
-    });
+    // The same frame every interval: built again only when one of its inputs changes.
+    const frame = this.advertFrame.get(c, priority, maxAdverIntervalCs, this.checksumForm, () =>
+      encodeVrrpFrame({
+        srcMac: this.vmac,
+        family: c.family,
+        src: this.env.primaryIp,
+        advert,
+        checksumForm: this.checksumForm,
+      }),
+    );
     if (this.send(frame, 'advert')) this.counters.advertsSent++;
   }
 
