@@ -101,7 +101,7 @@ async function backup(dir: string): Promise<void> {
       wall = performance.now() - t0;
     stopProf();
     const st = engine.status().instances;
-    const notBackup = st.filter((s) => s.state !== 'backup').length;
+    const notBackup = `${st.filter((s) => s.state !== 'backup').length}, transitions ${st.reduce((a, s) => a + s.counters.transitions, 0)}`;
     console.log(
       `backup x${K}: ${n} adverts in ${(wall / 1000).toFixed(1)} s, CPU ${used.toFixed(0)} ms = ${((used * 60) / wall).toFixed(2)} CPU-s/min, ${((used * 1000) / n).toFixed(1)} us/advert (incl. idle loop), not backup: ${notBackup}`,
     );

@@ -36,7 +36,16 @@ import {
   type MasterReason,
   zeroCounters,
 } from '../core/status.ts';
-import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
+import {
+  csToMs,
+  initialState,
+  isPlainRefresh,
+  isStopped,
+  nextDeadline,
+  reconfigure,
+  refreshOnRepeat,
+  step,
+} from '../core/vrrp/index.ts';
 import { AdvertFrameCache } from './advert-frame.ts';
 import type { Journal } from './journal.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -150,6 +159,7 @@ export class Instance {
   private lastTransitionUnixMs: number | null = null;
   private masterReason: MasterReason | null = null;
   private readonly advertFrame = new AdvertFrameCache();
+  private fedAt = 0; // clock of the last step
 
   constructor(
     public cfg: InstanceConfig,
@@ -214,6 +224,7 @@ export class Instance {
       return;
     }
     const now = this.env.now();
+    this.fedAt = now;
     const { state, actions } = step(this.state, ev, now);
     this.state = state;
     for (const a of actions) this.perform(a);
@@ -242,8 +253,10 @@ export class Instance {
     this.arm();
   }
 
-  /** A decoded advertisement for our VRID (already checked for version and auth). */
-  receive(src: string, advert: VrrpAdvert, form: ChecksumForm): void {
+  /** A decoded advertisement for our VRID (already checked for version and auth). Returns the
+   *  new state when the advert was a plain Master_Down_Timer reset an exact repeat may redo
+   *  (heardRepeat), else undefined. */
+  receive(src: string, advert: VrrpAdvert, form: ChecksumForm): VrrpState | undefined {
     this.counters.advertsReceived++;
     if (this.cfg.checksum === 'auto' && this.cfg.family === 4 && this.cfg.version === 3 && form !== this.checksumForm) {
       // Follow the peers' checksum form (RFC 5798 vs RFC 9568 split), so both sides accept each other.
@@ -254,6 +267,17 @@ export class Instance {
       this.checksumForm = form;
     }
     this.feed({ type: 'advert', src, advert });
+    return isPlainRefresh(this.state, src, this.fedAt) ? this.state : undefined;
+  }
+
+  /** Fast path (engine/repeat-advert.ts): an exact repeat of the advert that left the machine in
+   *  `expected` restarts the Master_Down_Timer without a decode or a step. */
+  heardRepeat(expected: VrrpState): VrrpState | undefined {
+    if (this.carp || this.state !== expected) return undefined;
+    this.counters.advertsReceived++;
+    this.state = refreshOnRepeat(this.state, this.env.now());
+    this.arm();
+    return this.state;
   }
 
   /** One CARP machine step; a VRRP-only event (an advert) never reaches here. */
