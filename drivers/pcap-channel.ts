@@ -57,6 +57,9 @@ export function channelFilter(opts: PacketChannelOptions = {}): string | null {
   return parts.length ? parts.map((p) => `(${p})`).join(' or ') : null;
 }
 
+/** libpcap's capture buffer per channel (issue #15: measured in docs/benchmarks.md). */
+export const CAPTURE_BUFFER_BYTES = 512 * 1024;
+
 /** Smallest frame we hand to the NIC: an Ethernet header (14). Padding to 60 is the NIC's job. */
 const ETHER_HEADER = 14;
 
@@ -82,7 +85,9 @@ export function openPcapChannel(ifname: string, opts: PacketChannelOptions = {},
     session = loadPcap().createSession(ifname, {
       filter,
       buffer_timeout: 0, // <= 0: immediate mode
-      buffer_size: 2 * 1024 * 1024,
+      // The kernel ring, mapped into the process (on Linux TPACKET_V3: it counts in RSS). 512 KiB
+      // holds over a second of 251 instances' adverts at 100 ms; 2 MiB cost 4 MB of RSS per channel.
+      buffer_size: CAPTURE_BUFFER_BYTES,
       snap_length: 65535,
       promiscuous: opts.promiscuous === true,
     });

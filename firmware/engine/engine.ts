@@ -4,7 +4,6 @@
 // work (receive, step, send) never waits for anything else: notify and track scripts, the
 // supervisor's services and file writes other than the journal run beside it.
 import { randomUUID } from 'node:crypto';
-import type { IntervalHistogram } from 'node:perf_hooks';
 import type { CarpTransitionReason } from '../core/carp/types.ts';
 import type { HsrpTransitionReason } from '../core/hsrp/types.ts';
 import type { Driver, NetEvent } from '../../drivers/types.ts';
@@ -14,7 +13,7 @@ import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdi
 import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
 import type { TransitionReason, VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
-import { loopDelayHistogram, loopDelaySummary } from '../runtime/loop-delay.ts';
+import { TimerLateness } from '../runtime/timer-lateness.ts';
 import { VERSION } from '../runtime/version.ts';
 import { type ActionFailure, Instance } from './instance.ts';
 
@@ -61,7 +60,7 @@ export class Engine {
   private notify = new Map<string, NotifyQueue>();
   private unwatch: (() => void) | undefined;
   private journal!: Journal;
-  private loop: IntervalHistogram;
+  private readonly loop = new TimerLateness(); // loopDelay in status: how late the protocol timers ran
   private listeners: EventListener[] = [];
   private changeListeners: (() => void)[] = [];
   private stopping = false;
@@ -71,7 +70,6 @@ export class Engine {
   constructor(private opts: EngineOptions) {
     this.config = opts.config;
     this.now = opts.now ?? (() => performance.now());
-    this.loop = loopDelayHistogram();
   }
 
   get log(): Logger {
@@ -112,7 +110,6 @@ export class Engine {
 
   /** Clean up after a crashed run, and start every instance. */
   start(): void {
-    this.loop.enable();
     this.journal = new Journal(this.config.stateDir);
     const left = this.journal.leftovers();
     if (left) {
@@ -203,6 +200,7 @@ export class Engine {
           onTransition: (i, from, to, reason) => this.transitioned(i, from, to, reason),
           onEvent: (e) => this.emit(e),
           onActionFailed: (i, reason) => this.actionFailed(i, reason),
+          onTimerRan: (lateMs) => this.loop.record(lateMs),
         },
       },
       link.index,
@@ -553,7 +551,6 @@ export class Engine {
     this.journal.clear();
     for (const p of this.ports.values()) p.channel.close();
     this.ports.clear();
-    this.loop.disable();
     this.log.info('stopped');
   }
 
@@ -565,7 +562,7 @@ export class Engine {
       pid: process.pid,
       bootId: this.bootId,
       uptimeMs: Date.now() - this.startedAt,
-      loopDelay: loopDelaySummary(this.loop),
+      loopDelay: this.loop.summary(),
       instances: [...this.instances.values()].map((i) => {
         const t = this.tracking.get(i.name)!;
         return {

@@ -36,7 +36,17 @@ import {
   type MasterReason,
   zeroCounters,
 } from '../core/status.ts';
-import { csToMs, initialState, isStopped, nextDeadline, reconfigure, step } from '../core/vrrp/index.ts';
+import {
+  csToMs,
+  initialState,
+  isPlainRefresh,
+  isStopped,
+  nextDeadline,
+  reconfigure,
+  refreshOnRepeat,
+  step,
+} from '../core/vrrp/index.ts';
+import { AdvertFrameCache } from './advert-frame.ts';
 import { observeChecksumForm, type FormFollow } from '../core/vrrp/checksum-follow.ts';
 import type { Journal } from './journal.ts';
 import { BfdRunner } from './bfd-session.ts';
@@ -66,6 +76,8 @@ export interface InstanceHooks {
   /** The shell could not do what the machine asked (install the VIPs or the MAC, or send adverts
    *  many times in a row): the engine faults the instance, so the peer takes over. */
   onActionFailed?(inst: Instance, reason: ActionFailure): void;
+  /** The protocol timer ran `lateMs` after the moment it was armed for (the engine's loop delay). */
+  onTimerRan?(lateMs: number): void;
 }
 
 /** What the shell can fail at, as the fault and event reason say it. */
@@ -182,6 +194,8 @@ export class Instance {
   /** HSRP learn mode: the virtual IP learnt from the active router when we took it over. */
   private learntVip: string | undefined;
   private readonly acceptFilter: AcceptFilter; // RFC 5798 6.1 Accept_Mode false
+  private readonly advertFrame = new AdvertFrameCache();
+  private fedAt = 0; // clock of the last step
 
   constructor(
     public cfg: InstanceConfig,
@@ -298,6 +312,7 @@ export class Instance {
       return;
     }
     const now = this.env.now();
+    this.fedAt = now;
     const { state, actions } = step(this.state, ev, now);
     this.state = state;
     for (const a of actions) this.perform(a);
@@ -343,8 +358,10 @@ export class Instance {
     this.syncBfd();
   }
 
-  /** A decoded advertisement for our VRID (already checked for version and auth). */
-  receive(src: string, advert: VrrpAdvert, form: ChecksumForm): void {
+  /** A decoded advertisement for our VRID (already checked for version and auth). Returns the
+   *  new state when the advert was a plain Master_Down_Timer reset an exact repeat may redo
+   *  (heardRepeat), else undefined. */
+  receive(src: string, advert: VrrpAdvert, form: ChecksumForm): VrrpState | undefined {
     this.counters.advertsReceived++;
     if (this.cfg.checksum === 'auto' && this.cfg.family === 4 && this.cfg.version === 3 && !this.carp) {
       // Follow the master's checksum form (RFC 5798 vs RFC 9568 split), never a stray advert's:
@@ -354,6 +371,17 @@ export class Instance {
       if (v.follow) this.followForm(form, src);
     }
     this.feed({ type: 'advert', src, advert });
+    return isPlainRefresh(this.state, src, this.fedAt) ? this.state : undefined;
+  }
+
+  /** Fast path (engine/repeat-advert.ts): an exact repeat of the advert that left the machine in
+   *  `expected` restarts the Master_Down_Timer without a decode or a step. */
+  heardRepeat(expected: VrrpState): VrrpState | undefined {
+    if (this.carp || this.state !== expected) return undefined;
+    this.counters.advertsReceived++;
+    this.state = refreshOnRepeat(this.state, this.env.now());
+    this.arm();
+    return this.state;
   }
 
   /** Switches the checksum form we send; logged at most once per FORM_LOG_MS (alternating forms
@@ -604,6 +632,7 @@ export class Instance {
   private onTimer(): void {
     this.timer = undefined;
     const now = this.env.now();
+    this.env.hooks.onTimerRan?.(now - this.armedFor);
     if (now < this.timerDue - 1) {
       this.arm();
       return;
@@ -641,13 +670,16 @@ export class Instance {
       }
       return;
     }
-    const frame = encodeVrrpFrame({
-      srcMac: this.vmac,
-      family: c.family,
-      src: this.env.primaryIp,
-      advert,
-      checksumForm: this.checksumForm,
-    });
+    // The same frame every interval: built again only when one of its inputs changes.
+    const frame = this.advertFrame.get(c, priority, maxAdverIntervalCs, this.checksumForm, () =>
+      encodeVrrpFrame({
+        srcMac: this.vmac,
+        family: c.family,
+        src: this.env.primaryIp,
+        advert,
+        checksumForm: this.checksumForm,
+      }),
+    );
     if (this.send(frame, 'advert')) this.counters.advertsSent++;
   }
 

@@ -7,6 +7,7 @@ import { decodeFrame, simplePasswordAuthData } from '../core/packet/index.ts';
 import type { CountedDrop, DropCounts, PortStatus } from '../core/status.ts';
 import { refuseSource } from './accept-from.ts';
 import type { Instance } from './instance.ts';
+import { RepeatAdverts } from './repeat-advert.ts';
 
 const keyOf = (family: 4 | 6, vrid: number) => `${family}:${vrid}`;
 /** CARP shares protocol 112 and the group with VRRP but numbers its virtual hosts on its own. */
@@ -23,6 +24,8 @@ const instKey = (inst: Instance) =>
 export class Port {
   readonly drops: DropCounts = {};
   private readonly byKey = new Map<string, Instance>();
+  /** Exact repeats of a master's advert skip the decode (issue #15). */
+  readonly repeats = new RepeatAdverts();
 
   constructor(
     readonly ifname: string,
@@ -36,6 +39,8 @@ export class Port {
   }
 
   add(inst: Instance): void {
+    const replaced = this.byKey.get(instKey(inst));
+    if (replaced) this.repeats.forget(replaced);
     this.byKey.set(instKey(inst), inst);
   }
 
@@ -44,6 +49,7 @@ export class Port {
   remove(inst: Instance): void {
     const k = instKey(inst);
     if (this.byKey.get(k) === inst) this.byKey.delete(k);
+    this.repeats.forget(inst);
   }
 
   private count(reason: CountedDrop): void {
@@ -51,6 +57,7 @@ export class Port {
   }
 
   receive(frame: Uint8Array): void {
+    if (this.repeats.take(frame)) return;
     const d = decodeFrame(frame);
     if (!d.ok) {
       this.count(d.reason);
@@ -102,7 +109,8 @@ export class Port {
       inst.drop('bad-auth');
       return;
     }
-    inst.receive(d.src, d.advert, d.checksumForm);
+    const plain = inst.receive(d.src, d.advert, d.checksumForm);
+    if (plain) this.repeats.remember(frame, inst, plain);
   }
 
   status(): PortStatus {

@@ -104,7 +104,8 @@ export class EngineClient {
     });
   }
 
-  /** The latest snapshot the engine pushed (at most a second old; at once after any change). */
+  /** The latest snapshot the engine pushed: at once after any change, and each second while
+   *  telemetry, metrics or SNMP read its counters (engine/worker.ts statusReaders). */
   status(): EngineStatus {
     if (!this.lastStatus) throw new EngineError('not-running', 'the engine has not started');
     return this.lastStatus;

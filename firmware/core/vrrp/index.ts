@@ -3,3 +3,4 @@ export { initialState, isStopped, nextDeadline, reconfigure, step } from './mach
 export { csToMs, masterDownIntervalCs, skewTimeCs } from './timers.ts';
 export { compareIp, parseIp, sameAddressSet } from './ip.ts';
 export type * from './types.ts';
+export { isPlainRefresh, refreshOnRepeat } from './repeat.ts';
