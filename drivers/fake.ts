@@ -5,6 +5,8 @@
 // the same idempotence, events delivered later (a microtask), never inside the call that caused them.
 import { formatMac, multicastMac, parseCidr, parseMac } from './linux/addr.ts';
 import type {
+  ClusterDataPath,
+  ClusterDataPathSpec,
   InterfaceSettingName,
   Driver,
   LinkInfo,
@@ -501,6 +503,33 @@ export class FakeDriver implements Driver {
     const r = new FakeRawVrrp(this, ifname, family, opts.src);
     this.raws.add(r);
     return r;
+  }
+
+  /** Cluster data paths in memory (issue #13): what was opened, the last buckets set, closed. */
+  readonly clusters: { spec: ClusterDataPathSpec; owned: number[]; draining: number[]; closed: boolean }[] = [];
+
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+    this.record('open-cluster', [spec]);
+    this.maybeFail('open-cluster', spec.interface);
+    this.need('open-cluster', spec.interface);
+    const c = { spec, owned: [] as number[], draining: [] as number[], closed: false };
+    this.clusters.push(c);
+    return {
+      setBuckets: (owned, draining) => {
+        this.record('set-buckets', [spec.name, owned, draining]);
+        c.owned = [...owned];
+        c.draining = draining.filter((b) => !owned.includes(b));
+      },
+      describe: () => ({ table: `tandem_${spec.name}`, mac: spec.mac, addresses: [...spec.addresses], sysctls: {} }),
+      close: () => {
+        this.record('close-cluster', [spec.name]);
+        c.closed = true;
+      },
+    };
+  }
+
+  removeClusterDataPath(name: string, ifname: string): void {
+    this.record('remove-cluster', [name, ifname]);
   }
 
   /** Raw VRRP sockets opened and not closed. */

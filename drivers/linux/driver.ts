@@ -5,6 +5,8 @@
 // counted and left again on close(); setMac/addAddress/createMacvlan are undone by the daemon,
 // which reads getMac first and relies on removeAddress/deleteLink being idempotent.
 import type {
+  ClusterDataPath,
+  ClusterDataPathSpec,
   Driver,
   InterfaceSettingName,
   LinkInfo,
@@ -62,6 +64,7 @@ import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
+import { openClusterDataPath, removeClusterDataPath } from './cluster-datapath.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -193,6 +196,7 @@ export class LinuxDriver implements Driver {
   private readonly joined = new Map<string, number>(); // "ifname|mac" -> references
   private readonly channels = new Set<PacketChannel>();
   private readonly raws = new Set<RawVrrpSocket>();
+  private readonly clusters = new Set<ClusterDataPath>();
   private closed = false;
 
   constructor(opts: LinuxDriverOptions = {}) {
@@ -480,6 +484,25 @@ export class LinuxDriver implements Driver {
     return wrapped;
   }
 
+  // ---- active-active cluster data path (cluster-datapath.ts) ----
+
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+    const dp = openClusterDataPath(this, spec);
+    const wrapped: ClusterDataPath = {
+      setBuckets: (owned, draining) => dp.setBuckets(owned, draining),
+      describe: () => dp.describe(),
+      close: () => {
+        if (this.clusters.delete(wrapped)) dp.close();
+      },
+    };
+    this.clusters.add(wrapped);
+    return wrapped;
+  }
+
+  removeClusterDataPath(name: string, ifname: string): void {
+    removeClusterDataPath(this, name, ifname);
+  }
+
   private leaveQuietly(ifname: string, group: string): void {
     try {
       this.leaveMulticast(ifname, group);
@@ -491,6 +514,7 @@ export class LinuxDriver implements Driver {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const dp of [...this.clusters]) dp.close();
     for (const ch of [...this.channels]) ch.close();
     for (const r of [...this.raws]) r.close();
     for (const key of [...this.joined.keys()]) {
