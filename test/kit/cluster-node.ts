@@ -3,6 +3,7 @@
 // path and a tiny responder on every cluster address (UDP echo and TCP on port 7, both answering
 // with the node's name; ICMP is the kernel's), then obeys one JSON command per stdin line and
 // answers one JSON line on stdout: {cmd:'set',owned,draining} | {cmd:'describe'} | {cmd:'close'}.
+// With `--remove NAME IFNAME` it only calls removeClusterDataPath (what a restart after a crash does).
 import { createServer, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,13 @@ import { createLinuxDriver } from '../../drivers/linux/driver.ts';
 import type { ClusterDataPathSpec } from '../../drivers/types.ts';
 
 export const RESPONDER_PORT = 7;
+
+if (process.argv[2] === '--remove') {
+  const d = createLinuxDriver();
+  d.removeClusterDataPath(process.argv[3], process.argv[4]);
+  d.close();
+  process.exit(0);
+}
 
 const [name, specJson] = process.argv.slice(2);
 const spec = JSON.parse(specJson) as ClusterDataPathSpec;

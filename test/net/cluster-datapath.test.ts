@@ -206,7 +206,7 @@ test('draining keeps an established TCP connection on the old owner; new connect
   await setAll([0, 1, 2].map((n) => split(n)));
 });
 
-test('close() leaves no table, multicast MAC, address or changed sysctl behind', async () => {
+test('close() leaves no table, multicast MAC, address or changed sysctl behind; nor does a crash and removeClusterDataPath', async () => {
   const d = await nodes[0].call({ cmd: 'describe' }, false);
   const desc = d.describe as { table: string; mac: string; sysctls: Record<string, string> };
   assert.is(desc.table, 'tandem_dptest');
@@ -215,7 +215,15 @@ test('close() leaves no table, multicast MAC, address or changed sysctl behind',
   const r0 = lab.routers[0];
   assert.match(await sh(r0.ns, 'nft list tables'), /tandem_dptest/);
   assert.match(await sh(r0.ns, 'ip maddr show dev eth0'), /01:00:5e:00:54:01/);
-  for (const n of nodes) assert.ok((await n.call({ cmd: 'close' }, false)).ok);
+  for (const n of nodes.slice(0, 2)) assert.ok((await n.call({ cmd: 'close' }, false)).ok);
+  // Node 3 crashes (SIGKILL: nothing of its own runs); the next start removes what it left.
+  const crashed = nodes[2].proc;
+  const gone = new Promise((r) => crashed.once('exit', r));
+  crashed.kill('SIGKILL');
+  await gone;
+  const r2 = lab.routers[2];
+  assert.match(await sh(r2.ns, 'nft list tables'), /tandem_dptest/, 'a crash leaves the tables');
+  await lab.exec(r2.ns, [process.execPath, '--import', 'tsx', NODE, '--remove', 'dptest', 'eth0']);
   for (const r of lab.routers) {
     assert.not.match(await sh(r.ns, 'nft list tables'), /tandem_/);
     const now = await sh(
