@@ -6,7 +6,8 @@
 // What it installs, and undoes on close() (or removeClusterDataPath() after a crash):
 // - nft tables `tandem_<name>` in the netdev, arp and inet families (nftables.ts, one transaction);
 // - the cluster MAC in the NIC's multicast filter (multicast, igmp) plus, in igmp mode, an IPv4
-//   group joined on a socket so the kernel's IGMP reports make snooping switches forward;
+//   group joined on a socket so the kernel's IGMP reports make snooping switches forward; in
+//   unicast mode the MAC in the NIC's unicast filter;
 // - the IPv4 addresses /32 on the interface, the IPv6 addresses /128 nodad on `lo` (so the
 //   kernel never answers a Neighbor Solicitation for them with the node's MAC, and its own
 //   solicitations use a link-local source); NS for them are answered from userspace with an NA
@@ -43,6 +44,8 @@ export interface ClusterHost {
   removeAddress(ifname: string, cidr: string): void;
   listAddresses(ifname: string): string[];
   openChannel(ifname: string, opts?: PacketChannelOptions): PacketChannel;
+  /** The NIC's unicast receive filter (unicast mode: the shared MAC is not the NIC's own). */
+  unicastFilter(ifname: string, mac: string, add: boolean): void;
 }
 
 /** The interface IPv6 cluster addresses live on (see the top of this file). */
@@ -149,22 +152,19 @@ export function ruleset(p: Plan, comment: string): string {
   chain ingress {
     type filter hook ingress device ${dev} priority ${INGRESS_PRIORITY}; policy accept;
     arp operation request arp daddr ip @addrs4 goto arp_request
-    ether daddr ${p.mac} goto cluster_frame
+    meta protocol ip ip daddr @addrs4 meta mark set ${p.hashV4} goto bucket
+    meta protocol ip6 ip6 daddr @addrs6 meta mark set ${p.hashV6} goto bucket
+    ether daddr ${p.mac} meta protocol arp meta pkttype set host accept
+    ether daddr ${p.mac} drop
   }
   chain arp_request {
     meta mark set ${p.hashArp}
     meta mark != @owned drop
     ether daddr ${p.mac} meta pkttype set host
   }
-  chain cluster_frame {
-    meta protocol arp meta pkttype set host accept
-    meta protocol ip ip daddr @addrs4 meta mark set ${p.hashV4} goto bucket
-    meta protocol ip6 ip6 daddr @addrs6 meta mark set ${p.hashV6} goto bucket
-    drop
-  }
   chain bucket {
     meta mark != @serving drop
-    meta pkttype set host
+    ether daddr ${p.mac} meta pkttype set host
   }
 }
 table arp ${t} {
@@ -305,11 +305,11 @@ function joinIgmpGroup(ifname: string, index: number, group: string): number {
 // ---- crash recovery ----
 
 /** The comment on the netdev table: what removeClusterDataPath must undo after a crash. */
-function recoveryComment(ifname: string, mac: string, joined: boolean, sysctls: Record<string, string>): string {
+function recoveryComment(ifname: string, mac: string, sysctls: Record<string, string>): string {
   const restore = Object.entries(sysctls)
     .map(([k, v]) => `${k === TCP_LOOSE ? 'tcp_loose' : 'arp_announce'}=${v}`)
     .join(' ');
-  return `tandem cluster on ${ifname}; mac=${joined ? mac : '-'}; restore ${restore}`.slice(0, 250);
+  return `tandem cluster on ${ifname}; mac=${mac}; restore ${restore}`.slice(0, 250);
 }
 
 function listTable(family: string, table: string): string | null {
@@ -354,8 +354,9 @@ export function removeClusterDataPath(host: ClusterHost, name: string, ifname: s
     }
     const comment = /comment "([^"]*)"/.exec(listing)?.[1] ?? '';
     const mac = /mac=([0-9a-f:]{17})/.exec(comment)?.[1];
-    // SIOCADDMULTI outlives the process that asked for it: leave it here.
-    if (mac) quietly(() => host.leaveMulticast(ifname, mac));
+    // SIOCADDMULTI and the unicast filter outlive the process that asked for them: undo here.
+    if (mac && (parseMac(mac)![0] & 1) === 1) quietly(() => host.leaveMulticast(ifname, mac));
+    else if (mac) quietly(() => host.unicastFilter(ifname, mac, false));
     const announce = /arp_announce=(\d)/.exec(comment)?.[1];
     if (announce !== undefined && !held.has(keyOf({ kind: 'arp_announce', ifname })))
       quietly(() => writeInterfaceSysctl(ifname, 'arp_announce', announce));
@@ -417,13 +418,17 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
     undo.push(() => releaseSysctl(loose));
 
     // 3. The bucket filter and the ARP rewrite, one transaction.
-    const comment = recoveryComment(ifname, p.mac, joinsMac, originals);
+    const comment = recoveryComment(ifname, p.mac, originals);
     nftRun('open-cluster', ifname, netdevArp.replace('comment ""', `comment ${JSON.stringify(comment)}`));
 
     // 4. The cluster MAC in the NIC's filter; igmp mode also holds the group for snooping switches.
     if (joinsMac) {
       host.joinMulticast(ifname, p.mac);
       undo.push(() => host.leaveMulticast(ifname, p.mac));
+    }
+    if (spec.macMode === 'unicast') {
+      host.unicastFilter(ifname, p.mac, true);
+      undo.push(() => host.unicastFilter(ifname, p.mac, false));
     }
     if (spec.macMode === 'igmp') {
       igmpFd = joinIgmpGroup(ifname, index, igmpGroupOf(p.mac));

@@ -52,6 +52,7 @@ import {
   encodeGetLink,
   encodeGetLinkDump,
   encodeNewMacvlan,
+  encodeUnicastFilter,
   RTM_DELADDR,
   RTM_DELLINK,
   RTM_NEWADDR,
@@ -501,6 +502,20 @@ export class LinuxDriver implements Driver {
 
   removeClusterDataPath(name: string, ifname: string): void {
     removeClusterDataPath(this, name, ifname);
+  }
+
+  /** Adds (removes) a unicast MAC to (from) the NIC's own receive filter (netlink.ts). */
+  unicastFilter(ifname: string, mac: string, add: boolean): void {
+    const op = add ? 'add-unicast-filter' : 'remove-unicast-filter';
+    const bytes = parseMac(mac);
+    if (!bytes) throw new DriverError(op, ifname, E.EINVAL, 'EINVAL', `'${mac}' is not a MAC address`);
+    const seq = this.rt.nextSeq();
+    try {
+      this.rt.request(op, ifname, encodeUnicastFilter(seq, add, this.index(ifname), bytes), seq);
+    } catch (e) {
+      const benign: number[] = add ? [E.EEXIST] : [E.ENOENT, E.ENODEV];
+      if (!(e instanceof DriverError) || !benign.includes(e.errno)) throw e;
+    }
   }
 
   private leaveQuietly(ifname: string, group: string): void {

@@ -78,6 +78,11 @@ const bucketOf = (src: string) => nftJhashBucket(parseIp(src)!.bytes, BUCKETS, S
 /** Bucket b is owned by node b % 3 at the start. */
 const split = (n: number, buckets: number[] = [...Array(BUCKETS).keys()]) => buckets.filter((b) => b % 3 === n);
 
+/** What a data path changes on a node: sysctls, multicast and unicast filters, addresses, nft. */
+const STATE =
+  'cat /proc/sys/net/ipv4/conf/eth0/arp_announce /proc/sys/net/netfilter/nf_conntrack_tcp_loose 2>/dev/null; ' +
+  'ip maddr show dev eth0; bridge fdb show dev eth0; ip addr show; nft list tables';
+
 let lab: Lab;
 let nodes: Agent[] = [];
 let nodeMacs: string[] = [];
@@ -96,10 +101,7 @@ test.before(async () => {
   // The lab routers start with arp_announce=2; 0 here shows the data path sets and restores it.
   for (const r of lab.routers) {
     await sh(r.ns, 'sysctl -qw net.ipv4.conf.eth0.arp_announce=0; modprobe nf_conntrack 2>/dev/null; true');
-    before[r.ns] = await sh(
-      r.ns,
-      'cat /proc/sys/net/ipv4/conf/eth0/arp_announce /proc/sys/net/netfilter/nf_conntrack_tcp_loose 2>/dev/null; ip maddr show dev eth0; ip addr show',
-    );
+    before[r.ns] = await sh(r.ns, STATE);
   }
   nodes = lab.routers.map(
     (r, i) =>
@@ -226,11 +228,39 @@ test('close() leaves no table, multicast MAC, address or changed sysctl behind; 
   await lab.exec(r2.ns, [process.execPath, '--import', 'tsx', NODE, '--remove', 'dptest', 'eth0']);
   for (const r of lab.routers) {
     assert.not.match(await sh(r.ns, 'nft list tables'), /tandem_/);
-    const now = await sh(
-      r.ns,
-      'cat /proc/sys/net/ipv4/conf/eth0/arp_announce /proc/sys/net/netfilter/nf_conntrack_tcp_loose 2>/dev/null; ip maddr show dev eth0; ip addr show',
-    );
+    const now = await sh(r.ns, STATE);
     assert.is(now, before[r.ns], `${r.ns}: sysctls, multicast filter and addresses as before`);
+  }
+});
+
+test('unicast mode puts the shared MAC in the NIC filter, igmp mode holds the group; both answer and leave nothing', async () => {
+  const modes: [number, Partial<ClusterDataPathSpec>, string][] = [
+    [0, { macMode: 'unicast', mac: '02:bf:c0:00:02:50' }, 'bridge fdb show dev eth0'],
+    [1, { macMode: 'igmp', mac: '01:00:5e:7f:54:01' }, 'ip maddr show dev eth0'],
+  ];
+  for (const [i, change, show] of modes) {
+    const r = lab.routers[i];
+    const agent = new Agent(
+      lab.spawn(r.ns, [process.execPath, '--import', 'tsx', NODE, `n${i}`, JSON.stringify({ ...spec, ...change })], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
+    const ready = await agent.ready;
+    assert.ok(ready.ready, String(ready.error));
+    await agent.call({ cmd: 'set', owned: [...Array(BUCKETS).keys()], draining: [] }, false);
+    const installed = await sh(r.ns, show);
+    if (change.macMode === 'unicast') assert.match(installed, /02:bf:c0:00:02:50 self permanent/);
+    else assert.match(installed, /239\.127\.84\.1/);
+    await lab.exec(lab.clients[0].ns, ['ip', 'neigh', 'flush', 'dev', 'eth0']);
+    const sources = [SOURCES4[0], SOURCES4[1], SOURCES6[0]];
+    const p = await client.call({ cmd: 'probe', sources, vip4: VIP4, vip6: VIP6, waitMs: 300 });
+    const results = p.results as Record<string, { udp: string[]; tcp: string }>;
+    for (const src of sources) {
+      assert.equal(results[src].udp, [`n${i}`], `${change.macMode} UDP from ${src}`);
+      assert.is(results[src].tcp, `n${i}`, `${change.macMode} TCP from ${src}`);
+    }
+    assert.ok((await agent.call({ cmd: 'close' }, false)).ok);
+    assert.is(await sh(r.ns, STATE), before[r.ns], `${r.ns}: nothing left after ${change.macMode} mode`);
   }
 });
 
