@@ -74,6 +74,7 @@ interface Plan {
   hashV4: string;
   hashV6: string;
   hashArp: string;
+  hashNa: string;
 }
 
 /** Checks a spec and derives what the ruleset needs. Throws DriverError('open-cluster', ...). */
@@ -129,6 +130,8 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
     hashV4: `jhash ${both ? 'ip saddr . ip daddr' : 'ip saddr'} ${tail}`,
     hashV6: `jhash ${both ? 'ip6 saddr . ip6 daddr' : 'ip6 saddr'} ${tail}`,
     hashArp: `jhash ${both ? 'arp saddr ip . arp daddr ip' : 'arp saddr ip'} ${tail}`,
+    // An NA goes back to the asker: its destination is the client whose bucket decides.
+    hashNa: `jhash ${both ? 'ip6 daddr . ip6 saddr' : 'ip6 daddr'} ${tail}`,
   };
 }
 
@@ -165,6 +168,14 @@ export function ruleset(p: Plan, comment: string): string {
   chain bucket {
     meta mark != @serving drop
     ether daddr ${p.mac} meta pkttype set host
+  }
+  chain egress {
+    type filter hook egress device ${dev} priority 0; policy accept;
+    meta protocol ip6 ip6 saddr @addrs6 ip6 daddr != ff00::/8 icmpv6 type nd-neighbor-advert meta mark set ${p.hashNa} goto na_reply
+  }
+  chain na_reply {
+    meta mark != @owned drop
+    meta mark set 0
   }
 }
 table arp ${t} {

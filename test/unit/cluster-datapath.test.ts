@@ -52,6 +52,7 @@ test('the ruleset hashes addresses only (never ports), per family, and names the
   assert.match(text, /meta mark set jhash ip saddr mod 64 seed 0x1234 goto bucket/);
   assert.match(text, /meta mark set jhash ip6 saddr mod 64 seed 0x1234 goto bucket/);
   assert.match(text, /meta mark set jhash arp saddr ip mod 64 seed 0x1234/);
+  assert.match(text, /nd-neighbor-advert meta mark set jhash ip6 daddr mod 64 seed 0x1234 goto na_reply/);
   assert.not.match(text, /sport|dport|th /);
   assert.match(text, /hook ingress device "eth0"/);
   assert.match(text, /arp saddr ether set 01:00:5e:00:01:01/);
@@ -59,6 +60,7 @@ test('the ruleset hashes addresses only (never ports), per family, and names the
   assert.match(sd, /jhash ip saddr \. ip daddr mod 64/);
   assert.match(sd, /jhash ip6 saddr \. ip6 daddr mod 64/);
   assert.match(sd, /jhash arp saddr ip \. arp daddr ip mod 64/);
+  assert.match(sd, /jhash ip6 daddr \. ip6 saddr mod 64/);
 });
 
 test('bucketCommands is one flush-and-refill transaction; owned wins over draining; out of range refused', () => {
