@@ -59,6 +59,8 @@ const TCP_LOOSE_PATH = '/proc/sys/net/netfilter/nf_conntrack_tcp_loose';
 const TCP_LOOSE = 'net.netfilter.nf_conntrack_tcp_loose';
 
 export const tableName = (name: string): string => `tandem_${name}`;
+/** The config's cluster names (firmware/config): all valid in an nft identifier after `tandem_`. */
+const CLUSTER_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 function fail(op: string, ifname: string, code: string, hint: string): DriverError {
   return new DriverError(op, ifname, 0, code, hint);
@@ -82,12 +84,12 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
   const op = 'open-cluster';
   const ifname = spec.interface;
   if (!validIfname(ifname)) throw fail(op, ifname, 'EINVAL', 'not a valid interface name');
-  if (!/^[A-Za-z0-9_]{1,40}$/.test(spec.name))
+  if (!CLUSTER_NAME.test(spec.name))
     throw fail(
       op,
       ifname,
       'EINVAL',
-      `cluster name '${spec.name}' must be 1-40 letters, digits or _ (it names nft tables)`,
+      `cluster name '${spec.name}' must be 1-32 of A-Z a-z 0-9 _ . - (it names nft tables)`,
     );
   const mac = parseMac(spec.mac);
   if (!mac) throw fail(op, ifname, 'EINVAL', `'${spec.mac}' is not a MAC address`);
@@ -289,12 +291,13 @@ function releaseSysctl(k: SysctlKey): void {
 const IPPROTO_IP = 0,
   IP_ADD_MEMBERSHIP = 35;
 
-/** 01:00:5e:XX:YY:ZZ (XX < 0x80) -> 239.XX.YY.ZZ, an administratively scoped group (RFC 2365)
- *  whose mapped MAC (RFC 1112 6.4) is the cluster MAC. */
+/** 01:00:5e:XX:YY:ZZ (XX < 0x80) -> 239.(128+XX).YY.ZZ, an administratively scoped group (RFC
+ *  2365) whose mapped MAC (RFC 1112 6.4: the low 23 bits) is the cluster MAC; for the core's MAC
+ *  01:00:5e:7e:54:<id> that is 239.254.84.<id>, as docs/configuration.md says. */
 export function igmpGroupOf(mac: string): string {
   const b = parseMac(mac);
   if (!b) throw new TypeError(`not a MAC: ${mac}`);
-  return `239.${b[3]}.${b[4]}.${b[5]}`;
+  return `239.${b[3] | 0x80}.${b[4]}.${b[5]}`;
 }
 
 /** A socket that holds an IPv4 group on `index` (ip_mreqn, include/uapi/linux/in.h): the kernel
@@ -354,7 +357,7 @@ function setElements(listing: string, set: string): string[] {
 
 /** Undoes what a crashed run left (from the nft table it left): addresses, MAC, sysctls, tables. */
 export function removeClusterDataPath(host: ClusterHost, name: string, ifname: string): void {
-  if (!/^[A-Za-z0-9_]{1,40}$/.test(name)) return; // never ours: planOf refuses such names
+  if (!CLUSTER_NAME.test(name)) return; // never ours: planOf refuses such names
   const table = tableName(name);
   const listing = listTable('netdev', table);
   if (listing) {

@@ -39,6 +39,7 @@ const refused = (s: Partial<ClusterDataPathSpec>, re: RegExp) => {
 
 test('planOf refuses names nft cannot hold, MACs that do not fit the mode, bad bucket counts and no address', () => {
   refused({ name: 'a b' }, /cluster name/);
+  assert.is(planOf({ ...spec, name: 'web-1.eu' }).table, 'tandem_web-1.eu');
   refused({ macMode: 'unicast' }, /unicast mode needs a unicast cluster MAC/);
   refused({ mac: '02:bf:c0:00:02:50' }, /multicast mode needs a multicast cluster MAC/);
   refused({ macMode: 'igmp', mac: '03:bf:c0:00:02:50' }, /igmp mode needs an IPv4 group MAC/);
@@ -80,7 +81,7 @@ test('bucketCommands is one flush-and-refill transaction; owned wins over draini
 });
 
 test('igmp mode joins the 239/8 group whose mapped MAC is the cluster MAC (RFC 1112 6.4)', () => {
-  assert.is(igmpGroupOf('01:00:5e:7f:00:01'), '239.127.0.1');
+  assert.is(igmpGroupOf('01:00:5e:7e:54:07'), '239.254.84.7');
 });
 
 test('an NS for a cluster address is answered with a solicited NA carrying the cluster MAC (RFC 4861 7.2.4)', () => {
