@@ -291,13 +291,13 @@ function releaseSysctl(k: SysctlKey): void {
 const IPPROTO_IP = 0,
   IP_ADD_MEMBERSHIP = 35;
 
-/** 01:00:5e:XX:YY:ZZ (XX < 0x80) -> 239.(128+XX).YY.ZZ, an administratively scoped group (RFC
- *  2365) whose mapped MAC (RFC 1112 6.4: the low 23 bits) is the cluster MAC; for the core's MAC
- *  01:00:5e:7e:54:<id> that is 239.254.84.<id>, as docs/configuration.md says. */
+/** 01:00:5e:XX:YY:ZZ (XX < 0x80) -> 239.XX.YY.ZZ, an administratively scoped group (RFC 2365)
+ *  whose mapped MAC (RFC 1112 6.4: the low 23 bits) is the cluster MAC; for the core's MAC
+ *  01:00:5e:7e:54:<id> that is 239.126.84.<id>, as docs/configuration.md says. */
 export function igmpGroupOf(mac: string): string {
   const b = parseMac(mac);
   if (!b) throw new TypeError(`not a MAC: ${mac}`);
-  return `239.${b[3] | 0x80}.${b[4]}.${b[5]}`;
+  return `239.${b[3]}.${b[4]}.${b[5]}`;
 }
 
 /** A socket that holds an IPv4 group on `index` (ip_mreqn, include/uapi/linux/in.h): the kernel

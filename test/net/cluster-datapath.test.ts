@@ -255,7 +255,7 @@ test('unicast mode puts the shared MAC in the NIC filter, igmp mode holds the gr
     await agent.call({ cmd: 'set', owned: [...Array(BUCKETS).keys()], draining: [] }, false);
     const installed = await sh(r.ns, show);
     if (change.macMode === 'unicast') assert.match(installed, /02:bf:c0:00:02:50 self permanent/);
-    else assert.match(installed, /239\.255\.84\.1/);
+    else assert.match(installed, /239\.127\.84\.1/);
     await lab.exec(lab.clients[0].ns, ['ip', 'neigh', 'flush', 'dev', 'eth0']);
     const sources = [SOURCES4[0], SOURCES4[1], SOURCES6[0]];
     const p = await client.call({ cmd: 'probe', sources, vip4: VIP4, vip6: VIP6, waitMs: 300 });

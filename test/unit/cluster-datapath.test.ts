@@ -81,7 +81,7 @@ test('bucketCommands is one flush-and-refill transaction; owned wins over draini
 });
 
 test('igmp mode joins the 239/8 group whose mapped MAC is the cluster MAC (RFC 1112 6.4)', () => {
-  assert.is(igmpGroupOf('01:00:5e:7e:54:07'), '239.254.84.7');
+  assert.is(igmpGroupOf('01:00:5e:7e:54:07'), '239.126.84.7');
 });
 
 test('an NS for a cluster address is answered with a solicited NA carrying the cluster MAC (RFC 4861 7.2.4)', () => {
