@@ -5,4 +5,5 @@ export { clusterSeed, fnv1a32, mix32, nodeIdOf, rendezvousScore, viewHash } from
 export { clusterIgmpGroup, clusterMac } from './mac.ts';
 export type { ClusterMacMode } from './mac.ts';
 export { ClusterMachine, memberDownIntervalMs } from './machine.ts';
+export { clusterWeight, MAX_CLUSTER_WEIGHT } from './weight.ts';
 export type { ClusterAction, ClusterParams, HeardAdvert, Member } from './machine.ts';
