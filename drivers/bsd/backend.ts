@@ -529,6 +529,17 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     watch,
     openChannel,
     openRawVrrp,
+    // docs/cluster.md says what a NetBSD data path would need (npf or a bpf filter, the ARP code).
+    openClusterDataPath(spec) {
+      throw new DriverError(
+        'open-cluster-data-path',
+        spec.interface,
+        0,
+        'ENOTSUP',
+        `no active-active data path on ${os} yet (cluster ${spec.name}); see docs/cluster.md`,
+      );
+    },
+    removeClusterDataPath: () => {},
     close(): void {
       for (const stop of [...watchers]) stop();
       for (const r of [...raws]) r.close();

@@ -5,6 +5,8 @@
 // counted and left again on close(); setMac/addAddress/createMacvlan are undone by the daemon,
 // which reads getMac first and relies on removeAddress/deleteLink being idempotent.
 import type {
+  ClusterDataPath,
+  ClusterDataPathSpec,
   Driver,
   InterfaceSettingName,
   LinkInfo,
@@ -464,6 +466,13 @@ export class LinuxDriver implements Driver {
       throw e;
     }
   }
+
+  // Placeholder until branch cl-dp's nftables data path is merged (issue #13).
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+    throw new DriverError('open-cluster-data-path', spec.interface, 0, 'ENOTSUP', 'no cluster data path in this build');
+  }
+
+  removeClusterDataPath(_name: string, _ifname: string): void {}
 
   openRawVrrp(ifname: string, family: 4 | 6, opts: RawVrrpOptions = {}): RawVrrpSocket {
     const index = ifreqInt(this.ifreq('open-raw-vrrp', ifname, SIOCGIFINDEX));

@@ -64,8 +64,8 @@ export interface ClusterAdvert {
   buckets: number; // 1..1024
   joining: boolean;
   leaving: boolean;
-  owned: number[]; // bucket numbers, ascending
-  draining: number[]; // bucket numbers, ascending, disjoint from owned
+  owned: readonly number[]; // bucket numbers, ascending
+  draining: readonly number[]; // bucket numbers, ascending, disjoint from owned
   name: string; // the sender's node name (printable ASCII, up to 64)
 }
 
