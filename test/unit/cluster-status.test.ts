@@ -62,7 +62,7 @@ clusters:
     assert.equal(own.failover, []);
     const ev = eventPayload(envelope('boot', 2, 0), 'solo', own);
     assert.equal(validate(schema('events'), JSON.parse(JSON.stringify(ev))), []);
-    assert.is(ev.cluster, 'web');
+    assert.is((ev as Record<string, unknown>).cluster, 'web');
   } finally {
     await engine.stop();
     rmSync(dir, { recursive: true, force: true });
