@@ -12,10 +12,11 @@ cd "$(dirname "$0")"
 # Debian packages the build and the tests use. libpcap-dev builds the pcap addon; the rest are the
 # interop peers (keepalived, FRR, ucarp), the broker and the wire checkers the tests drive
 # (tshark; python3-scapy decodes HSRP); prometheus (and curl for its HTTP API) scrapes the metrics
-# test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client.
+# test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client; nftables
+# and libnftables1 carry the cluster data path (drivers/linux/nftables.ts loads libnftables.so.1).
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
               openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
-              snmpd snmp)
+              snmpd snmp nftables libnftables1)
 
 log() { printf '[build] %s\n' "$*" >&2; }
 

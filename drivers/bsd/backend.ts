@@ -3,6 +3,8 @@
 // socket is opened, used once and closed on every path. The binding is injected, so tests run
 // it with a recording fake (test/unit/driver-bsd-backend.test.ts); libc-koffi.ts is the real one.
 import {
+  type ClusterDataPath,
+  type ClusterDataPathSpec,
   DriverError,
   type Driver,
   type LinkInfo,
@@ -529,14 +531,14 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     watch,
     openChannel,
     openRawVrrp,
-    // docs/cluster.md says what a NetBSD data path would need (npf or a bpf filter, the ARP code).
-    openClusterDataPath(spec) {
+    // No NetBSD/BSD cluster data path yet (docs/cluster-datapath.md says what it would take).
+    openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
       throw new DriverError(
-        'open-cluster-data-path',
+        'open-cluster',
         spec.interface,
         0,
         'ENOTSUP',
-        `no active-active data path on ${os} yet (cluster ${spec.name}); see docs/cluster.md`,
+        `no active-active cluster data path on ${os} yet (docs/cluster-datapath.md); clusters run on Linux only`,
       );
     },
     removeClusterDataPath: () => {},

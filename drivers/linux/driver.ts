@@ -52,6 +52,7 @@ import {
   encodeGetLink,
   encodeGetLinkDump,
   encodeNewMacvlan,
+  encodeUnicastFilter,
   RTM_DELADDR,
   RTM_DELLINK,
   RTM_NEWADDR,
@@ -64,6 +65,7 @@ import { RtnlSocket } from './rtnl.ts';
 import { openPcapChannel } from '../pcap-channel.ts';
 import { openLinuxRawVrrp } from './raw-vrrp.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
+import { openClusterDataPath, removeClusterDataPath } from './cluster-datapath.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -195,6 +197,7 @@ export class LinuxDriver implements Driver {
   private readonly joined = new Map<string, number>(); // "ifname|mac" -> references
   private readonly channels = new Set<PacketChannel>();
   private readonly raws = new Set<RawVrrpSocket>();
+  private readonly clusters = new Set<ClusterDataPath>();
   private closed = false;
 
   constructor(opts: LinuxDriverOptions = {}) {
@@ -467,13 +470,6 @@ export class LinuxDriver implements Driver {
     }
   }
 
-  // Placeholder until branch cl-dp's nftables data path is merged (issue #13).
-  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
-    throw new DriverError('open-cluster-data-path', spec.interface, 0, 'ENOTSUP', 'no cluster data path in this build');
-  }
-
-  removeClusterDataPath(_name: string, _ifname: string): void {}
-
   openRawVrrp(ifname: string, family: 4 | 6, opts: RawVrrpOptions = {}): RawVrrpSocket {
     const index = ifreqInt(this.ifreq('open-raw-vrrp', ifname, SIOCGIFINDEX));
     const raw = openLinuxRawVrrp(ifname, index, family, opts);
@@ -489,6 +485,39 @@ export class LinuxDriver implements Driver {
     return wrapped;
   }
 
+  // ---- active-active cluster data path (cluster-datapath.ts) ----
+
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+    const dp = openClusterDataPath(this, spec);
+    const wrapped: ClusterDataPath = {
+      setBuckets: (owned, draining) => dp.setBuckets(owned, draining),
+      describe: () => dp.describe(),
+      close: () => {
+        if (this.clusters.delete(wrapped)) dp.close();
+      },
+    };
+    this.clusters.add(wrapped);
+    return wrapped;
+  }
+
+  removeClusterDataPath(name: string, ifname: string): void {
+    removeClusterDataPath(this, name, ifname);
+  }
+
+  /** Adds (removes) a unicast MAC to (from) the NIC's own receive filter (netlink.ts). */
+  unicastFilter(ifname: string, mac: string, add: boolean): void {
+    const op = add ? 'add-unicast-filter' : 'remove-unicast-filter';
+    const bytes = parseMac(mac);
+    if (!bytes) throw new DriverError(op, ifname, E.EINVAL, 'EINVAL', `'${mac}' is not a MAC address`);
+    const seq = this.rt.nextSeq();
+    try {
+      this.rt.request(op, ifname, encodeUnicastFilter(seq, add, this.index(ifname), bytes), seq);
+    } catch (e) {
+      const benign: number[] = add ? [E.EEXIST] : [E.ENOENT, E.ENODEV];
+      if (!(e instanceof DriverError) || !benign.includes(e.errno)) throw e;
+    }
+  }
+
   private leaveQuietly(ifname: string, group: string): void {
     try {
       this.leaveMulticast(ifname, group);
@@ -500,6 +529,7 @@ export class LinuxDriver implements Driver {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const dp of [...this.clusters]) dp.close();
     for (const ch of [...this.channels]) ch.close();
     for (const r of [...this.raws]) r.close();
     for (const key of [...this.joined.keys()]) {
