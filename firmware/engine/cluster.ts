@@ -179,6 +179,8 @@ export class ClusterRunner {
       if (ev.ifname === this.cfg.interface && ok !== this.ownCarrier) {
         this.ownCarrier = ok;
         changed = true;
+        this.deps.onEvent({ cluster: this.name, reason: ok ? 'carrier-up' : 'carrier-down', interface: ev.ifname });
+        if (ok && this.machine && !this.stopped) this.perform(this.machine.rejoin(this.deps.now()));
       }
       if (this.cfg.track.interfaces.some((t) => t.name === ev.ifname) && ok === this.trackedDown.has(ev.ifname)) {
         if (ok) this.trackedDown.delete(ev.ifname);

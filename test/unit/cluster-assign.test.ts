@@ -111,7 +111,7 @@ test('the same owners whatever the order of members (determinism)', () => {
 test('cluster MAC: multicast/igmp 01:00:5e:7e:54:<id>, unicast locally administered; never VRRP or CARP', () => {
   assert.is(clusterMac(1, 'multicast'), '01:00:5e:7e:54:01');
   assert.is(clusterMac(255, 'igmp'), '01:00:5e:7e:54:ff');
-  assert.is(clusterIgmpGroup(255, 'igmp'), '239.254.84.255');
+  assert.is(clusterIgmpGroup(255, 'igmp'), '239.126.84.255');
   assert.is(clusterIgmpGroup(3, 'multicast'), undefined);
   assert.is(clusterMac(16, 'unicast'), '02:74:61:6e:00:10');
   for (let id = 1; id <= 255; id++) {

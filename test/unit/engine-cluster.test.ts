@@ -245,6 +245,23 @@ test('maintenance: weight 0, every bucket handed over at once and drained', asyn
   }
 });
 
+test('carrier loss: weight 0 and handed over; carrier back: listens again before it takes its share', async () => {
+  const c = await three();
+  try {
+    const [a, b, x] = c.nodes;
+    a.driver.setCable('eth0', false);
+    await until('b and c own everything', () => oneOwnerEach([b, x]), 500);
+    assert.is(st(a).weight, 0);
+    assert.equal(dp(a)!.owned, []);
+    a.driver.setCable('eth0', true);
+    await until('a joining', () => st(a).state === 'joining', 200);
+    assert.equal(dp(a)!.owned, [], 'nothing taken while listening');
+    await until('a serves its share', () => oneOwnerEach(c.nodes) && dp(a)!.owned.length >= 21, 2000);
+  } finally {
+    await c.close();
+  }
+});
+
 test('stop (SIGTERM): hand over at once, drain, farewell, data path and journal cleaned', async () => {
   const c = await three();
   try {

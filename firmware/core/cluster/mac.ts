@@ -2,10 +2,10 @@
 // this MAC, so the switch delivers each client frame to every node.
 //
 // multicast: 01:00:5e:7e:54:<id>, an IPv4-mapped multicast MAC (RFC 1112 6.4) of the group
-//   239.254.84.<id>. It collides neither with VRRP's 00:00:5e:00:01:xx / 00:00:5e:00:02:xx
+//   239.126.84.<id>. It collides neither with VRRP's 00:00:5e:00:01:xx / 00:00:5e:00:02:xx
 //   (unicast, RFC 5798 7.3), nor with carp(4) balancing's 01:00:5e:00:01:<vhid>, nor with
 //   Microsoft NLB's 03:bf:... and its IGMP mode's 01:00:5e:7f:...
-// igmp: the same MAC; the node also joins 239.254.84.<id> so IGMP-snooping switches forward the
+// igmp: the same MAC; the node also joins 239.126.84.<id> so IGMP-snooping switches forward the
 //   MAC's frames to the nodes only (instead of flooding them to every port).
 // unicast: 02:74:61:6e:00:<id>, locally administered (IEEE 802 U/L bit), as NLB's unicast mode:
 //   never used as a source, so the switch never learns it and floods it to every port.
@@ -28,5 +28,5 @@ export function clusterMac(id: number, macMode: ClusterMacMode): string {
 /** The IPv4 group an igmp-mode node joins (its MAC is clusterMac(id, 'igmp')); undefined otherwise. */
 export function clusterIgmpGroup(id: number, macMode: ClusterMacMode): string | undefined {
   checkId(id);
-  return macMode === 'igmp' ? `239.254.84.${id}` : undefined;
+  return macMode === 'igmp' ? `239.126.84.${id}` : undefined;
 }

@@ -192,6 +192,14 @@ export class ClusterMachine {
     return this.reconcile(nowMs, []);
   }
 
+  /** Back from a loss of carrier: what this node knows of the others is stale, so it listens
+   *  again (as at start) before it takes anything. */
+  rejoin(nowMs: number): ClusterAction[] {
+    this.joining = true;
+    this.joinUntilMs = nowMs + Math.max(memberDownIntervalMs(this.p.advertIntervalMs), this.p.preemptDelayMs);
+    return this.reconcile(nowMs, []);
+  }
+
   /** Planned stop: announce weight 0 and hand every owned bucket over (they drain here). */
   leave(nowMs: number): ClusterAction[] {
     if (this.leaving) return [];
