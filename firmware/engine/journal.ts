@@ -20,6 +20,7 @@ export interface Changes {
   addresses: { ifname: string; cidr: string }[];
   links: string[]; // interfaces we created (macvlans)
   settings: InterfaceSettingRecord[]; // per-interface kernel settings changed, with their original value
+  clusters: { name: string; ifname: string }[]; // cluster data paths installed (issue #13)
 }
 
 export interface InterfaceSettingRecord {
@@ -33,9 +34,10 @@ export interface Undoer {
   removeAddress(ifname: string, cidr: string): void;
   deleteLink(name: string): void;
   setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void;
+  removeClusterDataPath(name: string, ifname: string): void;
 }
 
-const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], settings: [] });
+const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], settings: [], clusters: [] });
 
 export class Journal {
   readonly file: string;
@@ -56,7 +58,7 @@ export class Journal {
       return undefined;
     }
     if (!prev || typeof prev !== 'object') return undefined;
-    return { ...empty(), ...prev, settings: settingsOf(prev) };
+    return { ...empty(), ...prev, settings: settingsOf(prev), clusters: clustersOf(prev) };
   }
 
   recordMac(ifname: string, original: string): void {
@@ -97,6 +99,17 @@ export class Journal {
     this.flush();
   }
 
+  /** Written before the data path is installed, so a crash in between still cleans it up. */
+  recordCluster(name: string, ifname: string): void {
+    if (this.data.clusters.some((c) => c.name === name && c.ifname === ifname)) return;
+    this.data.clusters.push({ name, ifname });
+    this.flush();
+  }
+  forgetCluster(name: string, ifname: string): void {
+    this.data.clusters = this.data.clusters.filter((c) => !(c.name === name && c.ifname === ifname));
+    this.flush();
+  }
+
   current(): Changes {
     return this.data;
   }
@@ -111,6 +124,8 @@ export class Journal {
         errors.push(`${what}: ${(e as Error).message}`);
       }
     };
+    for (const x of c.clusters)
+      attempt(`remove cluster ${x.name} from ${x.ifname}`, () => u.removeClusterDataPath(x.name, x.ifname));
     for (const a of c.addresses) attempt(`remove ${a.cidr} from ${a.ifname}`, () => u.removeAddress(a.ifname, a.cidr));
     for (const l of c.links) attempt(`delete ${l}`, () => u.deleteLink(l));
     for (const [ifname, mac] of Object.entries(c.macs))
@@ -165,4 +180,9 @@ function settingsOf(prev: Partial<Changes> & { sysctls?: Record<string, string> 
     if (m && known(m[2]) && typeof original === 'string') out.push({ ifname: m[1], name: m[2], original });
   }
   return out;
+}
+
+function clustersOf(prev: Partial<Changes>): Changes['clusters'] {
+  const list = Array.isArray(prev.clusters) ? prev.clusters : [];
+  return list.filter((c) => c && typeof c.name === 'string' && typeof c.ifname === 'string');
 }
