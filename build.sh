@@ -13,7 +13,8 @@ cd "$(dirname "$0")"
 # interop peers (keepalived, FRR, ucarp), the broker and the wire checkers the tests drive
 # (tshark; python3-scapy decodes HSRP); prometheus (and curl for its HTTP API) scrapes the metrics
 # test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client;
-# libnftables1 is what the daemon drives for accept_mode: false, nftables (nft) what the test reads.
+# conntrackd and conntrack replicate connection tracking (state_sync); nftables and libnftables1
+# carry accept_mode and the cluster data path (drivers/linux/nftables.ts loads libnftables.so.1).
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
               openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
               snmpd snmp conntrackd conntrack nftables libnftables1)

@@ -8,6 +8,8 @@ import { FakeBfdSocket } from './fake-bfd.ts';
 import type {
   BfdSocket,
   BfdSocketOptions,
+  ClusterDataPath,
+  ClusterDataPathSpec,
   InterfaceSettingName,
   Driver,
   LinkInfo,
@@ -185,6 +187,40 @@ export class FakeRawVrrp implements RawVrrpSocket {
   }
 }
 
+/** A cluster's data path in memory (issue #13): records the spec, every setBuckets and close. */
+export class FakeClusterDataPath implements ClusterDataPath {
+  owned: number[] = [];
+  draining: number[] = [];
+  readonly history: { owned: number[]; draining: number[] }[] = [];
+  closed = false;
+
+  constructor(
+    readonly driver: FakeDriver,
+    readonly spec: ClusterDataPathSpec,
+  ) {}
+
+  setBuckets(owned: readonly number[], draining: readonly number[]): void {
+    this.driver.record('cluster-set-buckets', [this.spec.name, [...owned], [...draining]]);
+    if (this.closed) throw fail('cluster-set-buckets', this.spec.interface, 'EBADF', 'data path closed');
+    this.driver.maybeFail('cluster-set-buckets', this.spec.interface);
+    const own = new Set(owned);
+    this.owned = [...own].sort((a, b) => a - b);
+    this.draining = [...new Set(draining)].filter((b) => !own.has(b)).sort((a, b) => a - b);
+    this.history.push({ owned: this.owned, draining: this.draining });
+  }
+
+  describe(): { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> } {
+    return { table: `tandem_${this.spec.name}`, mac: this.spec.mac, addresses: [...this.spec.addresses], sysctls: {} };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.driver.record('cluster-close', [this.spec.name]);
+    this.driver.forgetClusterDataPath(this);
+  }
+}
+
 export class FakeDriver implements Driver {
   readonly os: OsName;
   readonly calls: FakeCall[] = [];
@@ -193,6 +229,8 @@ export class FakeDriver implements Driver {
   private readonly listeners = new Set<(ev: NetEvent) => void>();
   private readonly chans = new Set<FakeChannel>();
   private readonly raws = new Set<FakeRawVrrp>();
+  /** Cluster data paths installed and not closed, by cluster name. */
+  readonly clusterPaths = new Map<string, FakeClusterDataPath>();
   private readonly joins = new Map<string, number>();
   private readonly settings = new Map<string, string>();
   private readonly filters = new Map<string, readonly string[]>();
@@ -551,6 +589,25 @@ export class FakeDriver implements Driver {
     return new Map(this.filters);
   }
 
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+    this.record('open-cluster-data-path', [spec]);
+    this.maybeFail('open-cluster-data-path', spec.interface);
+    this.need('open-cluster-data-path', spec.interface);
+    this.clusterPaths.get(spec.name)?.close(); // a stale one of the same name is replaced
+    const dp = new FakeClusterDataPath(this, spec);
+    this.clusterPaths.set(spec.name, dp);
+    return dp;
+  }
+
+  removeClusterDataPath(name: string, ifname: string): void {
+    this.record('remove-cluster-data-path', [name, ifname]);
+    this.clusterPaths.get(name)?.close();
+  }
+
+  forgetClusterDataPath(dp: FakeClusterDataPath): void {
+    if (this.clusterPaths.get(dp.spec.name) === dp) this.clusterPaths.delete(dp.spec.name);
+  }
+
   /** Raw VRRP sockets opened and not closed. */
   openRaws(): FakeRawVrrp[] {
     return [...this.raws].filter((r) => !r.closed);
@@ -561,6 +618,7 @@ export class FakeDriver implements Driver {
     this.closed = true;
     for (const r of this.raws) r.close();
     for (const b of this.bfds) b.close();
+    for (const dp of [...this.clusterPaths.values()]) dp.close();
     for (const ch of [...this.chans]) ch.close();
     this.listeners.clear();
     this.lan?.detach(this);

@@ -146,6 +146,38 @@ export const INTERFACE_SETTING_NAMES: readonly InterfaceSettingName[] = [
   'addr_gen_mode',
 ];
 
+/** One active-active cluster's data path on one interface (issue #13). */
+export interface ClusterDataPathSpec {
+  /** Cluster name from the config; names the driver's objects (nft table `tandem_<name>`). */
+  name: string;
+  interface: string;
+  /** 1..255, the cluster's identity on the wire. */
+  id: number;
+  /** The cluster MAC, computed by the core (`clusterMac(id, macMode)` in firmware/core/cluster/). */
+  mac: string;
+  macMode: 'multicast' | 'igmp' | 'unicast';
+  /** "addr/prefix" strings, IPv4 and IPv6. */
+  addresses: string[];
+  /** Number of hash buckets, fixed for the cluster's life. Bucket numbers are 0..buckets-1. */
+  buckets: number;
+  /** source: hash the client (source) address only; source-dest: both addresses. Never ports. */
+  hash: 'source' | 'source-dest';
+  /** Hash seed; identical on every node of the cluster (the core derives it from the id). */
+  seed: number;
+}
+
+export interface ClusterDataPath {
+  /** Sets, atomically (one libnftables transaction), which buckets this node serves:
+   *  `owned`: every packet (new flows too); `draining`: only packets of flows this node already
+   *  tracks (established/related), new ones dropped. Any other bucket: dropped.
+   *  A bucket in both lists counts as owned. */
+  setBuckets(owned: readonly number[], draining: readonly number[]): void;
+  /** What is installed, for `tandem status`: table name, joined MAC, addresses, sysctls changed. */
+  describe(): { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
+  /** Removes everything the data path installed and restores every sysctl it changed. */
+  close(): void;
+}
+
 export interface Driver {
   readonly os: OsName;
   link(ifname: string): LinkInfo; // throws DriverError(ENODEV)
@@ -180,5 +212,9 @@ export interface Driver {
   openRawVrrp(ifname: string, family: 4 | 6, opts?: RawVrrpOptions): RawVrrpSocket;
   /** A single-hop BFD socket (RFC 5881). Linux only; the BSD backend throws ENOTSUP. */
   openBfd(family: 4 | 6, opts?: BfdSocketOptions): BfdSocket;
+  /** Installs a cluster's data path (replacing any stale one of the same name left by a crash). */
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath;
+  /** Removes a data path left by a crashed run (from the journal); a missing one is not an error. */
+  removeClusterDataPath(name: string, ifname: string): void;
   close(): void;
 }

@@ -3,6 +3,8 @@
 // socket is opened, used once and closed on every path. The binding is injected, so tests run
 // it with a recording fake (test/unit/driver-bsd-backend.test.ts); libc-koffi.ts is the real one.
 import {
+  type ClusterDataPath,
+  type ClusterDataPathSpec,
   DriverError,
   type Driver,
   type LinkInfo,
@@ -540,6 +542,17 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     openBfd(family: 4 | 6): never {
       throw new DriverError('open-bfd', `udp${family}`, 0, 'ENOTSUP', `BFD is implemented on Linux only, not ${os}`);
     },
+    // No NetBSD/BSD cluster data path yet (docs/cluster-datapath.md says what it would take).
+    openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+      throw new DriverError(
+        'open-cluster',
+        spec.interface,
+        0,
+        'ENOTSUP',
+        `no active-active cluster data path on ${os} yet (docs/cluster-datapath.md); clusters run on Linux only`,
+      );
+    },
+    removeClusterDataPath: () => {},
     close(): void {
       for (const stop of [...watchers]) stop();
       for (const r of [...raws]) r.close();

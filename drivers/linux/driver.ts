@@ -5,6 +5,8 @@
 // counted and left again on close(); setMac/addAddress/createMacvlan are undone by the daemon,
 // which reads getMac first and relies on removeAddress/deleteLink being idempotent.
 import type {
+  ClusterDataPath,
+  ClusterDataPathSpec,
   Driver,
   InterfaceSettingName,
   LinkInfo,
@@ -52,6 +54,7 @@ import {
   encodeGetLink,
   encodeGetLinkDump,
   encodeNewMacvlan,
+  encodeUnicastFilter,
   RTM_DELADDR,
   RTM_DELLINK,
   RTM_NEWADDR,
@@ -66,6 +69,7 @@ import { openLinuxRawVrrp } from './raw-vrrp.ts';
 import { openLinuxBfd } from './bfd-socket.ts';
 import { readInterfaceSysctl, writeInterfaceSysctl } from './sysctl.ts';
 import { Nft, VipFilters } from './nft.ts';
+import { openClusterDataPath, removeClusterDataPath } from './cluster-datapath.ts';
 
 const SIOCGIFNAME = 0x8910;
 /** RFC 5798 5.1.1.2 groups, joined by a VRRP channel so a non-promiscuous NIC passes them. */
@@ -198,6 +202,7 @@ export class LinuxDriver implements Driver {
   private readonly channels = new Set<PacketChannel>();
   private readonly raws = new Set<RawVrrpSocket>();
   private readonly vipFilters = new VipFilters(new Nft()); // nftables, opened on first use
+  private readonly clusters = new Set<ClusterDataPath>();
   private closed = false;
 
   constructor(opts: LinuxDriverOptions = {}) {
@@ -511,6 +516,39 @@ export class LinuxDriver implements Driver {
     this.vipFilters.remove(name);
   }
 
+  // ---- active-active cluster data path (cluster-datapath.ts) ----
+
+  openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
+    const dp = openClusterDataPath(this, spec);
+    const wrapped: ClusterDataPath = {
+      setBuckets: (owned, draining) => dp.setBuckets(owned, draining),
+      describe: () => dp.describe(),
+      close: () => {
+        if (this.clusters.delete(wrapped)) dp.close();
+      },
+    };
+    this.clusters.add(wrapped);
+    return wrapped;
+  }
+
+  removeClusterDataPath(name: string, ifname: string): void {
+    removeClusterDataPath(this, name, ifname);
+  }
+
+  /** Adds (removes) a unicast MAC to (from) the NIC's own receive filter (netlink.ts). */
+  unicastFilter(ifname: string, mac: string, add: boolean): void {
+    const op = add ? 'add-unicast-filter' : 'remove-unicast-filter';
+    const bytes = parseMac(mac);
+    if (!bytes) throw new DriverError(op, ifname, E.EINVAL, 'EINVAL', `'${mac}' is not a MAC address`);
+    const seq = this.rt.nextSeq();
+    try {
+      this.rt.request(op, ifname, encodeUnicastFilter(seq, add, this.index(ifname), bytes), seq);
+    } catch (e) {
+      const benign: number[] = add ? [E.EEXIST] : [E.ENOENT, E.ENODEV];
+      if (!(e instanceof DriverError) || !benign.includes(e.errno)) throw e;
+    }
+  }
+
   private leaveQuietly(ifname: string, group: string): void {
     try {
       this.leaveMulticast(ifname, group);
@@ -522,6 +560,7 @@ export class LinuxDriver implements Driver {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const dp of [...this.clusters]) dp.close();
     for (const ch of [...this.channels]) ch.close();
     for (const r of [...this.raws]) r.close();
     for (const b of [...this.bfds]) b.close();

@@ -201,6 +201,28 @@ export function encodeAddr(seq: number, add: boolean, index: number, cidr: Cidr)
   return nlmsg(add ? RTM_NEWADDR : RTM_DELADDR, add ? FLAGS_ADD : FLAGS_DEL, seq, concat([hdr, ...attrs]));
 }
 
+/** RTM_NEWNEIGH / RTM_DELNEIGH for the NIC's own unicast filter: family AF_BRIDGE with NTF_SELF
+ *  on a non-bridge device reaches ndo_fdb_add, whose default (ndo_dflt_fdb_add) adds the MAC with
+ *  dev_uc_add_excl; a device without a unicast filter is put in promiscuous mode by the core
+ *  instead (__dev_set_rx_mode). ndmsg (12): family u8, pad, pad u16, ifindex s32, state u16,
+ *  flags u8, type u8 (linux/neighbour.h). */
+export const RTM_NEWNEIGH = 28,
+  RTM_DELNEIGH = 29;
+const AF_BRIDGE = 7,
+  NUD_PERMANENT = 0x80,
+  NTF_SELF = 0x02,
+  NDA_LLADDR = 2;
+export function encodeUnicastFilter(seq: number, add: boolean, index: number, mac: Uint8Array): Uint8Array {
+  const ndm = new Uint8Array(12);
+  const dv = new DataView(ndm.buffer);
+  ndm[0] = AF_BRIDGE;
+  dv.setInt32(4, index, true);
+  dv.setUint16(8, NUD_PERMANENT, true);
+  ndm[10] = NTF_SELF;
+  const body = concat([ndm, rtattr(NDA_LLADDR, mac)]);
+  return nlmsg(add ? RTM_NEWNEIGH : RTM_DELNEIGH, add ? FLAGS_ADD : FLAGS_DEL, seq, body);
+}
+
 export function encodeGetAddrDump(seq: number, family = AF_UNSPEC): Uint8Array {
   return nlmsg(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, ifaddrmsg({ family }));
 }

@@ -5,7 +5,8 @@ import { request } from '../supervisor/control-socket.ts';
 import { socketFrom } from './socket.ts';
 
 const HELP = `Usage: tandem status [--json] [--socket PATH | --config FILE]
-Asks the running daemon for each instance's state, priorities, master and counters.
+Asks the running daemon for each instance's state, priorities, master and counters, and for
+each cluster its members, weights and the buckets this node owns and drains.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -88,6 +89,39 @@ export function formatStatus(s: EngineStatus): string {
   }
   if (s.instances.some((i) => i.maintenance)) out += '* maintenance: handing over and staying backup\n';
   if (s.stateSync) out += formatStateSync(s.stateSync);
+  if (s.clusters?.length) out += formatClusters(s.clusters);
+  return out;
+}
+
+/** Bucket numbers as ranges: 0-3,7,9-10. */
+export function bucketRanges(list: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i++) {
+    let j = i;
+    while (j + 1 < list.length && list[j + 1] === list[j] + 1) j++;
+    out.push(j === i ? String(list[i]) : `${list[i]}-${list[j]}`);
+    i = j;
+  }
+  return out.join(',') || '-';
+}
+
+/** Active-active clusters (issue #13): one row each, then their members and buckets. */
+export function formatClusters(list: NonNullable<EngineStatus['clusters']>): string {
+  let out = '\n';
+  for (const c of list) {
+    const drops = Object.entries(c.drops).map(([k, v]) => `${k}=${v}`);
+    out += `cluster ${c.name} on ${c.interface}  id ${c.id}  mac ${c.mac}  ${c.state}${c.maintenance ? ' (maintenance)' : ''}  weight ${c.weight}/${c.configuredWeight}  buckets ${c.owned.length}/${c.bucketCount}, draining ${c.draining.length}${drops.length ? `  dropped ${drops.join(', ')}` : ''}\n`;
+    if (c.error) out += `  error: ${c.error}\n`;
+    out += `  owned ${bucketRanges(c.owned)}\n`;
+    if (c.draining.length) out += `  draining ${bucketRanges(c.draining)}\n`;
+    for (const m of c.members) {
+      const notes = [m.self ? 'self' : '', m.joining ? 'joining' : '', m.viewAgrees ? '' : 'view differs'].filter(
+        Boolean,
+      );
+      out += `  member ${m.node.padEnd(16)} weight ${String(m.weight).padStart(5)}  buckets ${String(m.buckets).padStart(4)}  draining ${String(m.draining).padStart(4)}${notes.length ? `  (${notes.join(', ')})` : ''}\n`;
+    }
+    if (c.dataPath) out += `  data path: nft table ${c.dataPath.table}, mac ${c.dataPath.mac}\n`;
+  }
   return out;
 }
 

@@ -109,6 +109,26 @@ export interface InstanceConfig {
   line: number; // line of the instance in its file, for messages
 }
 
+/** An active-active cluster (issue #13, docs/cluster.md): this node's part in sharing `addresses`
+ *  with every node that advertises the same `id` on the segment. */
+export interface ClusterConfig {
+  name: string; // 1..32 of A-Z a-z 0-9 _ . - (names the data path's nft table tandem_<name>)
+  interface: string; // OS interface name (board aliases resolved)
+  id: number; // 1..255, the cluster's identity on the wire and in its MAC
+  addresses: VirtualAddress[]; // IPv4 and IPv6 together
+  buckets: number; // 1..1024, fixed for the cluster's life
+  hash: 'source' | 'source-dest';
+  weight: number; // 0..65535; 0 = serve nothing (maintenance)
+  advertIntervalMs: number; // 10..65535 ms (16 bits of ms on the wire)
+  preemptDelayMs: number; // a starting node listens at least this long before it takes buckets
+  drainTimeoutMs: number; // how long a bucket given up keeps serving established flows
+  macMode: 'multicast' | 'igmp' | 'unicast';
+  /** As for instances (keepalived's rule): a positive weight is added while up, a negative one
+   *  while down (floor 0); without a weight, down sets the cluster weight to 0. */
+  track: { interfaces: TrackedInterface[]; scripts: TrackedScript[] };
+  line: number;
+}
+
 export interface SyncGroupConfig {
   name: string;
   instances: string[];
@@ -188,6 +208,8 @@ export interface TandemConfig {
   instances: InstanceConfig[];
   syncGroups: SyncGroupConfig[];
   stateSync?: StateSyncConfig;
+  /** Present when the file has `clusters:` (issue #13). */
+  clusters?: ClusterConfig[];
   telemetry?: { mqtt?: MqttConfig };
   metrics?: MetricsConfig;
   snmp?: SnmpConfig;

@@ -11,6 +11,7 @@ import type {
   AcceptFromPeer,
   BoardInfo,
   ChecksumMode,
+  ClusterConfig,
   ConfigIssue,
   HsrpInstanceConfig,
   InstanceConfig,
@@ -82,6 +83,7 @@ export const TOP_KEYS = [
   'instances',
   'sync_groups',
   'state_sync',
+  'clusters',
   'telemetry',
   'metrics',
   'snmp',
@@ -1121,6 +1123,108 @@ function validateTrack(ctx: Ctx, m: MapNode | undefined, board: BoardInfo | unde
   return { interfaces, scripts };
 }
 
+// ---- clusters (issue #13, docs/cluster.md) ---------------------------------------------------
+
+export const CLUSTER_KEYS = [
+  'name',
+  'interface',
+  'id',
+  'addresses',
+  'buckets',
+  'hash',
+  'weight',
+  'advert_interval',
+  'preempt_delay',
+  'drain_timeout',
+  'mac_mode',
+  'track',
+] as const;
+const CLUSTER_DEFAULTS = { buckets: 64, weight: 100, advertIntervalMs: 100, drainTimeoutMs: 60_000 };
+
+function validateClusters(
+  ctx: Ctx,
+  n: LNode | undefined,
+  board: BoardInfo | undefined,
+  instances: InstanceDraft[],
+): ClusterConfig[] {
+  const out: ClusterConfig[] = [];
+  if (!n) return out;
+  const seq = asSeq(ctx, n);
+  if (seq && seq.items.length === 0) ctx.error(seq, 'needs at least one cluster (or remove clusters)');
+  const vips = new Map<string, string>();
+  for (const d of instances) for (const a of d.cfg.addresses) vips.set(a.address, d.cfg.name);
+  const names = new Map<string, number>();
+  const wire = new Map<string, string>();
+  const taken = new Map<string, string>();
+  for (const item of seq?.items ?? []) {
+    const m = asMap(ctx, item);
+    if (!m) continue;
+    checkKeys(ctx, m, CLUSTER_KEYS);
+    const nameNode = get(m, 'name');
+    if (!nameNode) missing(ctx, m, 'name');
+    let name = asString(ctx, nameNode);
+    if (name !== undefined && !NAME_RE.test(name)) {
+      ctx.error(nameNode!, `"${name}" must be 1..32 characters of A-Z a-z 0-9 _ . -`);
+      name = undefined;
+    }
+    if (name !== undefined && names.has(name)) {
+      ctx.error(nameNode!, `duplicate cluster name ${name} (first at line ${names.get(name)})`);
+      name = undefined;
+    } else if (name !== undefined) names.set(name, m.line);
+    const ifNode = get(m, 'interface');
+    if (!ifNode) missing(ctx, m, 'interface');
+    const iface = resolveInterface(ctx, ifNode, board);
+    const idNode = get(m, 'id');
+    if (!idNode) missing(ctx, m, 'id');
+    const id = asInt(ctx, idNode, 1, 255);
+    if (id !== undefined && iface !== undefined) {
+      const key = `${iface}/${id}`;
+      const first = wire.get(key);
+      if (first) ctx.error(idNode!, `cluster id ${id} on ${iface} is already used by cluster ${first}`);
+      else wire.set(key, name ?? '?');
+    }
+    const addrNode = get(m, 'addresses');
+    if (!addrNode) missing(ctx, m, 'addresses');
+    const addresses: VirtualAddress[] = [];
+    const addrSeq = asSeq(ctx, addrNode);
+    if (addrSeq && addrSeq.items.length === 0) ctx.error(addrSeq, 'needs at least one address');
+    for (const a of addrSeq?.items ?? []) {
+      const ip = asPrefixed(ctx, a);
+      if (!ip) continue;
+      if (ip.family === 6 && isLinkLocalV6(ip.bytes)) {
+        ctx.error(a, `${ip.address} is link-local: a cluster serves routable addresses`);
+        continue;
+      }
+      const inst = vips.get(ip.address);
+      const other = taken.get(ip.address);
+      if (inst) ctx.error(a, `${ip.address} is also an address of instance ${inst}`);
+      else if (other) ctx.error(a, `${ip.address} is already an address of cluster ${other}`);
+      else if (addresses.some((x) => x.address === ip.address)) ctx.error(a, `${ip.address} is listed twice`);
+      else {
+        addresses.push({ address: ip.address, prefixLength: ip.prefixLength });
+        taken.set(ip.address, name ?? '?');
+      }
+    }
+    const cfg: ClusterConfig = {
+      name: name ?? '',
+      interface: iface ?? '',
+      id: id ?? 0,
+      addresses,
+      buckets: asInt(ctx, get(m, 'buckets'), 1, 1024) ?? CLUSTER_DEFAULTS.buckets,
+      hash: asEnum(ctx, get(m, 'hash'), ['source', 'source-dest'] as const) ?? 'source',
+      weight: asInt(ctx, get(m, 'weight'), 0, 65535) ?? CLUSTER_DEFAULTS.weight,
+      advertIntervalMs: asDuration(ctx, get(m, 'advert_interval'), 10, 65_535) ?? CLUSTER_DEFAULTS.advertIntervalMs,
+      preemptDelayMs: asDuration(ctx, get(m, 'preempt_delay'), 0, 3_600_000) ?? 0,
+      drainTimeoutMs: asDuration(ctx, get(m, 'drain_timeout'), 0, 86_400_000) ?? CLUSTER_DEFAULTS.drainTimeoutMs,
+      macMode: asEnum(ctx, get(m, 'mac_mode'), ['multicast', 'igmp', 'unicast'] as const) ?? 'multicast',
+      track: validateTrack(ctx, asMap(ctx, get(m, 'track')), board),
+      line: m.line,
+    };
+    out.push(cfg);
+  }
+  return out;
+}
+
 // ---- the rest of the file ----------------------------------------------------------------------
 
 function validateMqtt(ctx: Ctx, m: MapNode, node: string): MqttConfig | undefined {
@@ -1461,7 +1565,7 @@ export function validateTree(
   const instNode = get(top, 'instances');
   const drafts: InstanceDraft[] = [];
   const instSeq = asSeq(ctx, instNode);
-  if (!instNode) ctx.error(top, 'missing (required): at least one instance', 'instances');
+  if (!instNode && !get(top, 'clusters')) ctx.error(top, 'missing (required): at least one instance', 'instances');
   else if (instSeq && instSeq.items.length === 0) ctx.error(instSeq, 'needs at least one instance');
   for (const item of instSeq?.items ?? []) {
     const m = asMap(ctx, item);
@@ -1511,6 +1615,7 @@ export function validateTree(
   const syncGroups = validateSyncGroups(ctx, get(top, 'sync_groups'), drafts);
   const stateSyncMap = asMap(ctx, get(top, 'state_sync'));
   const stateSync = stateSyncMap ? validateStateSync(ctx, stateSyncMap, drafts, syncGroups, board) : undefined;
+  const clusters = validateClusters(ctx, get(top, 'clusters'), board, drafts);
 
   let telemetry: TandemConfig['telemetry'];
   const telMap = asMap(ctx, get(top, 'telemetry'));
@@ -1566,6 +1671,7 @@ export function validateTree(
     instances: drafts.map((d) => d.cfg),
     syncGroups,
     ...(stateSync ? { stateSync } : {}),
+    ...(clusters.length ? { clusters } : {}),
     ...(telemetry ? { telemetry } : {}),
     ...(metrics ? { metrics } : {}),
     ...(snmp ? { snmp } : {}),

@@ -2,6 +2,7 @@
 // (`tandem status --json`) and MQTT (`state`).
 import type { DropReason } from './packet/types.ts';
 import type { BfdStatus } from './bfd/status.ts';
+import type { ClusterDropReason } from './packet/cluster.ts';
 import type { CarpTransitionReason } from './carp/types.ts';
 import type { HsrpStateName, HsrpTransitionReason } from './hsrp/types.ts';
 import type { TransitionReason, VrrpDropReason, VrrpStateName } from './vrrp/types.ts';
@@ -83,6 +84,49 @@ export interface PortStatus {
   captureDropped: number; // dropped by the kernel before we read them (pcap_stats)
 }
 
+/** One node of an active-active cluster as this node sees it (itself included). */
+export interface ClusterMemberStatus {
+  node: string; // node name
+  nodeId: number; // its id on the wire (from the name)
+  self: boolean;
+  weight: number; // effective weight it advertises
+  buckets: number; // buckets it owns
+  draining: number; // buckets it drains
+  joining: boolean; // still listening: not counted yet
+  viewAgrees: boolean; // it counts the same members and weights as we do (view hash)
+}
+
+/** An active-active cluster (issue #13, docs/cluster.md). */
+export interface ClusterStatus {
+  name: string;
+  interface: string;
+  id: number;
+  mac: string;
+  macMode: 'multicast' | 'igmp' | 'unicast';
+  addresses: string[]; // "addr/prefix"
+  bucketCount: number;
+  configuredWeight: number;
+  weight: number; // after tracking and maintenance
+  state: 'joining' | 'serving' | 'leaving' | 'failed';
+  error?: string; // why state is failed (data path could not be installed)
+  owned: number[];
+  draining: number[];
+  members: ClusterMemberStatus[];
+  maintenance: boolean;
+  counters: {
+    advertsSent: number;
+    advertsReceived: number;
+    sendErrors: number;
+    dataPathErrors: number;
+    bucketsGained: number;
+    bucketsLost: number; // given up (moved to draining)
+    failovers: number; // buckets taken from a failed member
+    memberDowns: number;
+  };
+  drops: Partial<Record<ClusterDropReason, number>>;
+  dataPath?: { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
+}
+
 /** Event-loop delay of the engine thread, in ms (5 ms resolution). */
 export interface LoopDelay {
   p50: number;
@@ -126,6 +170,8 @@ export interface EngineStatus {
   instances: InstanceStatus[];
   interfaces: PortStatus[];
   stateSync?: StateSyncStatus;
+  /** Present when the configuration has clusters (issue #13). */
+  clusters?: ClusterStatus[];
 }
 
 /** The answer to a reload: what happened to each instance, or why nothing did. */

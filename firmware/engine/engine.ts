@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { CarpTransitionReason } from '../core/carp/types.ts';
 import type { HsrpTransitionReason } from '../core/hsrp/types.ts';
 import type { Driver, NetEvent } from '../../drivers/types.ts';
-import type { InstanceConfig, TandemConfig } from '../config/types.ts';
+import type { ClusterConfig, InstanceConfig, TandemConfig } from '../config/types.ts';
 import { CommandError } from '../core/errors.ts';
 import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdict } from '../core/policy/tracking.ts';
 import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
@@ -16,6 +16,7 @@ import type { Logger } from '../runtime/log.ts';
 import { TimerLateness } from '../runtime/timer-lateness.ts';
 import { VERSION } from '../runtime/version.ts';
 import { type ActionFailure, Instance } from './instance.ts';
+import { ClusterRunner } from './cluster.ts';
 
 /** How long an instance stays in fault after a failed action before it tries again. */
 export const ACTION_FAULT_RETRY_MS = 5_000;
@@ -55,6 +56,7 @@ export class Engine {
   readonly startedAt = Date.now();
   private readonly now: () => number;
   private instances = new Map<string, Instance>();
+  private clusters = new Map<string, ClusterRunner>();
   private ports = new Map<string, Port>();
   private tracking = new Map<string, Tracking>();
   private notify = new Map<string, NotifyQueue>();
@@ -120,6 +122,7 @@ export class Engine {
     this.unwatch = this.driver.watch((ev) => this.onNetEvent(ev));
     for (const c of this.config.instances) this.addInstance(c);
     if (this.config.stateSync) this.startStateSync();
+    for (const c of this.config.clusters ?? []) this.addCluster(c);
     this.recomputeAll();
     this.log.info({ node: this.config.node, version: VERSION, instances: this.config.instances.length }, 'started');
   }
@@ -146,6 +149,7 @@ export class Engine {
       deleteLink: (n) => this.driver.deleteLink(n),
       setInterfaceSetting: (i, n, v) => this.driver.setInterfaceSetting(i, n, v),
       removeVipFilter: (n) => this.driver.removeVipFilter(n),
+      removeClusterDataPath: (n, i) => this.driver.removeClusterDataPath(n, i),
     };
   }
 
@@ -231,6 +235,49 @@ export class Engine {
     return inst;
   }
 
+  /** An active-active cluster (engine/cluster.ts). One that cannot start is logged and shown in
+   *  status as failed; the rest of the daemon runs on. */
+  private addCluster(c: ClusterConfig): void {
+    const r = new ClusterRunner(c, {
+      driver: this.driver,
+      journal: this.journal,
+      log: this.log,
+      now: this.now,
+      node: this.config.node,
+      foreignAddresses: () =>
+        new Set([
+          ...this.config.instances.flatMap((i) => i.addresses.map((a) => a.address)),
+          ...(this.config.clusters ?? []).flatMap((x) => x.addresses.map((a) => a.address)),
+        ]),
+      onEvent: (e) => this.emit(e),
+      onChange: () => this.changed(),
+    });
+    this.clusters.set(c.name, r);
+    try {
+      r.start();
+    } catch (e) {
+      this.log.error({ cluster: c.name, err: (e as Error).message }, 'could not start cluster');
+      this.emit({ cluster: c.name, reason: 'cluster-failed', error: (e as Error).message });
+    }
+  }
+
+  /** Clusters on reload: a changed weight (or tracking of the same items) applies in place, any
+   *  other change restarts the cluster (a planned stop with draining, then a fresh start). */
+  private async reloadClusters(next: TandemConfig): Promise<void> {
+    const nextByName = new Map((next.clusters ?? []).map((c) => [c.name, c]));
+    const stop: ClusterRunner[] = [];
+    for (const [name, r] of this.clusters) {
+      const n = nextByName.get(name);
+      if (n && JSON.stringify({ ...n, weight: 0, line: 0 }) === JSON.stringify({ ...r.cfg, weight: 0, line: 0 })) {
+        r.setConfiguredWeight(n);
+        nextByName.delete(name);
+      } else stop.push(r);
+    }
+    await Promise.all(stop.map((r) => r.stop()));
+    for (const r of stop) this.clusters.delete(r.name);
+    for (const c of nextByName.values()) this.addCluster(c);
+  }
+
   /** One TrackScript per configured script, each feeding the instance's tracking. */
   private startTrackScripts(c: InstanceConfig): TrackScript[] {
     return c.track.scripts.map((spec) => {
@@ -300,6 +347,7 @@ export class Engine {
   }
 
   private onNetEvent(ev: NetEvent): void {
+    for (const r of this.clusters.values()) r.netEvent(ev);
     if (ev.type === 'link') {
       for (const inst of this.instances.values()) {
         const t = this.tracking.get(inst.name)!;
@@ -427,6 +475,12 @@ export class Engine {
 
   /** Maintenance: hand mastership over with priority 0 (make-before-break) and stay backup. */
   maintenance(on: boolean, name?: string): string[] {
+    const cluster = name === undefined ? undefined : this.clusters.get(name);
+    if (cluster) {
+      cluster.setMaintenance(on);
+      return [cluster.name];
+    }
+    if (name === undefined) for (const r of this.clusters.values()) r.setMaintenance(on);
     const names = name ? [name] : [...this.instances.keys()];
     for (const n of names) {
       const t = this.tracking.get(n);
@@ -470,6 +524,7 @@ export class Engine {
     for (const name of plan.inPlace) this.reconfigureInPlace(this.instances.get(name)!, nextByName.get(name)!);
     await this.stopInstances([...plan.remove, ...plan.restart].map((n) => this.instances.get(n)!));
     this.config = next;
+    await this.reloadClusters(next);
     for (const c of next.instances) {
       if (this.instances.has(c.name)) continue;
       try {
@@ -543,7 +598,10 @@ export class Engine {
     if (this.stopping) return;
     this.stopping = true;
     await this.reloading?.catch(() => {});
-    await this.stopInstances([...this.instances.values()]);
+    await Promise.all([
+      this.stopInstances([...this.instances.values()]),
+      ...[...this.clusters.values()].map((r) => r.stop()),
+    ]);
     await this.stateSync?.stop();
     this.unwatch?.();
     const errors = Journal.undo(this.journal.current(), this.undoer());
@@ -574,6 +632,7 @@ export class Engine {
       }),
       interfaces: [...this.ports.values()].map((p) => p.status()),
       ...(this.stateSync ? { stateSync: this.stateSync.status() } : {}),
+      ...(this.clusters.size ? { clusters: [...this.clusters.values()].map((r) => r.status()) } : {}),
     };
   }
 }

@@ -299,7 +299,7 @@ export class Instance {
   feed(ev: VrrpEvent): void {
     if (this.hsrp) {
       if (ev.type === 'advert') this.drop('vrrp-advert');
-      else this.feedHsrp(ev);
+      else if (ev.type !== 'master-down-detected') this.feedHsrp(ev); // BFD drives VRRP only
       return;
     }
     if (this.carp) {

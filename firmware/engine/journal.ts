@@ -21,6 +21,7 @@ export interface Changes {
   links: string[]; // interfaces we created (macvlans)
   settings: InterfaceSettingRecord[]; // per-interface kernel settings changed, with their original value
   filters: string[]; // Accept_Mode filters installed (Driver.setVipFilter names)
+  clusters: { name: string; ifname: string }[]; // cluster data paths installed (issue #13)
 }
 
 export interface InterfaceSettingRecord {
@@ -35,9 +36,18 @@ export interface Undoer {
   deleteLink(name: string): void;
   setInterfaceSetting(ifname: string, name: InterfaceSettingName, value: string): void;
   removeVipFilter(name: string): void;
+  removeClusterDataPath(name: string, ifname: string): void;
 }
 
-const empty = (): Changes => ({ pid: process.pid, macs: {}, addresses: [], links: [], settings: [], filters: [] });
+const empty = (): Changes => ({
+  pid: process.pid,
+  macs: {},
+  addresses: [],
+  links: [],
+  settings: [],
+  filters: [],
+  clusters: [],
+});
 
 export class Journal {
   readonly file: string;
@@ -59,7 +69,7 @@ export class Journal {
     }
     if (!prev || typeof prev !== 'object') return undefined;
     const filters = Array.isArray(prev.filters) ? prev.filters.filter((f) => typeof f === 'string') : [];
-    return { ...empty(), ...prev, settings: settingsOf(prev), filters };
+    return { ...empty(), ...prev, settings: settingsOf(prev), filters, clusters: clustersOf(prev) };
   }
 
   recordMac(ifname: string, original: string): void {
@@ -112,6 +122,17 @@ export class Journal {
     this.flush();
   }
 
+  /** Written before the data path is installed, so a crash in between still cleans it up. */
+  recordCluster(name: string, ifname: string): void {
+    if (this.data.clusters.some((c) => c.name === name && c.ifname === ifname)) return;
+    this.data.clusters.push({ name, ifname });
+    this.flush();
+  }
+  forgetCluster(name: string, ifname: string): void {
+    this.data.clusters = this.data.clusters.filter((c) => !(c.name === name && c.ifname === ifname));
+    this.flush();
+  }
+
   current(): Changes {
     return this.data;
   }
@@ -126,6 +147,8 @@ export class Journal {
         errors.push(`${what}: ${(e as Error).message}`);
       }
     };
+    for (const x of c.clusters)
+      attempt(`remove cluster ${x.name} from ${x.ifname}`, () => u.removeClusterDataPath(x.name, x.ifname));
     for (const a of c.addresses) attempt(`remove ${a.cidr} from ${a.ifname}`, () => u.removeAddress(a.ifname, a.cidr));
     for (const f of c.filters) attempt(`remove filter ${f}`, () => u.removeVipFilter(f));
     for (const l of c.links) attempt(`delete ${l}`, () => u.deleteLink(l));
@@ -181,4 +204,9 @@ function settingsOf(prev: Partial<Changes> & { sysctls?: Record<string, string> 
     if (m && known(m[2]) && typeof original === 'string') out.push({ ifname: m[1], name: m[2], original });
   }
   return out;
+}
+
+function clustersOf(prev: Partial<Changes>): Changes['clusters'] {
+  const list = Array.isArray(prev.clusters) ? prev.clusters : [];
+  return list.filter((c) => c && typeof c.name === 'string' && typeof c.ifname === 'string');
 }

@@ -90,6 +90,7 @@ test('stop removes the filter; a crash leftover in the journal is removed at the
       setMac: () => {},
       removeAddress: () => {},
       deleteLink: () => {},
+      removeClusterDataPath: () => {},
       setInterfaceSetting: () => {},
       removeVipFilter: (n) => removed.push(n),
     });
