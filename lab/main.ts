@@ -8,6 +8,7 @@ import { runDemo, LAB_MAX_ROUTERS, LAB_VIP } from './demo.ts';
 import { CLUSTER_DEMO_DEFAULTS, CLUSTER_MAX_NODES, runClusterDemo } from './cluster-demo.ts';
 import { labDown } from './registry.ts';
 import { destroyAllWithPrefix } from './netns.ts';
+import { runStateSyncDemo } from './state-sync.ts';
 
 const HELP = `Usage: ./build.sh lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr|ucarp]
                   [--mqtt URL] [--keep] [--json]
@@ -32,6 +33,9 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
   --cluster N      instead: an active-active cluster of N tandem nodes (2..${CLUSTER_MAX_NODES}) sharing
                    192.0.2.80 with an HTTP responder, clients on 32 addresses; a silent failure,
                    the return (draining), a graceful stop and a restart, measured (docs/cluster-datapath.md)
+  --state-sync     instead: a client, a stateful NAT firewall pair and a server; 20 TCP connections
+                   and a UDP stream, the master fails silently without and then with conntrackd
+                   state sync; prints how many flows each run kept, exit 1 if a synced one was lost
   down             remove every lab left on this machine (its process, namespaces, files)
 `;
 
@@ -47,6 +51,7 @@ function parse(argv: string[]) {
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       cluster: { type: 'string' },
+      'state-sync': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -110,10 +115,18 @@ export async function main(argv: string[]): Promise<number> {
     ...(peer === 'frr' ? ['vtysh'] : []),
     ...(peer === 'ucarp' ? ['ucarp'] : []),
   ];
+  if (values['state-sync'] && cmd === 'demo') need.push('conntrackd', 'conntrack', 'nft');
   const problem = preflight(need);
   if (problem) {
     process.stderr.write(`tandem lab: ${problem}\n`);
     return 1;
+  }
+  if (values['state-sync'] && cmd === 'demo') {
+    return runStateSyncDemo({
+      json: values.json ?? false,
+      progress: values.json ? process.stderr : process.stdout,
+      out: process.stdout,
+    });
   }
 
   if (cmd === 'down') {
