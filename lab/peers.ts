@@ -58,7 +58,7 @@ const STOP_GRACE_MS = 3_000;
 const liveDirs = new Set<string>();
 let dirHook = false;
 
-function privateDir(tag: string): string {
+export function privateDir(tag: string): string {
   const dir = mkdtempSync(join(tmpdir(), `tandem-lab-${tag}-`));
   liveDirs.add(dir);
   if (!dirHook) {
@@ -70,7 +70,7 @@ function privateDir(tag: string): string {
   return dir;
 }
 
-function removeDir(dir: string): void {
+export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   liveDirs.delete(dir);
 }
@@ -83,7 +83,7 @@ function exitedPromise(child: ChildProcess): Promise<void> {
 }
 
 /** Signal the child's process group, wait for it, SIGKILL it if it does not go. */
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = STOP_GRACE_MS): Promise<void> {
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = STOP_GRACE_MS): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const done = exitedPromise(child);
   try {
@@ -103,7 +103,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = 
 }
 
 /** Collect a child's stdout+stderr into a log file and an in-memory tail. */
-function collectLog(child: ChildProcess, file: string): () => string {
+export function collectLog(child: ChildProcess, file: string): () => string {
   const out = createWriteStream(file, { flags: 'a' });
   let text = '';
   const add = (d: Buffer) => {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { EngineStatus } from '../core/status.ts';
 import { request } from '../supervisor/control-socket.ts';
 import { socketFrom } from './socket.ts';
+import { formatBfdLine } from './bfd-status.ts';
 
 const HELP = `Usage: tandem status [--json] [--socket PATH | --config FILE]
 Asks the running daemon for each instance's state, priorities, master and counters, and for
@@ -83,6 +84,7 @@ export function formatStatus(s: EngineStatus): string {
       .trimEnd()}\n`;
   let out = `node ${s.node}  tandem ${s.version}  up ${formatDuration(s.uptimeMs)}  loop delay p50 ${s.loopDelay.p50} ms, p99 ${s.loopDelay.p99} ms, max ${s.loopDelay.max} ms\n`;
   out += line(head) + rows.map(line).join('');
+  for (const i of s.instances) out += formatBfdLine(i);
   for (const p of s.interfaces) {
     const d = Object.entries(p.drops);
     if (d.length) out += `${p.name}: dropped ${d.map(([k, v]) => `${k}=${v}`).join(', ')}\n`;

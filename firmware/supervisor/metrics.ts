@@ -11,6 +11,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { MetricsConfig } from '../config/types.ts';
 import type { CountedDrop, EngineStatus, MasterReason } from '../core/status.ts';
 import type { VrrpStateName } from '../core/vrrp/types.ts';
+import { BfdMetrics } from './bfd-metrics.ts';
 
 const STATES: readonly VrrpStateName[] = ['init', 'backup', 'master', 'fault'];
 
@@ -187,7 +188,9 @@ export class TandemMetrics {
       ),
     };
     collectDefaultMetrics({ register: this.registry });
+    this.bfd = new BfdMetrics(this.registry);
   }
+  private readonly bfd: BfdMetrics;
 
   /** Replaces every value with what `s` says (instances removed by a reload disappear). */
   update(s: EngineStatus): void {
@@ -229,6 +232,7 @@ export class TandemMetrics {
     m.loopDelay.set({ quantile: '0.5' }, s.loopDelay.p50 / 1000);
     m.loopDelay.set({ quantile: '0.99' }, s.loopDelay.p99 / 1000);
     m.loopDelayMax.set(s.loopDelay.max / 1000);
+    this.bfd.update(s);
   }
 
   async render(s: EngineStatus): Promise<string> {
