@@ -226,6 +226,8 @@ export class SnmpSubagent {
     const s = this.status();
     const seen = new Set<string>();
     for (const i of s.instances) {
+      // HSRP groups are not VRRP routers (and may number 0 or above 255, outside VrId's range).
+      if (i.protocol === 'hsrp') continue;
       const r = rows(i);
       const key = r.index.join('.');
       seen.add(key);

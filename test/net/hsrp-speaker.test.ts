@@ -172,7 +172,6 @@ test('tandem against an RFC 2281 speaker: coup, election, silent failure and Res
 
       // 3. Silent failure of tandem (its bridge port stops forwarding): the speaker takes over
       //    after the Holdtime.
-      await sleep(1500); // the speaker has a fresh Active timer from tandem's Hellos
       const down = performance.now();
       await lab.linkDown(r1);
       await until('speaker takes over', t, 'active', s, 'Active', HOLD_S * 1000 + 5000);
@@ -185,7 +184,7 @@ test('tandem against an RFC 2281 speaker: coup, election, silent failure and Res
       assert.ok(await hasVip(lab, r1));
 
       // 5. Graceful: SIGTERM makes tandem send a Resign; the speaker is active at once.
-      await sleep(1500);
+      await sleep(HELLO_S * 1000); // a Hello or two as the standby before the stop
       const term = performance.now();
       await t.stop('SIGTERM', 5000);
       const took = await untilSpeaker(s, 'Active', 3000);
@@ -202,7 +201,6 @@ test('tandem against an RFC 2281 speaker: coup, election, silent failure and Res
       assert.not.ok(await hasVip(lab, r1), 'a standby tandem does not hold the virtual IP');
 
       // 7. Silent failure of the speaker: tandem takes over after the Holdtime.
-      await sleep(1500);
       const down2 = performance.now();
       await lab.linkDown(r2);
       let tookT = -1;
@@ -225,7 +223,7 @@ test('tandem against an RFC 2281 speaker: coup, election, silent failure and Res
       await s.stop();
       s = startSpeaker(lab, r2, 100, { auth: 'wrong' });
       await until('wrong auth', t, 'active', s, 'Active', HOLD_S * 1000 * 2 + 3000);
-      await sleep(1500);
+      await sleep(HELLO_S * 1000);
       assert.is(await hsrpState(t), 'active', 'tandem ignored the speaker');
       assert.ok(
         s.events().some((e) => e.ev === 'bad-auth' && e.src === r1.ipv4),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { FakeDriver, FakeLan } from '../../drivers/fake.ts';
 import { loadConfig } from '../../firmware/config/index.ts';
 import { Engine } from '../../firmware/engine/engine.ts';
+import { formatStatus } from '../../firmware/commands/status.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 
 const VIP = '192.0.2.254';
@@ -70,6 +71,11 @@ test('two HSRPv2 routers: the higher priority is active, the other standby; the 
     assert.is(st(nodes[0]).protocol, 'hsrp');
     assert.ok(nodes[0].driver.listAddresses('eth0').includes(`${VIP}/24`));
     assert.not.ok(nodes[1].driver.listAddresses('eth0').includes(`${VIP}/24`));
+    // `tandem status` names the RFC 2281 state and the protocol.
+    const row = formatStatus(nodes[1].engine.status())
+      .split('\n')
+      .find((l) => l.startsWith('lan '));
+    assert.match(row ?? '', /^lan\s+eth0\s+300\s+hsrp\s+standby\s+100\s+100\s+192\.0\.2\.12\s/);
     await nodes[0].engine.stop();
     // A Resign makes the standby active without waiting for the 300 ms Holdtime.
     const took = await until('standby takes over', () => st(nodes[1]).hsrpState === 'active', 1000);
