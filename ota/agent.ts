@@ -92,7 +92,8 @@ export type OtaReason =
   | 'io-error'
   | 'nothing-to-confirm'
   | 'no-previous-slot'
-  | 'slot-corrupt';
+  | 'slot-corrupt'
+  | 'too-large';
 
 export type ApplyResult =
   | {
@@ -156,6 +157,10 @@ export interface OtaAgentOptions {
   /** Network idle timeout (default 15 s) and whole-download deadline (default 30 min). */
   netIdleTimeoutMs?: number;
   netTotalTimeoutMs?: number;
+  /** Largest bundle accepted, downloaded or local (default 1 GiB). */
+  maxBundleBytes?: number;
+  /** Bytes a download leaves free on the OTA root's file system (default 16 MiB). */
+  reserveBytes?: number;
   now?: () => number;
   /** Called at each step boundary of apply (observability, fault-injection tests). */
   onStep?: (step: ApplyCheckpoint) => void | Promise<void>;
@@ -164,6 +169,11 @@ export interface OtaAgentOptions {
 /** Names a payload may not use at a slot's top level: the agent writes them. */
 const RESERVED = new Set([MANIFEST_NAME, SIGNATURE_NAME, 'slot.json', 'node', 'trial.log', 'rolled-back.json']);
 const DIAG_LINES = 50;
+const MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
+const RESERVE_BYTES = 16 * 1024 * 1024;
+/** Roots with an apply running in this process: the lock file alone let a second apply in the
+ *  same daemon take it over (same pid) and share the staging directory with the first. */
+const APPLYING = new Set<string>();
 
 export class OtaAgent {
   readonly root: string;
@@ -461,9 +471,27 @@ export class OtaAgent {
     onProgress?: (p: ApplyProgress) => void,
     opts: { sha256?: string } = {},
   ): Promise<ApplyResult> {
+    if (APPLYING.has(this.root)) return { ok: false, reason: 'busy', detail: 'another update is running' };
+    APPLYING.add(this.root);
+    try {
+      return await this.applyLocked(source, onProgress, opts);
+    } finally {
+      APPLYING.delete(this.root);
+    }
+  }
+
+  private async applyLocked(
+    source: string,
+    onProgress: ((p: ApplyProgress) => void) | undefined,
+    opts: { sha256?: string },
+  ): Promise<ApplyResult> {
     await fsp.mkdir(this.underRoot('slots'), { recursive: true });
     const lock = await this.lock();
     if (!lock.ok) return lock;
+    // Set once a download completed: any later failure (a bad signature, a digest) removes it, or
+    // a bad first download would be "resumed" from its complete, bad bytes forever.
+    let downloaded = false;
+    let succeeded = false;
     const progress = new Progress(onProgress);
     let s = this.load();
     const fail = (reason: OtaReason, detail: string): ApplyResult => {
@@ -498,19 +526,28 @@ export class OtaAgent {
             dir: this.underRoot('download'),
             idleTimeoutMs: this.opts.netIdleTimeoutMs,
             totalTimeoutMs: this.opts.netTotalTimeoutMs,
-            reserveBytes: 0,
+            reserveBytes: this.opts.reserveBytes ?? RESERVE_BYTES,
+            maxBytes: this.opts.maxBundleBytes ?? MAX_BUNDLE_BYTES,
             onBytes: (done, total) => progress.download(done, total),
           });
+          downloaded = true;
           file = r.file;
           bundleSha256 = r.sha256;
           if (r.resumedFrom > 0) this.log('info', { from: r.resumedFrom, bytes: r.bytes }, 'download resumed');
         } catch (e) {
+          // A bundle that is too large is not resumed later either.
+          if (e instanceof DownloadError && e.reason === 'too-large') await clearPartial(this.underRoot('download'));
           if (e instanceof DownloadError) return fail(e.reason, e.message.replace(/^[a-z-]+: /, ''));
           return fail('network', (e as Error).message);
         }
       } else {
         file = source.startsWith('file://') ? new URL(source).pathname : resolve(source);
         if (!existsSync(file)) return fail('not-found', `${file} does not exist`);
+        // A device or a FIFO (/dev/zero) would be hashed forever.
+        const st = statSync(file);
+        if (!st.isFile()) return fail('not-found', `${file} is not a regular file`);
+        const max = this.opts.maxBundleBytes ?? MAX_BUNDLE_BYTES;
+        if (st.size > max) return fail('too-large', `the bundle is ${st.size} bytes, limit ${max}`);
         bundleSha256 = (await hashFile(file)).sha256;
       }
       if (opts.sha256 && opts.sha256.toLowerCase() !== bundleSha256) {
@@ -639,6 +676,7 @@ export class OtaAgent {
           (downgrade ? ', downgrade by override' : ''),
       });
       if (isUrl) await clearPartial(this.underRoot('download'));
+      succeeded = true;
       await this.opts.onStep?.('done');
       progress.finish();
       this.log(
@@ -659,6 +697,7 @@ export class OtaAgent {
     } catch (e) {
       return fail('io-error', (e as Error).message);
     } finally {
+      if (downloaded && !succeeded) await clearPartial(this.underRoot('download')).catch(() => {});
       await fsp.rm(this.underRoot('ota.lock'), { force: true });
     }
   }
@@ -887,6 +926,16 @@ export function extractVerified(
         open.add(ws);
         // Copy each chunk: the parser may reuse the memory behind it before an async write lands.
         e.on('data', (c: Buffer) => {
+          if (settled) return;
+          // Tar headers are not signed: stop at the manifest's size, not when the entry ends.
+          if (size + c.length > f.size) {
+            settle({
+              ok: false,
+              reason: 'digest-mismatch',
+              detail: `${f.path}: exceeds its manifest size of ${f.size} bytes`,
+            });
+            return;
+          }
           h.update(c);
           size += c.length;
           if (!ws.write(Buffer.from(c))) {

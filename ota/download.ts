@@ -15,8 +15,11 @@ export interface DownloadOptions {
   /** Whole transfer deadline. */
   totalTimeoutMs?: number;
   maxRedirects?: number;
-  /** Extra bytes that must stay free besides the file itself. */
+  /** Extra bytes that must stay free besides the file itself; checked as bytes arrive too, so a
+   *  download without Content-Length cannot fill the disk. */
   reserveBytes?: number;
+  /** Refuse a bundle larger than this (Content-Length, or the bytes received so far). */
+  maxBytes?: number;
   onBytes?: (done: number, total: number) => void;
 }
 
@@ -29,7 +32,7 @@ export interface DownloadResult {
 
 export class DownloadError extends Error {
   constructor(
-    readonly reason: 'http-error' | 'timeout' | 'no-space' | 'network',
+    readonly reason: 'http-error' | 'timeout' | 'no-space' | 'network' | 'too-large',
     detail: string,
   ) {
     super(`${reason}: ${detail}`);
@@ -143,6 +146,11 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
       throw new DownloadError('http-error', `server resumed at ${start[1]}, asked ${offset}`);
     }
   }
+  if (total != null && o.maxBytes !== undefined && total > o.maxBytes) {
+    res.resume();
+    await clearPartial(o.dir);
+    throw new DownloadError('too-large', `the bundle is ${total} bytes, limit ${o.maxBytes}`);
+  }
   if (total != null) {
     const need = total - offset + (o.reserveBytes ?? 0);
     const free = await freeBytes(o.dir);
@@ -161,6 +169,7 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
   const fh = await fsp.open(part, offset > 0 ? 'a' : 'w');
   let done = offset;
   let lastRecord = Date.now();
+  let lastSpaceCheck = offset;
   try {
     if (code !== 416) {
       await new Promise<void>((resolve, reject) => {
@@ -191,6 +200,15 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
           res!.pause();
           chain = chain
             .then(async () => {
+              if (o.maxBytes !== undefined && done + chunk.length > o.maxBytes)
+                throw new DownloadError('too-large', `more than ${o.maxBytes} bytes: the bundle is too large`);
+              // Every 4 MiB: the disk keeps its reserve whatever the server announced.
+              if (done - lastSpaceCheck >= 4 * 1024 * 1024) {
+                lastSpaceCheck = done;
+                const free = await freeBytes(o.dir);
+                if (free - chunk.length < (o.reserveBytes ?? 0))
+                  throw new DownloadError('no-space', `${free} bytes left in ${o.dir}, keeping ${o.reserveBytes}`);
+              }
               await fh.write(chunk);
               hash.update(chunk);
               done += chunk.length;
@@ -203,6 +221,8 @@ export async function download(urlText: string, o: DownloadOptions): Promise<Dow
               res!.resume();
             })
             .catch((e) => {
+              // Our own verdict (too large, no space) wins over the 'close' the destroy causes.
+              if (e instanceof DownloadError) timedOut = e;
               res!.destroy(e);
             });
         });

@@ -162,6 +162,9 @@ export interface OtaConfig {
   trustedKeys: string[];
   healthDeadlineMs: number;
   allowDowngrade: boolean;
+  /** `ota` over MQTT: hosts a bundle may come from (absent: any); http:// too when true. */
+  remoteHosts?: string[];
+  remoteAllowHttp?: boolean;
 }
 
 /** Where the Prometheus exposition (`GET /metrics`) listens. */

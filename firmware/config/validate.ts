@@ -160,7 +160,14 @@ const MQTT_KEYS = [
   'offline_queue',
   'commands',
 ] as const;
-const OTA_KEYS = ['root', 'trusted_keys', 'health_deadline', 'allow_downgrade'] as const;
+const OTA_KEYS = [
+  'root',
+  'trusted_keys',
+  'health_deadline',
+  'allow_downgrade',
+  'remote_hosts',
+  'remote_allow_http',
+] as const;
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const NODE_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -1338,11 +1345,26 @@ function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {
     probeWarn(ctx, item, p, 'read');
     if (p !== undefined) trustedKeys.push(p);
   }
+  let remoteHosts: string[] | undefined;
+  const hostsNode = get(m, 'remote_hosts');
+  if (hostsNode) {
+    remoteHosts = [];
+    for (const item of seqItems(ctx, hostsNode)) {
+      const h = asString(ctx, item, 'a host name');
+      if (h === undefined) continue;
+      if (!/^[A-Za-z0-9.-]{1,253}$/.test(h) && !parseIp(h.replace(/^\[|\]$/g, '')).ok)
+        ctx.error(item, `"${h}" is not a host name or address`);
+      else remoteHosts.push(h.replace(/^\[|\]$/g, '').toLowerCase());
+    }
+  }
+  const remoteAllowHttp = asBool(ctx, get(m, 'remote_allow_http'));
   return {
     root: asAbsPath(ctx, get(m, 'root')) ?? DEFAULTS.otaRoot,
     trustedKeys,
     healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 1_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
     allowDowngrade: asBool(ctx, get(m, 'allow_downgrade')) ?? false,
+    ...(remoteHosts ? { remoteHosts } : {}),
+    ...(remoteAllowHttp !== undefined ? { remoteAllowHttp } : {}),
   };
 }
 

@@ -7,6 +7,10 @@ import type { OtaAgent } from '../../ota/agent.ts';
 import { TrialHealth } from '../../ota/trial-health.ts';
 import { CommandError } from '../core/errors.ts';
 import type { SupervisorContext } from './context.ts';
+import { checkRemoteSource, redactPaths, withDeadline } from './ota-source.ts';
+
+/** A remote update gives up after this: the download's own deadline (30 min) plus unpacking. */
+const APPLY_DEADLINE_MS = 45 * 60_000;
 
 /** The OTA agent's hooks in the daemon, active only on an appliance installed from an image
  *  (`<ota.root>/ota-state.json` exists): the boot check, the health verdict that confirms a trial,
@@ -87,11 +91,20 @@ export class OtaLink {
   }
 
   async apply(args: Record<string, unknown>, progress: (p: object) => void): Promise<unknown> {
-    const source = args.source ?? args.url;
-    if (typeof source !== 'string' || !source)
-      throw new CommandError('bad-argument', '"source" (a URL or a file path) is required');
-    const r = await this.agent.apply(source, (p) => progress(p));
-    if (!r.ok) throw new CommandError(r.reason, r.detail);
+    const extra = Object.keys(args).find((k) => k !== 'source' && k !== 'url');
+    if (extra !== undefined) throw new CommandError('bad-argument', `unknown argument '${extra.slice(0, 32)}' for ota`);
+    const ota = this.ctx.config.ota;
+    const source = checkRemoteSource(args.source ?? args.url, {
+      allowHttp: ota.remoteAllowHttp ?? false,
+      ...(ota.remoteHosts ? { hosts: ota.remoteHosts } : {}),
+    });
+    // The agent answers 'busy' to a second apply while one runs, so a hung apply blocks only itself.
+    const r = await withDeadline(
+      this.agent.apply(source, (p) => progress(p)),
+      APPLY_DEADLINE_MS,
+      'the update',
+    );
+    if (!r.ok) throw new CommandError(r.reason, redactPaths(r.detail, this.agent.root));
     this.ctx.log.info({ component: 'ota', result: r }, 'update staged: handing over and restarting into it');
     setTimeout(this.restart, 500); // let the reply reach the broker first
     return r;

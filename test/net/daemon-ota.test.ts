@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import mqtt from 'mqtt';
 import { OtaAgent } from '../../ota/agent.ts';
 import { makeBundle, makeKey, tempDir } from '../kit/ota.ts';
@@ -115,12 +115,27 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
     await withLab({ routers: 2, clients: 0 }, async (lab) => {
       const [r1, r2] = lab.routers;
       let t1: TandemHandle | undefined, t2: TandemHandle | undefined;
+      let http: ReturnType<typeof lab.spawn> | undefined;
       try {
         const tel = `telemetry:\n  mqtt:\n    url: mqtt+unix://${broker.socketPath}\n    topic_prefix: ${prefix}\n    commands: { allow: [status, ota] }\n`;
+        // Over MQTT only a URL: served over HTTP inside r1's namespace (remote_allow_http; https
+        // would need a CA the daemon trusts, which is not what this test is about).
+        const port = 18_000 + (process.pid % 1000);
+        http = lab.spawn(r1.ns, [
+          'python3',
+          '-m',
+          'http.server',
+          '--bind',
+          '127.0.0.1',
+          String(port),
+          '--directory',
+          dirname(v2),
+        ]);
+        const url = `http://127.0.0.1:${port}/${basename(v2)}`;
         t1 = await startTandem(
           lab,
           r1,
-          `${tel}${otaYaml(root)}instances:\n${instanceYaml({ ifname: r1.ifname, vrid: 72, priority: 200, addresses: ['192.0.2.254/24'] })}`,
+          `${tel}${otaYaml(root)}  remote_allow_http: true\ninstances:\n${instanceYaml({ ifname: r1.ifname, vrid: 72, priority: 200, addresses: ['192.0.2.254/24'] })}`,
           { node: 'r1' },
         );
         t2 = await startTandem(
@@ -132,14 +147,31 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
         await waitForStatus(t1, (s) => stateOf(s) === 'master', 5000);
         await waitForStatus(t2, (s) => stateOf(s) === 'backup', 5000);
         await sleep(500); // telemetry connected and subscribed
-        sub.publish(`${prefix}/r1/cmd/ota`, JSON.stringify({ id: 'u-1', args: { source: v2 } }), {
+        // A local path is refused, without running anything and without echoing it.
+        sub.publish(`${prefix}/r1/cmd/ota`, JSON.stringify({ id: 'u-0', args: { source: v2 } }), {
+          qos: 1,
+          properties: { responseTopic: `${prefix}/r1/reply/ops` },
+        });
+        const t00 = Date.now();
+        const u0Final = (r: Record<string, unknown>) => r.id === 'u-0' && r.status !== 'accepted';
+        while (Date.now() - t00 < 5_000 && !replies.some(u0Final)) await sleep(50);
+        const refused = replies.find(u0Final) as {
+          status?: string;
+          error?: { code: string; message: string };
+        };
+        assert.equal([refused?.status, refused?.error?.code], ['failed', 'bad-source'], JSON.stringify(refused));
+        assert.not.ok(refused.error!.message.includes(v2));
+        sub.publish(`${prefix}/r1/cmd/ota`, JSON.stringify({ id: 'u-1', args: { source: url } }), {
           qos: 1,
           properties: { responseTopic: `${prefix}/r1/reply/ops`, correlationData: Buffer.from('u-1') },
         });
         const t0 = Date.now();
-        while (Date.now() - t0 < 20_000 && !replies.some((r) => r.status === 'done' || r.status === 'failed'))
+        while (
+          Date.now() - t0 < 20_000 &&
+          !replies.some((r) => r.id === 'u-1' && (r.status === 'done' || r.status === 'failed'))
+        )
           await sleep(100);
-        const final = replies.find((r) => r.status === 'done' || r.status === 'failed');
+        const final = replies.find((r) => r.id === 'u-1' && (r.status === 'done' || r.status === 'failed'));
         assert.is(final?.status, 'done', JSON.stringify(replies));
         // Progress on the fleet's events topic, weighted by bytes: rising, 100 % only at the end.
         const pcts = events.filter((e) => e.reason === 'ota-progress').map((e) => Number(e.percent));
@@ -156,6 +188,7 @@ test('an update requested over MQTT is applied, acknowledged, then the master ha
         assert.is(st.pending, true, 'the new slot awaits its trial boot');
       } finally {
         await stopAll([t1, t2]);
+        http?.kill();
       }
     });
   } finally {
