@@ -357,9 +357,11 @@ export const LIBC_SYMBOLS: Readonly<Record<BsdOs, LibcSymbols>> = {
   freebsd: plainSymbols,
   openbsd: plainSymbols,
 };
-/** The libc to dlopen: NetBSD/OpenBSD libc.so (versioned names vary), FreeBSD libc.so.7. */
+/** The libc to dlopen. NetBSD: libc.so.12 (its major has been 12 since NetBSD 1.6; the unversioned
+ *  libc.so is a development link that the comp set installs, absent on a base-only box).
+ *  FreeBSD: libc.so.7. OpenBSD bumps libc's major every few releases: libc.so, resolved by ld.so. */
 export const LIBC_PATH: Readonly<Record<BsdOs, string>> = {
-  netbsd: 'libc.so',
+  netbsd: 'libc.so.12',
   freebsd: 'libc.so.7',
   openbsd: 'libc.so',
 };

@@ -37,6 +37,7 @@ import {
   encodeIn6AliasReq,
   encodeIn6Ifreq,
   encodeInAliasReq,
+  encodeIfLaddrReq,
   encodeSetActiveMac,
   encodeSockaddrIn,
   encodeSockaddrIn6,
@@ -175,21 +176,49 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     return list ?? fail(op, ifname, 'getifaddrs');
   }
 
+  /** NetBSD keeps every link address an interface ever had (the factory one first) and libc's
+   *  getifaddrs (lib/libc/net/getifaddrs.c 1.15) gives each the same if_data, so the active one
+   *  can only be asked for: SIOCGLIFADDR with IFLR_PREFIX and the address, read IFLR_ACTIVE and
+   *  IFLR_FACTORY from the reply, as ifconfig does (sbin/ifconfig/util.c print_link_addresses;
+   *  sys/net/if.h 1.304 struct if_laddrreq). */
+  function linkAddressFlags(ifname: string, addr: Uint8Array): number {
+    const sa = decodeSockaddr(os, addr);
+    const alen = sa && sa.family === 'link' && sa.mac ? parseMac(sa.mac)!.length : 6;
+    const req = encodeIfLaddrReq(
+      abi,
+      ifname,
+      c.IFLR_PREFIX,
+      alen * 8,
+      addr.subarray(0, Math.min(addr[0] || addr.length, 128)),
+    );
+    withSocket('link', ifname, c.AF_LINK, c.SOCK_DGRAM, (fd) => ioctl('link', ifname, fd, 'SIOCGLIFADDR', req));
+    return new DataView(req.buffer, req.byteOffset).getUint32(16, true);
+  }
+
+  /** The NetBSD link addresses of `ifname` with their flags (see linkAddressFlags). */
+  function netbsdLinkAddresses(ifname: string, all: RawIfaddr[]): { entry: RawIfaddr; flags: number }[] {
+    return all.map((entry) => ({ entry, flags: linkAddressFlags(ifname, entry.addr!) }));
+  }
+
   function link(ifname: string): LinkInfo {
     const all = entries('link', ifname).filter((e) => e.name === ifname && e.addr && e.addr[1] === c.AF_LINK);
-    // The AF_LINK entry carrying if_data is the interface's own (its active address); extra
-    // link addresses added with SIOCALIFADDR come without (NetBSD; reasoning, UNVERIFIED).
-    const e = all.find((x) => x.data) ?? all[0];
+    // One AF_LINK entry is the active address. With several (NetBSD after a MAC change), the
+    // kernel says which; if_data (carrier, MTU) is the interface's, on whichever entry has it.
+    const withData = all.find((x) => x.data) ?? all[0];
+    const e =
+      os === 'netbsd' && all.length > 1
+        ? (netbsdLinkAddresses(ifname, all).find((x) => x.flags & c.IFLR_ACTIVE)?.entry ?? withData)
+        : withData;
     if (!e) throw new DriverError('link', ifname, BSD_E.ENXIO, 'ENXIO', 'no such interface');
     const sa = decodeSockaddr(os, e.addr!);
-    const d = e.data ? decodeIfData(os, e.data) : null;
+    const d = withData?.data ? decodeIfData(os, withData.data) : null;
     const index = libc.if_nametoindex(ifname) || (sa && sa.family === 'link' ? sa.index : 0);
     return {
       ifname,
       index,
       mac: sa && sa.family === 'link' && sa.mac ? sa.mac : '00:00:00:00:00:00',
-      up: (e.flags & c.IFF_UP) !== 0,
-      carrier: d ? linkStateCarrier(os, d.linkState) : (e.flags & c.IFF_RUNNING) !== 0,
+      up: (withData!.flags & c.IFF_UP) !== 0,
+      carrier: d ? linkStateCarrier(os, d.linkState) : (withData!.flags & c.IFF_RUNNING) !== 0,
       mtu: d ? d.mtu : 0,
     };
   }
@@ -218,10 +247,29 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     );
   }
 
+  /** NetBSD leaves the replaced MAC on the interface as an inactive link address: remove every
+   *  inactive one that is not the factory address, so a master/backup cycle does not pile them up
+   *  (SIOCDLIFADDR refuses only the active and the factory address: sys/net/link_proto.c 1.40). */
+  function dropInactiveLinkAddresses(ifname: string): void {
+    const all = entries('set-mac', ifname).filter((e) => e.name === ifname && e.addr && e.addr[1] === c.AF_LINK);
+    if (all.length < 2) return;
+    for (const { entry, flags } of netbsdLinkAddresses(ifname, all)) {
+      if (flags & (c.IFLR_ACTIVE | c.IFLR_FACTORY)) continue;
+      const addr = entry.addr!.subarray(0, Math.min(entry.addr![0] || entry.addr!.length, 128));
+      const req = encodeIfLaddrReq(abi, ifname, 0, 0, addr);
+      withSocket('set-mac', ifname, c.AF_LINK, c.SOCK_DGRAM, (fd) =>
+        ioctl('set-mac', ifname, fd, 'SIOCDLIFADDR', req, [BSD_E.EBUSY]),
+      );
+    }
+  }
+
   function setMac(ifname: string, macText: string, o?: { cycleLink?: boolean }): void {
     const mac = parseMac(macText);
     if (!mac) throw new DriverError('set-mac', ifname, 0, 'EINVAL', `bad MAC '${macText}'`);
-    if (setMacOnce(ifname, mac) === 0) return;
+    if (setMacOnce(ifname, mac) === 0) {
+      if (os === 'netbsd') dropInactiveLinkAddresses(ifname);
+      return;
+    }
     if (!o?.cycleLink)
       throw bsdError(os, 'set-mac', ifname, BSD_E.EBUSY, 'pass cycleLink to take the link down for the change');
     setUp(ifname, false);
@@ -230,6 +278,7 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     } finally {
       setUp(ifname, true);
     }
+    if (os === 'netbsd') dropInactiveLinkAddresses(ifname);
   }
 
   function cidrOf(op: string, ifname: string, text: string) {

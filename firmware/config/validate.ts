@@ -566,7 +566,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
 
   const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
   if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
-    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+    ctx.error(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
   }
   const mclNode = get(m, 'mac_cycle_link');
   const macCycleLink = asBool(ctx, mclNode) ?? false;
@@ -757,7 +757,7 @@ function validateCarpInstance(
   }
   const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
   if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
-    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+    ctx.error(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
   }
   const mclNode = get(m, 'mac_cycle_link');
   const macCycleLink = asBool(ctx, mclNode) ?? false;

@@ -10,6 +10,7 @@ import type { Driver, NetEvent } from '../../drivers/types.ts';
 import type { ClusterConfig, InstanceConfig, TandemConfig } from '../config/types.ts';
 import { CommandError } from '../core/errors.ts';
 import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdict } from '../core/policy/tracking.ts';
+import { syncGroupPriorities } from '../core/policy/sync-group.ts';
 import type { EngineEvent, EngineStatus, ReloadResult } from '../core/status.ts';
 import type { TransitionReason, VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -46,6 +47,7 @@ interface Tracking {
   faulted: boolean; // last fault verdict fed to the machine
   actionFault?: NodeJS.Timeout; // set while faulted for a failed action; clears itself to retry
   lastPriority: number; // last effective priority fed to the machine
+  ownPriority: number; // from this instance's own tracking, before its sync groups
 }
 
 export type EventListener = (e: EngineEvent) => void;
@@ -220,6 +222,7 @@ export class Engine {
       groupHold: false,
       faulted: false,
       lastPriority: c.priority,
+      ownPriority: c.priority,
     };
     this.tracking.set(c.name, t);
     for (const ti of c.track.interfaces) {
@@ -404,9 +407,27 @@ export class Engine {
       inst.feed({ type: v.fault ? 'interface-down' : 'interface-up' });
       this.applySyncGroups();
     }
-    if (v.effectivePriority !== t.lastPriority) {
-      t.lastPriority = v.effectivePriority;
-      inst.feed({ type: 'priority', priority: v.effectivePriority });
+    t.ownPriority = v.effectivePriority;
+    this.applyPriorities(name);
+  }
+
+  /** Feeds `name` and its sync-group mates the priority each should now advertise (own tracking,
+   *  then the group's worst change: core/policy/sync-group.ts). */
+  private applyPriorities(name: string): void {
+    const groups = this.config.syncGroups.filter((g) => g.instances.includes(name));
+    const shared = syncGroupPriorities(groups, (n) => {
+      const t = this.tracking.get(n);
+      const i = this.instances.get(n);
+      return t && i ? { configured: i.cfg.priority, own: t.ownPriority } : undefined;
+    });
+    for (const n of new Set([name, ...shared.keys()])) {
+      const t = this.tracking.get(n);
+      const inst = this.instances.get(n);
+      if (!t || !inst) continue;
+      const p = shared.get(n) ?? t.ownPriority;
+      if (p === t.lastPriority) continue;
+      t.lastPriority = p;
+      inst.feed({ type: 'priority', priority: p });
       this.changed();
     }
   }

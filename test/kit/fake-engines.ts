@@ -27,17 +27,18 @@ export function fakeConfig(name: string, stateDir: string, body: string): Tandem
   return r.config;
 }
 
-/** Starts one engine per body (router i has 192.0.2.(11+i)/24 and 198.51.100.(11+i)/24 on eth0),
+/** Starts one engine per body (router i has 192.0.2.(11+i)/24 and 198.51.100.(11+i)/24 on eth0,
+ *  and the extra fake `links` without addresses),
  *  runs `fn`, and always stops every engine and removes the state directories. */
 export async function withFakeEngines(
   bodies: string[],
   fn: (nodes: FakeNode[], lan: FakeLan) => Promise<void>,
-  opts: { retryMs?: number } = {},
+  opts: { retryMs?: number; links?: string[] } = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-engine-'));
   const lan = new FakeLan();
   const nodes: FakeNode[] = bodies.map((body, i) => {
-    const driver = new FakeDriver({ links: { eth0: {} } });
+    const driver = new FakeDriver({ links: Object.fromEntries(['eth0', ...(opts.links ?? [])].map((l) => [l, {}])) });
     driver.addAddress('eth0', `192.0.2.${11 + i}/24`);
     driver.addAddress('eth0', `198.51.100.${11 + i}/24`);
     lan.attach(driver, 'eth0');

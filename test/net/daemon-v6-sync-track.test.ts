@@ -149,7 +149,7 @@ test("IPv6 VIPs (link-local first): adverts from the router's own link-local, fa
   });
 });
 
-test('sync group: a tracked interface (no weight) going down on one instance makes both instances hand over', async () => {
+test('sync group: a fault (tracked interface, no weight) and a priority loss (weight -150) on one instance each move both instances', async () => {
   await withLab({ routers: 2, clients: 0 }, async (lab) => {
     const hs: TandemHandle[] = [];
     const dummy = `${lab.name}trk`;
@@ -161,6 +161,21 @@ test('sync group: a tracked interface (no weight) going down on one instance mak
       await lab.exec(lab.routers[0].ns, ['ip', 'link', 'add', dummy, 'type', 'veth', 'peer', 'name', `${dummy}p`]);
       await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', `${dummy}p`, 'up']);
       await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', dummy, 'up']);
+      // A second tracked link whose loss costs lan 150 (200 -> 50, below r2's 100): a priority cause.
+      const weighted = `${lab.name}tw`;
+      await lab.exec(lab.routers[0].ns, [
+        'ip',
+        'link',
+        'add',
+        weighted,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        `${weighted}p`,
+      ]);
+      await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', `${weighted}p`, 'up']);
+      await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', weighted, 'up']);
       const body = (p: number, track: boolean) =>
         [
           'instances:',
@@ -170,7 +185,7 @@ test('sync group: a tracked interface (no weight) going down on one instance mak
             vrid: 51,
             priority: p,
             addresses: ['192.0.2.1/24'],
-            extra: track ? ['track:', `  interfaces: [{ name: ${dummy} }]`] : [],
+            extra: track ? ['track:', `  interfaces: [{ name: ${dummy} }, { name: ${weighted}, weight: -150 }]`] : [],
           }),
           instanceYaml({ name: 'wan', ifname: 'eth0', vrid: 52, priority: p, addresses: ['198.51.100.1/24'] }),
           'sync_groups:',
@@ -199,6 +214,24 @@ test('sync group: a tracked interface (no weight) going down on one instance mak
       assert.ok(await holds(lab, lab.routers[1].ns, '198.51.100.1'));
       // Back up: both return to r1 together.
       await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', dummy, 'up']);
+      await waitForStatus(hs[0], both('master'), 3000);
+      await waitForStatus(hs[1], both('backup'), 3000);
+
+      // Priority: lan alone loses 150 and r2 preempts it; wan carries the same change and goes
+      // with it (keepalived's vrrp_sync_group), so no router is master of one and not the other.
+      await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', weighted, 'down']);
+      await waitForStatus(hs[1], both('master'), 3000);
+      const p = await waitForStatus(hs[0], both('backup'), 3000);
+      assert.is(prio(p, 'lan'), 50);
+      assert.is(prio(p, 'wan'), 50, 'wan did not carry the group change');
+      await sleep(500);
+      assert.ok(both('backup')(await hs[0].status()), 'r1 split after the priority change');
+      assert.ok(both('master')(await hs[1].status()), 'r2 split after the priority change');
+      assert.ok(await holds(lab, lab.routers[1].ns, '192.0.2.1'));
+      assert.ok(await holds(lab, lab.routers[1].ns, '198.51.100.1'));
+      assert.not.ok(await holds(lab, lab.routers[0].ns, '198.51.100.1'));
+      // The priority returns: r1 preempts both back.
+      await lab.exec(lab.routers[0].ns, ['ip', 'link', 'set', weighted, 'up']);
       await waitForStatus(hs[0], both('master'), 3000);
       await waitForStatus(hs[1], both('backup'), 3000);
     } finally {

@@ -102,10 +102,11 @@ test('warns that ucarp cannot pair with a multi-address vhid or a 20-byte passph
   ]);
 });
 
-test('warns that mac_mode: virtual needs Linux, as for VRRP', () => {
+test('mac_mode: virtual off Linux is an error (check fails, not the daemon at start), as for VRRP', () => {
   const r = parseConfig(`instances:\n${C('    mac_mode: virtual\n')}`, 'w.yaml', { ...OPTS, platform: 'netbsd' });
-  assert.ok(r.ok);
-  assert.equal(r.warnings.map(formatIssue), [
+  assert.not.ok(r.ok);
+  if (r.ok) return;
+  assert.equal(r.errors.map(formatIssue), [
     'w.yaml:8: instances[0].mac_mode: mac_mode: virtual needs a Linux macvlan; on netbsd use move or none',
   ]);
 });

@@ -237,20 +237,28 @@ test('IPv4 and IPv6 virtual routers may share a VRID on one interface (separate 
   );
 });
 
-test('warnings do not fail the file: owner priority, global first IPv6 address, virtual MAC off Linux', () => {
+test('warnings do not fail the file: owner priority, global first IPv6 address', () => {
   const text = [
     'instances:',
     '  - { name: a, interface: eth0, vrid: 1, priority: 255, addresses: [192.0.2.10] }',
     '  - { name: b, interface: eth0, vrid: 2, addresses: ["2001:db8::1", "fe80::1"] }',
-    '  - { name: c, interface: eth0, vrid: 3, mac_mode: virtual, addresses: [192.0.2.11] }',
   ].join('\n');
   const r = parseConfig(text, 'w.yaml', { ...OPTS, platform: 'netbsd' });
   ok(r);
   assert.equal(r.warnings.map(formatIssue), [
     "w.yaml:2: instances[0].priority: priority 255 means address owner: every virtual address must be this router's own address (RFC 5798 5.2.4)",
     'w.yaml:3: instances[1].addresses[0]: the first IPv6 address should be link-local (fe80::/10): peers compare it (RFC 5798 5.2.9)',
-    'w.yaml:4: instances[2].mac_mode: mac_mode: virtual needs a Linux macvlan; on netbsd use move or none',
   ]);
+});
+
+test('mac_mode: virtual off Linux is an error: tandem check fails instead of the daemon at start', () => {
+  const text = 'instances:\n  - { name: c, interface: eth0, vrid: 3, mac_mode: virtual, addresses: [192.0.2.11] }\n';
+  const r = parseConfig(text, 'w.yaml', { ...OPTS, platform: 'netbsd' });
+  assert.not.ok(r.ok);
+  if (!r.ok)
+    assert.equal(r.errors.map(formatIssue), [
+      'w.yaml:2: instances[0].mac_mode: mac_mode: virtual needs a Linux macvlan; on netbsd use move or none',
+    ]);
 });
 
 test('notify and track scripts that are missing or not executable are warnings, checked on the real filesystem', () => {

@@ -3,7 +3,7 @@
 // best test possible without a BSD kernel; what a kernel would answer is in docs/netbsd.md.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LibcSymbols } from '../../drivers/bsd/abi.ts';
+import { type LibcSymbols, requestCode } from '../../drivers/bsd/abi.ts';
 import { createBsdBackend, type BsdLibc, type RawIfaddr } from '../../drivers/bsd/backend.ts';
 import { createBsdDriver } from '../../drivers/bsd/index.ts';
 import { DriverError, type NetEvent, type PacketChannel } from '../../drivers/types.ts';
@@ -500,6 +500,64 @@ test('createBsdDriver wires the per-OS symbol table and the ABI into the backend
   assert.is(d.os, 'netbsd');
   d.setMac('wm0', MAC);
   assert.equal(f.brief(), ['__socket30(18, 2, 0)', 'ioctl(10, 0x8118691C)', 'close(10)']);
+});
+
+// NetBSD after a MAC change: the factory address (with if_data) first, the active one appended
+// (sys/net/rtsock.c sysctl_iflist; lib/libc/net/getifaddrs.c 1.15 gives both the same data).
+const FACTORY = '00:1b:21:0a:0b:0c';
+const VMAC = '00:00:5e:00:01:33';
+const twoLinkAddresses = (): RawIfaddr[] => [IFADDRS[0], { ...IFADDRS[0], addr: sdl('wm0', 2, VMAC), data: null }];
+const GLIFADDR = requestCode('netbsd', 'lp64', 'SIOCGLIFADDR')!;
+const DLIFADDR = requestCode('netbsd', 'lp64', 'SIOCDLIFADDR')!;
+const ALIFADDR = requestCode('netbsd', 'lp64', 'SIOCALIFADDR')!;
+/** A kernel that answers SIOCGLIFADDR (sys/net/if.h 1.304 if_laddrreq: flags at 16, addr at 24)
+ *  with IFLR_ACTIVE for `active` and IFLR_FACTORY for the factory address. */
+const lifaddr = (active: string) => (arg: Uint8Array) => {
+  const mac = Buffer.from(arg.subarray(24 + 8 + 3, 24 + 8 + 3 + 6)).toString('hex'); // after "wm0"
+  const v = new DataView(arg.buffer, arg.byteOffset);
+  const IFLR_ACTIVE = 0x4000,
+    IFLR_FACTORY = 0x2000;
+  let flags = v.getUint32(16, true);
+  if (mac === active.replace(/:/g, '')) flags |= IFLR_ACTIVE;
+  if (mac === FACTORY.replace(/:/g, '')) flags |= IFLR_FACTORY;
+  v.setUint32(16, flags, true);
+  return 0;
+};
+
+test('NetBSD link(): with two link addresses the active one comes from SIOCGLIFADDR, not the entry with if_data', () => {
+  const f = fake({ ifaddrs: twoLinkAddresses(), indexes: { wm0: 2 }, ioctl: { [GLIFADDR]: lifaddr(VMAC) } });
+  const d = createBsdBackend('netbsd', { abi: 'lp64', loadLibc: f.load });
+  assert.equal(d.link('wm0'), { ifname: 'wm0', index: 2, mac: VMAC, up: true, carrier: true, mtu: 1500 });
+  // As ifconfig: an AF_LINK datagram socket, IFLR_PREFIX (0x8000) and prefixlen 48, per entry.
+  const asks = f.log.filter((c) => c.fn === 'ioctl');
+  assert.is(asks.length, 2);
+  assert.ok(asks.every((c) => c.args[1] === GLIFADDR && c.hex!.slice(32, 48) === '0080000030000000'));
+  assert.ok(f.log.some((c) => c.fn === '__socket30' && c.args[0] === 18));
+});
+
+test('NetBSD link(): one link address needs no SIOCGLIFADDR', () => {
+  const f = fake({ ifaddrs: IFADDRS, indexes: { wm0: 2 } });
+  createBsdBackend('netbsd', { abi: 'lp64', loadLibc: f.load }).link('wm0');
+  assert.is(f.log.filter((c) => c.fn === 'ioctl').length, 0);
+});
+
+test('NetBSD setMac back to the factory MAC removes the replaced one with SIOCDLIFADDR (no pile-up)', () => {
+  const f = fake({ ifaddrs: twoLinkAddresses(), indexes: { wm0: 2 }, ioctl: { [GLIFADDR]: lifaddr(FACTORY) } });
+  const d = createBsdBackend('netbsd', { abi: 'lp64', loadLibc: f.load });
+  d.setMac('wm0', FACTORY);
+  const ioctls = f.log.filter((c) => c.fn === 'ioctl');
+  assert.equal(
+    ioctls.map((c) => c.args[1]),
+    [ALIFADDR, GLIFADDR, GLIFADDR, DLIFADDR],
+  );
+  const del = ioctls[3].hex!;
+  assert.is(
+    del.slice(2 * (24 + 8 + 3), 2 * (24 + 8 + 3 + 6)),
+    VMAC.replace(/:/g, ''),
+    'SIOCDLIFADDR names the replaced MAC',
+  );
+  // The factory address is never deleted (the kernel would refuse it with EBUSY anyway).
+  assert.is(ioctls.filter((c) => c.args[1] === DLIFADDR).length, 1);
 });
 
 test.run();
