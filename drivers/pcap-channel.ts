@@ -57,8 +57,11 @@ export function channelFilter(opts: PacketChannelOptions = {}): string | null {
   return parts.length ? parts.map((p) => `(${p})`).join(' or ') : null;
 }
 
-/** libpcap's capture buffer per channel (issue #15: measured in docs/benchmarks.md). */
-export const CAPTURE_BUFFER_BYTES = 512 * 1024;
+/** libpcap's capture buffer per channel. Immediate mode makes libpcap use TPACKET_V2, one fixed
+ *  slot per frame, and 251 masters' adverts arrive in one burst: 512 KiB would save 3 MB of RSS
+ *  but the one bench run with it had false takeovers at 251 instances (docs/benchmarks.md), so
+ *  it stays at 2 MiB until a capture that reads in batches replaces this one. */
+export const CAPTURE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 /** Smallest frame we hand to the NIC: an Ethernet header (14). Padding to 60 is the NIC's job. */
 const ETHER_HEADER = 14;
@@ -85,8 +88,7 @@ export function openPcapChannel(ifname: string, opts: PacketChannelOptions = {},
     session = loadPcap().createSession(ifname, {
       filter,
       buffer_timeout: 0, // <= 0: immediate mode
-      // The kernel ring, mapped into the process (on Linux TPACKET_V3: it counts in RSS). 512 KiB
-      // holds over a second of 251 instances' adverts at 100 ms; 2 MiB cost 4 MB of RSS per channel.
+      // The kernel ring, mapped into the process (counts in RSS: ~4 MB per channel at 2 MiB).
       buffer_size: CAPTURE_BUFFER_BYTES,
       snap_length: 65535,
       promiscuous: opts.promiscuous === true,

@@ -626,7 +626,9 @@ export class Instance {
     if (this.timer && this.armedFor <= due) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = due;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, due - this.env.now()));
+    // Whole ms, rounded up: libuv arms whole ms, and Node re-arms a timer that woke a fraction of a
+    // ms early for one more ms (a second wake-up per advert).
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(due - this.env.now())));
   }
 
   private onTimer(): void {
