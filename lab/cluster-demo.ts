@@ -33,12 +33,14 @@ export interface ClusterDemoOptions {
   drainMs: number;
   /** UDP probe interval per client (the outage clock). */
   udpMs: number;
+  /** A UDP silence longer than this is an outage: above the jitter of a loaded 2-core box. */
+  gapMs: number;
   json: boolean;
   progress: NodeJS.WritableStream;
   out: NodeJS.WritableStream;
 }
 
-export const CLUSTER_DEMO_DEFAULTS = { clients: 32, drainMs: 5000, udpMs: 20 };
+export const CLUSTER_DEMO_DEFAULTS = { clients: 32, drainMs: 5000, udpMs: 20, gapMs: 100 };
 
 export interface ClusterStep {
   step: 'spread' | 'failure' | 'return' | 'stop' | 'restart';
@@ -46,7 +48,7 @@ export interface ClusterStep {
   action: string;
   /** From the action until the expected ownership was reported by the nodes (20 ms polling). */
   tookMs: number | null;
-  /** Sources that saw any UDP gap (over 3 probe intervals) or any HTTP error in the step. */
+  /** Sources that saw any UDP gap (over gapMs) or any HTTP error in the step. */
   clientsAffected: number;
   clients: number;
   /** Sources whose buckets the step moved (their serving node changed, or it died). */
@@ -56,6 +58,9 @@ export interface ClusterStep {
   /** Connections reset (ECONNRESET, EPIPE) and other HTTP failures (timeouts). */
   resets: number;
   httpErrors: number;
+  errorCodes: Record<string, number>;
+  /** Planned steps: from the action until no node drains any more. */
+  drainedMs: number | null;
   /** Buckets each node owns at the end of the step. */
   buckets: Record<string, number>;
   /** Sources each node served at the end of the step. */
@@ -82,6 +87,7 @@ interface ClusterStatus {
 
 interface SourceStats {
   gaps: { startMs: number; lengthMs: number }[];
+  duplicates: number;
   served: Record<string, number>;
   lastNode: string | null;
   httpOk: number;
@@ -191,13 +197,17 @@ export function measureWindow(
   before: Record<string, string | null>,
   from: number,
   to: number,
-): Pick<ClusterStep, 'clientsAffected' | 'clientsMoved' | 'maxOutageMs' | 'resets' | 'httpErrors' | 'served'> {
+): Pick<
+  ClusterStep,
+  'clientsAffected' | 'clientsMoved' | 'maxOutageMs' | 'resets' | 'httpErrors' | 'errorCodes' | 'served'
+> {
   let affected = 0,
     moved = 0,
     resets = 0,
     errors = 0;
   let maxOutage: number | null = null;
   const served: Record<string, number> = {};
+  const codes: Record<string, number> = {};
   for (const [src, s] of Object.entries(sources)) {
     const gaps = s.gaps.filter((g) => g.startMs + g.lengthMs > from && g.startMs < to);
     const errs = s.httpErrors.filter((e) => e.atMs > from && e.atMs < to);
@@ -207,15 +217,36 @@ export function measureWindow(
     if (s.lastNode !== before[src]) moved++;
     if (s.lastNode) served[s.lastNode] = (served[s.lastNode] ?? 0) + 1;
   }
-  return { clientsAffected: affected, clientsMoved: moved, maxOutageMs: maxOutage, resets, httpErrors: errors, served };
+  return {
+    clientsAffected: affected,
+    clientsMoved: moved,
+    maxOutageMs: maxOutage,
+    resets,
+    httpErrors: errors,
+    errorCodes: codes,
+    served,
+  };
 }
 
 export function renderClusterTable(s: ClusterDemoSummary): string[] {
-  const head = ['step', 'planned', 'took', 'moved', 'affected', 'outage', 'resets', 'errors', 'buckets', 'ok'];
+  const head = [
+    'step',
+    'planned',
+    'took',
+    'drained',
+    'moved',
+    'affected',
+    'outage',
+    'resets',
+    'errors',
+    'buckets',
+    'ok',
+  ];
   const rows = s.steps.map((x) => [
     x.step,
     x.planned ? 'yes' : 'no',
     x.tookMs === null ? '-' : `${Math.round(x.tookMs)} ms`,
+    x.drainedMs === null ? '-' : `${(x.drainedMs / 1000).toFixed(1)} s`,
     `${x.clientsMoved}/${x.clients}`,
     `${x.clientsAffected}/${x.clients}`,
     x.maxOutageMs === null ? '0' : `${Math.round(x.maxOutageMs)} ms`,
@@ -295,13 +326,24 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
       throw new LabError(`the nodes did not split the buckets: ${JSON.stringify(await statuses())}`);
 
     // ---- clients ----
-    traffic = lab.spawn(client.ns, [
-      process.execPath,
-      '--import',
-      'tsx',
-      TRAFFIC,
-      JSON.stringify({ sources, vip: CLUSTER_VIP, udpMs: o.udpMs, httpMs: 200 }),
-    ]);
+    traffic = lab.spawn(
+      client.ns,
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        TRAFFIC,
+        JSON.stringify({
+          sources,
+          vip: CLUSTER_VIP,
+          udpMs: o.udpMs,
+          gapMs: o.gapMs,
+          httpMs: 200,
+          requestsPerConnection: 10,
+        }),
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const lines = createInterface({ input: traffic.stdout! });
     const waiting: ((o: Record<string, unknown>) => void)[] = [];
     lines.on('line', (l) => {
@@ -337,7 +379,8 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
       say(`${step}: ${action}`);
       const t0 = now();
       await act();
-      const took = await waitOwners(live(), 15_000, planned);
+      const took = await waitOwners(live(), 15_000);
+      const drained = planned ? await waitOwners(live(), o.drainMs + 10_000, true) : null;
       await sleep(settleMs);
       const snap = await snapshot();
       const m = measureWindow(snap.sources, before, t0, snap.atMs);
@@ -346,6 +389,7 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
         planned,
         action,
         tookMs: took,
+        drainedMs: drained === null ? null : now() - t0 - settleMs,
         clients: sources.length,
         ...m,
         buckets: await bucketCounts(live()),
@@ -356,7 +400,8 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
       steps.push(s);
       say(
         `  ${s.ok ? 'ok' : 'FAIL'}: buckets ${JSON.stringify(s.buckets)}, clients served ${JSON.stringify(s.served)}, ` +
-          `${s.clientsMoved} moved, ${s.clientsAffected} affected, outage ${s.maxOutageMs === null ? 0 : Math.round(s.maxOutageMs)} ms, ${s.resets} resets`,
+          `${s.clientsMoved} moved, ${s.clientsAffected} affected, outage ${s.maxOutageMs === null ? 0 : Math.round(s.maxOutageMs)} ms, ${s.resets} resets` +
+          (s.httpErrors ? `, HTTP errors ${JSON.stringify(s.errorCodes)}` : ''),
       );
     };
 
@@ -372,7 +417,7 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
       `${o.nodes} nodes share the buckets`,
       async () => {},
       all,
-      500,
+      1500,
       `every bucket one owner, about ${Math.round(share)} each`,
       (s) => Object.values(s.buckets).every((b) => Math.abs(b - share) <= 1.5),
     );
@@ -385,7 +430,7 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
         await lab!.linkDown(victim.host);
       },
       all,
-      1000,
+      2000,
       `its buckets spread over the ${o.nodes - 1} survivors within ${bound} ms (+ margin); only its clients affected`,
       (s) =>
         s.clientsAffected <= s.clientsMoved &&
@@ -401,7 +446,7 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
         down.delete(victim);
       },
       all,
-      500,
+      1500,
       'its share back; no client affected, no reset',
       (s) => s.clientsAffected === 0 && s.resets === 0,
     );
@@ -413,7 +458,7 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
         await stopper.stop(o.drainMs + 10_000);
       },
       all,
-      500,
+      1500,
       'its buckets to the others; no client affected, no reset',
       (s) => s.clientsAffected === 0 && s.resets === 0,
     );
@@ -425,7 +470,7 @@ export async function runClusterScenario(o: ClusterDemoOptions, say: (s: string)
         await stopper.start();
       },
       all,
-      500,
+      1500,
       'its share back; no client affected, no reset',
       (s) => s.clientsAffected === 0 && s.resets === 0,
     );
