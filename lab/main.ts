@@ -5,11 +5,13 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { checkDuration } from '../firmware/config/duration.ts';
 import { runDemo, LAB_MAX_ROUTERS, LAB_VIP } from './demo.ts';
+import { CLUSTER_DEMO_DEFAULTS, CLUSTER_MAX_NODES, runClusterDemo } from './cluster-demo.ts';
 import { labDown } from './registry.ts';
 import { destroyAllWithPrefix } from './netns.ts';
 
 const HELP = `Usage: ./build.sh lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr|ucarp]
                   [--mqtt URL] [--keep] [--json]
+       ./build.sh lab --cluster 3 [--advert 100ms] [--json]
        ./build.sh lab down
 
 Builds a switch, appliances and a client out of network namespaces (192.0.2.0/24 only), runs a
@@ -27,6 +29,9 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
                    in namespaces, so it must be reachable from there: mqtt+unix:///PATH
   --keep           leave the lab running afterwards, to explore it; Ctrl-C or './build.sh lab down' removes it
   --json           print the summary as one JSON object on stdout (progress goes to stderr)
+  --cluster N      instead: an active-active cluster of N tandem nodes (2..${CLUSTER_MAX_NODES}) sharing
+                   192.0.2.80 with an HTTP responder, clients on 32 addresses; a silent failure,
+                   the return (draining), a graceful stop and a restart, measured (docs/cluster-datapath.md)
   down             remove every lab left on this machine (its process, namespaces, files)
 `;
 
@@ -41,6 +46,7 @@ function parse(argv: string[]) {
       mqtt: { type: 'string' },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      cluster: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -72,6 +78,21 @@ export async function main(argv: string[]): Promise<number> {
     return usage('--advert: CARP advertises every advbase whole seconds, 1s..254s');
   if (!carp && (advert.ms < 10 || advert.ms > 40_950 || advert.ms % 10 !== 0))
     return usage('--advert: VRRPv3 needs a multiple of 10 ms, 10ms..40.95s');
+  if (values.cluster !== undefined && cmd === 'demo') {
+    const nodes = Number(values.cluster);
+    if (!Number.isInteger(nodes) || nodes < 2 || nodes > CLUSTER_MAX_NODES)
+      return usage(`--cluster: 2..${CLUSTER_MAX_NODES} nodes`);
+    const problem = preflight(['ip', 'bridge', 'nft']);
+    if (problem) return usage(problem);
+    return runClusterDemo({
+      nodes,
+      advertMs: advert.ms,
+      ...CLUSTER_DEMO_DEFAULTS,
+      json: values.json ?? false,
+      progress: values.json ? process.stderr : process.stdout,
+      out: process.stdout,
+    });
+  }
   const routers = Number(values.routers);
   if (!Number.isInteger(routers) || routers < 2 || routers > LAB_MAX_ROUTERS)
     return usage(`--routers: 2..${LAB_MAX_ROUTERS}`);
@@ -153,6 +174,7 @@ export function preflight(tools: string[], uid = process.getuid?.(), path = proc
     python3: 'python3',
     keepalived: 'keepalived',
     vtysh: 'frr',
+    nft: 'nftables',
   };
   const pkgs = [...new Set(missing.map((t) => pkg[t] ?? t))];
   return `missing ${missing.join(', ')}: install ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')})`;

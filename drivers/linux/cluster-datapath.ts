@@ -59,6 +59,8 @@ const TCP_LOOSE_PATH = '/proc/sys/net/netfilter/nf_conntrack_tcp_loose';
 const TCP_LOOSE = 'net.netfilter.nf_conntrack_tcp_loose';
 
 export const tableName = (name: string): string => `tandem_${name}`;
+/** The config's cluster names (firmware/config): all valid in an nft identifier after `tandem_`. */
+const CLUSTER_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 function fail(op: string, ifname: string, code: string, hint: string): DriverError {
   return new DriverError(op, ifname, 0, code, hint);
@@ -74,6 +76,7 @@ interface Plan {
   hashV4: string;
   hashV6: string;
   hashArp: string;
+  hashNa: string;
 }
 
 /** Checks a spec and derives what the ruleset needs. Throws DriverError('open-cluster', ...). */
@@ -81,12 +84,12 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
   const op = 'open-cluster';
   const ifname = spec.interface;
   if (!validIfname(ifname)) throw fail(op, ifname, 'EINVAL', 'not a valid interface name');
-  if (!/^[A-Za-z0-9_]{1,40}$/.test(spec.name))
+  if (!CLUSTER_NAME.test(spec.name))
     throw fail(
       op,
       ifname,
       'EINVAL',
-      `cluster name '${spec.name}' must be 1-40 letters, digits or _ (it names nft tables)`,
+      `cluster name '${spec.name}' must be 1-32 of A-Z a-z 0-9 _ . - (it names nft tables)`,
     );
   const mac = parseMac(spec.mac);
   if (!mac) throw fail(op, ifname, 'EINVAL', `'${spec.mac}' is not a MAC address`);
@@ -129,6 +132,8 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
     hashV4: `jhash ${both ? 'ip saddr . ip daddr' : 'ip saddr'} ${tail}`,
     hashV6: `jhash ${both ? 'ip6 saddr . ip6 daddr' : 'ip6 saddr'} ${tail}`,
     hashArp: `jhash ${both ? 'arp saddr ip . arp daddr ip' : 'arp saddr ip'} ${tail}`,
+    // An NA goes back to the asker: its destination is the client whose bucket decides.
+    hashNa: `jhash ${both ? 'ip6 daddr . ip6 saddr' : 'ip6 daddr'} ${tail}`,
   };
 }
 
@@ -165,6 +170,14 @@ export function ruleset(p: Plan, comment: string): string {
   chain bucket {
     meta mark != @serving drop
     ether daddr ${p.mac} meta pkttype set host
+  }
+  chain egress {
+    type filter hook egress device ${dev} priority 0; policy accept;
+    meta protocol ip6 ip6 saddr @addrs6 ip6 daddr != ff00::/8 icmpv6 type nd-neighbor-advert meta mark set ${p.hashNa} goto na_reply
+  }
+  chain na_reply {
+    meta mark != @owned drop
+    meta mark set 0
   }
 }
 table arp ${t} {
@@ -279,7 +292,8 @@ const IPPROTO_IP = 0,
   IP_ADD_MEMBERSHIP = 35;
 
 /** 01:00:5e:XX:YY:ZZ (XX < 0x80) -> 239.XX.YY.ZZ, an administratively scoped group (RFC 2365)
- *  whose mapped MAC (RFC 1112 6.4) is the cluster MAC. */
+ *  whose mapped MAC (RFC 1112 6.4: the low 23 bits) is the cluster MAC; for the core's MAC
+ *  01:00:5e:7e:54:<id> that is 239.126.84.<id>, as docs/configuration.md says. */
 export function igmpGroupOf(mac: string): string {
   const b = parseMac(mac);
   if (!b) throw new TypeError(`not a MAC: ${mac}`);
@@ -343,7 +357,7 @@ function setElements(listing: string, set: string): string[] {
 
 /** Undoes what a crashed run left (from the nft table it left): addresses, MAC, sysctls, tables. */
 export function removeClusterDataPath(host: ClusterHost, name: string, ifname: string): void {
-  if (!/^[A-Za-z0-9_]{1,40}$/.test(name)) return; // never ours: planOf refuses such names
+  if (!CLUSTER_NAME.test(name)) return; // never ours: planOf refuses such names
   const table = tableName(name);
   const listing = listTable('netdev', table);
   if (listing) {

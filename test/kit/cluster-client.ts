@@ -3,7 +3,8 @@
 // concurrently; each answer is one JSON line carrying the command's `tag`:
 //   probe {sources, vip4, vip6, waitMs}: from every source address one UDP probe (every reply
 //     counted), one TCP connect (the greeting names the node) and one ICMP echo (every reply
-//     counted by the replying node's MAC, captured with libpcap);
+//     counted by the replying node's MAC, captured with libpcap); also every Neighbor
+//     Advertisement received meanwhile (replying MAC, destination, target);
 //   watch {src, vip, ms, intervalMs}: UDP probes every intervalMs; every reply with its time;
 //   tcpOpen {id, src, vip} / tcpSend {id, text} / tcpClose {id}: a long-lived TCP connection,
 //     whose errors (a reset) are reported by tcpClose.
@@ -23,12 +24,21 @@ const now = () => performance.timeOrigin + performance.now();
 
 // ICMP echo replies (v4 type 0, v6 type 129) by destination address -> replying MACs.
 const echoReplies = new Map<string, string[]>();
-const ch = driver.openChannel(ifname, { vrrp: false, filter: 'icmp[0] == 0 or (icmp6 and ip6[40] == 129)' });
+// Neighbor Advertisements (ICMPv6 type 136) received: the replying MAC, the asker, the target.
+let neighborAdverts: { mac: string; dst: string; target: string }[] = [];
+const ch = driver.openChannel(ifname, {
+  vrrp: false,
+  filter: 'icmp[0] == 0 or (icmp6 and (ip6[40] == 129 or ip6[40] == 136))',
+});
 ch.onFrame((f) => {
   const mac = [...f.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':');
   const type = (f[12] << 8) | f[13];
   const dst = type === 0x0800 ? formatIpv4(f.subarray(30, 34)) : type === 0x86dd ? formatIpv6(f.subarray(38, 54)) : '';
   if (!dst) return;
+  if (type === 0x86dd && f[54] === 136) {
+    if (f.length >= 78) neighborAdverts.push({ mac, dst, target: formatIpv6(f.subarray(62, 78)) });
+    return;
+  }
   const list = echoReplies.get(dst) ?? [];
   list.push(mac);
   echoReplies.set(dst, list);
@@ -113,6 +123,7 @@ async function run(c: Cmd): Promise<unknown> {
       const waitMs = (c.waitMs as number) ?? 300;
       const vipOf = (s: string) => (s.includes(':') ? (c.vip6 as string) : (c.vip4 as string));
       for (const s of sources) echoReplies.delete(s);
+      neighborAdverts = [];
       const results: Record<string, { udp: string[]; tcp: string; icmp: string[] }> = {};
       await Promise.all([
         pings(sources.map((s) => [s, vipOf(s)])),
@@ -126,7 +137,7 @@ async function run(c: Cmd): Promise<unknown> {
       ]);
       await sleep(waitMs);
       for (const s of sources) results[s].icmp = echoReplies.get(s) ?? [];
-      return { results };
+      return { results, neighborAdverts };
     }
     case 'watch': {
       const { src, vip, ms, intervalMs } = c as unknown as { src: string; vip: string; ms: number; intervalMs: number };

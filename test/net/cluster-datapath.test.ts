@@ -135,6 +135,7 @@ async function setAll(owned: number[][], draining: number[][] = [[], [], []]) {
 test('with buckets split, every probe from every source gets exactly one answer, from the bucket owner', async () => {
   const owned = [0, 1, 2].map((n) => split(n));
   await setAll(owned);
+  await lab.exec(lab.clients[0].ns, ['ip', 'neigh', 'flush', 'dev', 'eth0']);
   const r = await client.call({
     cmd: 'probe',
     sources: [...SOURCES4, ...SOURCES6],
@@ -153,6 +154,10 @@ test('with buckets split, every probe from every source gets exactly one answer,
     assert.equal(res.icmp, [nodeMacs[owner]], `ICMP from ${src}`);
   }
   assert.is(used.size, 3, 'the sources spread over all three nodes');
+  // The client resolved the IPv6 cluster address: only the owner of the asker's bucket answered.
+  const nas = (r.neighborAdverts as { mac: string; dst: string; target: string }[]).filter((n) => n.target === VIP6);
+  assert.ok(nas.length >= 1, 'a Neighbor Advertisement arrived');
+  for (const na of nas) assert.is(na.mac, nodeMacs[bucketOf(na.dst) % 3], `NA to ${na.dst} from its bucket owner`);
 });
 
 test('moving a bucket takes a few ms and the new owner answers at once', async () => {

@@ -39,6 +39,7 @@ const refused = (s: Partial<ClusterDataPathSpec>, re: RegExp) => {
 
 test('planOf refuses names nft cannot hold, MACs that do not fit the mode, bad bucket counts and no address', () => {
   refused({ name: 'a b' }, /cluster name/);
+  assert.is(planOf({ ...spec, name: 'web-1.eu' }).table, 'tandem_web-1.eu');
   refused({ macMode: 'unicast' }, /unicast mode needs a unicast cluster MAC/);
   refused({ mac: '02:bf:c0:00:02:50' }, /multicast mode needs a multicast cluster MAC/);
   refused({ macMode: 'igmp', mac: '03:bf:c0:00:02:50' }, /igmp mode needs an IPv4 group MAC/);
@@ -52,6 +53,7 @@ test('the ruleset hashes addresses only (never ports), per family, and names the
   assert.match(text, /meta mark set jhash ip saddr mod 64 seed 0x1234 goto bucket/);
   assert.match(text, /meta mark set jhash ip6 saddr mod 64 seed 0x1234 goto bucket/);
   assert.match(text, /meta mark set jhash arp saddr ip mod 64 seed 0x1234/);
+  assert.match(text, /nd-neighbor-advert meta mark set jhash ip6 daddr mod 64 seed 0x1234 goto na_reply/);
   assert.not.match(text, /sport|dport|th /);
   assert.match(text, /hook ingress device "eth0"/);
   assert.match(text, /arp saddr ether set 01:00:5e:00:01:01/);
@@ -59,6 +61,7 @@ test('the ruleset hashes addresses only (never ports), per family, and names the
   assert.match(sd, /jhash ip saddr \. ip daddr mod 64/);
   assert.match(sd, /jhash ip6 saddr \. ip6 daddr mod 64/);
   assert.match(sd, /jhash arp saddr ip \. arp daddr ip mod 64/);
+  assert.match(sd, /jhash ip6 daddr \. ip6 saddr mod 64/);
 });
 
 test('bucketCommands is one flush-and-refill transaction; owned wins over draining; out of range refused', () => {
@@ -78,7 +81,7 @@ test('bucketCommands is one flush-and-refill transaction; owned wins over draini
 });
 
 test('igmp mode joins the 239/8 group whose mapped MAC is the cluster MAC (RFC 1112 6.4)', () => {
-  assert.is(igmpGroupOf('01:00:5e:7f:00:01'), '239.127.0.1');
+  assert.is(igmpGroupOf('01:00:5e:7e:54:07'), '239.126.84.7');
 });
 
 test('an NS for a cluster address is answered with a solicited NA carrying the cluster MAC (RFC 4861 7.2.4)', () => {
