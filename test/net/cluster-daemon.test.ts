@@ -204,7 +204,10 @@ test('steady state: every ICMP, UDP and TCP probe (IPv4, IPv6) gets one answer, 
     assert.ok(v.members.every((m) => m.weight === 100));
   }
   const sources = [...SOURCES4, ...SOURCES6];
-  const r = await client.call({ cmd: 'probe', sources, vip4: VIP4, vip6: VIP6, waitMs: 300 });
+  // A first round resolves the cluster MAC (ARP, ND) from every source; the second is judged,
+  // with time for a loaded machine to answer.
+  await client.call({ cmd: 'probe', sources, vip4: VIP4, vip6: VIP6, waitMs: 300 });
+  const r = await client.call({ cmd: 'probe', sources, vip4: VIP4, vip6: VIP6, waitMs: 800 });
   const results = r.results as Record<string, { udp: string[]; tcp: string; icmp: string[] }>;
   const used = new Set<number>();
   for (const src of sources) {
