@@ -231,7 +231,11 @@ export function measureWindow(
     if (gaps.length || errs.length) affected++;
     for (const g of gaps) maxOutage = Math.max(maxOutage ?? 0, g.lengthMs);
     if (gaps.length) outages.push(Math.max(...gaps.map((g) => g.lengthMs)));
-    for (const e of errs) e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resets++ : errors++;
+    for (const e of errs) {
+      codes[e.code] = (codes[e.code] ?? 0) + 1;
+      if (e.code === 'ECONNRESET' || e.code === 'EPIPE') resets++;
+      else errors++;
+    }
     if (s.lastNode !== before[src]) moved++;
     if (leaving !== null && before[src] === leaving) ofNode++;
     if (s.lastNode) served[s.lastNode] = (served[s.lastNode] ?? 0) + 1;
