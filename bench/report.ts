@@ -4,6 +4,7 @@ import type { TreeUsage } from './procs.ts';
 import type { HotFunction } from './stats.ts';
 import { compareMedians, masterDownIntervalMs, ratio, round, summarize } from './stats.ts';
 import { boxPlotSvg, type BoxPanel } from './svg.ts';
+import { renderClusterMarkdown, type ClusterBenchResult } from './cluster-report.ts';
 
 export interface OutageRun {
   impl: ImplName;
@@ -100,6 +101,8 @@ export interface BenchResults {
   soak: SoakResult[];
   cpu: CpuResult[];
   profile: ProfileResult[];
+  /** Phase `cluster` (bench/cluster.ts). */
+  cluster?: ClusterBenchResult;
 }
 
 // Numbers from the issue, to compare against.
@@ -379,6 +382,8 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
       L.push('');
     });
   }
+
+  if (r.cluster) L.push(...renderClusterMarkdown(r.cluster));
 
   const short = verdicts(r).filter((v) => v.met === false);
   L.push('## Where tandem falls short', '');

@@ -1,6 +1,6 @@
 // tandem's benchmarks against keepalived 2.2.7 and FRR 8.4 vrrpd on the namespace lab.
 //   ./build.sh bench [--quick] [--runs N] [--soak 60s] [--impl tandem,keepalived,frr]
-//                    [--phases outage,graceful,jitter,soak,cpu,profile] [--cpu-window 60s] [--name NAME]
+//                    [--phases outage,graceful,jitter,soak,cpu,profile,cluster] [--cpu-window 60s] [--name NAME]
 // Writes bench/results/<date>.json, .md and .svg. Prints numbers; never fails on timing.
 // Needs root (namespaces) and a built dist/tandem.js.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { startVrrpCapture, type VrrpRow } from '../lab/wire.ts';
 import { TANDEM_BIN } from '../test/kit/tandem.ts';
 import { startImpl, type ImplName, type Running, type StateName, type VrSpec } from './impl.ts';
 import { measureTrees, type TreeUsage } from './procs.ts';
+import { clusterBench } from './cluster.ts';
 import { advertJitter, masterDownIntervalMs, round, topFunctions, type CpuProfile, type Summary } from './stats.ts';
 import {
   renderMarkdown,
@@ -64,7 +65,7 @@ function options(argv: string[]): Opts {
       'cpu-window': { type: 'string' },
       'cpu-sets': { type: 'string', default: '1,16,251,255v6' },
       impl: { type: 'string', default: 'tandem,keepalived,frr' },
-      phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile' },
+      phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile,cluster' },
       name: { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -587,6 +588,21 @@ async function main(): Promise<void> {
     }
   } finally {
     await lab.destroy();
+  }
+  // The cluster scenario builds its own labs (N nodes and a client with 32 addresses).
+  if (o.phases.has('cluster')) {
+    results.cluster = await clusterBench(
+      { nodes: o.quick ? [3] : [2, 3, 4], intervals: o.quick ? [100] : [100, 10], moves: o.quick ? 50 : 200 },
+      log,
+    );
+    for (const r of results.cluster.runs)
+      log(
+        `cluster ${r.nodes} nodes ${r.advertMs} ms: failure affected ${r.failure?.affected ?? '-'}/${r.failure?.clients ?? '-'}, max outage ${r.failure?.outagesMs.length ? Math.round(Math.max(...r.failure.outagesMs)) : 0} ms (bound ${r.boundMs}); planned resets ${r.planned.reduce((a, p) => a + p.resets, 0)}${r.error ? ` ERROR ${r.error}` : ''}`,
+      );
+    if (results.cluster.moveMs)
+      log(
+        `cluster bucket move: median ${results.cluster.moveMs.p50.toFixed(2)} ms, p90 ${results.cluster.moveMs.p90.toFixed(2)} ms`,
+      );
   }
   results.durationS = Math.round((Date.now() - started) / 1000);
   const outDir = new URL('./results/', import.meta.url).pathname;
