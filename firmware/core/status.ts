@@ -78,7 +78,7 @@ export interface PortStatus {
   captureDropped: number; // dropped by the kernel before we read them (pcap_stats)
 }
 
-/** Event-loop delay of the engine thread, in ms (5 ms resolution). */
+/** Event-loop delay of the engine thread, in ms: how late its protocol timers ran. */
 export interface LoopDelay {
   p50: number;
   p99: number;
