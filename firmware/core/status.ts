@@ -127,7 +127,7 @@ export interface ClusterStatus {
   dataPath?: { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
 }
 
-/** Event-loop delay of the engine thread, in ms (5 ms resolution). */
+/** Event-loop delay of the engine thread, in ms: how late its protocol timers ran. */
 export interface LoopDelay {
   p50: number;
   p99: number;

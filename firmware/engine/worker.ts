@@ -20,7 +20,7 @@ const STATUS_PERIOD_MS = 1000;
 /** Telemetry, metrics and SNMP publish counters from the pushed snapshot; an operator's `status`
  *  (control socket or MQTT command) asks the engine instead. Without those readers the periodic
  *  snapshot is not sent: at 251 instances it cost ~5.6 ms of engine CPU a second (issue #15). */
-export function statusReaders(c: TandemConfig): boolean {
+function statusReaders(c: TandemConfig): boolean {
   return c.telemetry?.mqtt !== undefined || c.metrics !== undefined || c.snmp !== undefined;
 }
 let statusTimer: NodeJS.Timeout | undefined;
