@@ -1,0 +1,79 @@
+// The conntrackd.conf tandem writes for the conntrackd it runs (conntrackd.conf(5)): FTFW over
+// UDP on the sync link, the internal and external caches (the external one is on by default:
+// DisableExternalCache is not set), and its own lock file and UNIX socket, so that several
+// conntrackd (one per network namespace) can run on one host without sharing either.
+
+export interface ConntrackdConfInput {
+  interface: string;
+  local: string;
+  peer: string;
+  port: number;
+  lockFile: string;
+  socketPath: string;
+  logFile: string;
+}
+
+/** A value conntrackd's config lexer takes as one token: no whitespace, braces, quotes or '#'. */
+export function isConfToken(v: string): boolean {
+  return /^[^\s{}"#;]+$/.test(v);
+}
+
+/** A control-only file for an operator-run conntrackd: the client side of `conntrackd -C FILE`
+ *  only needs the UNIX socket's path. */
+export function renderControlConf(socketPath: string): string {
+  return ['General {', '\tUNIX {', `\t\tPath ${socketPath}`, '\t}', '}', ''].join('\n');
+}
+
+export function renderConntrackdConf(i: ConntrackdConfInput): string {
+  for (const v of [i.interface, i.local, i.peer, i.lockFile, i.socketPath, i.logFile])
+    if (!isConfToken(v)) throw new Error(`cannot write ${JSON.stringify(v)} into conntrackd.conf`);
+  const v6 = i.local.includes(':');
+  const fam = v6 ? 'IPv6' : 'IPv4';
+  const loopback = v6 ? '::1' : '127.0.0.1';
+  return [
+    '# Written by tandem (state_sync); rewritten at every start. Do not edit.',
+    'Sync {',
+    '\tMode FTFW {',
+    '\t\tResendQueueSize 131072',
+    '\t}',
+    '\tUDP {',
+    `\t\t${fam}_address ${i.local}`,
+    `\t\t${fam}_Destination_Address ${i.peer}`,
+    `\t\tPort ${i.port}`,
+    `\t\tInterface ${i.interface}`,
+    '\t\tChecksum on',
+    '\t}',
+    '}',
+    'General {',
+    '\tHashSize 32768',
+    '\tHashLimit 131072',
+    `\tLogFile ${i.logFile}`,
+    '\tSyslog off',
+    `\tLockFile ${i.lockFile}`,
+    '\tUNIX {',
+    `\t\tPath ${i.socketPath}`,
+    '\t}',
+    '\tNetlinkBufferSize 2097152',
+    '\tNetlinkBufferSizeMaxGrowth 8388608',
+    '\tFilter From Userspace {',
+    '\t\tAddress Ignore {',
+    // The node's own sync traffic and loopback flows are nobody else's business.
+    `\t\t\t${fam}_address ${loopback}`,
+    `\t\t\t${fam}_address ${i.local}`,
+    `\t\t\t${fam}_address ${i.peer}`,
+    '\t\t}',
+    '\t}',
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The conntrackd(8) arguments of each control step, after `-C FILE`. */
+export const STEP_ARGS = {
+  'commit-external': ['-c'],
+  'flush-internal': ['-f', 'internal'],
+  'resync-kernel': ['-R'],
+  'bulk-send': ['-B'],
+  'request-resync': ['-n'],
+  'shorten-timers': ['-t'],
+} as const;
