@@ -87,5 +87,19 @@ export function formatStatus(s: EngineStatus): string {
     if (d.length) out += `${p.name}: dropped ${d.map(([k, v]) => `${k}=${v}`).join(', ')}\n`;
   }
   if (s.instances.some((i) => i.maintenance)) out += '* maintenance: handing over and staying backup\n';
+  if (s.stateSync) out += formatStateSync(s.stateSync);
   return out;
+}
+
+/** One line for state_sync (conntrackd), after the instances. */
+export function formatStateSync(x: NonNullable<EngineStatus['stateSync']>): string {
+  const n = (v: number | null) => (v === null ? '-' : String(v));
+  const ago = (t: number | null) => (t === null ? 'never' : `${formatDuration(Date.now() - t)} ago`);
+  const link = !x.reachable ? 'conntrackd unreachable' : x.stalled ? 'STALLED' : x.connected ? 'connected' : 'waiting';
+  return (
+    `state sync (${x.follows}, ${x.mode}): ${x.role ?? '-'}, ${link}${x.preemptHeld ? ', preemption held' : ''}; ` +
+    `caches internal ${n(x.internalCache)} external ${n(x.externalCache)}; lost ${n(x.messagesLost)} malformed ${n(x.malformedMessages)}; ` +
+    `resync received ${ago(x.lastResyncReceivedUnixMs)}, bulk sent ${ago(x.lastBulkSentUnixMs)}; restarts ${x.restarts}, control failures ${x.controlFailures}` +
+    `${x.lastError ? `; last error: ${x.lastError}` : ''}\n`
+  );
 }

@@ -85,6 +85,32 @@ export interface LoopDelay {
   max: number;
 }
 
+/** Connection-state replication through conntrackd (state_sync; docs/state-sync.md). Cache
+ *  sizes and message counts are conntrackd's own (`conntrackd -s`), null until it answered. */
+export interface StateSyncStatus {
+  follows: string; // the instance or sync group that drives it
+  mode: 'child' | 'socket'; // tandem runs conntrackd, or drives an operator's through its socket
+  role: 'master' | 'backup' | 'fault' | 'stop' | null;
+  conntrackdPid: number | null;
+  reachable: boolean; // conntrackd answered the last `-s`
+  connected: boolean; // the peer was heard within stall_after
+  stalled: boolean;
+  preemptHeld: boolean; // the followed instances wait for a full resync before preempting
+  internalCache: number | null;
+  externalCache: number | null;
+  messagesLost: number | null;
+  malformedMessages: number | null;
+  lastResyncReceivedUnixMs: number | null; // a full resync from the peer ended the hold
+  lastBulkSentUnixMs: number | null; // this node sent its table in bulk (as new master)
+  lastSequence: { role: string; failed: string[]; atUnixMs: number } | null;
+  lastError: string | null;
+  restarts: number; // conntrackd children restarted after dying
+  controlFailures: number;
+  stalls: number;
+  stepsCoalesced: number; // transitions replaced by a later one before they ran
+  stepsDropped: number; // steps of an overtaken sequence that never ran
+}
+
 export interface EngineStatus {
   node: string;
   version: string;
@@ -94,6 +120,7 @@ export interface EngineStatus {
   loopDelay: LoopDelay;
   instances: InstanceStatus[];
   interfaces: PortStatus[];
+  stateSync?: StateSyncStatus;
 }
 
 /** The answer to a reload: what happened to each instance, or why nothing did. */

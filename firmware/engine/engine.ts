@@ -23,6 +23,7 @@ import { Journal, type Undoer } from './journal.ts';
 import { Port } from './ports.ts';
 import { planReload } from './reload-plan.ts';
 import { NotifyQueue, TrackScript } from './scripts.ts';
+import { StateSync } from './state-sync.ts';
 
 export interface EngineOptions {
   driver: Driver;
@@ -64,6 +65,7 @@ export class Engine {
   private changeListeners: (() => void)[] = [];
   private stopping = false;
   private reloading: Promise<ReloadResult> | undefined;
+  private stateSync: StateSync | undefined;
 
   constructor(private opts: EngineOptions) {
     this.config = opts.config;
@@ -119,8 +121,24 @@ export class Engine {
     this.journal.clear();
     this.unwatch = this.driver.watch((ev) => this.onNetEvent(ev));
     for (const c of this.config.instances) this.addInstance(c);
+    if (this.config.stateSync) this.startStateSync();
     this.recomputeAll();
     this.log.info({ node: this.config.node, version: VERSION, instances: this.config.instances.length }, 'started');
+  }
+
+  /** conntrackd replication (state-sync.ts), started after the instances so its hold applies
+   *  before any advert is read. */
+  private startStateSync(): void {
+    this.stateSync = new StateSync(this.config.stateSync!, this.config.stateDir, {
+      log: this.log,
+      now: this.now,
+      emit: (e) => this.emit(e),
+      changed: () => this.changed(),
+      holdPreempt: (n, held) => this.instances.get(n)?.holdPreempt(held),
+      recompute: (n) => this.recompute(n),
+      stateOf: (n) => this.instances.get(n)?.stateName,
+    });
+    this.stateSync.start();
   }
 
   private undoer(): Undoer {
@@ -327,6 +345,7 @@ export class Engine {
       tracked: [
         ...c.track.interfaces.map((ti) => ({ down: t.trackedDown.has(ti.name), weight: ti.weight })),
         ...t.scripts.map((s) => ({ down: !s.ok, weight: s.spec.weight })),
+        ...(this.stateSync?.tracked(name) ?? []),
       ],
       maintenance: t.maintenance,
       groupHold: t.groupHold,
@@ -384,6 +403,7 @@ export class Engine {
   ): void {
     if (inst.cfg.notify) this.notify.get(inst.name)?.push([inst.cfg.notify, inst.name, to]);
     this.emit({ instance: inst.name, from, to, reason });
+    this.stateSync?.onTransition(inst.name, to);
   }
 
   // ---- commands (control socket, MQTT) ----
@@ -458,6 +478,9 @@ export class Engine {
         this.log.error({ instance: c.name, err: (e as Error).message }, 'could not start instance');
       }
     }
+    this.stateSync?.reapply();
+    if (JSON.stringify(next.stateSync) !== JSON.stringify(this.stateSync?.cfg))
+      this.log.warn('state_sync changed: it takes effect at the next start (a reload keeps the running conntrackd)');
     this.recomputeAll();
     const result: ReloadResult = {
       ok: true,
@@ -521,6 +544,7 @@ export class Engine {
     this.stopping = true;
     await this.reloading?.catch(() => {});
     await this.stopInstances([...this.instances.values()]);
+    await this.stateSync?.stop();
     this.unwatch?.();
     const errors = Journal.undo(this.journal.current(), this.undoer());
     if (errors.length) this.log.warn({ errors }, 'some changes could not be undone');
@@ -550,6 +574,7 @@ export class Engine {
         };
       }),
       interfaces: [...this.ports.values()].map((p) => p.status()),
+      ...(this.stateSync ? { stateSync: this.stateSync.status() } : {}),
     };
   }
 }

@@ -146,6 +146,8 @@ export class Instance {
   private sendErrorStreak = 0; // failed sends since the last good one
   private lastTransitionUnixMs: number | null = null;
   private masterReason: MasterReason | null = null;
+  /** state_sync holds preemption until a full resync (engine/state-sync.ts); cfg keeps the configured value. */
+  private preemptHeld = false;
 
   constructor(
     public cfg: InstanceConfig,
@@ -216,10 +218,18 @@ export class Instance {
     this.arm();
   }
 
+  /** Hold preemption (the machine runs with preempt off) or give it back, without a restart. */
+  holdPreempt(held: boolean): void {
+    if (held === this.preemptHeld) return;
+    this.preemptHeld = held;
+    this.reconfigure(this.cfg);
+  }
+
   /** Apply a config that differs only in what can change in place (priority, preempt, timing
    *  of announcements, ...): the machine keeps its state, so a master stays master. */
-  reconfigure(cfg: InstanceConfig): void {
-    this.cfg = cfg;
+  reconfigure(given: InstanceConfig): void {
+    this.cfg = given;
+    const cfg = this.preemptHeld ? { ...given, preempt: false } : given;
     if (this.carp) {
       this.carp.auth = carpAuth(cfg);
       const r = carpReconfigure(this.carp.state, toCarpConfig(cfg, this.env.primaryIp), this.env.now());
