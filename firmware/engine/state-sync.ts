@@ -264,7 +264,7 @@ export class StateSync {
           this.stats = p.stats;
           this.statsError = undefined;
           recv = p.stats.recvPackets;
-          this.hold = observeSample(this.hold, { external: p.stats.external, recvPackets: recv }, now);
+          this.releaseHold(observeSample(this.hold, { external: p.stats.external, recvPackets: recv }, now));
         } else this.statsError = p.reason;
       } else this.statsError = res.error;
       if (this.stopping) return;

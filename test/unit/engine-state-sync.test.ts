@@ -1,0 +1,243 @@
+// firmware/engine/state-sync.ts with a stand-in conntrackd driver: transitions become control
+// calls one at a time in the sequencer's order, a dead conntrackd is reported and restarted, the
+// preemption hold is applied at start and released after the peer's resync, a stall penalty
+// reaches tracking. Real timers (the restart backoff starts at 1 s).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ChildExit, ConntrackdDriver, ControlResult } from '../../drivers/conntrackd.ts';
+import type { StateSyncConfig } from '../../firmware/config/types.ts';
+import type { EngineEvent } from '../../firmware/core/status.ts';
+import type { VrrpStateName } from '../../firmware/core/vrrp/index.ts';
+import { createLogger } from '../../firmware/runtime/log.ts';
+import { RESTART_MIN_MS, StateSync, roleOf } from '../../firmware/engine/state-sync.ts';
+
+const stats = (external: number, recv: number) => `cache internal:
+current active connections:	           3
+
+cache external:
+current active connections:	           ${external}
+
+UDP traffic (active device=sync0):
+                  64 Pckts sent                   ${recv} Pckts recv
+                   0 Error send                    0 Error recv
+
+message tracking:
+                   0 Malformed msgs                    0 Lost msgs
+`;
+
+class FakeConntrackd implements ConntrackdDriver {
+  calls: string[] = [];
+  pending: { args: string; resolve: (r: ControlResult) => void }[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  external = 0;
+  recv = 10;
+  up = true;
+  onExit: ((e: ChildExit) => void) | undefined;
+  starts = 0;
+  conf = '';
+  writeConf(_p: string, text: string) {
+    this.conf = text;
+  }
+  control(_bin: string, _conf: string, args: readonly string[]): Promise<ControlResult> {
+    const a = args.join(' ');
+    if (a === '-s') {
+      this.recv += 1;
+      return Promise.resolve(
+        this.up
+          ? { ok: true, code: 0, stdout: stats(this.external, this.recv), timedOut: false, ms: 1 }
+          : { ok: false, code: 1, stdout: '', error: "can't connect", timedOut: false, ms: 1 },
+      );
+    }
+    this.calls.push(a);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return new Promise((resolve) =>
+      this.pending.push({
+        args: a,
+        resolve: (r) => {
+          this.inFlight--;
+          resolve(r);
+        },
+      }),
+    );
+  }
+  start(_b: string, _c: string, _l: string, onExit: (e: ChildExit) => void) {
+    this.starts++;
+    this.onExit = onExit;
+    return { pid: 4242, stop: async () => {} };
+  }
+  /** Complete the oldest pending control call. */
+  async finish(ok = true) {
+    const p = this.pending.shift();
+    assert.ok(p, 'a control call is pending');
+    p!.resolve({ ok, code: ok ? 0 : 1, stdout: '', ...(ok ? {} : { error: 'boom' }), timedOut: false, ms: 1 });
+    await tick();
+  }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function setup(over: Partial<StateSyncConfig> = {}) {
+  const cfg: StateSyncConfig = {
+    follows: { instance: 'lan' },
+    instances: ['lan'],
+    interface: 'sync0',
+    peer: '198.51.100.2',
+    local: '198.51.100.1',
+    port: 3780,
+    conntrackd: '/usr/sbin/conntrackd',
+    resyncTimeoutMs: 30_000,
+    stallAfterMs: 5_000,
+    controlTimeoutMs: 1_000,
+    line: 1,
+    ...over,
+  };
+  const fake = new FakeConntrackd();
+  const events: EngineEvent[] = [];
+  const held: [string, boolean][] = [];
+  const states = new Map<string, VrrpStateName>();
+  const sync = new StateSync(
+    cfg,
+    '/nonexistent/state',
+    {
+      log: createLogger('silent'),
+      now: () => performance.now(),
+      emit: (e) => events.push(e),
+      changed: () => {},
+      holdPreempt: (n, h) => held.push([n, h]),
+      recompute: () => {},
+      stateOf: (n) => states.get(n),
+    },
+    fake,
+  );
+  const to = (s: VrrpStateName, name = 'lan') => {
+    states.set(name, s);
+    sync.onTransition(name, s);
+  };
+  return { cfg, fake, events, held, sync, to };
+}
+
+test('a sync group is master when every member is, fault when any is, nothing while one is in init', () => {
+  assert.is(roleOf(['master', 'master']), 'master');
+  assert.is(roleOf(['master', 'backup']), 'backup');
+  assert.is(roleOf(['master', 'fault']), 'fault');
+  assert.is(roleOf(['master', 'init']), undefined);
+});
+
+test('becoming master runs -c, -f internal, -R, -B one at a time; a newer transition waits and overtakes', async () => {
+  const { fake, sync, to } = setup();
+  sync.start();
+  await tick(); // the first -s answers: conntrackd is reachable
+  to('master');
+  assert.equal(fake.calls, ['-c']);
+  to('backup'); // arrives while -c runs
+  to('master'); // ... and is coalesced with this one
+  to('backup');
+  assert.equal(fake.calls, ['-c'], 'nothing starts while a step runs');
+  await fake.finish();
+  assert.equal(fake.calls, ['-c', '-n'], 'the latest waiting role runs; the rest of master is dropped');
+  await fake.finish();
+  to('master');
+  for (let i = 0; i < 4; i++) await fake.finish(i !== 1);
+  assert.equal(fake.calls.slice(2), ['-c', '-f internal', '-R', '-B']);
+  assert.is(fake.maxInFlight, 1);
+  const st = sync.status();
+  assert.equal(st.lastSequence?.failed, ['flush-internal']);
+  assert.is(st.controlFailures, 1);
+  assert.is(st.stepsDropped, 3);
+  assert.is(st.stepsCoalesced, 2);
+  await sync.stop();
+});
+
+test('fault shortens the kernel timers; back from fault the node asks for a resync and holds preemption', async () => {
+  const { fake, sync, to, held } = setup();
+  sync.start();
+  await tick();
+  to('backup');
+  await fake.finish();
+  to('fault');
+  await fake.finish();
+  held.length = 0;
+  to('backup');
+  assert.equal(fake.calls, ['-n', '-t', '-n']);
+  assert.equal(held, [['lan', true]]);
+  await fake.finish();
+  await sync.stop();
+});
+
+test('the hold: on at start, off after the peer answered the resync request and the external cache settled', async () => {
+  const { fake, sync, to, held, events } = setup();
+  sync.start();
+  await tick();
+  assert.equal(held, [['lan', true]]);
+  to('backup');
+  await fake.finish(); // -n accepted
+  fake.external = 20;
+  await sleep(3_300); // samples each second: grows, then stays the same for RESYNC_QUIET_MS
+  assert.equal(held.at(-1), ['lan', false]);
+  assert.ok(events.some((e) => e.reason === 'state-sync-hold-resynced'));
+  assert.ok(sync.status().lastResyncReceivedUnixMs !== null);
+  await sync.stop();
+});
+
+test('a node that becomes master (nobody to preempt) drops the hold at once', async () => {
+  const { fake, sync, to, held } = setup();
+  sync.start();
+  await tick();
+  to('master');
+  assert.equal(held.at(-1), ['lan', false]);
+  for (let i = 0; i < 4; i++) await fake.finish();
+  await sync.stop();
+});
+
+test('conntrackd dies: reported, restarted after the backoff, and the current role runs again', async () => {
+  const { fake, sync, to, events } = setup();
+  sync.start();
+  await tick();
+  to('master');
+  for (let i = 0; i < 4; i++) await fake.finish();
+  fake.up = false;
+  fake.onExit!({ code: null, signal: 'SIGKILL', stderr: '' });
+  assert.ok(events.some((e) => e.reason === 'state-sync-conntrackd-exited' && e.signal === 'SIGKILL'));
+  await sleep(RESTART_MIN_MS + 100);
+  assert.is(fake.starts, 2);
+  assert.ok(events.some((e) => e.reason === 'state-sync-conntrackd-restarted'));
+  fake.up = true;
+  await sleep(1_100); // the next -s answers
+  assert.equal(fake.calls.slice(4), ['-c'], 'a fresh conntrackd gets the master sequence again');
+  for (let i = 0; i < 4; i++) await fake.finish();
+  assert.is(sync.status().restarts, 1);
+  await sync.stop();
+});
+
+test('an operator socket: a control-only conf, no child', async () => {
+  const { fake, sync } = setup({
+    socket: '/run/op/conntrackd.ctl',
+    interface: undefined,
+    peer: undefined,
+    local: undefined,
+  });
+  sync.start();
+  await tick();
+  assert.is(fake.starts, 0);
+  assert.match(fake.conf, /Path \/run\/op\/conntrackd\.ctl/);
+  assert.is(sync.status().mode, 'socket');
+  await sync.stop();
+});
+
+test('stall: an event after stall_after without packets from the peer, and the penalty as a weight', async () => {
+  const { fake, sync, events } = setup({ stallAfterMs: 1_000, stallPenalty: 50 });
+  sync.start();
+  await tick();
+  assert.equal(sync.tracked('lan'), [{ down: false, weight: -50 }]);
+  fake.up = false; // no samples: nothing heard
+  await sleep(2_200);
+  assert.ok(events.some((e) => e.reason === 'state-sync-stalled'));
+  assert.equal(sync.tracked('lan'), [{ down: true, weight: -50 }]);
+  assert.equal(sync.tracked('wan'), []);
+  await sync.stop();
+});
+
+test.run();
