@@ -139,6 +139,8 @@ export class StateSync {
           }),
     );
     if (!this.cfg.socket) this.spawn();
+    // The instances started before us: their first transitions (init -> backup) are already done.
+    this.role = roleOf(this.cfg.instances.map((n) => this.hooks.stateOf(n)));
     this.beginHold('start');
     this.pollTimer = setInterval(() => void this.poll(), STATS_POLL_MS);
     this.pollTimer.unref?.();
