@@ -7,6 +7,7 @@ import { checkDuration } from '../firmware/config/duration.ts';
 import { runDemo, LAB_MAX_ROUTERS, LAB_VIP } from './demo.ts';
 import { labDown } from './registry.ts';
 import { destroyAllWithPrefix } from './netns.ts';
+import { runStateSyncDemo } from './state-sync.ts';
 
 const HELP = `Usage: ./build.sh lab [--advert 100ms] [--routers 2..${LAB_MAX_ROUTERS}] [--peer keepalived|frr|ucarp]
                   [--mqtt URL] [--keep] [--json]
@@ -27,6 +28,9 @@ end, on Ctrl-C, and on errors. Needs root and iproute2.
                    in namespaces, so it must be reachable from there: mqtt+unix:///PATH
   --keep           leave the lab running afterwards, to explore it; Ctrl-C or './build.sh lab down' removes it
   --json           print the summary as one JSON object on stdout (progress goes to stderr)
+  --state-sync     instead: a client, a stateful NAT firewall pair and a server; 20 TCP connections
+                   and a UDP stream, the master fails silently without and then with conntrackd
+                   state sync; prints how many flows each run kept, exit 1 if a synced one was lost
   down             remove every lab left on this machine (its process, namespaces, files)
 `;
 
@@ -41,6 +45,7 @@ function parse(argv: string[]) {
       mqtt: { type: 'string' },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'state-sync': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -89,10 +94,18 @@ export async function main(argv: string[]): Promise<number> {
     ...(peer === 'frr' ? ['vtysh'] : []),
     ...(peer === 'ucarp' ? ['ucarp'] : []),
   ];
+  if (values['state-sync'] && cmd === 'demo') need.push('conntrackd', 'conntrack', 'nft');
   const problem = preflight(need);
   if (problem) {
     process.stderr.write(`tandem lab: ${problem}\n`);
     return 1;
+  }
+  if (values['state-sync'] && cmd === 'demo') {
+    return runStateSyncDemo({
+      json: values.json ?? false,
+      progress: values.json ? process.stderr : process.stdout,
+      out: process.stdout,
+    });
   }
 
   if (cmd === 'down') {
@@ -153,6 +166,7 @@ export function preflight(tools: string[], uid = process.getuid?.(), path = proc
     python3: 'python3',
     keepalived: 'keepalived',
     vtysh: 'frr',
+    nft: 'nftables',
   };
   const pkgs = [...new Set(missing.map((t) => pkg[t] ?? t))];
   return `missing ${missing.join(', ')}: install ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')})`;

@@ -373,3 +373,79 @@ export function waitReplicated(h: TandemHandle, n: number, timeoutMs = 10_000): 
 export async function flushConntrack(f: FirewallLab): Promise<void> {
   for (const r of f.fw) await f.lab.exec(r.ns, ['conntrack', '-F'], { allowFail: true });
 }
+
+// ---- `tandem lab --state-sync` ----
+
+export interface StateSyncRun {
+  sync: boolean;
+  failoverMs: number; // silent failure -> fw2 master (both instances)
+  tcpKept: number;
+  tcpTotal: number;
+  udpKept: boolean;
+  worstGapMs: number;
+}
+
+export interface StateSyncDemoOptions {
+  json: boolean;
+  progress: NodeJS.WritableStream;
+  out: NodeJS.WritableStream;
+  tcp?: number;
+}
+
+/** Build the lab, run the flows, fail the master silently without and then with state sync, and
+ *  say how many flows each run kept. Exit code 1 when the synced run lost any. */
+export async function runStateSyncDemo(o: StateSyncDemoOptions): Promise<number> {
+  const tcp = o.tcp ?? 20;
+  const say = (s: string) => o.progress.write(`${s}\n`);
+  /** As in test/net/state-sync.test.ts: Master_Down_Interval (priority 100) + 300 ms, and one
+   *  retransmission after it. */
+  const failoverBound = 3 * ADVERT_MS + ((256 - 100) * ADVERT_MS) / 256 + 300;
+  const gapBound = 2 * failoverBound + 200;
+  say('building: client 192.0.2.101, firewalls fw1/fw2 (VIPs 192.0.2.1, 203.0.113.1), server 203.0.113.100');
+  const f = await createFirewallLab();
+  let handles: TandemHandle[] = [];
+  const runs: StateSyncRun[] = [];
+  try {
+    for (const sync of [null, {}] as (SyncOptions | null)[]) {
+      const label = sync ? 'with state sync' : 'without state sync';
+      say(`\n${label}: starting fw1 (priority 200) and fw2 (100)`);
+      handles = await electPair(f, sync);
+      const [, h2] = handles;
+      const flows = await startFlows(f, tcp);
+      say(`  ${tcp} TCP connections and a UDP stream through fw1`);
+      if (sync) {
+        const s = await waitReplicated(h2, tcp + 1);
+        say(`  fw2's external cache holds ${syncOf(s)?.externalCache} flows from fw1`);
+      } else await new Promise((r) => setTimeout(r, 500));
+      say('  fw1 fails silently (its LAN and WAN ports stop forwarding)');
+      const t0 = performance.now();
+      await failSilently(f, 0);
+      await waitForStatus(h2, (s) => groupState(s) === 'master', 5_000);
+      const failoverMs = Math.round(performance.now() - t0);
+      say(`  fw2 master after ${failoverMs} ms; watching the flows for 2.5 s`);
+      await new Promise((r) => setTimeout(r, 2_500));
+      const r = survivors(await flows.report(), gapBound);
+      runs.push({ sync: !!sync, failoverMs, tcpKept: r.tcp, tcpTotal: tcp, udpKept: r.udp, worstGapMs: r.worstGapMs });
+      say(`  kept ${r.tcp}/${tcp} TCP connections, UDP stream ${r.udp ? 'kept' : 'lost'}`);
+      await stopFirewalls(handles);
+      handles = [];
+      await failSilently(f, 0, false);
+      await flushConntrack(f);
+    }
+  } finally {
+    await stopFirewalls(handles);
+    await f.destroy();
+  }
+  const synced = runs.find((x) => x.sync)!;
+  const ok = synced.tcpKept === synced.tcpTotal && synced.udpKept;
+  if (o.json) o.out.write(`${JSON.stringify({ ok, gapBoundMs: gapBound, runs })}\n`);
+  else {
+    o.out.write('\nsummary (a flow is kept when it never stalled longer than failover + one retransmission):\n');
+    for (const x of runs)
+      o.out.write(
+        `  ${x.sync ? 'state sync on ' : 'state sync off'}  failover ${x.failoverMs} ms  TCP kept ${x.tcpKept}/${x.tcpTotal}  UDP ${x.udpKept ? 'kept' : 'lost'}\n`,
+      );
+    o.out.write(ok ? 'every synced connection survived\n' : 'FAILED: a synced connection was lost\n');
+  }
+  return ok ? 0 : 1;
+}
