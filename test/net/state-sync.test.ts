@@ -46,6 +46,14 @@ test.after(async () => {
   await f?.destroy();
 });
 
+let t0 = 0;
+test.before.each(() => {
+  t0 = Date.now();
+});
+test.after.each(() => {
+  console.log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+});
+
 async function reset(): Promise<void> {
   await stopFirewalls(handles.splice(0));
   await failSilently(f!, 0, false);
@@ -60,7 +68,7 @@ test('sync off: a silent failure of the master loses the connections (the test c
     await sleep(500);
     await failSilently(f!, 0);
     await waitForStatus(h2, (s) => groupState(s) === 'master', 3_000);
-    await sleep(2_500);
+    await sleep(2_000);
     const r = survivors(await flows.report(), GAP_BOUND_MS);
     console.log(`  sync off: ${r.tcp}/${TCP} TCP and UDP ${r.udp ? 'kept' : 'lost'}`);
     assert.ok(r.tcp < TCP / 2, `without state sync most connections must be lost, kept ${r.tcp}`);
@@ -78,7 +86,7 @@ test('sync on: every connection survives a silent failure of the master', async 
     await waitReplicated(h2, FLOWS);
     await failSilently(f!, 0);
     await waitForStatus(h2, (s) => groupState(s) === 'master', 3_000);
-    await sleep(2_500);
+    await sleep(2_000);
     const rep = await flows.report();
     const r = survivors(rep, GAP_BOUND_MS);
     console.log(
