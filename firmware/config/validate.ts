@@ -1442,6 +1442,8 @@ function validateStateSync(
 ): StateSyncConfig | undefined {
   const before = ctx.errors.length;
   checkKeys(ctx, m, STATE_SYNC_KEYS);
+  if (ctx.env.platform !== 'linux')
+    ctx.error(m, `state_sync replicates Linux connection tracking through conntrackd; not on ${ctx.env.platform}`);
   const followsNode = get(m, 'follows');
   if (!followsNode) missing(ctx, m, 'follows');
   const followsName = asString(ctx, followsNode, 'an instance or sync group name');

@@ -25,7 +25,9 @@ import {
   type LinkWatch,
   noHold,
   observeSample,
+  PURGE_TIMEOUT_S,
   parseConntrackdStats,
+  purgeScheduled,
   renderControlConf,
   renderConntrackdConf,
   resyncRequested,
@@ -229,6 +231,9 @@ export class StateSync {
       if (step === 'request-resync')
         this.hold = resyncRequested(this.hold, this.stats?.recvPackets ?? 0, this.hooks.now());
       if (step === 'bulk-send') this.lastBulkSentUnixMs = Date.now();
+      // The purge of stale entries comes PURGE_TIMEOUT_S (+ a poll) later: hold until it is done.
+      if (step === 'shorten-timers')
+        this.hold = purgeScheduled(this.hold, this.hooks.now(), PURGE_TIMEOUT_S * 1000 + STATS_POLL_MS);
     } else {
       this.log.error({ step, role, error: res.error, timedOut: res.timedOut }, 'state sync step failed');
       this.hooks.emit({ reason: 'state-sync-step-failed', step, role, error: res.error, timedOut: res.timedOut });

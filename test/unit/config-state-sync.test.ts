@@ -131,4 +131,14 @@ test('refuses an address owner (priority 255): RFC 5798 6.1 says it always preem
   );
 });
 
+test('refuses state_sync off Linux (conntrackd is Linux only)', () => {
+  const r = parseConfig(`${HEAD}\nstate_sync:\n  follows: fw\n  socket: /run/c.ctl\n`, 'ss.yaml', {
+    ...OPTS,
+    platform: 'netbsd',
+  });
+  assert.equal(r.ok ? [] : r.errors.map(formatIssue), [
+    'ss.yaml:13: state_sync: state_sync replicates Linux connection tracking through conntrackd; not on netbsd',
+  ]);
+});
+
 test.run();

@@ -9,6 +9,7 @@ import type { StateSyncConfig } from '../../firmware/config/types.ts';
 import type { EngineEvent } from '../../firmware/core/status.ts';
 import type { VrrpStateName } from '../../firmware/core/vrrp/index.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
+import { PURGE_TIMEOUT_S } from '../../firmware/core/sync/index.ts';
 import { RESTART_MIN_MS, StateSync, roleOf } from '../../firmware/engine/state-sync.ts';
 
 const stats = (external: number, recv: number) => `cache internal:
@@ -137,11 +138,13 @@ test('becoming master runs -c, -f internal, -R, -B one at a time; a newer transi
   to('backup');
   assert.equal(fake.calls, ['-c'], 'nothing starts while a step runs');
   await fake.finish();
-  assert.equal(fake.calls, ['-c', '-n'], 'the latest waiting role runs; the rest of master is dropped');
+  assert.equal(fake.calls, ['-c', '-t'], 'the latest waiting role runs; the rest of master is dropped');
+  await fake.finish();
+  assert.equal(fake.calls, ['-c', '-t', '-n']);
   await fake.finish();
   to('master');
   for (let i = 0; i < 4; i++) await fake.finish(i !== 1);
-  assert.equal(fake.calls.slice(2), ['-c', '-f internal', '-R', '-B']);
+  assert.equal(fake.calls.slice(3), ['-c', '-f internal', '-R', '-B']);
   assert.is(fake.maxInFlight, 1);
   const st = sync.status();
   assert.equal(st.lastSequence?.failed, ['flush-internal']);
@@ -157,13 +160,16 @@ test('fault shortens the kernel timers; back from fault the node asks for a resy
   await tick();
   to('backup');
   await fake.finish();
+  await fake.finish();
   to('fault');
   await fake.finish();
   held.length = 0;
   to('backup');
-  assert.equal(fake.calls, ['-n', '-t', '-n']);
+  assert.equal(fake.calls, ['-t', '-n', '-t', '-t']);
   assert.equal(held, [['lan', true]]);
   await fake.finish();
+  await fake.finish();
+  assert.equal(fake.calls.at(-1), '-n');
   await sync.stop();
 });
 
@@ -173,9 +179,12 @@ test('the hold: on at start, off after the peer answered the resync request and 
   await tick();
   assert.equal(held, [['lan', true]]);
   to('backup');
+  await fake.finish(); // -t: the purge of stale entries is due PURGE_TIMEOUT_S + a poll later
   await fake.finish(); // -n accepted
   fake.external = 20;
-  await sleep(3_300); // samples each second: grows, then stays the same for RESYNC_QUIET_MS
+  await sleep(3_300);
+  assert.equal(held.at(-1), ['lan', true], 'resynced, but the purge is not done yet');
+  await sleep(PURGE_TIMEOUT_S * 1000 + 1_500 - 3_300);
   assert.equal(held.at(-1), ['lan', false]);
   assert.ok(events.some((e) => e.reason === 'state-sync-hold-resynced'));
   assert.ok(sync.status().lastResyncReceivedUnixMs !== null);

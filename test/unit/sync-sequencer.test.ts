@@ -12,6 +12,7 @@ import {
   isIdle,
   observeSample,
   parseConntrackdStats,
+  purgeScheduled,
   RESYNC_QUIET_MS,
   renderConntrackdConf,
   resyncRequested,
@@ -51,8 +52,8 @@ test('master: commit external, flush internal, resync with the kernel, bulk send
   assert.ok(isIdle(state));
 });
 
-test('backup asks the peer for a resync; fault shortens the kernel timers; stop runs nothing', () => {
-  assert.equal(runAll(initialSequencer(), 'backup').steps, ['request-resync']);
+test('backup shortens its stale kernel entries, then asks the peer for a resync; fault shortens the timers; stop runs nothing', () => {
+  assert.equal(runAll(initialSequencer(), 'backup').steps, ['shorten-timers', 'request-resync']);
   assert.equal(runAll(initialSequencer(), 'fault').steps, ['shorten-timers']);
   const stop = runAll(initialSequencer(), 'stop');
   assert.equal(stop.steps, []);
@@ -75,7 +76,7 @@ test('a newer transition waits for the running step, then the rest of the overta
   const d = stepDone(s, { ok: true }, 2);
   assert.equal(d.out, [
     { type: 'finished', role: 'master', failed: [] },
-    { type: 'run', step: 'request-resync', role: 'backup' },
+    { type: 'run', step: 'shorten-timers', role: 'backup' },
   ]);
   assert.is(d.state.dropped, 3); // flush, resync, bulk never ran
   assert.is(d.state.role, 'backup');
@@ -124,6 +125,15 @@ test('the hold ends after the peer answered and the external cache stayed the sa
   assert.ok(h.held);
   h = observeSample(h, { external: 20, recvPackets: 18 }, 600 + RESYNC_QUIET_MS);
   assert.not.ok(h.held);
+  assert.is(h.released, 'resynced');
+});
+
+test('the hold outlasts the scheduled purge of stale entries even when the resync came earlier', () => {
+  let h = resyncRequested(purgeScheduled(beginHold(0, 30_000), 0, 4_000), 10, 0);
+  h = observeSample(h, { external: 5, recvPackets: 11 }, 100);
+  h = observeSample(h, { external: 5, recvPackets: 12 }, 100 + RESYNC_QUIET_MS);
+  assert.ok(h.held, 'the purge is due at 4 s');
+  h = observeSample(h, { external: 5, recvPackets: 13 }, 4_000);
   assert.is(h.released, 'resynced');
 });
 

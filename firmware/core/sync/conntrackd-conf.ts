@@ -3,6 +3,10 @@
 // DisableExternalCache is not set), and its own lock file and UNIX socket, so that several
 // conntrackd (one per network namespace) can run on one host without sharing either.
 
+/** `conntrackd -t` flushes the kernel's stale entries this long after it ran (PurgeTimeout);
+ *  a commit (-c) before then cancels the flush. A returning node's hold outlasts it. */
+export const PURGE_TIMEOUT_S = 3;
+
 export interface ConntrackdConfInput {
   interface: string;
   local: string;
@@ -35,6 +39,7 @@ export function renderConntrackdConf(i: ConntrackdConfInput): string {
     'Sync {',
     '\tMode FTFW {',
     '\t\tResendQueueSize 131072',
+    `\t\tPurgeTimeout ${PURGE_TIMEOUT_S}`,
     '\t}',
     '\tUDP {',
     `\t\t${fam}_address ${i.local}`,

@@ -20,6 +20,8 @@ export interface HoldState {
   readonly external: number | undefined;
   readonly stableSinceMs: number | undefined;
   readonly released: HoldRelease | undefined;
+  /** Not released by a resync before this (the scheduled purge of the node's stale entries). */
+  readonly notBeforeMs: number;
 }
 
 export interface SyncSample {
@@ -37,7 +39,14 @@ export function beginHold(nowMs: number, timeoutMs: number): HoldState {
     external: undefined,
     stableSinceMs: undefined,
     released: undefined,
+    notBeforeMs: nowMs,
   };
+}
+
+/** The node's stale kernel entries will be flushed purgeMs from now (conntrackd -t): a takeover
+ *  before that would keep them, and they would clash with the peer's state it commits. */
+export function purgeScheduled(h: HoldState, nowMs: number, purgeMs: number): HoldState {
+  return h.held ? { ...h, notBeforeMs: Math.max(h.notBeforeMs, nowMs + purgeMs) } : h;
 }
 
 /** A hold that is not in force (a node that never waited). */
@@ -60,7 +69,8 @@ export function observeSample(h: HoldState, s: SyncSample, nowMs: number): HoldS
   if (s.recvPackets <= h.recvAtRequest) return h;
   if (h.external !== s.external || h.stableSinceMs === undefined)
     return { ...h, external: s.external, stableSinceMs: nowMs };
-  if (nowMs - h.stableSinceMs >= RESYNC_QUIET_MS) return { ...h, held: false, released: 'resynced' };
+  if (nowMs - h.stableSinceMs >= RESYNC_QUIET_MS && nowMs >= h.notBeforeMs)
+    return { ...h, held: false, released: 'resynced' };
   return h;
 }
 

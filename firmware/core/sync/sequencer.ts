@@ -17,10 +17,13 @@ export type ControlStep =
   | 'request-resync' // -n: ask the peer for a full resync of its internal cache
   | 'shorten-timers'; // -t: shorten the kernel's conntrack timers (flows go stale soon)
 
-/** The steps of each role, in order (conntrackd's primary-backup.sh does the same calls). */
+/** The steps of each role, in order (conntrackd's primary-backup.sh does the same calls). A
+ *  backup shortens its kernel timers first: the entries it forwarded as master are stale, and
+ *  left in the kernel they would clash with the peer's fresher state when it commits that state
+ *  on its next takeover (conntrackd.conf(5), PurgeTimeout). */
 export const STEPS: Readonly<Record<SyncRole, readonly ControlStep[]>> = {
   master: ['commit-external', 'flush-internal', 'resync-kernel', 'bulk-send'],
-  backup: ['request-resync'],
+  backup: ['shorten-timers', 'request-resync'],
   fault: ['shorten-timers'],
   stop: [],
 };
