@@ -59,6 +59,8 @@ export async function main(argv: string[], io: CheckIo = processIo): Promise<num
   if (lines.length) io.stderr(`${lines.join('\n')}\n`);
   if (!r.ok) return 1;
   const n = r.config.instances.length;
-  io.stdout(`${file}: ok (${n} instance${n === 1 ? '' : 's'})\n`);
+  const k = r.config.clusters?.length ?? 0;
+  const clusters = k ? `, ${k} cluster${k === 1 ? '' : 's'}` : '';
+  io.stdout(`${file}: ok (${n} instance${n === 1 ? '' : 's'}${clusters})\n`);
   return 0;
 }

@@ -160,6 +160,25 @@ export class TandemMetrics {
         'Frames the kernel dropped before tandem read them (pcap_stats).',
         ['interface'],
       ),
+      // Active-active clusters (issue #13, docs/cluster.md), labelled by cluster name.
+      clusterBuckets: g(
+        'tandem_cluster_buckets',
+        'Buckets this node serves: owned (every packet) or draining (established flows only).',
+        ['cluster', 'role'],
+      ),
+      clusterWeight: g('tandem_cluster_weight', 'Weight this node advertises, after tracking and maintenance.', [
+        'cluster',
+      ]),
+      clusterMembers: g('tandem_cluster_members', 'Live members this node hears, itself included.', ['cluster']),
+      clusterFailovers: c(
+        'tandem_cluster_failover_buckets_total',
+        'Buckets taken at once from a member that went silent (no draining).',
+        ['cluster'],
+      ),
+      clusterDrops: c('tandem_cluster_dropped_adverts_total', 'Cluster adverts dropped, by reason.', [
+        'cluster',
+        'reason',
+      ]),
       loopDelay: g(
         'tandem_engine_loop_delay_seconds',
         "Event-loop delay of the protocol engine's thread (5 ms resolution), by quantile since start.",
@@ -209,6 +228,15 @@ export class TandemMetrics {
     for (const p of s.interfaces) {
       for (const reason of DROP_REASONS) m.portDrops.inc({ interface: p.name, reason }, p.drops[reason] ?? 0);
       m.captureDropped.inc({ interface: p.name }, p.captureDropped);
+    }
+    for (const cl of s.clusters ?? []) {
+      const l = { cluster: cl.name };
+      m.clusterBuckets.set({ ...l, role: 'owned' }, cl.owned.length);
+      m.clusterBuckets.set({ ...l, role: 'draining' }, cl.draining.length);
+      m.clusterWeight.set(l, cl.weight);
+      m.clusterMembers.set(l, cl.members.length);
+      m.clusterFailovers.inc(l, cl.counters.failovers);
+      for (const [reason, n] of Object.entries(cl.drops)) m.clusterDrops.inc({ ...l, reason }, n ?? 0);
     }
     m.loopDelay.set({ quantile: '0.5' }, s.loopDelay.p50 / 1000);
     m.loopDelay.set({ quantile: '0.99' }, s.loopDelay.p99 / 1000);

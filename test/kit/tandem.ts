@@ -99,7 +99,7 @@ export async function startTandem(
       `state_dir: ${join(dir, 'state')}`,
       `control: { socket: ${socket} }`,
       `log: { level: ${opts.logLevel ?? 'info'} }`,
-      body.startsWith('instances:') || body.includes('\ninstances:') ? body : `instances:\n${body}`,
+      /(^|\n)(instances|clusters):/.test(body) ? body : `instances:\n${body}`,
       '',
     ].join('\n'),
   );

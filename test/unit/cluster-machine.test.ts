@@ -22,7 +22,10 @@ class Sim {
   group = new Map<string, number>();
   queue: { at: number; from: string; advert: ReturnType<ClusterMachine['advert']> }[] = [];
   log: { at: number; node: string; a: ClusterAction }[] = [];
-  constructor(readonly latencyMs = 1) {}
+  constructor(
+    readonly latencyMs = 1,
+    readonly intervalMs = INTERVAL,
+  ) {}
 
   add(name: string, weight = 100, drainTimeoutMs = 1000): ClusterMachine {
     const m = new ClusterMachine(
@@ -31,7 +34,7 @@ class Sim {
         buckets: BUCKETS,
         nodeId: nodeIdOf(name),
         nodeName: name,
-        advertIntervalMs: INTERVAL,
+        advertIntervalMs: this.intervalMs,
         drainTimeoutMs,
         preemptDelayMs: 0,
       },
@@ -159,6 +162,18 @@ test('silent failure: re-owned within 3 x interval + skew, spread over both surv
     .filter((l) => l.a.type === 'ownership' && l.at >= lastSent)
     .flatMap((l) => (l.a.type === 'ownership' ? l.a.failover : []));
   for (const x of orphans) assert.ok(failover.includes(x), `bucket ${x} marked failover`);
+});
+
+test('10 ms adverts: a silent failure re-owned within 3 x 10 + 2 ms of its last advert', () => {
+  const sim = new Sim(0, 10);
+  for (const n of ['a', 'b', 'c']) sim.add(n);
+  sim.run(500);
+  assert.ok(sim.everyBucketOneOwner());
+  const lastSent = Math.max(...sim.log.filter((l) => l.node === 'c' && l.a.type === 'send-advert').map((l) => l.at));
+  sim.dead.add('c');
+  sim.runUntilOneOwner(200);
+  assert.ok(sim.now - lastSent <= memberDownIntervalMs(10) + 1, `${sim.now - lastSent} ms`);
+  assert.ok(sim.now - lastSent >= memberDownIntervalMs(10), 'not before Member_Down_Interval');
 });
 
 test('join: the new node gets its share through draining; never two owners of a bucket', () => {

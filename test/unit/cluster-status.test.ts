@@ -1,5 +1,5 @@
 // What an operator sees of a cluster (issue #13): `tandem status` (table and --json) and MQTT
-// `state` / `events`, from a real engine on the fake driver, checked against docs/schemas.
+// `state` / `events` and Prometheus metrics, from a real engine on the fake driver, checked against docs/schemas.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { bucketRanges, formatStatus } from '../../firmware/commands/status.ts';
 import { loadConfig } from '../../firmware/config/index.ts';
 import type { EngineEvent } from '../../firmware/core/status.ts';
 import { Engine } from '../../firmware/engine/engine.ts';
+import { TandemMetrics } from '../../firmware/supervisor/metrics.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 import { envelope, eventPayload, statePayload } from '../../firmware/telemetry/payloads.ts';
 import { type JsonSchema, validate } from '../../firmware/telemetry/schema.ts';
@@ -63,6 +64,11 @@ clusters:
     const ev = eventPayload(envelope('boot', 2, 0), 'solo', own);
     assert.equal(validate(schema('events'), JSON.parse(JSON.stringify(ev))), []);
     assert.is((ev as Record<string, unknown>).cluster, 'web');
+    const text = await new TandemMetrics().render(s);
+    assert.match(text, 'tandem_cluster_buckets{cluster="web",role="owned"} 16\n');
+    assert.match(text, 'tandem_cluster_buckets{cluster="web",role="draining"} 0\n');
+    assert.match(text, 'tandem_cluster_weight{cluster="web"} 100\n');
+    assert.match(text, 'tandem_cluster_members{cluster="web"} 1\n');
   } finally {
     await engine.stop();
     rmSync(dir, { recursive: true, force: true });
