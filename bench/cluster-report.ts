@@ -41,7 +41,9 @@ export function renderClusterMarkdown(c: ClusterBenchResult): string[] {
   );
   for (const r of c.runs) {
     if (!r.failure) {
-      L.push(`| ${r.nodes} | ${r.advertMs} ms | error: ${r.error ?? 'no failure step'} | | | | | | | |`);
+      L.push(
+        `| ${r.nodes} | ${r.advertMs} ms | error: ${(r.error ?? 'no failure step').split('\n')[0].replace(/\|/g, '/')} | | | | | | | |`,
+      );
       continue;
     }
     const f = r.failure;
