@@ -68,6 +68,7 @@ export async function startImpl(lab: Lab, host: LabHost, impl: ImplName, o: Rout
 // ---- tandem ----
 
 async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promise<Running> {
+  const bfdPeer = process.env.TANDEM_BENCH_BFD ? lab.routers.find((r) => r !== host)?.ipv4 : undefined;
   const instances = o.instances
     .map((v) =>
       instanceYaml({
@@ -77,6 +78,8 @@ async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promi
         priority: o.priority,
         advert: `${o.advertMs}ms`,
         addresses: v.addresses,
+        // --bfd DUR (run.ts sets TANDEM_BENCH_BFD): a BFD session to the other router of the pair.
+        extra: bfdPeer ? [`bfd: { peer: ${bfdPeer}, interval: ${process.env.TANDEM_BENCH_BFD}, multiplier: 3 }`] : [],
       }),
     )
     .join('\n');

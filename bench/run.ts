@@ -1,6 +1,9 @@
 // tandem's benchmarks against keepalived 2.2.7 and FRR 8.4 vrrpd on the namespace lab.
 //   ./build.sh bench [--quick] [--runs N] [--soak 60s] [--impl tandem,keepalived,frr]
 //                    [--phases outage,graceful,jitter,soak,cpu,profile,cluster] [--cpu-window 60s] [--name NAME]
+//                    [--bfd 3ms] [--intervals 1000,100] [--cpu-advert 10ms]
+// --bfd gives every tandem instance a BFD session (x 3) to the other router (docs/bfd.md);
+// --intervals replaces the advert intervals of the outage phases; --cpu-advert the cpu phase's.
 // Writes bench/results/<date>.json, .md and .svg. Prints numbers; never fails on timing.
 // Needs root (namespaces) and a built dist/tandem.js.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,6 +71,9 @@ function options(argv: string[]): Opts {
       phases: { type: 'string', default: 'outage,graceful,jitter,soak,cpu,profile,cluster' },
       name: { type: 'string' },
       render: { type: 'string' },
+      bfd: { type: 'string' },
+      intervals: { type: 'string' },
+      'cpu-advert': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -87,13 +93,19 @@ function options(argv: string[]): Opts {
     process.exit(0);
   }
   const quick = values.quick ?? false;
+  if (values.bfd) process.env.TANDEM_BENCH_BFD = `${parseDuration(values.bfd)}ms`;
+  if (values['cpu-advert']) process.env.TANDEM_BENCH_CPU_ADVERT = String(parseDuration(values['cpu-advert']));
   const impls = (values.impl ?? '').split(',').filter(Boolean) as ImplName[];
   for (const i of impls)
     if (!['tandem', 'keepalived', 'frr'].includes(i)) throw new Error(`unknown implementation ${i}`);
   return {
     quick,
     runs: values.runs ? Number(values.runs) : quick ? 3 : 10,
-    intervals: quick ? [100, 10] : [1000, 100, 10],
+    intervals: values.intervals
+      ? values.intervals.split(',').map((x) => parseDuration(x.includes('s') ? x : `${x}ms`))
+      : quick
+        ? [100, 10]
+        : [1000, 100, 10],
     // A 10-minute soak per implementation is the real test; --quick shortens it to a minute.
     soakMs: values.soak ? parseDuration(values.soak) : quick ? 60_000 : 600_000,
     cpuWindowMs: values['cpu-window'] ? parseDuration(values['cpu-window']) : quick ? 15_000 : 60_000,
@@ -369,7 +381,7 @@ async function cpuRun(
   profileDir?: string,
   family: 4 | 6 = 4,
 ): Promise<CpuResult> {
-  const advertMs = 100;
+  const advertMs = Number(process.env.TANDEM_BENCH_CPU_ADVERT ?? 100);
   const base: CpuResult = {
     impl,
     instances: k,
