@@ -1,7 +1,8 @@
 // What tandem's HSRP codecs encode, judged by independent decoders: tshark's HSRP dissector (no
 // malformed field, no expert warning, the same fields) for v1 and v2, and scapy's HSRP layer
 // (Debian python3-scapy, the same fields) for v1 (scapy has no HSRPv2). Frames are Ethernet / IPv4 (TTL 1, to 224.0.0.2) / UDP 1985
-// built here and written to a pcap file; no HSRP router can run here (docs/carp.md).
+// built here and written to a pcap file; no HSRP router can run here (docs/hsrp.md). What the running
+// daemon sends is judged the same way in test/net/hsrp-speaker.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';

@@ -8,7 +8,7 @@
 # stdout: one JSON object per line: {"ev": "state", "state": "Active", "t": <monotonic s>} on each
 #   change, {"ev": "rx", "op": "coup", "src": ...} for Coups and Resigns, {"ev": "bad-auth", ...}.
 # SIGTERM: event b; an active router sends a Resign (action H) first.
-import json, select, signal, socket, sys, time
+import faulthandler, json, select, signal, socket, sys, time
 from scapy.layers.hsrp import HSRP
 
 GROUP_ADDR, PORT = '224.0.0.2', 1985
@@ -151,6 +151,9 @@ signal.signal(signal.SIGINT, on_term)
 say(ev='state', state=NAME[INITIAL])
 A(); B(); goto(LISTEN)
 while not stopping:
+    # A diagnostic: a loop turn stalled for 3 s prints where it is stuck (stderr, in the test's log).
+    faulthandler.cancel_dump_traceback_later()
+    faulthandler.dump_traceback_later(3)
     now = time.monotonic()
     due = [t for t in timer.values() if t is not None]
     wait = max(0.0, min(due) - now) if due else 0.5
