@@ -112,6 +112,11 @@ export class Engine {
     this.loop.enable();
     this.journal = new Journal(this.config.stateDir);
     const left = this.journal.leftovers();
+    if (this.journal.ignored.length)
+      this.log.warn(
+        { ignored: this.journal.ignored.slice(0, 20) },
+        'journal records ignored (malformed or from an earlier boot)',
+      );
     if (left) {
       const errors = Journal.undo(left, this.undoer());
       this.log.warn({ left, errors }, 'cleaned up what a previous run left behind');
