@@ -94,6 +94,8 @@ export interface EngineStatus {
   loopDelay: LoopDelay;
   instances: InstanceStatus[];
   interfaces: PortStatus[];
+  /** Configured instances that could not start (a missing interface), retried every 2 s. */
+  unstarted?: { name: string; interface: string; error: string }[];
 }
 
 /** The answer to a reload: what happened to each instance, or why nothing did. */
