@@ -172,6 +172,8 @@ export interface EngineStatus {
   stateSync?: StateSyncStatus;
   /** Present when the configuration has clusters (issue #13). */
   clusters?: ClusterStatus[];
+  /** Configured instances that could not start (a missing interface), retried every 2 s. */
+  unstarted?: { name: string; interface: string; error: string }[];
 }
 
 /** The answer to a reload: what happened to each instance, or why nothing did. */

@@ -116,13 +116,20 @@ export class Engine {
   start(): void {
     this.journal = new Journal(this.config.stateDir);
     const left = this.journal.leftovers();
+    if (this.journal.ignored.length)
+      this.log.warn(
+        { ignored: this.journal.ignored.slice(0, 20) },
+        'journal records ignored (malformed or from an earlier boot)',
+      );
     if (left) {
       const errors = Journal.undo(left, this.undoer());
       this.log.warn({ left, errors }, 'cleaned up what a previous run left behind');
     }
     this.journal.clear();
     this.unwatch = this.driver.watch((ev) => this.onNetEvent(ev));
-    for (const c of this.config.instances) this.addInstance(c);
+    // One absent interface must not keep the others down (a restart loop): start what can
+    // start, report the rest, and retry them until their interface appears (issue #12).
+    for (const c of this.config.instances) this.tryAddInstance(c);
     if (this.config.stateSync) this.startStateSync();
     for (const c of this.config.clusters ?? []) this.addCluster(c);
     this.recomputeAll();
@@ -142,6 +149,49 @@ export class Engine {
       stateOf: (n) => this.instances.get(n)?.stateName,
     });
     this.stateSync.start();
+  }
+
+  /** Instances that could not start (their interface is missing, ...), retried every 2 s. */
+  private readonly unstarted = new Map<string, { cfg: InstanceConfig; error: string }>();
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private tryAddInstance(c: InstanceConfig): void {
+    try {
+      this.addInstance(c);
+      if (this.unstarted.delete(c.name)) {
+        this.log.info({ instance: c.name, interface: c.interface }, 'instance started: its interface is back');
+        this.emit({ instance: c.name, reason: 'instance-started' });
+      }
+    } catch (e) {
+      const error = (e as Error).message;
+      if (this.unstarted.get(c.name)?.error !== error) {
+        this.log.error({ instance: c.name, interface: c.interface, err: error }, 'instance cannot start: retrying');
+        this.emit({ instance: c.name, reason: 'instance-start-failed', error });
+      }
+      this.unstarted.set(c.name, { cfg: c, error });
+    }
+    if (this.unstarted.size && !this.retryTimer) {
+      this.retryTimer = setInterval(() => {
+        if (this.stopping) return;
+        for (const { cfg } of [...this.unstarted.values()]) {
+          // A reload since may have started it, changed it or removed it: retry only the current one.
+          const now = this.config.instances.find((c) => c.name === cfg.name);
+          if (!now || this.instances.has(cfg.name)) this.unstarted.delete(cfg.name);
+          else this.tryAddInstance(now);
+        }
+        if (this.unstarted.size === 0) {
+          clearInterval(this.retryTimer);
+          this.retryTimer = undefined;
+          this.recomputeAll();
+        }
+      }, 2000);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** Configured instances that are not running, and why. */
+  unstartedInstances(): { name: string; interface: string; error: string }[] {
+    return [...this.unstarted.values()].map((u) => ({ name: u.cfg.name, interface: u.cfg.interface, error: u.error }));
   }
 
   private undoer(): Undoer {
@@ -618,6 +668,8 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.retryTimer) clearInterval(this.retryTimer);
+    this.unstarted.clear();
     await this.reloading?.catch(() => {});
     await Promise.all([
       this.stopInstances([...this.instances.values()]),
@@ -654,6 +706,7 @@ export class Engine {
       interfaces: [...this.ports.values()].map((p) => p.status()),
       ...(this.stateSync ? { stateSync: this.stateSync.status() } : {}),
       ...(this.clusters.size ? { clusters: [...this.clusters.values()].map((r) => r.status()) } : {}),
+      ...(this.unstarted.size ? { unstarted: this.unstartedInstances() } : {}),
     };
   }
 }

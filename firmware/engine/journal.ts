@@ -10,12 +10,13 @@
 // and made every backup take over). The start-up sweep in the daemon removes configured virtual
 // addresses that a crash inside that window left unrecorded. MAC, link and sysctl records, rare
 // and not recoverable otherwise (the original MAC), are written before the change.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { INTERFACE_SETTING_NAMES, type InterfaceSettingName } from '../../drivers/types.ts';
 
 export interface Changes {
   pid: number;
+  bootId?: string; // the kernel's boot id when written: after a reboot there is nothing to undo
   macs: Record<string, string>; // ifname -> original MAC
   addresses: { ifname: string; cidr: string }[];
   links: string[]; // interfaces we created (macvlans)
@@ -39,8 +40,19 @@ export interface Undoer {
   removeClusterDataPath(name: string, ifname: string): void;
 }
 
+/** Linux's per-boot random id; undefined where there is none (the BSDs). */
+function readBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const BOOT_ID = readBootId();
+
 const empty = (): Changes => ({
   pid: process.pid,
+  ...(BOOT_ID ? { bootId: BOOT_ID } : {}),
   macs: {},
   addresses: [],
   links: [],
@@ -49,27 +61,107 @@ const empty = (): Changes => ({
   clusters: [],
 });
 
+// What a journal may name, checked before anything in it is undone as root (issue #12): a
+// tampered or corrupt file must not make the start remove arbitrary links or addresses.
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const CIDR_RE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:.]{2,45})\/\d{1,3}$/i;
+/** Only links tandem makes: the macvlans of instance.ts macvlanName(). */
+const OWN_LINK_RE = /^(?:vr|cp)[46]\.\d{1,10}\.\d{1,3}$/;
+/** Accept_Mode chains (drivers/linux/nft.ts) and cluster names (config: `A-Za-z0-9_.-`, 1..32). */
+const FILTER_RE = /^[a-z][a-z0-9_]{0,63}$/;
+const CLUSTER_NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/** The well-formed records of a journal; anything else is dropped and named in `rejected`. */
+export function validChanges(prev: unknown): { changes: Changes; rejected: string[] } {
+  const rejected: string[] = [];
+  const c = empty();
+  if (!prev || typeof prev !== 'object' || Array.isArray(prev)) return { changes: c, rejected: ['not an object'] };
+  const p = prev as Record<string, unknown>;
+  if (typeof p.pid === 'number') c.pid = p.pid;
+  if (p.macs && typeof p.macs === 'object' && !Array.isArray(p.macs)) {
+    for (const [ifname, mac] of Object.entries(p.macs as Record<string, unknown>)) {
+      if (IFNAME_RE.test(ifname) && typeof mac === 'string' && MAC_RE.test(mac)) c.macs[ifname] = mac;
+      else rejected.push(`mac ${ifname.slice(0, 32)}`);
+    }
+  }
+  for (const a of Array.isArray(p.addresses) ? p.addresses : []) {
+    if (
+      a &&
+      typeof a.ifname === 'string' &&
+      IFNAME_RE.test(a.ifname) &&
+      typeof a.cidr === 'string' &&
+      CIDR_RE.test(a.cidr)
+    )
+      c.addresses.push({ ifname: a.ifname, cidr: a.cidr });
+    else rejected.push(`address ${JSON.stringify(a).slice(0, 64)}`);
+  }
+  for (const l of Array.isArray(p.links) ? p.links : []) {
+    if (typeof l === 'string' && OWN_LINK_RE.test(l)) c.links.push(l);
+    else rejected.push(`link ${String(l).slice(0, 32)}`);
+  }
+  c.settings = settingsOf(p as Partial<Changes>).filter((x) => IFNAME_RE.test(x.ifname));
+  for (const f of Array.isArray(p.filters) ? p.filters : []) {
+    if (typeof f === 'string' && FILTER_RE.test(f)) c.filters.push(f);
+    else rejected.push(`filter ${String(f).slice(0, 32)}`);
+  }
+  for (const k of clustersOf(p as Partial<Changes>)) {
+    if (CLUSTER_NAME_RE.test(k.name) && IFNAME_RE.test(k.ifname)) c.clusters.push({ name: k.name, ifname: k.ifname });
+    else rejected.push(`cluster ${k.name.slice(0, 32)}`);
+  }
+  return { changes: c, rejected };
+}
+
+/** The state directory holds what is undone as root at the next start: it must be ours and
+ *  writable by nobody else (sshd's StrictModes). */
+export function checkStateDir(dir: string, uid = process.getuid?.()): string | undefined {
+  const st = statSync(dir);
+  if (!st.isDirectory()) return `${dir} is not a directory`;
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0)
+    return `${dir} is owned by uid ${st.uid}, not by us (uid ${uid}) or root`;
+  if (st.mode & 0o022) return `${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
 export class Journal {
   readonly file: string;
   private data: Changes = empty();
 
+  /** Records a journal could not use (malformed, or from another boot), for the start-up log. */
+  readonly ignored: string[] = [];
+  /** The last failed background write, if any (the next write retries). */
+  writeError: string | undefined;
+
   constructor(stateDir: string) {
     mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+    const bad = checkStateDir(stateDir);
+    if (bad) throw new Error(`state_dir: ${bad}: fix its owner and mode (chmod go-w)`);
     this.file = join(stateDir, 'changes.json');
   }
 
   /** What a previous run left behind. The daemon holds the state directory's lock
    *  (drivers/state-lock.ts) before it gets here, so any record found is a dead run's. */
   leftovers(): Changes | undefined {
-    let prev: Changes;
+    let prev: unknown;
     try {
       prev = JSON.parse(readFileSync(this.file, 'utf8'));
     } catch {
       return undefined;
     }
-    if (!prev || typeof prev !== 'object') return undefined;
-    const filters = Array.isArray(prev.filters) ? prev.filters.filter((f) => typeof f === 'string') : [];
-    return { ...empty(), ...prev, settings: settingsOf(prev), filters, clusters: clustersOf(prev) };
+    if (!prev || typeof prev !== 'object' || Array.isArray(prev)) {
+      this.ignored.push('the journal is not an object');
+      return undefined;
+    }
+    const bootId = (prev as Changes).bootId;
+    if (BOOT_ID && typeof bootId === 'string' && bootId !== BOOT_ID) {
+      // Written before a reboot: the kernel state it names is gone, and what has that name now
+      // (an address, a link) is someone else's.
+      this.ignored.push('the journal is from an earlier boot');
+      return undefined;
+    }
+    const { changes, rejected } = validChanges(prev);
+    this.ignored.push(...rejected);
+    return changes;
   }
 
   recordMac(ifname: string, original: string): void {
@@ -173,7 +265,14 @@ export class Journal {
     if (this.pending) return;
     this.pending = true;
     setImmediate(() => {
-      if (this.pending) this.flush();
+      if (!this.pending) return;
+      // Thrown here it would end the engine thread: keep the record in memory, retry next time.
+      try {
+        this.flush();
+        this.writeError = undefined;
+      } catch (e) {
+        this.writeError = (e as Error).message;
+      }
     });
   }
 

@@ -18,6 +18,7 @@ import type { MetricsServer } from './metrics.ts';
 import type { SnmpSubagent } from './snmp.ts';
 import { CommandError } from '../core/errors.ts';
 import { parseOperatorCommand } from './operator-command.ts';
+import { checkFileModes, trustedFiles } from './file-modes.ts';
 import { OtaLink } from './ota-link.ts';
 import { TelemetryLink } from './telemetry-link.ts';
 
@@ -125,6 +126,11 @@ class Supervisor implements SupervisorContext {
       this.telemetry?.current?.event({ reason: 'reload-rejected', errors });
       return { ok: false, errors, kept: [], restarted: [], added: [], removed: [] };
     }
+    const modes = checkFileModes(trustedFiles(r.config, this.configFile));
+    if (modes.length) {
+      this.log.error({ errors: modes }, 'reload rejected: files writable by others');
+      return { ok: false, errors: modes, kept: [], restarted: [], added: [], removed: [] };
+    }
     const result = await this.engine.request({ cmd: 'reload', config: r.config });
     if (!result.ok) return result; // the engine kept the running configuration
     this.config = r.config;
@@ -189,6 +195,13 @@ export async function runSupervisor(configFile: string, logLevelOverride?: LogLe
   const pre = loadConfig(configFile);
   if (!pre.ok) {
     for (const i of pre.errors) process.stderr.write(`${formatIssue(i)}\n`);
+    return 1;
+  }
+  // Nothing tandem runs or trusts as root may be writable by others (StrictModes, issue #12).
+  const modes = checkFileModes(trustedFiles(pre.config, configFile));
+  if (modes.length) {
+    for (const m of modes) process.stderr.write(`tandem: ${m}\n`);
+    process.stderr.write('tandem: refusing to start: fix the owner or mode (chmod go-w) of the files above\n');
     return 1;
   }
   // One daemon per state directory, decided before anything there is read or written.
