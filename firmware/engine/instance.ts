@@ -52,6 +52,9 @@ export interface InstanceHooks {
   /** The shell could not do what the machine asked (install the VIPs or the MAC, or send adverts
    *  many times in a row): the engine faults the instance, so the peer takes over. */
   onActionFailed?(inst: Instance, reason: ActionFailure): void;
+  /** About to change the NIC's own MAC (mac_mode move): many drivers re-initialise and flap the
+   *  carrier, which the engine must not take for a fault (NetBSD sys/net/link_proto.c 1.40). */
+  onOwnMacChange?(ifname: string): void;
 }
 
 /** What the shell can fail at, as the fault and event reason say it. */
@@ -519,6 +522,7 @@ export class Instance {
     try {
       if (c.macMode === 'move') {
         journal.recordMac(c.interface, this.env.nicMac);
+        this.env.hooks.onOwnMacChange?.(c.interface);
         driver.setMac(c.interface, this.vmac, { cycleLink: c.macCycleLink });
       } else if (c.macMode === 'virtual') {
         driver.setUp(this.addrIfname, true);
@@ -574,6 +578,7 @@ export class Instance {
     this.applyAcceptFilter(false);
     try {
       if (c.macMode === 'move') {
+        this.env.hooks.onOwnMacChange?.(c.interface);
         driver.setMac(c.interface, this.env.nicMac, { cycleLink: c.macCycleLink });
         journal.forgetMac(c.interface);
       } else if (c.macMode === 'virtual') {
