@@ -13,10 +13,11 @@ cd "$(dirname "$0")"
 # interop peers (keepalived, FRR, ucarp), the broker and the wire checkers the tests drive
 # (tshark; python3-scapy decodes HSRP); prometheus (and curl for its HTTP API) scrapes the metrics
 # test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client;
-# libnftables1 is what the daemon drives for accept_mode: false, nftables (nft) what the test reads.
+# libnftables1 is what the daemon drives for accept_mode: false, nftables (nft) what the test reads;
+# gcc (cc) builds the stand-in BSD libc of test/unit/driver-bsd-koffi-symbols.test.ts.
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
               openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
-              snmpd snmp nftables libnftables1)
+              snmpd snmp nftables libnftables1 gcc)
 
 log() { printf '[build] %s\n' "$*" >&2; }
 
