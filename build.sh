@@ -14,10 +14,11 @@ cd "$(dirname "$0")"
 # (tshark; python3-scapy decodes HSRP); prometheus (and curl for its HTTP API) scrapes the metrics
 # test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client;
 # conntrackd and conntrack replicate connection tracking (state_sync); nftables and libnftables1
-# carry accept_mode and the cluster data path (drivers/linux/nftables.ts loads libnftables.so.1).
+# carry accept_mode and the cluster data path (drivers/linux/nftables.ts loads libnftables.so.1);
+# gcc (cc) builds the stand-in BSD libc of test/unit/driver-bsd-koffi-symbols.test.ts.
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
               openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
-              snmpd snmp conntrackd conntrack nftables libnftables1)
+              snmpd snmp conntrackd conntrack nftables libnftables1 gcc)
 
 log() { printf '[build] %s\n' "$*" >&2; }
 

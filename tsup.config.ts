@@ -17,8 +17,10 @@ export default defineConfig({
   // Code splitting: commands and heavy modules (mqtt, tar, the OTA agent) load only when used,
   // which keeps a running daemon's memory down (an ESM bundle would hoist every import).
   splitting: true,
-  // env -S passes the runtime flags (firmware/runtime/node-flags.ts) when the bundle is run as a program.
-  banner: { js: '#!/usr/bin/env -S node --max-semi-space-size=1' },
+  // A plain shebang: `env -S` (to pass the runtime flags) does not exist in NetBSD's or OpenBSD's
+  // env(1). The flags (firmware/runtime/node-flags.ts, memory only) come from the launcher, the
+  // lab and the tests, which run `node FLAGS dist/tandem.js`.
+  banner: { js: '#!/usr/bin/env node' },
   define: { __TANDEM_VERSION__: JSON.stringify(pkg.version) },
   external: ['koffi', 'pcap', 'mqtt', 'pino', 'yaml', 'aedes'],
 });

@@ -210,6 +210,8 @@ export interface BsdConstants {
   SOCK_RAW: number;
   /** OR-ed into the socket type; NetBSD/FreeBSD 0x10000000, OpenBSD 0x8000 (sys/socket.h). */
   SOCK_CLOEXEC: number;
+  /** OR-ed into the socket type; NetBSD/FreeBSD 0x20000000, OpenBSD 0x4000 (sys/socket.h). */
+  SOCK_NONBLOCK: number;
   IFF_UP: number;
   IFF_BROADCAST: number;
   IFF_RUNNING: number;
@@ -268,6 +270,7 @@ export const CONSTANTS: Readonly<Record<BsdOs, BsdConstants>> = {
     AF_INET6: 24,
     AF_ROUTE: 34,
     SOCK_CLOEXEC: 0x10000000,
+    SOCK_NONBLOCK: 0x20000000,
     IFLR_PREFIX: 0x8000,
     IFLR_ACTIVE: 0x4000,
     IFLR_FACTORY: 0x2000,
@@ -289,6 +292,7 @@ export const CONSTANTS: Readonly<Record<BsdOs, BsdConstants>> = {
     AF_INET6: 28,
     AF_ROUTE: 17,
     SOCK_CLOEXEC: 0x10000000,
+    SOCK_NONBLOCK: 0x20000000,
     IFLR_PREFIX: 0,
     IFLR_ACTIVE: 0,
     IFLR_FACTORY: 0,
@@ -307,6 +311,7 @@ export const CONSTANTS: Readonly<Record<BsdOs, BsdConstants>> = {
     AF_INET6: 24,
     AF_ROUTE: 17,
     SOCK_CLOEXEC: 0x8000,
+    SOCK_NONBLOCK: 0x4000,
     IFLR_PREFIX: 0,
     IFLR_ACTIVE: 0,
     IFLR_FACTORY: 0,

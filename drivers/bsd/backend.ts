@@ -508,7 +508,13 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     const src = o.src !== undefined ? sockaddr(o.src) : null;
     if (o.src !== undefined && !src)
       throw new DriverError(op, ifname, 0, 'EINVAL', `source '${o.src}' is not an IPv${family} address`);
-    const fd = libc.socket(family === 4 ? c.AF_INET : c.AF_INET6, c.SOCK_RAW | c.SOCK_CLOEXEC, IPPROTO_VRRP);
+    // Non-blocking as on Linux: a full send buffer fails the one advert (counted as a send error)
+    // instead of stalling the engine's loop.
+    const fd = libc.socket(
+      family === 4 ? c.AF_INET : c.AF_INET6,
+      c.SOCK_RAW | c.SOCK_CLOEXEC | c.SOCK_NONBLOCK,
+      IPPROTO_VRRP,
+    );
     if (fd < 0) fail(op, ifname, 'socket');
     try {
       const ttl = new Uint8Array(4);

@@ -205,7 +205,7 @@ export interface TandemConfig {
   stateDir: string;
   control: { socket: string };
   log: { level: LogLevel };
-  /** The daemon's CPU priority: VRRP timers must win over other load (keepalived's vrrp_priority
+  /** The protocol engine thread's CPU priority: VRRP timers must win over other load (keepalived's vrrp_priority
    *  and vrrp_rt_priority). nice -20..19 (default -10); realtime_priority 1..99 = SCHED_RR (default 10), 0 = off. */
   scheduling: { nice: number; realtimePriority: number };
   instances: InstanceConfig[];

@@ -21,6 +21,9 @@ import { ClusterRunner } from './cluster.ts';
 
 /** How long an instance stays in fault after a failed action before it tries again. */
 export const ACTION_FAULT_RETRY_MS = 5_000;
+/** After tandem changes a NIC's own MAC, a carrier loss this short is the NIC re-initialising
+ *  (autonegotiation takes 1-3 s), not a fault; a longer one is a fault from when it began. */
+export const OWN_MAC_FLAP_GRACE_MS = 3_000;
 import { Journal, type Undoer } from './journal.ts';
 import { Port } from './ports.ts';
 import { planReload } from './reload-plan.ts';
@@ -34,6 +37,7 @@ export interface EngineOptions {
   config: TandemConfig;
   now?: () => number; // monotonic ms; tests inject a clock
   actionFaultRetryMs?: number; // default ACTION_FAULT_RETRY_MS; tests shorten it
+  macFlapGraceMs?: number; // default OWN_MAC_FLAP_GRACE_MS; tests shorten it
 }
 
 /** What tracking knows about one instance, gathered from link events and scripts. */
@@ -70,6 +74,8 @@ export class Engine {
   private stopping = false;
   private reloading: Promise<ReloadResult> | undefined;
   private stateSync: StateSync | undefined;
+  private macFlapUntil = new Map<string, number>(); // ifname -> end of the grace after our MAC change
+  private macFlapTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private opts: EngineOptions) {
     this.config = opts.config;
@@ -257,6 +263,8 @@ export class Engine {
           onEvent: (e) => this.emit(e),
           onActionFailed: (i, reason) => this.actionFailed(i, reason),
           onTimerRan: (lateMs) => this.loop.record(lateMs),
+          onOwnMacChange: (ifname) =>
+            this.macFlapUntil.set(ifname, this.now() + (this.opts.macFlapGraceMs ?? OWN_MAC_FLAP_GRACE_MS)),
         },
       },
       link.index,
@@ -408,9 +416,12 @@ export class Engine {
           const ok = ev.up && ev.carrier;
           if (ok !== t.ownCarrier) {
             t.ownCarrier = ok;
-            this.log.info({ instance: inst.name, interface: ev.ifname, carrier: ok }, 'interface link changed');
-            this.emit({ instance: inst.name, reason: ok ? 'carrier-up' : 'carrier-down', interface: ev.ifname });
-            this.recompute(inst.name);
+            // A loss right after our own MAC change is re-judged when the grace ends.
+            if (ok || !this.inMacFlapGrace(ev.ifname)) {
+              this.log.info({ instance: inst.name, interface: ev.ifname, carrier: ok }, 'interface link changed');
+              this.emit({ instance: inst.name, reason: ok ? 'carrier-up' : 'carrier-down', interface: ev.ifname });
+              this.recompute(inst.name);
+            }
           }
         }
         if (inst.cfg.track.interfaces.some((x) => x.name === ev.ifname))
@@ -419,6 +430,31 @@ export class Engine {
     } else if (ev.type === 'address-removed') {
       for (const inst of this.instances.values()) inst.addressRemoved(ev.ifname, ev.address);
     }
+  }
+
+  /** True while a carrier loss on `ifname` may be our own MAC change; arms one re-check at the end
+   *  of the grace, when a carrier still down becomes a fault. */
+  private inMacFlapGrace(ifname: string): boolean {
+    const until = this.macFlapUntil.get(ifname) ?? 0;
+    const left = until - this.now();
+    if (left <= 0) return false;
+    if (!this.macFlapTimers.has(ifname)) {
+      this.log.info({ interface: ifname, graceMs: Math.round(left) }, 'carrier lost after our MAC change: waiting');
+      this.macFlapTimers.set(
+        ifname,
+        setTimeout(() => {
+          this.macFlapTimers.delete(ifname);
+          for (const inst of this.instances.values()) {
+            if (inst.cfg.interface !== ifname) continue;
+            const t = this.tracking.get(inst.name)!;
+            if (!t.ownCarrier && !t.faulted)
+              this.emit({ instance: inst.name, reason: 'carrier-down', interface: ifname });
+            this.recompute(inst.name);
+          }
+        }, left + 1),
+      );
+    }
+    return true;
   }
 
   private trackedInterface(name: string, ifname: string, up: boolean): void {
@@ -442,7 +478,7 @@ export class Engine {
     const v = trackingVerdict({
       configuredPriority: c.priority,
       priorityOverride: t.priorityOverride,
-      ownCarrier: t.ownCarrier,
+      ownCarrier: t.ownCarrier || this.now() < (this.macFlapUntil.get(c.interface) ?? 0),
       tracked: [
         ...c.track.interfaces.map((ti) => ({ down: t.trackedDown.has(ti.name), weight: ti.weight })),
         ...t.scripts.map((s) => ({ down: !s.ok, weight: s.spec.weight })),
@@ -677,6 +713,8 @@ export class Engine {
     ]);
     await this.stateSync?.stop();
     this.unwatch?.();
+    for (const t of this.macFlapTimers.values()) clearTimeout(t);
+    this.macFlapTimers.clear();
     const errors = Journal.undo(this.journal.current(), this.undoer());
     if (errors.length) this.log.warn({ errors }, 'some changes could not be undone');
     this.journal.clear();

@@ -78,6 +78,9 @@ export interface InstanceHooks {
   onActionFailed?(inst: Instance, reason: ActionFailure): void;
   /** The protocol timer ran `lateMs` after the moment it was armed for (the engine's loop delay). */
   onTimerRan?(lateMs: number): void;
+  /** About to change the NIC's own MAC (mac_mode move): many drivers re-initialise and flap the
+   *  carrier, which the engine must not take for a fault (NetBSD sys/net/link_proto.c 1.40). */
+  onOwnMacChange?(ifname: string): void;
 }
 
 /** What the shell can fail at, as the fault and event reason say it. */
@@ -757,6 +760,7 @@ export class Instance {
     try {
       if (c.macMode === 'move') {
         journal.recordMac(c.interface, this.env.nicMac);
+        this.env.hooks.onOwnMacChange?.(c.interface);
         driver.setMac(c.interface, this.vmac, { cycleLink: c.macCycleLink });
       } else if (c.macMode === 'virtual') {
         driver.setUp(this.addrIfname, true);
@@ -812,6 +816,7 @@ export class Instance {
     this.applyAcceptFilter(false);
     try {
       if (c.macMode === 'move') {
+        this.env.hooks.onOwnMacChange?.(c.interface);
         driver.setMac(c.interface, this.env.nicMac, { cycleLink: c.macCycleLink });
         journal.forgetMac(c.interface);
       } else if (c.macMode === 'virtual') {

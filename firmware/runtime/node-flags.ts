@@ -1,7 +1,8 @@
 // Node.js flags the daemon runs with. V8's young generation grows to 2 x 16 MB by default; tandem
 // allocates little per packet, so 1 MB semi-spaces cost a few more (tiny) scavenges and save about
 // 25 MB of RSS at 251 instances (measured: 102 -> 76 MB on the backup). V8 reads this only at
-// start, so it is on the command line: the bundle's shebang, the launcher, the lab and the tests.
+// start, so it is on the command line: the launcher, the lab and the tests (not the bundle's
+// shebang: `env -S` is not portable to the BSDs, so `./tandem.js` run by hand goes without it).
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /** argv prefix that runs tandem's bundle at `script` with the runtime flags. */

@@ -1,5 +1,6 @@
-// The contract between the daemon (host) and the MQTT telemetry module. The daemon builds a
-// TelemetryHost and an MqttConfig (from the config loader) and owns one Telemetry instance.
+// The contract between the supervisor (host, main thread) and the MQTT telemetry module. The
+// supervisor's TelemetryLink builds a TelemetryHost over the engine client and an MqttConfig (from
+// the config loader), and owns one Telemetry instance at a time.
 import type { MqttConfig as ValidatedMqttConfig } from '../config/types.ts';
 import type { EngineEvent, EngineStatus } from '../core/status.ts';
 

@@ -33,7 +33,7 @@ export function fakeConfig(name: string, stateDir: string, body: string): Tandem
 export async function withFakeEngines(
   bodies: string[],
   fn: (nodes: FakeNode[], lan: FakeLan) => Promise<void>,
-  opts: { retryMs?: number; links?: string[] } = {},
+  opts: { retryMs?: number; links?: string[]; macFlapGraceMs?: number } = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-engine-'));
   const lan = new FakeLan();
@@ -49,6 +49,7 @@ export async function withFakeEngines(
       log: createLogger('silent'),
       config: fakeConfig(name, stateDir, body),
       actionFaultRetryMs: opts.retryMs,
+      macFlapGraceMs: opts.macFlapGraceMs,
     });
     const events: EngineEvent[] = [];
     engine.onEvent((e) => events.push(e));

@@ -560,4 +560,22 @@ test('NetBSD setMac back to the factory MAC removes the replaced one with SIOCDL
   assert.is(ioctls.filter((c) => c.args[1] === DLIFADDR).length, 1);
 });
 
+test('openRawVrrp: the raw VRRP socket is non-blocking on every BSD, as on Linux (sys/socket.h SOCK_NONBLOCK)', () => {
+  const NONBLOCK = { netbsd: 0x20000000, freebsd: 0x20000000, openbsd: 0x4000 } as const;
+  for (const os of ['netbsd', 'freebsd', 'openbsd'] as const) {
+    const f = fake({ indexes: { wm0: 2 } });
+    const load = (s: LibcSymbols): BsdLibc => ({
+      ...f.load(s),
+      setsockopt: () => 0,
+      bind: () => 0,
+      sendto: (_fd, b) => b.length,
+    });
+    const raw = createBsdBackend(os, { abi: 'lp64', loadLibc: load }).openRawVrrp('wm0', 4);
+    const sock = f.log.find((c) => c.args[2] === 112)!;
+    assert.ok(sock, `${os}: socket(AF_INET, SOCK_RAW, 112)`);
+    assert.ok((sock.args[1] & NONBLOCK[os]) !== 0, `${os}: type 0x${sock.args[1].toString(16)} lacks SOCK_NONBLOCK`);
+    raw.close();
+  }
+});
+
 test.run();
