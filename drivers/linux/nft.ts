@@ -6,8 +6,8 @@
 // The commands go through libnftables (`libnftables.so.1`, Debian's libnftables1) in-process, one
 // context kept for the driver's life: a change costs ~1 ms there against ~30 ms for a fresh `nft`
 // process (../shared measurements), and a transition to master should not wait on a fork.
-import koffi from 'koffi';
 import { DriverError } from '../types.ts';
+import { nftClose, nftRun } from './nftables.ts';
 
 /** tandem's own table: nothing else of the system's ruleset is touched. */
 export const VIP_FILTER_TABLE = 'tandem_accept';
@@ -61,72 +61,16 @@ export function vipFilterRemoveScript(name: string, lastOne: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-type Fns = {
-  ctx: unknown;
-  run: (ctx: unknown, buf: string) => number;
-  error: (ctx: unknown) => string | null;
-  output: (ctx: unknown) => string | null;
-  free: (ctx: unknown) => void;
-};
-
-/** One libnftables context, opened on first use (importing this module loads nothing). */
+/** The Accept_Mode filters' door to nftables: the one libnftables context of nftables.ts (the
+ *  cluster data path shares it), so one process binds libnftables once. */
 export class Nft {
-  private fns: Fns | null = null;
-
-  private open(): Fns {
-    if (this.fns) return this.fns;
-    let lib: ReturnType<typeof koffi.load>;
-    try {
-      lib = koffi.load('libnftables.so.1');
-    } catch (e) {
-      throw new DriverError(
-        'vip-filter',
-        VIP_FILTER_TABLE,
-        0,
-        'ENOENT',
-        `libnftables.so.1 not found (install libnftables1): ${(e as Error).message}`,
-      );
-    }
-    const ctxNew = lib.func('void *nft_ctx_new(uint32_t flags)');
-    const bufferError = lib.func('int nft_ctx_buffer_error(void *ctx)');
-    const bufferOutput = lib.func('int nft_ctx_buffer_output(void *ctx)');
-    const ctx = ctxNew(0);
-    if (!ctx) throw new DriverError('vip-filter', VIP_FILTER_TABLE, 0, 'ENOMEM', 'nft_ctx_new failed');
-    bufferError(ctx);
-    bufferOutput(ctx);
-    this.fns = {
-      ctx,
-      run: lib.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)'),
-      error: lib.func('const char *nft_ctx_get_error_buffer(void *ctx)'),
-      output: lib.func('const char *nft_ctx_get_output_buffer(void *ctx)'),
-      free: lib.func('void nft_ctx_free(void *ctx)'),
-    };
-    return this.fns;
-  }
-
   /** Runs an nft script; returns its output. Throws DriverError with nft's own message. */
   run(script: string, op = 'vip-filter'): string {
-    const f = this.open();
-    const rc = f.run(f.ctx, script);
-    const out = f.output(f.ctx) ?? '';
-    const err = (f.error(f.ctx) ?? '').trim();
-    if (rc !== 0) {
-      const eperm = /Operation not permitted/i.test(err);
-      throw new DriverError(
-        op,
-        VIP_FILTER_TABLE,
-        eperm ? 1 : 0,
-        eperm ? 'EPERM' : 'EINVAL',
-        (eperm ? 'not root / missing CAP_NET_ADMIN; ' : '') + (err.split('\n')[0] ?? 'nft failed'),
-      );
-    }
-    return out;
+    return nftRun(op, VIP_FILTER_TABLE, script);
   }
 
   close(): void {
-    if (!this.fns) return;
-    this.fns.free(this.fns.ctx);
-    this.fns = null;
+    nftClose();
   }
 }
 
