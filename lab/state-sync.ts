@@ -357,8 +357,10 @@ export function survivors(r: FlowReport, boundMs: number): { tcp: number; udp: b
 
 /** Both firewalls up and elected: fw1 master, fw2 backup (and, with sync, fw2 reaching conntrackd). */
 export async function electPair(f: FirewallLab, sync: SyncOptions | null): Promise<[TandemHandle, TandemHandle]> {
-  // Both at once: fw1 (200) wins the election either way, by preemption if fw2 was first.
-  const [h1, h2] = await Promise.all([startFirewall(f, 0, sync), startFirewall(f, 1, sync)]);
+  // fw1 first: started together, fw2 could be master first, and with state sync fw1 would then
+  // (rightly) hold its preemption until resynced, seconds later.
+  const h1 = await startFirewall(f, 0, sync);
+  const h2 = await startFirewall(f, 1, sync);
   await waitForStatus(h1, (s) => groupState(s) === 'master', 5_000);
   await waitForStatus(h2, (s) => groupState(s) === 'backup' && (!sync || syncOf(s)?.reachable === true), 8_000);
   return [h1, h2];
