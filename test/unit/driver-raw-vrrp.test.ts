@@ -114,7 +114,7 @@ function recordingLibc(o: { failSendto?: number } = {}) {
   return { log, load };
 }
 
-test('NetBSD openRawVrrp IPv6: __socket30(AF_INET6 24, SOCK_RAW|SOCK_CLOEXEC, 112), hop limit 255, bind link-local with scope, sendto, close', () => {
+test('NetBSD openRawVrrp IPv6: __socket30(AF_INET6 24, SOCK_RAW|SOCK_CLOEXEC|SOCK_NONBLOCK, 112), hop limit 255, bind link-local with scope, sendto, close', () => {
   const f = recordingLibc();
   const d = createBsdBackend('netbsd', { abi: 'lp64', loadLibc: f.load });
   const raw = d.openRawVrrp('wm0', 6, { src: 'fe80::11' });
@@ -122,7 +122,7 @@ test('NetBSD openRawVrrp IPv6: __socket30(AF_INET6 24, SOCK_RAW|SOCK_CLOEXEC, 11
   raw.close();
   raw.close(); // once only
   assert.equal(f.log, [
-    '__socket30(24, 0x10000003, 112)',
+    '__socket30(24, 0x30000003, 112)',
     'setsockopt(7, 41, 4, ff000000)', // IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255
     // sin6_len 28, AF_INET6 24, port, flowinfo, fe80::11, scope 2 (wm0)
     'bind(7, 1c18000000000000fe80000000000000000000000000001102000000)',
@@ -143,7 +143,7 @@ test('FreeBSD openRawVrrp IPv4: AF_INET, IP_TTL 255, sockaddr_in with sin_len; a
     assert.is((e as DriverError).op, 'send-advert');
   }
   assert.equal(f.log, [
-    'socket(2, 0x10000003, 112)',
+    'socket(2, 0x30000003, 112)',
     'setsockopt(7, 0, 4, ff000000)', // IPPROTO_IP, IP_TTL, 255
     'sendto(7, 3101, 0, 1002' + '0000' + 'c000020c' + '0000000000000000)',
   ]);
