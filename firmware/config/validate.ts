@@ -564,22 +564,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     }
   }
 
-  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
-  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
-    ctx.error(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
-  }
-  const mclNode = get(m, 'mac_cycle_link');
-  const macCycleLink = asBool(ctx, mclNode) ?? false;
-  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
-
-  const srcNode = get(m, 'source_address');
-  let sourceAddress: string | undefined;
-  if (srcNode) {
-    const ip = asIp(ctx, srcNode);
-    if (ip && family !== undefined && ip.family !== family)
-      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
-    else if (ip) sourceAddress = ip.address;
-  }
+  const { macMode, macCycleLink, sourceAddress } = validateMacKeys(ctx, m, family, cross);
 
   const unicastPeers: string[] = [];
   for (const item of seqItems(ctx, get(m, 'unicast_peers'))) {
@@ -605,13 +590,7 @@ function validateInstance(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): I
     cross(ckNode!, 'checksum applies only to VRRPv3 over IPv4');
 
   const auth = validateAuth(ctx, get(m, 'auth'), version, cross);
-  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
-  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
-
-  const notifyNode = get(m, 'notify');
-  const notify = asAbsPath(ctx, notifyNode);
-  probeWarn(ctx, notifyNode, notify, 'exec');
-  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+  const { garp, track, notify, notifyTimeoutMs } = validateHooks(ctx, m, board);
 
   const cfg: InstanceConfig = {
     name: name ?? '',
@@ -755,27 +734,8 @@ function validateCarpInstance(
     if (addresses.length > 1)
       ctx.warn(addrSeq, "ucarp's HMAC covers one address: a multi-address vhid pairs with carp(4), not ucarp");
   }
-  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
-  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
-    ctx.error(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
-  }
-  const mclNode = get(m, 'mac_cycle_link');
-  const macCycleLink = asBool(ctx, mclNode) ?? false;
-  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
-  const srcNode = get(m, 'source_address');
-  let sourceAddress: string | undefined;
-  if (srcNode) {
-    const ip = asIp(ctx, srcNode);
-    if (ip && family !== undefined && ip.family !== family)
-      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
-    else if (ip) sourceAddress = ip.address;
-  }
-  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
-  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
-  const notifyNode = get(m, 'notify');
-  const notify = asAbsPath(ctx, notifyNode);
-  probeWarn(ctx, notifyNode, notify, 'exec');
-  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+  const { macMode, macCycleLink, sourceAddress } = validateMacKeys(ctx, m, family, cross);
+  const { garp, track, notify, notifyTimeoutMs } = validateHooks(ctx, m, board);
   const cfg: InstanceConfig = {
     name: d.name ?? '',
     interface: d.iface ?? '',
@@ -937,27 +897,8 @@ function validateHsrpInstance(
       addresses.push({ address: a.address, prefixLength: a.prefixLength });
     }
   }
-  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
-  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
-    ctx.warn(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
-  }
-  const mclNode = get(m, 'mac_cycle_link');
-  const macCycleLink = asBool(ctx, mclNode) ?? false;
-  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
-  const srcNode = get(m, 'source_address');
-  let sourceAddress: string | undefined;
-  if (srcNode) {
-    const ip = asIp(ctx, srcNode);
-    if (ip && family !== undefined && ip.family !== family)
-      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's address is IPv${family}`);
-    else if (ip) sourceAddress = ip.address;
-  }
-  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
-  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
-  const notifyNode = get(m, 'notify');
-  const notify = asAbsPath(ctx, notifyNode);
-  probeWarn(ctx, notifyNode, notify, 'exec');
-  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+  const { macMode, macCycleLink, sourceAddress } = validateMacKeys(ctx, m, family, cross);
+  const { garp, track, notify, notifyTimeoutMs } = validateHooks(ctx, m, board);
   const cfg: InstanceConfig = {
     name: d.name ?? '',
     interface: d.iface ?? '',
@@ -993,6 +934,43 @@ function validateHsrpInstance(
     line: m.line,
   };
   return { cfg, node: m, nameNode: d.nameNode, ok: ctx.errors.length === d.before };
+}
+
+/** The keys every instance protocol shares about its MAC and source: mac_mode, mac_cycle_link,
+ *  source_address. */
+function validateMacKeys(
+  ctx: Ctx,
+  m: MapNode,
+  family: 4 | 6 | undefined,
+  cross: (n: Loc, reason: string) => void,
+): { macMode: 'none' | 'virtual' | 'move'; macCycleLink: boolean; sourceAddress: string | undefined } {
+  const macMode = asEnum(ctx, get(m, 'mac_mode'), ['none', 'virtual', 'move'] as const) ?? 'none';
+  if (macMode === 'virtual' && ctx.env.platform !== 'linux') {
+    ctx.error(get(m, 'mac_mode')!, `mac_mode: virtual needs a Linux macvlan; on ${ctx.env.platform} use move or none`);
+  }
+  const mclNode = get(m, 'mac_cycle_link');
+  const macCycleLink = asBool(ctx, mclNode) ?? false;
+  if (macCycleLink && macMode !== 'move') cross(mclNode!, 'mac_cycle_link needs mac_mode: move');
+  const srcNode = get(m, 'source_address');
+  let sourceAddress: string | undefined;
+  if (srcNode) {
+    const ip = asIp(ctx, srcNode);
+    if (ip && family !== undefined && ip.family !== family)
+      cross(srcNode, `${ip.address} is IPv${ip.family}, the instance's addresses are IPv${family}`);
+    else if (ip) sourceAddress = ip.address;
+  }
+  return { macMode, macCycleLink, sourceAddress };
+}
+
+/** The keys every instance protocol shares about what runs on a transition: garp, track, notify. */
+function validateHooks(ctx: Ctx, m: MapNode, board: BoardInfo | undefined) {
+  const garp = validateGarp(ctx, asMap(ctx, get(m, 'garp')));
+  const track = validateTrack(ctx, asMap(ctx, get(m, 'track')), board);
+  const notifyNode = get(m, 'notify');
+  const notify = asAbsPath(ctx, notifyNode);
+  probeWarn(ctx, notifyNode, notify, 'exec');
+  const notifyTimeoutMs = asDuration(ctx, get(m, 'notify_timeout'), 100, 600_000) ?? DEFAULTS.notifyTimeoutMs;
+  return { garp, track, notify, notifyTimeoutMs };
 }
 
 function resolveInterface(ctx: Ctx, n: LNode | undefined, board: BoardInfo | undefined): string | undefined {
