@@ -444,6 +444,9 @@ export class Engine {
         ifname,
         setTimeout(() => {
           this.macFlapTimers.delete(ifname);
+          // A timer may fire a little before the engine's clock reaches `until` (or a newer MAC
+          // change moved it): wait out the rest instead of judging a carrier still in its grace.
+          if (this.inMacFlapGrace(ifname)) return;
           for (const inst of this.instances.values()) {
             if (inst.cfg.interface !== ifname) continue;
             const t = this.tracking.get(inst.name)!;
