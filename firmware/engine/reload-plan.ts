@@ -19,6 +19,7 @@ const IN_PLACE_KEYS = new Set<keyof InstanceConfig>([
   'track',
   'notify',
   'notifyTimeoutMs',
+  'bfd', // Instance.reconfigure re-times the session (a Poll Sequence) or replaces it for a new peer
   'line',
 ]);
 

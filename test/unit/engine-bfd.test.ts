@@ -14,6 +14,7 @@ import type { TandemConfig } from '../../firmware/config/types.ts';
 import { encodeBfd } from '../../firmware/core/packet/index.ts';
 import type { EngineEvent, InstanceStatus } from '../../firmware/core/status.ts';
 import { Engine } from '../../firmware/engine/engine.ts';
+import { planReload } from '../../firmware/engine/reload-plan.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 
 // Slow enough for a loaded 2-core machine running two engines in one process without realtime
@@ -149,6 +150,15 @@ test('a clean stop says AdminDown: the peer goes Down (diag 3) and does not take
     assert.is(last[0] & 0x1f, 7);
     void encodeBfd;
   });
+});
+
+test('a reload that adds, re-times or removes bfd keeps the VRRP state (in place)', () => {
+  const base = config('r', '/tmp/x', 100, '192.0.2.12').instances[0];
+  const { bfd: _omit, ...without } = base;
+  const faster = { ...base, bfd: { ...base.bfd!, intervalMs: 3 } };
+  assert.equal(planReload([base], [faster]).inPlace, ['lan']);
+  assert.equal(planReload([without], [base]).inPlace, ['lan']);
+  assert.equal(planReload([base], [without]).inPlace, ['lan']);
 });
 
 test.run();
