@@ -559,7 +559,7 @@ async function main(): Promise<void> {
               deviationMs: { p50: res.jitter.p50, p99: res.jitter.p99, max: res.jitter.max, min: res.jitter.min },
             });
           log(
-            `cpu ${k}${family === 6 ? ' IPv6' : ''} x 100 ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`,
+            `cpu ${k}${family === 6 ? ' IPv6' : ''} x ${res.advertMs} ms ${impl}: master ${fmt(res.master?.cpuSecPerMin)} CPU-s/min ${fmt(res.master?.rssMb)} MB, backup ${fmt(res.backup?.cpuSecPerMin)} CPU-s/min ${fmt(res.backup?.rssMb)} MB, stable ${res.stable}${res.error ? ` ERROR ${res.error}` : ''}`,
           );
         }
       }
