@@ -28,6 +28,7 @@ import { Journal, type Undoer } from './journal.ts';
 import { Port } from './ports.ts';
 import { planReload } from './reload-plan.ts';
 import { NotifyQueue, TrackScript } from './scripts.ts';
+import type { ConntrackdDriver } from '../../drivers/conntrackd.ts';
 import { StateSync } from './state-sync.ts';
 
 export interface EngineOptions {
@@ -38,6 +39,7 @@ export interface EngineOptions {
   now?: () => number; // monotonic ms; tests inject a clock
   actionFaultRetryMs?: number; // default ACTION_FAULT_RETRY_MS; tests shorten it
   macFlapGraceMs?: number; // default OWN_MAC_FLAP_GRACE_MS; tests shorten it
+  conntrackd?: ConntrackdDriver; // state sync's conntrackd; tests stand one in
 }
 
 /** What tracking knows about one instance, gathered from link events and scripts. */
@@ -145,15 +147,20 @@ export class Engine {
   /** conntrackd replication (state-sync.ts), started after the instances so its hold applies
    *  before any advert is read. */
   private startStateSync(): void {
-    this.stateSync = new StateSync(this.config.stateSync!, this.config.stateDir, {
-      log: this.log,
-      now: this.now,
-      emit: (e) => this.emit(e),
-      changed: () => this.changed(),
-      holdPreempt: (n, held) => this.instances.get(n)?.holdPreempt(held),
-      recompute: (n) => this.recompute(n),
-      stateOf: (n) => this.instances.get(n)?.stateName,
-    });
+    this.stateSync = new StateSync(
+      this.config.stateSync!,
+      this.config.stateDir,
+      {
+        log: this.log,
+        now: this.now,
+        emit: (e) => this.emit(e),
+        changed: () => this.changed(),
+        holdPreempt: (n, held) => this.instances.get(n)?.holdPreempt(held),
+        recompute: (n) => this.recompute(n),
+        stateOf: (n) => this.instances.get(n)?.stateName,
+      },
+      this.opts.conntrackd,
+    );
     this.stateSync.start();
   }
 
@@ -265,6 +272,7 @@ export class Engine {
           onTimerRan: (lateMs) => this.loop.record(lateMs),
           onOwnMacChange: (ifname) =>
             this.macFlapUntil.set(ifname, this.now() + (this.opts.macFlapGraceMs ?? OWN_MAC_FLAP_GRACE_MS)),
+          beforeTakeAddresses: (i) => this.stateSync?.beforeTakeover(i.name),
         },
       },
       link.index,

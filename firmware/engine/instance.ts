@@ -81,6 +81,9 @@ export interface InstanceHooks {
   /** About to change the NIC's own MAC (mac_mode move): many drivers re-initialise and flap the
    *  carrier, which the engine must not take for a fault (NetBSD sys/net/link_proto.c 1.40). */
   onOwnMacChange?(ifname: string): void;
+  /** About to install the VIPs: a promise makes them (and the announcement after them) wait for
+   *  it; the state sync commits the peer's connections first (docs/state-sync.md). */
+  beforeTakeAddresses?(inst: Instance): Promise<void> | undefined;
 }
 
 /** What the shell can fail at, as the fault and event reason say it. */
@@ -186,6 +189,8 @@ export class Instance {
   private garpTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private owning = false; // VIPs currently held
+  /** A takeover whose addresses wait for beforeTakeAddresses; `announce` when one was asked meanwhile. */
+  private pendingTake: { announce: boolean } | undefined;
   private lastSendErrorLogAt = 0; // send errors are logged at most every 5 s
   private sendErrorStreak = 0; // failed sends since the last good one
   private lastTransitionUnixMs: number | null = null;
@@ -494,7 +499,7 @@ export class Instance {
         return;
       case 'take-addresses':
         this.learntVip = this.cfg.hsrp?.learn ? a.virtualIp : undefined;
-        this.takeAddresses();
+        this.takeAddressesWhenReady();
         return;
       case 'announce':
       case 'release-addresses':
@@ -528,6 +533,7 @@ export class Instance {
 
   /** Final teardown after the machine stopped: VIPs gone, macvlan deleted, MAC restored. */
   dispose(): void {
+    this.pendingTake = undefined;
     this.clearTimers();
     this.bfd?.stop();
     this.bfd = undefined;
@@ -572,13 +578,16 @@ export class Instance {
         this.sendAdvert(a.priority, a.maxAdverIntervalCs);
         return;
       case 'announce':
-        this.announce();
+        if (this.pendingTake) this.pendingTake.announce = true;
+        else this.announce();
         return;
       case 'take-addresses':
-        this.takeAddresses();
+        this.takeAddressesWhenReady();
         return;
       case 'release-addresses':
-        this.releaseAddresses();
+        // A takeover still waiting installed nothing: there is nothing to release.
+        if (this.pendingTake) this.pendingTake = undefined;
+        else this.releaseAddresses();
         return;
       case 'transition':
         this.transitioned(a.from, a.to, a.reason);
@@ -751,6 +760,23 @@ export class Instance {
             });
       if (this.send(frame, 'announce')) this.counters.announcements++;
     }
+  }
+
+  /** takeAddresses, after whatever the engine makes a takeover wait for. */
+  private takeAddressesWhenReady(): void {
+    const wait = this.env.hooks.beforeTakeAddresses?.(this);
+    if (!wait) {
+      this.takeAddresses();
+      return;
+    }
+    const pending = { announce: false };
+    this.pendingTake = pending;
+    void wait.then(() => {
+      if (this.pendingTake !== pending) return; // released or disposed meanwhile
+      this.pendingTake = undefined;
+      this.takeAddresses();
+      if (pending.announce) this.announce();
+    });
   }
 
   private takeAddresses(): void {

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConntrackdDriver } from '../../drivers/conntrackd.ts';
 import { FakeDriver, FakeLan } from '../../drivers/fake.ts';
 import { loadConfig } from '../../firmware/config/index.ts';
 import type { TandemConfig } from '../../firmware/config/types.ts';
@@ -33,7 +34,7 @@ export function fakeConfig(name: string, stateDir: string, body: string): Tandem
 export async function withFakeEngines(
   bodies: string[],
   fn: (nodes: FakeNode[], lan: FakeLan) => Promise<void>,
-  opts: { retryMs?: number; links?: string[]; macFlapGraceMs?: number } = {},
+  opts: { retryMs?: number; links?: string[]; macFlapGraceMs?: number; conntrackd?: ConntrackdDriver } = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-engine-'));
   const lan = new FakeLan();
@@ -50,6 +51,7 @@ export async function withFakeEngines(
       config: fakeConfig(name, stateDir, body),
       actionFaultRetryMs: opts.retryMs,
       macFlapGraceMs: opts.macFlapGraceMs,
+      conntrackd: opts.conntrackd,
     });
     const events: EngineEvent[] = [];
     engine.onEvent((e) => events.push(e));

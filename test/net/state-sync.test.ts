@@ -101,7 +101,7 @@ test('sync on: every connection survives a silent failure of the master', async 
     await reset();
   }
 });
-test('conntrackd killed: restarted and reported; then a graceful handoff keeps every connection', async () => {
+test('conntrackd killed: restarted and reported; then a graceful handoff and the old master back after a resync keep every connection', async () => {
   try {
     const [h1, h2] = await electPair(f!, {});
     handles.push(h1, h2);
@@ -122,14 +122,22 @@ test('conntrackd killed: restarted and reported; then a graceful handoff keeps e
     // Graceful handoff: SIGTERM on the master; fw2 takes over with the state replicated after the restart.
     await h1.stop('SIGTERM');
     await waitForStatus(h2, (s) => groupState(s) === 'master', 3_000);
-    // Not checked here: the old master coming back and preempting after the resync. It kept every
-    // connection in 2 of 3 runs and reset all of them in the third (its stale kernel entries are
-    // not always gone when it commits; see docs/state-sync.md, What is not done).
+    // The old master comes back: it holds preemption until fw2 has resynced it, then takes over.
+    const back = await h1.restart();
+    handles[0] = back;
+    const early = await waitForStatus(back, (s) => groupState(s) === 'backup', 3_000);
+    assert.ok(syncOf(early)?.preemptHeld, 'a returning node holds preemption until it has the state');
+    await waitForStatus(back, (s) => groupState(s) === 'master', 15_000);
+    assert.match(
+      back.output(),
+      /"why":"resynced"[^\n]*preemption hold ended|preemption hold ended[^\n]*"why":"resynced"/,
+    );
+    await waitForStatus(h2, (s) => groupState(s) === 'backup', 3_000);
     await sleep(1_500);
     const rep = await flows.report();
     const r = survivors(rep, GAP_BOUND_MS);
     console.log(
-      `  restart + handoff: ${r.tcp}/${TCP} TCP and UDP ${r.udp ? 'kept' : 'lost'}; worst gap ${r.worstGapMs} ms`,
+      `  restart + handoff + return: ${r.tcp}/${TCP} TCP and UDP ${r.udp ? 'kept' : 'lost'}; worst gap ${r.worstGapMs} ms`,
     );
     assert.is(r.tcp, TCP, JSON.stringify(rep));
     assert.ok(r.udp, JSON.stringify(rep.udp));

@@ -10,7 +10,8 @@ import type { EngineEvent } from '../../firmware/core/status.ts';
 import type { VrrpStateName } from '../../firmware/core/vrrp/index.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 import { PURGE_TIMEOUT_S } from '../../firmware/core/sync/index.ts';
-import { RESTART_MIN_MS, StateSync, roleOf } from '../../firmware/engine/state-sync.ts';
+import { fakeInstance, stateIn, until, withFakeEngines } from '../kit/fake-engines.ts';
+import { RESTART_MIN_MS, StateSync, TAKEOVER_GATE_MAX_MS, roleOf } from '../../firmware/engine/state-sync.ts';
 
 const stats = (external: number, recv: number) => `cache internal:
 current active connections:	           3
@@ -151,6 +152,102 @@ test('becoming master runs -c, -f internal, -R, -B one at a time; a newer transi
   assert.is(st.controlFailures, 1);
   assert.is(st.stepsDropped, 3);
   assert.is(st.stepsCoalesced, 2);
+  await sync.stop();
+});
+
+test('a takeover waits for the commit: the master sequence starts at the first member, the addresses after -c', async () => {
+  const { fake, sync, to, cfg } = setup({ follows: { syncGroup: 'fw' }, instances: ['lan', 'wan'] });
+  assert.is(sync.beforeTakeover('lan'), undefined, 'conntrackd not reached yet: nothing to wait for');
+  sync.start();
+  await tick();
+  to('backup', 'lan');
+  to('backup', 'wan');
+  for (let i = 0; i < 2; i++) await fake.finish(); // -t, -n
+  assert.is(sync.beforeTakeover('other'), undefined, 'an instance the sync does not follow');
+  let opened = 0;
+  void sync.beforeTakeover('lan')?.then(() => opened++);
+  assert.equal(fake.calls.slice(2), ['-c'], 'the commit starts before any address moves');
+  void sync.beforeTakeover('wan')?.then(() => opened++);
+  to('master', 'lan'); // one member arrived, the other still on its way: still one takeover
+  await tick();
+  assert.is(opened, 0, 'the addresses wait for the commit');
+  await fake.finish();
+  assert.is(opened, 2);
+  to('master', 'wan');
+  assert.is(sync.beforeTakeover('wan'), undefined, 'committed for this mastership');
+  for (let i = 0; i < 3; i++) await fake.finish();
+  assert.equal(fake.calls.slice(2), ['-c', '-f internal', '-R', '-B'], 'one master sequence, not two');
+  assert.is(fake.maxInFlight, 1);
+  assert.equal(cfg.instances, ['lan', 'wan']);
+  await sync.stop();
+});
+
+test("the engine installs a new master's addresses only after conntrackd committed the peer's connections", async () => {
+  const fake = new FakeConntrackd();
+  const body = [
+    'instances:',
+    fakeInstance({ vrid: 51, priority: 200, vip: '192.0.2.254' }),
+    'state_sync:',
+    '  follows: lan',
+    '  interface: eth0',
+    '  local: 192.0.2.11',
+    '  peer: 192.0.2.12',
+    '',
+  ].join('\n');
+  await withFakeEngines(
+    [body],
+    async ([r1]) => {
+      // The backup's own steps (-t, -n) complete; the commit is held open below.
+      const t0 = Date.now();
+      while (!fake.calls.includes('-c') && Date.now() - t0 < 3000) {
+        if (fake.pending.length) await fake.finish();
+        else await tick();
+      }
+      assert.ok(fake.calls.includes('-c'), 'the commit was asked for');
+      assert.is(stateIn(r1), 'master', 'the machine is master (its adverts go out) ...');
+      await tick();
+      assert.is(
+        r1.driver.callsOf('add-address').filter((c) => String(c[1]).startsWith('192.0.2.254')).length,
+        0,
+        '... but its address waits for the commit',
+      );
+      while (fake.pending.length && fake.pending[0].args !== '-c') await fake.finish();
+      await fake.finish(); // -c done
+      await until(
+        'the address installed',
+        () => r1.driver.callsOf('add-address').some((c) => String(c[1]).startsWith('192.0.2.254')),
+        1000,
+      );
+      while (fake.pending.length) await fake.finish();
+    },
+    { conntrackd: fake },
+  );
+});
+
+test('a takeover gate opens without the commit when the takeover is abandoned, and at the latest after its bound', async () => {
+  const { fake, sync, to } = setup();
+  sync.start();
+  await tick();
+  to('backup');
+  for (let i = 0; i < 2; i++) await fake.finish();
+  let opened = false;
+  void sync.beforeTakeover('lan')?.then(() => {
+    opened = true;
+  });
+  to('backup'); // the machine went back before the commit: nothing waits any more
+  await tick();
+  assert.ok(opened, 'abandoned: open');
+  await fake.finish(); // the -c that was running
+  // conntrackd hangs on -c: the addresses go in after TAKEOVER_GATE_MAX_MS, not later.
+  to('backup');
+  while (fake.pending.length) await fake.finish();
+  const t0 = performance.now();
+  const gate = sync.beforeTakeover('lan');
+  assert.ok(gate);
+  await gate;
+  const waited = performance.now() - t0;
+  assert.ok(waited >= TAKEOVER_GATE_MAX_MS - 5 && waited < TAKEOVER_GATE_MAX_MS + 500, `opened after ${waited} ms`);
+  await fake.finish();
   await sync.stop();
 });
 
