@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { CarpTransitionReason } from '../core/carp/types.ts';
 import type { HsrpTransitionReason } from '../core/hsrp/types.ts';
 import type { Driver, NetEvent } from '../../drivers/types.ts';
-import type { ClusterConfig, InstanceConfig, TandemConfig } from '../config/types.ts';
+import type { ClusterConfig, InstanceConfig, StateSyncConfig, TandemConfig } from '../config/types.ts';
 import { CommandError } from '../core/errors.ts';
 import { MAX_BACKUP_PRIORITY, MIN_BACKUP_PRIORITY, syncGroupHolds, trackingVerdict } from '../core/policy/tracking.ts';
 import { syncGroupPriorities } from '../core/policy/sync-group.ts';
@@ -30,6 +30,12 @@ import { planReload } from './reload-plan.ts';
 import { NotifyQueue, TrackScript } from './scripts.ts';
 import type { ConntrackdDriver } from '../../drivers/conntrackd.ts';
 import { StateSync } from './state-sync.ts';
+
+/** The same state sync, whatever the line it was written on. */
+function sameStateSync(a: StateSyncConfig | undefined, b: StateSyncConfig | undefined): boolean {
+  const strip = (c: StateSyncConfig | undefined) => (c ? JSON.stringify({ ...c, line: 0 }) : '');
+  return strip(a) === strip(b);
+}
 
 export interface EngineOptions {
   driver: Driver;
@@ -162,6 +168,24 @@ export class Engine {
       this.opts.conntrackd,
     );
     this.stateSync.start();
+  }
+
+  /** A reload changed `state_sync`: stop the old conntrackd (or let go of the operator's), start
+   *  the new one and feed it the followed instances' current states, as at a start. */
+  private async restartStateSync(): Promise<void> {
+    const old = this.stateSync;
+    this.stateSync = undefined;
+    await old?.stop();
+    const cfg = this.config.stateSync;
+    if (cfg) {
+      this.startStateSync();
+      const started = this.stateSync as StateSync | undefined;
+      for (const n of cfg.instances) {
+        const st = this.instances.get(n)?.stateName;
+        if (st) started?.onTransition(n, st);
+      }
+    }
+    this.log.info({ instances: cfg?.instances ?? [] }, 'state_sync reloaded');
   }
 
   /** Instances that could not start (their interface is missing, ...), retried every 2 s. */
@@ -651,9 +675,8 @@ export class Engine {
         this.log.error({ instance: c.name, err: (e as Error).message }, 'could not start instance');
       }
     }
-    this.stateSync?.reapply();
-    if (JSON.stringify(next.stateSync) !== JSON.stringify(this.stateSync?.cfg))
-      this.log.warn('state_sync changed: it takes effect at the next start (a reload keeps the running conntrackd)');
+    if (sameStateSync(this.stateSync?.cfg, next.stateSync)) this.stateSync?.reapply();
+    else await this.restartStateSync();
     this.recomputeAll();
     const result: ReloadResult = {
       ok: true,

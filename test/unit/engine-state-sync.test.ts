@@ -224,6 +224,49 @@ test("the engine installs a new master's addresses only after conntrackd committ
   );
 });
 
+test('a reload that changes state_sync restarts conntrackd with the new configuration; one that removes it stops it', async () => {
+  const fake = new FakeConntrackd();
+  const inst = fakeInstance({ vrid: 51, priority: 200, vip: '192.0.2.254' });
+  const sync = (peer: string) =>
+    ['state_sync:', '  follows: lan', '  interface: eth0', '  local: 192.0.2.11', `  peer: ${peer}`].join('\n');
+  const body = (extra: string) => `instances:\n${inst}\n${extra}\n`;
+  let stops = 0;
+  const start = fake.start.bind(fake);
+  fake.start = (...a: Parameters<FakeConntrackd['start']>) => {
+    const c = start(...a);
+    return { pid: c.pid, stop: async () => void stops++ };
+  };
+  await withFakeEngines(
+    [body(sync('192.0.2.12'))],
+    async ([r1]) => {
+      await until('conntrackd started', () => fake.starts === 1, 1000);
+      assert.match(fake.conf, /Destination_Address 192\.0\.2\.12/);
+      // Unchanged (a comment moves it a line down): nothing restarts.
+      const settle = async () => {
+        while (fake.pending.length) await fake.finish();
+      };
+      await settle();
+      let r = await r1.engine.reload(r1.config(`# moved\n${body(sync('192.0.2.12'))}`));
+      assert.ok(r.ok);
+      assert.is(fake.starts, 1);
+      await settle();
+      r = await r1.engine.reload(r1.config(body(sync('192.0.2.13'))));
+      assert.ok(r.ok, JSON.stringify(r.errors));
+      assert.is(stops, 1, 'the old conntrackd stopped');
+      assert.is(fake.starts, 2, 'and the new one started');
+      assert.match(fake.conf, /Destination_Address 192\.0\.2\.13/);
+      assert.is(r1.engine.status().stateSync?.follows, 'lan');
+      await settle();
+      r = await r1.engine.reload(r1.config(body('')));
+      assert.ok(r.ok);
+      assert.is(stops, 2);
+      assert.is(r1.engine.status().stateSync, undefined);
+      while (fake.pending.length) await fake.finish();
+    },
+    { conntrackd: fake },
+  );
+});
+
 test('a takeover gate opens without the commit when the takeover is abandoned, and at the latest after its bound', async () => {
   const { fake, sync, to } = setup();
   sync.start();
