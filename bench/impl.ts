@@ -115,9 +115,22 @@ async function startTandemImpl(lab: Lab, host: LabHost, o: RouterOptions): Promi
     },
     async extra() {
       const s = await h.status();
+      type Bfd = { state: string; counters: { down: number; takeovers: number; damped: number } };
+      const bfd = s.instances.flatMap((i) => (i.bfd ? [i.bfd as Bfd] : []));
       return {
         loopDelay: s.loopDelay,
         lateTimers: s.instances.reduce((a, i) => a + Number(i.counters.lateTimers ?? 0), 0),
+        // --bfd: every session's Downs (from Up or Init), takeovers it started, and its state now.
+        ...(bfd.length
+          ? {
+              bfd: {
+                states: bfd.map((b) => b.state).join('/'),
+                down: bfd.reduce((a, b) => a + b.counters.down, 0),
+                takeovers: bfd.reduce((a, b) => a + b.counters.takeovers, 0),
+                damped: bfd.reduce((a, b) => a + b.counters.damped, 0),
+              },
+            }
+          : {}),
       };
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {

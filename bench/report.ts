@@ -324,6 +324,23 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
       );
     }
     L.push('');
+    const bfdRows = r.soak.filter((s) => s.masterExtra?.bfd || s.backupExtra?.bfd);
+    if (bfdRows.length) {
+      L.push(
+        'With BFD (`--bfd`): every session Down counted from either end, after settling; a takeover started by BFD is a false one here.',
+        '',
+        '| Implementation | BFD state (master, backup) | Downs (master, backup) | takeovers by BFD | damped Downs |',
+        '|---|---|---|---|---|',
+      );
+      for (const s of bfdRows) {
+        const m = s.masterExtra?.bfd as { states: string; down: number; takeovers: number; damped: number } | undefined;
+        const b = s.backupExtra?.bfd as typeof m;
+        L.push(
+          `| ${s.impl} | ${m?.states ?? '-'}, ${b?.states ?? '-'} | ${m?.down ?? '-'}, ${b?.down ?? '-'} | ${(m?.takeovers ?? 0) + (b?.takeovers ?? 0)} | ${(m?.damped ?? 0) + (b?.damped ?? 0)} |`,
+        );
+      }
+      L.push('');
+    }
   }
 
   if (r.cpu.length) {
