@@ -100,6 +100,12 @@ export function fakeChannelAccepts(opts: PacketChannelOptions, frame: Uint8Array
 
 export class FakeChannel implements PacketChannel {
   readonly sent: Uint8Array[] = [];
+  /** Frames handed back to this channel's listeners because it sent them (BSD only). */
+  echoed = 0;
+  /** Like the real drivers: BPF on the BSDs hands a channel its own sends back. */
+  get echoesSends(): boolean {
+    return this.driver.os !== 'linux';
+  }
   private readonly listeners: Array<(f: Uint8Array) => void> = [];
   closed = false;
   droppedCount = 0;
@@ -119,6 +125,10 @@ export class FakeChannel implements PacketChannel {
     const copy = new Uint8Array(frame);
     this.sent.push(copy);
     if (l.up && l.cable) this.driver.lan?.carry(this, copy);
+    if (this.echoesSends)
+      queueMicrotask(() => {
+        if (this.deliver(copy)) this.echoed++;
+      });
   }
 
   onFrame(cb: (frame: Uint8Array) => void): void {

@@ -89,6 +89,10 @@ export interface PacketChannel {
   close(): void;
   /** Frames the kernel dropped before we read them (pcap_stats ps_drop), when known. */
   dropped(): number;
+  /** The channel hands back the frames it sent itself: BPF does (bpfopen() sets bd_seesent = 1,
+   *  NetBSD sys/net/bpf.c 1.191; FreeBSD and OpenBSD alike), a Linux packet socket does not. Such
+   *  echoes are expected, not drops. */
+  readonly echoesSends?: boolean;
 }
 
 /** A raw IP socket for VRRP (IP protocol 112) on one interface, for unicast adverts: the kernel

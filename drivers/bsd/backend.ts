@@ -468,6 +468,7 @@ export function createBsdBackend(os: BsdOs, opts: BsdBackendOptions): Driver {
     let closed = false;
     return {
       ifname: ch.ifname,
+      echoesSends: true,
       send: (f) => ch.send(f),
       onFrame: (cb) => ch.onFrame(cb),
       dropped: () => ch.dropped(),

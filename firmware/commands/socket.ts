@@ -1,6 +1,6 @@
 // Which control socket a client command talks to: --socket, else the one --config names, else
 // the default.
-import { DEFAULTS, formatIssue, loadConfig } from '../config/index.ts';
+import { formatIssue, loadConfig, platformDefaults } from '../config/index.ts';
 
 export function socketFrom(values: { socket?: string; config?: string }): string {
   if (values.socket) return values.socket;
@@ -9,5 +9,5 @@ export function socketFrom(values: { socket?: string; config?: string }): string
     if (r.ok) return r.config.control.socket;
     throw new Error(`cannot read ${values.config}: ${r.errors.map(formatIssue).join('; ')}`);
   }
-  return DEFAULTS.socket;
+  return platformDefaults(process.platform).socket;
 }

@@ -12,7 +12,7 @@ export type * from './types.ts';
 export type { ConfigEnv, FileProbe } from './validate.ts';
 export { checkDuration, parseDuration, formatDuration } from './duration.ts';
 export type { DurationResult } from './duration.ts';
-export { DEFAULTS } from './validate.ts';
+export { DEFAULTS, platformDefaults } from './validate.ts';
 
 /** Everything optional: defaults are the running system (os.hostname(), process.platform, fs). */
 export interface ConfigOptions {

@@ -41,6 +41,31 @@ export interface ConfigEnv {
   probe(path: string, want: 'exec' | 'read'): FileProbe;
 }
 
+/** The defaults that differ per OS: runtime files under the OS's run directory, persistent ones
+ *  where its daemons keep state (Linux FHS 3.0 /run and /var/lib; NetBSD, FreeBSD and OpenBSD
+ *  hier(7): /var/run and /var/db). SCHED_RR is only asked for on Linux (drivers/sched.ts), so the
+ *  BSDs default to no realtime priority and say nothing about it. */
+export function platformDefaults(platform: string): {
+  stateDir: string;
+  socket: string;
+  otaRoot: string;
+  realtimePriority: number;
+} {
+  if (platform === 'linux')
+    return {
+      stateDir: DEFAULTS.stateDir,
+      socket: DEFAULTS.socket,
+      otaRoot: DEFAULTS.otaRoot,
+      realtimePriority: DEFAULTS.realtimePriority,
+    };
+  return {
+    stateDir: '/var/run/tandem',
+    socket: '/var/run/tandem/tandem.sock',
+    otaRoot: '/var/db/tandem',
+    realtimePriority: 0,
+  };
+}
+
 export const DEFAULTS = {
   configFile: '/etc/tandem/tandem.yaml',
   stateDir: '/run/tandem',
@@ -1337,7 +1362,7 @@ function validateOta(ctx: Ctx, m: MapNode | undefined): OtaConfig {
   }
   const remoteAllowHttp = asBool(ctx, get(m, 'remote_allow_http'));
   return {
-    root: asAbsPath(ctx, get(m, 'root')) ?? DEFAULTS.otaRoot,
+    root: asAbsPath(ctx, get(m, 'root')) ?? platformDefaults(ctx.env.platform).otaRoot,
     trustedKeys,
     healthDeadlineMs: asDuration(ctx, get(m, 'health_deadline'), 1_000, 3_600_000) ?? DEFAULTS.healthDeadlineMs,
     allowDowngrade: asBool(ctx, get(m, 'allow_downgrade')) ?? false,
@@ -1533,10 +1558,10 @@ export function validateTree(
     );
     node = 'invalid';
   }
-  const stateDir = asAbsPath(ctx, get(top, 'state_dir')) ?? DEFAULTS.stateDir;
+  const stateDir = asAbsPath(ctx, get(top, 'state_dir')) ?? platformDefaults(ctx.env.platform).stateDir;
   const controlMap = asMap(ctx, get(top, 'control'));
   if (controlMap) checkKeys(ctx, controlMap, ['socket']);
-  const socket = asAbsPath(ctx, get(controlMap, 'socket')) ?? DEFAULTS.socket;
+  const socket = asAbsPath(ctx, get(controlMap, 'socket')) ?? platformDefaults(ctx.env.platform).socket;
   const logMap = asMap(ctx, get(top, 'log'));
   if (logMap) checkKeys(ctx, logMap, ['level']);
   const level =
@@ -1545,7 +1570,8 @@ export function validateTree(
   if (schedMap) checkKeys(ctx, schedMap, ['nice', 'realtime_priority']);
   const scheduling = {
     nice: asInt(ctx, get(schedMap, 'nice'), -20, 19) ?? DEFAULTS.nice,
-    realtimePriority: asInt(ctx, get(schedMap, 'realtime_priority'), 0, 99) ?? DEFAULTS.realtimePriority,
+    realtimePriority:
+      asInt(ctx, get(schedMap, 'realtime_priority'), 0, 99) ?? platformDefaults(ctx.env.platform).realtimePriority,
   };
 
   // instance_defaults sit under every instance; the instance's own keys win.

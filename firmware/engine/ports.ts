@@ -91,9 +91,10 @@ export class Port {
       return;
     }
     if (d.src === inst.primaryIp) {
-      // Unicast adverts leave through the kernel, and the capture sees their outgoing copies:
-      // expected, not a drop. (Frames we inject for multicast are never captured back.)
-      if (!inst.cfg.unicastPeers.length) inst.drop('own-packet');
+      // Expected, not a drop: the outgoing copies of unicast adverts (they leave through the
+      // kernel), and on BPF our own multicast frames too (channel.echoesSends). A Linux packet
+      // socket never hands back what it injected, so there this is somebody using our address.
+      if (!inst.cfg.unicastPeers.length && !this.channel.echoesSends) inst.drop('own-packet');
       return;
     }
     const refused = refuseSource(inst.cfg.acceptFrom, d.src, d.eth.src);

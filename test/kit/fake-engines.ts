@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConntrackdDriver } from '../../drivers/conntrackd.ts';
 import { FakeDriver, FakeLan } from '../../drivers/fake.ts';
+import type { OsName } from '../../drivers/types.ts';
 import { loadConfig } from '../../firmware/config/index.ts';
 import type { TandemConfig } from '../../firmware/config/types.ts';
 import type { EngineEvent } from '../../firmware/core/status.ts';
@@ -34,12 +35,21 @@ export function fakeConfig(name: string, stateDir: string, body: string): Tandem
 export async function withFakeEngines(
   bodies: string[],
   fn: (nodes: FakeNode[], lan: FakeLan) => Promise<void>,
-  opts: { retryMs?: number; links?: string[]; macFlapGraceMs?: number; conntrackd?: ConntrackdDriver } = {},
+  opts: {
+    retryMs?: number;
+    links?: string[];
+    macFlapGraceMs?: number;
+    conntrackd?: ConntrackdDriver;
+    os?: OsName;
+  } = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-engine-'));
   const lan = new FakeLan();
   const nodes: FakeNode[] = bodies.map((body, i) => {
-    const driver = new FakeDriver({ links: Object.fromEntries(['eth0', ...(opts.links ?? [])].map((l) => [l, {}])) });
+    const driver = new FakeDriver({
+      os: opts.os,
+      links: Object.fromEntries(['eth0', ...(opts.links ?? [])].map((l) => [l, {}])),
+    });
     driver.addAddress('eth0', `192.0.2.${11 + i}/24`);
     driver.addAddress('eth0', `198.51.100.${11 + i}/24`);
     lan.attach(driver, 'eth0');

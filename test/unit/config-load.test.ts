@@ -335,3 +335,25 @@ test('garbage of every kind gives issues, not exceptions', () => {
 });
 
 test.run();
+
+test('per-OS defaults: Linux /run and /var/lib with SCHED_RR 10; the BSDs /var/run and /var/db (hier(7)) and no realtime', () => {
+  const text = 'instances:\n  - { name: a, interface: eth0, vrid: 1, addresses: [192.0.2.10] }\nota: {}\n';
+  const linux = ok(parseConfig(text, 'w.yaml', OPTS));
+  assert.is(linux.stateDir, '/run/tandem');
+  assert.is(linux.control.socket, '/run/tandem/tandem.sock');
+  assert.is(linux.scheduling.realtimePriority, 10);
+  assert.is(linux.ota?.root, '/var/lib/tandem');
+  for (const platform of ['netbsd', 'freebsd', 'openbsd']) {
+    const bsd = ok(parseConfig(text, 'w.yaml', { ...OPTS, platform }));
+    assert.is(bsd.stateDir, '/var/run/tandem', platform);
+    assert.is(bsd.control.socket, '/var/run/tandem/tandem.sock', platform);
+    assert.is(bsd.scheduling.realtimePriority, 0, `${platform}: no SCHED_RR, so no warning about it`);
+    assert.is(bsd.ota?.root, '/var/db/tandem', platform);
+  }
+  // Given values win everywhere.
+  const given = ok(
+    parseConfig(`state_dir: /srv/t\ncontrol: { socket: /srv/t/s }\n${text}`, 'w.yaml', { ...OPTS, platform: 'netbsd' }),
+  );
+  assert.is(given.stateDir, '/srv/t');
+  assert.is(given.control.socket, '/srv/t/s');
+});
