@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tandem's one entry point for people and CI.
 #   ./build.sh               install what is missing, type-check, bundle into dist/tandem.js
-#   ./build.sh check          format, lint (Biome) and layer rules (dependency-cruiser)
+#   ./build.sh check          format, lint (Biome), layer rules (dependency-cruiser), dead code (knip)
 #   ./build.sh test [FILTER]  build and check, then run the uvu suite (network tests need root)
 #   ./build.sh lab [ARGS]     build, then run `tandem lab` (root): the failover demo
 #   ./build.sh bench [ARGS]   build, then run the benchmarks in bench/
@@ -62,6 +62,10 @@ check() {
   npx biome ci --reporter=summary .
   log "layers (dependency-cruiser)"
   npx depcruise --config .dependency-cruiser.cjs --output-type err firmware drivers ota lab
+  # knip.json: no unused file, export or dependency; exported types stay (module interfaces), and
+  # an export kept on purpose for use on a box says so with a @public tag.
+  log "dead code (knip)"
+  npx knip --no-progress
 }
 
 cmd="${1:-build}"

@@ -1010,12 +1010,4 @@ export async function verifySlot(dir: string): Promise<SlotCheck> {
   return { ok: true, manifest: m };
 }
 
-/** The slot `root/current` points at, for callers outside the agent (launcher checks, tests). */
-export async function currentSlot(root: string): Promise<Slot | null> {
-  const t = await readLinkOrNull(join(root, 'current'));
-  if (!t) return null;
-  const b = basename(t);
-  return b === 'a' || b === 'b' ? b : null;
-}
-
 export { readPartRecord };

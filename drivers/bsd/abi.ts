@@ -27,8 +27,6 @@ export function abiForArch(arch: string): BsdAbi | null {
 
 // ---- <sys/ioccom.h>: identical on NetBSD, FreeBSD and OpenBSD (facts/ioctl.md section 1) ----
 export const IOCPARM_MASK = 0x1fff;
-export const IOC_VOID = 0x20000000;
-export const IOC_OUT = 0x40000000;
 export const IOC_IN = 0x80000000;
 export const IOC_INOUT = 0xc0000000;
 
@@ -38,8 +36,6 @@ export function ioc(dir: number, group: string | number, num: number, size: numb
   const g = typeof group === 'string' ? group.charCodeAt(0) : group;
   return (dir | ((size & IOCPARM_MASK) << 16) | ((g & 0xff) << 8) | (num & 0xff)) >>> 0;
 }
-export const io = (g: string | number, n: number): number => ioc(IOC_VOID, g, n, 0);
-export const ior = (g: string | number, n: number, size: number): number => ioc(IOC_OUT, g, n, size);
 export const iow = (g: string | number, n: number, size: number): number => ioc(IOC_IN, g, n, size);
 export const iowr = (g: string | number, n: number, size: number): number => ioc(IOC_INOUT, g, n, size);
 
@@ -188,7 +184,8 @@ export function requestCode(os: BsdOs, abi: BsdAbi, name: RequestName): number |
   return (dir === 'W' ? iow : iowr)('i', num, size);
 }
 
-/** Every request of (os, abi) with its code: the table docs/netbsd.md prints. */
+/** Every request of (os, abi) with its code: the table docs/netbsd.md prints on a BSD box.
+ *  @public */
 export function requestTable(os: BsdOs, abi: BsdAbi): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of Object.keys(REQUESTS[os]) as RequestName[]) {

@@ -31,9 +31,7 @@ export const IP_RECVTTL = 12;
 export const IPV6_RECVHOPLIMIT = 51;
 export const IPV6_HOPLIMIT = 52;
 export const IPV6_V6ONLY = 26;
-export const SO_REUSEADDR = 2;
 export const SO_BINDTODEVICE = 25;
-export const EAGAIN = 11;
 /** RFC 5881 is silent on the DSCP; routers send BFD as network control (CS6), as FRR does. */
 export const BFD_TOS = 0xc0;
 

@@ -29,7 +29,6 @@ export const SIOCGIFINDEX = 0x8933;
 
 // linux/if.h
 export const IFF_UP = 0x1;
-export const IFF_RUNNING = 0x40;
 export const IFF_LOWER_UP = 0x10000;
 
 /** The ABI of the running Node: 64-bit Linux targets are LP64, 32-bit ones ILP32. */

@@ -36,8 +36,7 @@ export const SOL_SOCKET = 1,
 export const SOL_NETLINK = 270,
   NETLINK_CAP_ACK = 10,
   NETLINK_EXT_ACK = 11;
-export const MSG_DONTWAIT = 0x40,
-  MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
 
 /** A syscall result: the value, or -1 with a positive errno. */
 export interface Sys {

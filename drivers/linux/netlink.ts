@@ -16,8 +16,7 @@ export const NLMSG_HDRLEN = 16;
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
 
-export const NLMSG_NOOP = 1,
-  NLMSG_ERROR = 2,
+export const NLMSG_ERROR = 2,
   NLMSG_DONE = 3;
 export const RTM_NEWLINK = 16,
   RTM_DELLINK = 17,
@@ -27,7 +26,6 @@ export const RTM_NEWADDR = 20,
   RTM_GETADDR = 22;
 
 export const NLM_F_REQUEST = 0x1,
-  NLM_F_MULTI = 0x2,
   NLM_F_ACK = 0x4;
 export const NLM_F_CAPPED = 0x100,
   NLM_F_ACK_TLVS = 0x200; // on NLMSG_ERROR replies
@@ -58,9 +56,7 @@ export const IFA_ADDRESS = 1,
   IFA_LOCAL = 2,
   IFA_LABEL = 3,
   IFA_FLAGS = 8;
-export const IFA_F_NODAD = 0x02,
-  IFA_F_TENTATIVE = 0x40,
-  IFA_F_PERMANENT = 0x80;
+export const IFA_F_NODAD = 0x02;
 
 export const NLMSGERR_ATTR_MSG = 1; // linux/netlink.h: extended ACK error string
 

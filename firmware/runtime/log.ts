@@ -19,29 +19,3 @@ export function createLogger(level: LogLevel = 'info', dest?: pino.DestinationSt
     dest ?? pino.destination({ fd: 1, sync: true }),
   );
 }
-
-/** Lets a hot path log at most `perWindow` messages every `windowMs` per key, counting the rest. */
-export class RateLimiter {
-  private windows = new Map<string, { start: number; n: number; suppressed: number }>();
-  constructor(
-    private perWindow = 5,
-    private windowMs = 10_000,
-  ) {}
-  /** Returns the number of messages suppressed since the last allowed one, or -1 to suppress. */
-  allow(key: string, now: number): number {
-    let w = this.windows.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      const suppressed = w?.suppressed ?? 0;
-      w = { start: now, n: 0, suppressed: 0 };
-      this.windows.set(key, w);
-      w.n++;
-      return suppressed;
-    }
-    if (w.n < this.perWindow) {
-      w.n++;
-      return 0;
-    }
-    w.suppressed++;
-    return -1;
-  }
-}

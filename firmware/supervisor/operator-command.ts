@@ -8,8 +8,6 @@ export type OperatorCommand =
   | { cmd: 'set-priority'; instance: string; value: number | null }
   | { cmd: 'maintenance'; on: boolean; instance?: string };
 
-export const OPERATOR_COMMANDS: readonly OperatorCommand['cmd'][] = ['status', 'reload', 'set-priority', 'maintenance'];
-
 /** The arguments each command takes (`cmd` is the control socket's own member). */
 const ARGUMENTS: Record<string, readonly string[]> = {
   status: [],

@@ -6,6 +6,4 @@ export {
   isStopped as hsrpIsStopped,
   reconfigure as hsrpReconfigure,
   outranks as hsrpOutranks,
-  HSRP_DEFAULT_HELLOTIME_MS,
-  HSRP_DEFAULT_HOLDTIME_MS,
 } from './machine.ts';

@@ -39,10 +39,6 @@ import type {
   HsrpTransitionReason,
 } from './types.ts';
 
-/** RFC 2281 5.1 recommended defaults: Hellotime 3 s, Holdtime 10 s. */
-export const HSRP_DEFAULT_HELLOTIME_MS = 3000;
-export const HSRP_DEFAULT_HOLDTIME_MS = 10000;
-
 export function initialState(config: HsrpConfig, nowMs: number): HsrpState {
   return {
     name: 'initial',

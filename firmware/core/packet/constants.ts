@@ -20,10 +20,6 @@ export const IPV4_HEADER_LEN = 20;
 export const IPV6_HEADER_LEN = 40;
 export const IPV4_ADDR_LEN = 4;
 export const IPV6_ADDR_LEN = 16;
-/** IPv4 pseudo-header (RFC 768 / RFC 5798 5.2.8) and IPv6 pseudo-header (RFC 8200 8.1). */
-export const IPV4_PSEUDO_HEADER_LEN = 12;
-export const IPV6_PSEUDO_HEADER_LEN = 40;
-
 /** VRRP fixed header, both versions (RFC 3768 5.1, RFC 5798 5.1). */
 export const VRRP_HEADER_LEN = 8;
 /** VRRPv2 Authentication Data after the address list (RFC 3768 5.3.10, RFC 2338 5.3.10). */

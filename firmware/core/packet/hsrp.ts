@@ -28,9 +28,6 @@ export const HSRP_V1_LEN = 20;
 export const HSRP_PORT = 1985;
 /** 224.0.0.2, all routers (RFC 2281 5.1). */
 export const HSRP_V1_GROUP = '224.0.0.2';
-/** RFC 2281 5.1 Authentication Data default: "cisco" padded with zeros to 8 bytes. */
-export const HSRP_DEFAULT_AUTH = 'cisco';
-
 /** Op Code (RFC 2281 5.1). */
 export const HSRP_OP = { hello: 0, coup: 1, resign: 2 } as const;
 export type HsrpOp = keyof typeof HSRP_OP;
