@@ -344,8 +344,10 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
   }
 
   if (r.cpu.length) {
+    const adverts = [...new Set(r.cpu.map((c) => c.advertMs))].map(label).join(', ');
+    const withBfd = r.cpu.some((c) => c.masterExtra?.bfd || c.backupExtra?.bfd) ? '; tandem with a BFD session' : '';
     L.push(
-      '## CPU and memory with K instances (IPv4 unless marked IPv6, 100 ms adverts, both routers running)',
+      `## CPU and memory with K instances (IPv4 unless marked IPv6, ${adverts} adverts${withBfd}, both routers running)`,
       '',
       'CPU seconds per minute and RSS summed over every process of the implementation (keepalived: parent and VRRP child), from /proc/PID/stat and /proc/PID/status.',
       '',
