@@ -223,6 +223,15 @@ export class FakeClusterDataPath implements ClusterDataPath {
     return { table: `tandem_${this.spec.name}`, mac: this.spec.mac, addresses: [...this.spec.addresses], sysctls: {} };
   }
 
+  /** The connections a test says conntrack holds open; `undefined` stands for a missing tool. */
+  connections: { client: string; service: string }[] | undefined = [];
+  openConnections(): Promise<{ client: string; service: string }[]> {
+    this.driver.record('cluster-open-connections', [this.spec.name]);
+    return this.connections
+      ? Promise.resolve([...this.connections])
+      : Promise.reject(new Error('conntrack -L: not found'));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

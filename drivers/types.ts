@@ -178,6 +178,10 @@ export interface ClusterDataPath {
   setBuckets(owned: readonly number[], draining: readonly number[]): void;
   /** What is installed, for `tandem status`: table name, joined MAC, addresses, sysctls changed. */
   describe(): { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
+  /** The TCP connections to the cluster addresses that connection tracking still holds open (not
+   *  TIME_WAIT or CLOSE), as client and service address: how the engine learns that a draining
+   *  bucket's flows have ended. Absent where the OS has no such view. */
+  openConnections?(): Promise<{ client: string; service: string }[]>;
   /** Removes everything the data path installed and restores every sysctl it changed. */
   close(): void;
 }

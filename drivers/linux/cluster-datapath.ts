@@ -13,6 +13,7 @@
 //   solicitations use a link-local source); NS for them are answered from userspace with an NA
 //   carrying the cluster MAC;
 // - sysctls: arp_announce=2 on the interface, nf_conntrack_tcp_loose=0 in the namespace.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { decodeNd } from '../../firmware/core/packet/nd.ts';
 import { encodeNeighborAdvert, readEthernet } from '../../firmware/core/packet/index.ts';
@@ -495,12 +496,59 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
       nftRun('set-buckets', ifname, bucketCommands(p.table, p.buckets, owned, draining));
     },
     describe,
+    openConnections: () => openConnections(p.v4, p.v6),
     close() {
       if (closed) return;
       closed = true;
       runUndo();
     },
   };
+}
+
+/** The `conntrack` tool (conntrack-tools) lists the namespace's table; a drain check waits this
+ *  long for it at most. */
+const CONNTRACK_TIMEOUT_MS = 2_000;
+
+/** TCP connections to the cluster addresses that conntrack holds open: `conntrack -L -p tcp`, per
+ *  family, original direction's src (client) and dst (service); TIME_WAIT and CLOSE are over. */
+async function openConnections(
+  v4: readonly string[],
+  v6: readonly string[],
+): Promise<{ client: string; service: string }[]> {
+  const out: { client: string; service: string }[] = [];
+  for (const [family, addrs] of [
+    ['ipv4', v4],
+    ['ipv6', v6],
+  ] as const) {
+    if (!addrs.length) continue;
+    const text = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'conntrack',
+        ['-L', '-f', family, '-p', 'tcp'],
+        { timeout: CONNTRACK_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout) => (err ? reject(new Error(`conntrack -L: ${err.message}`)) : resolve(stdout)),
+      ),
+    );
+    out.push(...parseConntrackList(text, new Set(addrs.map(canonicalIp))));
+  }
+  return out;
+}
+
+/** One text per address: IPv6 compressed and lower case (RFC 5952, as the URL parser writes it). */
+const canonicalIp = (a: string) => (a.includes(':') ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a);
+
+/** Lines of `conntrack -L -p tcp`: "tcp 6 431999 ESTABLISHED src=A dst=B sport=.. dport=.. src=B
+ *  dst=A ..."; the first src/dst pair is the original direction. */
+export function parseConntrackList(text: string, services: ReadonlySet<string>): { client: string; service: string }[] {
+  const out: { client: string; service: string }[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] !== 'tcp' || f[3] === 'TIME_WAIT' || f[3] === 'CLOSE') continue;
+    const client = f.find((x) => x.startsWith('src='))?.slice(4);
+    const service = f.find((x) => x.startsWith('dst='))?.slice(4);
+    if (client && service && services.has(canonicalIp(service))) out.push({ client, service });
+  }
+  return out;
 }
 
 /**

@@ -122,6 +122,7 @@ export interface ClusterStatus {
     bucketsLost: number; // given up (moved to draining)
     failovers: number; // buckets taken from a failed member
     memberDowns: number;
+    drainsEnded: number; // draining buckets released early: connection tracking had none left
   };
   drops: Partial<Record<ClusterDropReason, number>>;
   dataPath?: { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };

@@ -7,6 +7,7 @@ import type { ClusterConfig } from '../config/types.ts';
 import {
   type ClusterAction,
   ClusterMachine,
+  clusterBucketOf,
   type HeardAdvert,
   clusterMac,
   clusterSeed,
@@ -19,10 +20,14 @@ import {
   decodeClusterFrame,
   encodeClusterFrame,
 } from '../core/packet/cluster.ts';
+import { parseIp } from '../core/packet/addr.ts';
 import type { ClusterStatus, EngineEvent } from '../core/status.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { Journal } from './journal.ts';
 import { TrackScript } from './scripts.ts';
+
+/** While a bucket drains, connection tracking is asked this often whether its flows have ended. */
+export const DRAIN_CHECK_MS = 1_000;
 
 /** The capture: cluster adverts only. The Linux driver joins the VRRP group MACs for it, which
  *  are the groups the adverts are sent to. */
@@ -49,6 +54,10 @@ export class ClusterRunner {
   private dirty = false; // the data path missed a setBuckets: retried at the next tick
   private failedReason: string | undefined;
   private stopped = false;
+  private drainCheck: NodeJS.Timeout | undefined;
+  private drainChecking = false;
+  /** The data path cannot list connections (no conntrack tool): drains end by drain_timeout. */
+  private drainCheckUnavailable = false;
   private ownCarrier = true;
   private readonly trackedDown = new Set<string>();
   private scripts: TrackScript[] = [];
@@ -64,6 +73,7 @@ export class ClusterRunner {
     bucketsLost: 0,
     failovers: 0,
     memberDowns: 0,
+    drainsEnded: 0,
   };
 
   constructor(
@@ -289,10 +299,59 @@ export class ClusterRunner {
     try {
       this.dataPath.setBuckets([...owned], [...draining]);
       this.dirty = false;
+      this.watchDrains();
     } catch (e) {
       this.dirty = true;
       this.counters.dataPathErrors++;
       this.deps.log.error({ cluster: this.name, err: (e as Error).message }, 'cluster data path: setBuckets failed');
+    }
+  }
+
+  /** Look at connection tracking every DRAIN_CHECK_MS while something drains (only then). */
+  private watchDrains(): void {
+    const want = this.machine.draining.size > 0 && !this.drainCheckUnavailable && !this.stopped;
+    if (want && !this.drainCheck && this.dataPath?.openConnections)
+      this.drainCheck = setInterval(() => void this.checkDrains(), DRAIN_CHECK_MS);
+    if (!want && this.drainCheck) {
+      clearInterval(this.drainCheck);
+      this.drainCheck = undefined;
+    }
+  }
+
+  /** A draining bucket with no open connection left (at least DRAIN_CHECK_MS after its move) is
+   *  done: stop serving it rather than wait for drain_timeout. */
+  private async checkDrains(): Promise<void> {
+    if (this.drainChecking || !this.dataPath?.openConnections) return;
+    this.drainChecking = true;
+    try {
+      const conns = await this.dataPath.openConnections();
+      if (this.stopped) return;
+      const c = this.cfg;
+      const seed = clusterSeed(c.id);
+      const busy = new Set<number>();
+      for (const { client, service } of conns) {
+        const a = parseIp(client);
+        const b = parseIp(service);
+        if (a && b && a.family === b.family) busy.add(clusterBucketOf(a.bytes, b.bytes, c.hash, c.buckets, seed));
+      }
+      const now = this.deps.now();
+      const done = [...this.machine.draining]
+        .filter(([b, endsAt]) => !busy.has(b) && now - (endsAt - c.drainTimeoutMs) >= DRAIN_CHECK_MS)
+        .map(([b]) => b);
+      if (!done.length) return;
+      this.counters.drainsEnded += done.length;
+      this.deps.log.info({ cluster: this.name, buckets: done }, 'cluster drain ended: no connection left');
+      this.deps.onEvent({ cluster: this.name, reason: 'cluster-drain-ended', buckets: done });
+      this.perform(this.machine.endDrain(done, now));
+    } catch (e) {
+      this.drainCheckUnavailable = true;
+      this.watchDrains();
+      this.deps.log.warn(
+        { cluster: this.name, err: (e as Error).message },
+        'cannot see connection tracking: draining buckets end at drain_timeout',
+      );
+    } finally {
+      this.drainChecking = false;
     }
   }
 
@@ -350,6 +409,7 @@ export class ClusterRunner {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.drainCheck);
     for (const s of this.scripts) s.stop();
     this.channel?.close();
     if (this.dataPath) {

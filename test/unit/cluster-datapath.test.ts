@@ -10,6 +10,7 @@ import {
   neighborAdvertFor,
   planOf,
   ruleset,
+  parseConntrackList,
 } from '../../drivers/linux/cluster-datapath.ts';
 import { DriverError, type ClusterDataPathSpec } from '../../drivers/types.ts';
 import { decodeNd, encodeNeighborSolicit } from '../../firmware/core/packet/index.ts';
@@ -124,6 +125,25 @@ test('the BSD backend refuses a cluster data path with a clear ENOTSUP', () => {
     assert.match(String(e), /no active-active cluster data path on netbsd/);
   }
   bsd.removeClusterDataPath('web', 'wm0');
+});
+
+test('conntrack -L lines: open TCP connections to the cluster addresses, original direction; TIME_WAIT and CLOSE are over', () => {
+  const text = [
+    'tcp      6 431999 ESTABLISHED src=198.51.100.10 dst=192.0.2.80 sport=40000 dport=80 src=192.0.2.80 dst=198.51.100.10 sport=80 dport=40000 [ASSURED] mark=7 use=1',
+    'tcp      6 119 TIME_WAIT src=198.51.100.11 dst=192.0.2.80 sport=40001 dport=80 src=192.0.2.80 dst=198.51.100.11 sport=80 dport=40001 [ASSURED] mark=0 use=1',
+    'tcp      6 9 CLOSE src=198.51.100.12 dst=192.0.2.80 sport=40002 dport=80 src=192.0.2.80 dst=198.51.100.12 sport=80 dport=40002 mark=0 use=1',
+    'tcp      6 59 FIN_WAIT src=198.51.100.13 dst=192.0.2.80 sport=40003 dport=80 src=192.0.2.80 dst=198.51.100.13 sport=80 dport=40003 [ASSURED] mark=0 use=1',
+    'tcp      6 431999 ESTABLISHED src=198.51.100.14 dst=192.0.2.99 sport=40004 dport=22 src=192.0.2.99 dst=198.51.100.14 sport=22 dport=40004 [ASSURED] mark=0 use=1',
+    'tcp      6 431999 ESTABLISHED src=2001:db8::10 dst=2001:db8::80 sport=40005 dport=80 src=2001:db8::80 dst=2001:db8::10 sport=80 dport=40005 [ASSURED] mark=0 use=1',
+    'udp      17 29 src=198.51.100.15 dst=192.0.2.80 sport=5000 dport=53 [UNREPLIED] src=192.0.2.80 dst=198.51.100.15 sport=53 dport=5000 mark=0 use=1',
+    'conntrack v1.4.7 (conntrack-tools): 7 flow entries have been shown.',
+    '',
+  ].join('\n');
+  assert.equal(parseConntrackList(text, new Set(['192.0.2.80', '2001:db8::80'])), [
+    { client: '198.51.100.10', service: '192.0.2.80' },
+    { client: '198.51.100.13', service: '192.0.2.80' },
+    { client: '2001:db8::10', service: '2001:db8::80' },
+  ]);
 });
 
 test.run();

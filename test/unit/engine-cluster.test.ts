@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { type FakeClusterDataPath, FakeDriver, FakeLan } from '../../drivers/fake.ts';
 import { loadConfig } from '../../firmware/config/index.ts';
 import type { TandemConfig } from '../../firmware/config/types.ts';
-import { memberDownIntervalMs, nodeIdOf } from '../../firmware/core/cluster/index.ts';
+import { clusterBucketOf, clusterSeed, memberDownIntervalMs, nodeIdOf } from '../../firmware/core/cluster/index.ts';
+import { parseIp } from '../../firmware/core/packet/addr.ts';
 import { type ClusterAdvert, encodeClusterFrame } from '../../firmware/core/packet/cluster.ts';
 import type { ClusterStatus, EngineEvent } from '../../firmware/core/status.ts';
 import { Engine } from '../../firmware/engine/engine.ts';
@@ -29,7 +30,11 @@ interface Node {
   stateDir: string;
 }
 
-function config(name: string, stateDir: string, opts: { weight?: number; extra?: string; instance?: boolean } = {}) {
+function config(
+  name: string,
+  stateDir: string,
+  opts: { weight?: number; extra?: string; instance?: boolean; drainMs?: number } = {},
+) {
   const yaml = `node: ${name}
 state_dir: ${stateDir}
 ${
@@ -46,7 +51,7 @@ ${
     buckets: ${BUCKETS}
     weight: ${opts.weight ?? 100}
     advert_interval: ${ADVERT_MS}ms
-    drain_timeout: ${DRAIN_MS}ms
+    drain_timeout: ${opts.drainMs ?? DRAIN_MS}ms
 ${opts.extra ?? ''}`;
   const r = loadConfig(`/virtual/${name}.yaml`, { hostname: name, platform: 'linux', readFile: () => yaml });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
@@ -75,7 +80,10 @@ class Cluster {
     };
   }
 
-  add(name: string, opts: { weight?: number; extra?: string; instance?: boolean; start?: boolean } = {}): Node {
+  add(
+    name: string,
+    opts: { weight?: number; extra?: string; instance?: boolean; start?: boolean; drainMs?: number } = {},
+  ): Node {
     const driver = new FakeDriver({ links: { eth0: {} } });
     driver.addAddress('eth0', `192.0.2.${11 + this.nodes.length}/24`);
     this.lan.attach(driver, 'eth0');
@@ -257,6 +265,51 @@ test('carrier loss: weight 0 and handed over; carrier back: listens again before
     await until('a joining', () => st(a).state === 'joining', 200);
     assert.equal(dp(a)!.owned, [], 'nothing taken while listening');
     await until('a serves its share', () => oneOwnerEach(c.nodes) && dp(a)!.owned.length >= 21, 2000);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a drain ends when connection tracking has no open connection of the bucket left, not at drain_timeout', async () => {
+  const c = new Cluster();
+  try {
+    const slow = { drainMs: 30_000 };
+    const [a, b] = [c.add('a', slow), c.add('b', slow)];
+    await until('a and b serve, nothing draining', () => oneOwnerEach([a, b]) && !st(a).draining.length, 35_000);
+    const bucketOf = (ip: string) =>
+      clusterBucketOf(parseIp(ip)!.bytes, parseIp('192.0.2.80')!.bytes, 'source', BUCKETS, clusterSeed(9));
+    const mine = new Set(dp(a)!.owned);
+    const client = Array.from({ length: 250 }, (_, i) => `198.51.100.${i + 1}`).find((ip) => mine.has(bucketOf(ip)))!;
+    dp(a)!.connections = [{ client, service: '192.0.2.80' }];
+    assert.equal(a.engine.maintenance(true, 'web'), ['web']);
+    assert.is(dp(a)!.draining.length, mine.size, 'every bucket drains');
+    await until("every drain but the open connection's ended", () => dp(a)!.draining.length === 1, 3_000);
+    assert.equal(dp(a)!.draining, [bucketOf(client)]);
+    assert.is(st(a).counters.drainsEnded, mine.size - 1);
+    assert.ok(a.events.some((e) => e.reason === 'cluster-drain-ended'));
+    dp(a)!.connections = []; // the client closed it
+    await until('its drain ended too', () => dp(a)!.draining.length === 0, 3_000);
+    assert.ok(oneOwnerEach([b]));
+  } finally {
+    await c.close();
+  }
+});
+
+test('without a view of connection tracking (no conntrack tool) drains end at drain_timeout', async () => {
+  const c = new Cluster();
+  try {
+    const drainMs = 4_000;
+    const [a, b] = [c.add('a', { drainMs }), c.add('b', { drainMs })];
+    await until('a and b serve, nothing draining', () => oneOwnerEach([a, b]) && !st(a).draining.length, 10_000);
+    dp(a)!.connections = undefined;
+    const had = dp(a)!.owned.length;
+    a.engine.maintenance(true, 'web');
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.is(dp(a)!.draining.length, had, 'still draining: only the timeout ends it');
+    await until('drains over at drain_timeout', () => dp(a)!.draining.length === 0, drainMs);
+    assert.ok(performance.now() - t0 >= drainMs - 10, 'not before drain_timeout');
+    assert.is(st(a).counters.drainsEnded, 0);
   } finally {
     await c.close();
   }

@@ -7,3 +7,4 @@ export type { ClusterMacMode } from './mac.ts';
 export { ClusterMachine, memberDownIntervalMs } from './machine.ts';
 export { clusterWeight, MAX_CLUSTER_WEIGHT } from './weight.ts';
 export type { ClusterAction, ClusterParams, HeardAdvert, Member } from './machine.ts';
+export { clusterBucketOf } from './jhash.ts';

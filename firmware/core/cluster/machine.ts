@@ -207,6 +207,14 @@ export class ClusterMachine {
     return this.reconcile(nowMs, []);
   }
 
+  /** The flows of these draining buckets have ended (the shell looked at connection tracking):
+   *  stop serving them now instead of at drain_timeout. Buckets not draining are ignored. */
+  endDrain(buckets: readonly number[], nowMs: number): ClusterAction[] {
+    let ended = false;
+    for (const b of buckets) ended = this.draining.delete(b) || ended;
+    return ended ? this.reconcile(nowMs, []) : [];
+  }
+
   /** True once a leaving node owns nothing and has nothing left to drain. */
   get drained(): boolean {
     return this.owned.size === 0 && this.draining.size === 0;
