@@ -242,12 +242,16 @@ export class Engine {
     };
   }
 
-  private port(ifname: string): Port {
+  /** The interface's capture: VRRP and CARP (IP protocols 112) always; HSRP's UDP port and
+   *  groups only once an HSRP instance runs there, so a VRRP-only node neither captures nor joins
+   *  them. */
+  private port(ifname: string, hsrp: boolean): Port {
     let p = this.ports.get(ifname);
     if (!p) {
-      p = new Port(ifname, this.driver.openChannel(ifname, { vrrp: true, hsrp: true }));
+      p = new Port(ifname, this.driver.openChannel(ifname, { vrrp: true }));
       this.ports.set(ifname, p);
     }
+    if (hsrp && !p.capturesHsrp) p.addHsrpCapture(this.driver.openChannel(ifname, { vrrp: false, hsrp: true }));
     return p;
   }
 
@@ -272,7 +276,7 @@ export class Engine {
     const link = this.driver.link(c.interface);
     if (c.macMode === 'virtual') this.prepareVirtualMacParent(c);
     else if (c.priority !== 255) this.sweepVips(c);
-    const port = this.port(c.interface);
+    const port = this.port(c.interface, c.protocol === 'hsrp');
     const primaryIp = this.primaryIp(c);
     // unicast_peers: adverts leave through a raw socket bound to our primary address, so the
     // packet's source is the one the checksum was computed with. Receiving needs nothing more:
@@ -728,7 +732,7 @@ export class Engine {
       if (!port) continue;
       port.remove(i);
       if (port.size === 0) {
-        port.channel.close();
+        port.close();
         this.ports.delete(port.ifname);
       }
     }
@@ -752,7 +756,7 @@ export class Engine {
     const errors = Journal.undo(this.journal.current(), this.undoer());
     if (errors.length) this.log.warn({ errors }, 'some changes could not be undone');
     this.journal.clear();
-    for (const p of this.ports.values()) p.channel.close();
+    for (const p of this.ports.values()) p.close();
     this.ports.clear();
     this.log.info('stopped');
   }

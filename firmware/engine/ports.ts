@@ -27,11 +27,32 @@ export class Port {
   /** Exact repeats of a master's advert skip the decode (issue #15). */
   readonly repeats = new RepeatAdverts();
 
+  /** HSRP's capture (UDP 1985/2029 and its groups), opened only once an HSRP instance is here. */
+  private hsrpChannel: PacketChannel | undefined;
+
   constructor(
     readonly ifname: string,
     readonly channel: PacketChannel,
   ) {
     channel.onFrame((f) => this.receive(f));
+  }
+
+  get capturesHsrp(): boolean {
+    return this.hsrpChannel !== undefined;
+  }
+
+  /** A second, receive-only capture for HSRP: frames go through the same receive(); sending
+   *  stays on the main channel. */
+  addHsrpCapture(ch: PacketChannel): void {
+    this.hsrpChannel?.close();
+    this.hsrpChannel = ch;
+    ch.onFrame((f) => this.receive(f));
+  }
+
+  close(): void {
+    this.channel.close();
+    this.hsrpChannel?.close();
+    this.hsrpChannel = undefined;
   }
 
   get size(): number {
