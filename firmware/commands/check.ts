@@ -4,13 +4,15 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS, formatIssue, loadConfig } from '../config/index.ts';
 import type { ConfigOptions } from '../config/index.ts';
+import { checkFileModes, trustedFiles } from '../supervisor/file-modes.ts';
 
 export const DEFAULT_CONFIG = DEFAULTS.configFile;
 
 const HELP = `Usage: tandem check [--config FILE]
 
 Validates a tandem configuration (and its board file) and prints every problem as
-FILE:LINE: path: reason. Warnings do not fail the check.
+FILE:LINE: path: reason. Warnings do not fail the check. Like the daemon at start, it also fails
+when a file tandem trusts (the config, scripts, keys) is writable by group or others.
 
 Options:
   -c, --config FILE  the configuration to check (default ${DEFAULT_CONFIG})
@@ -23,6 +25,8 @@ export interface CheckIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   options?: ConfigOptions;
+  /** The user the daemon runs as, for the file-mode check (default: this process's). */
+  uid?: number;
 }
 
 const processIo: CheckIo = {
@@ -58,6 +62,13 @@ export async function main(argv: string[], io: CheckIo = processIo): Promise<num
   );
   if (lines.length) io.stderr(`${lines.join('\n')}\n`);
   if (!r.ok) return 1;
+  // The daemon refuses to start (and a reload) when a file it trusts could be changed by someone
+  // else (issue #12): say so here too, with the daemon's words.
+  const modes = checkFileModes(trustedFiles(r.config, file), io.uid);
+  if (modes.length) {
+    io.stderr(`${modes.map((m) => `${file}: error: ${m}`).join('\n')}\n`);
+    return 1;
+  }
   const n = r.config.instances.length;
   const k = r.config.clusters?.length ?? 0;
   const clusters = k ? `, ${k} cluster${k === 1 ? '' : 's'}` : '';

@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, DEFAULT_CONFIG } from '../../firmware/commands/check.ts';
 import type { CheckIo } from '../../firmware/commands/check.ts';
@@ -99,6 +100,23 @@ test('every file in examples/ passes check', async () => {
     const r = await run(['--config', join(EXAMPLES, f)]);
     assert.is(r.code, 0, `${f}: ${r.err}`);
     assert.match(r.out, /: ok \(\d+ instances?\)\n$/);
+  }
+});
+
+test("a config file writable by others fails the check with the daemon's words (exit 1), as the daemon would refuse it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-check-'));
+  try {
+    const file = join(dir, 'tandem.yaml');
+    copyFileSync(join(EXAMPLES, 'two-routers-r1.yaml'), file);
+    chmodSync(file, 0o600);
+    assert.is((await run(['--config', file])).code, 0);
+    chmodSync(file, 0o666);
+    const r = await run(['--config', file]);
+    assert.is(r.code, 1);
+    assert.is(r.out, '');
+    assert.match(r.err, `${file}: error: ${file} (the config file) is writable by group or others (mode 666)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
