@@ -275,7 +275,13 @@ async function serve(file: string, dropAt?: number): Promise<Server> {
       dropped = true;
       const s = createReadStream(file, { start: 0, end: dropAt - 1 });
       s.on('data', (c) => res.write(c));
-      s.on('end', () => setTimeout(() => res.socket?.destroy(), 20));
+      // Cut the connection only once every byte written has left Node for the kernel, so the
+      // client has exactly `dropAt` bytes whatever the machine's load (a fixed 20 ms was not).
+      const cut = () => {
+        if ((res.socket?.writableLength ?? 0) > 0) setTimeout(cut, 5);
+        else setTimeout(() => res.socket?.destroy(), 20);
+      };
+      s.on('end', cut);
       return;
     }
     createReadStream(file, { start }).pipe(res);
