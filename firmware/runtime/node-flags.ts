@@ -3,7 +3,12 @@
 // 25 MB of RSS at 251 instances (measured: 102 -> 76 MB on the backup). V8 reads this only at
 // start, so it is on the command line: the launcher, the lab and the tests (not the bundle's
 // shebang: `env -S` is not portable to the BSDs, so `./tandem.js` run by hand goes without it).
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+// --single-threaded-gc: V8 collects on the allocating thread, with no helper threads. The helpers
+// are ordinary-priority threads; under CPU load the real-time engine thread waited for them. In
+// the 10-minute loaded soak with BFD 3 ms x 3 (bench/results/2026-12-05-soak-bfd*.md) the session
+// went Down 89 times per side without it and twice with it, false takeovers 10 -> 1; idle CPU
+// and RSS did not change measurably (docs/benchmarks.md).
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--single-threaded-gc'];
 
 /** argv prefix that runs tandem's bundle at `script` with the runtime flags. */
 export function nodeCommand(script: string, execArgv: readonly string[] = process.execArgv): string[] {
