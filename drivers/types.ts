@@ -168,6 +168,12 @@ export interface ClusterDataPathSpec {
   hash: 'source' | 'source-dest';
   /** Hash seed; identical on every node of the cluster (the core derives it from the id). */
   seed: number;
+  /** local (default): the addresses are this node's services. forward: they are a gateway; every
+   *  IPv4 frame to the cluster MAC is hashed on its source here and on its destination on the
+   *  return path's interface, so both directions of a flow reach the same node. */
+  mode?: 'local' | 'forward';
+  /** forward: the servers' side (IPv4 "addr/prefix" gateway addresses). */
+  returnPath?: { interface: string; addresses: string[] };
 }
 
 export interface ClusterDataPath {
@@ -178,7 +184,7 @@ export interface ClusterDataPath {
   setBuckets(owned: readonly number[], draining: readonly number[]): void;
   /** What is installed, for `tandem status`: table name, joined MAC, addresses, sysctls changed. */
   describe(): { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
-  /** The TCP connections to the cluster addresses that connection tracking still holds open (not
+  /** The TCP connections to the cluster addresses (forward mode: through the node) that connection tracking still holds open (not
    *  TIME_WAIT or CLOSE), as client and service address: how the engine learns that a draining
    *  bucket's flows have ended. Absent where the OS has no such view. */
   openConnections?(): Promise<{ client: string; service: string }[]>;

@@ -78,6 +78,8 @@ interface Plan {
   hashV6: string;
   hashArp: string;
   hashNa: string;
+  /** forward mode: the return path's interface and its IPv4 gateway addresses (bare). */
+  forward?: { rif: string; r4: string[]; hashReturn: string };
 }
 
 /** Checks a spec and derives what the ruleset needs. Throws DriverError('open-cluster', ...). */
@@ -119,6 +121,27 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
     (cidr.family === 4 ? v4 : v6).push(bare);
   }
   if (v4.length + v6.length === 0) throw fail(op, ifname, 'EINVAL', 'a cluster needs at least one address');
+  let forward: Plan['forward'];
+  if (spec.mode === 'forward') {
+    const rp = spec.returnPath;
+    if (!rp) throw fail(op, ifname, 'EINVAL', 'forward mode needs a return path');
+    if (!validIfname(rp.interface) || rp.interface === ifname)
+      throw fail(op, rp.interface, 'EINVAL', 'the return path needs its own, valid interface');
+    if (v6.length || spec.hash !== 'source')
+      throw fail(op, ifname, 'EINVAL', 'forward mode is IPv4 and hashes the client (source) only');
+    const r4: string[] = [];
+    for (const text of rp.addresses) {
+      const cidr = parseCidr(text);
+      if (!cidr || cidr.family !== 4) throw fail(op, rp.interface, 'EINVAL', `'${text}' is not an IPv4 address/prefix`);
+      r4.push(cidr.text.slice(0, cidr.text.indexOf('/')));
+    }
+    if (!r4.length) throw fail(op, rp.interface, 'EINVAL', 'the return path needs at least one address');
+    forward = {
+      rif: rp.interface,
+      r4,
+      hashReturn: `jhash ip daddr mod ${spec.buckets} seed 0x${spec.seed.toString(16)}`,
+    };
+  } else if (spec.returnPath) throw fail(op, ifname, 'EINVAL', 'a return path needs forward mode');
   // jhash over addresses only, never ports: a non-first fragment has no ports, and must land in
   // the same bucket as the first one (../shared/facts/cluster.md).
   const tail = `mod ${spec.buckets} seed 0x${spec.seed.toString(16)}`;
@@ -135,6 +158,7 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
     hashArp: `jhash ${both ? 'arp saddr ip . arp daddr ip' : 'arp saddr ip'} ${tail}`,
     // An NA goes back to the asker: its destination is the client whose bucket decides.
     hashNa: `jhash ${both ? 'ip6 daddr . ip6 saddr' : 'ip6 daddr'} ${tail}`,
+    ...(forward ? { forward } : {}),
   };
 }
 
@@ -149,20 +173,48 @@ const elements = (xs: readonly (string | number)[]): string => (xs.length ? ` el
 export function ruleset(p: Plan, comment: string): string {
   const t = p.table;
   const dev = JSON.stringify(p.ifname);
+  const fw = p.forward;
+  const rdev = fw ? JSON.stringify(fw.rif) : '';
   const sets = `set addrs4 { type ipv4_addr;${elements(p.v4)} }\n  set addrs6 { type ipv6_addr;${elements(p.v6)} }`;
+  const rset = fw ? `\n  set raddrs4 { type ipv4_addr;${elements(fw.r4)} }` : '';
+  // local: packets to the cluster addresses; forward: every IPv4 frame to the cluster MAC (the
+  // addresses are the clients' gateway), hashed on the client: source here, destination on the
+  // return path (../shared/facts/cluster.md: jhash over addresses, never ports).
+  const toHash = fw
+    ? `ether daddr ${p.mac} meta protocol ip meta mark set ${p.hashV4} goto bucket`
+    : `meta protocol ip ip daddr @addrs4 meta mark set ${p.hashV4} goto bucket
+    meta protocol ip6 ip6 daddr @addrs6 meta mark set ${p.hashV6} goto bucket`;
+  const returnChain = fw
+    ? `
+  chain ingress_return {
+    type filter hook ingress device ${rdev} priority ${INGRESS_PRIORITY}; policy accept;
+    arp operation request arp daddr ip @raddrs4 goto arp_request
+    ether daddr ${p.mac} meta protocol ip meta mark set ${fw.hashReturn} goto bucket
+    ether daddr ${p.mac} meta protocol arp meta pkttype set host accept
+    ether daddr ${p.mac} drop
+  }`
+    : '';
+  const arpReturn = fw
+    ? `\n    meta oifname ${rdev} arp operation reply arp saddr ip @raddrs4 arp saddr ether set ${p.mac}`
+    : '';
+  const toCluster = fw
+    ? `iifname { ${dev}, ${rdev} } ether daddr ${p.mac} goto cluster`
+    : `iifname ${dev} ip daddr @addrs4 goto cluster
+    iifname ${dev} ip6 daddr @addrs6 goto cluster`;
+  // The bucket number is the packet's mark only until here: a forwarded packet leaves without it.
+  const clearMark = fw ? '\n    meta mark set 0' : '';
   return `table netdev ${t} {
   comment ${JSON.stringify(comment)}
-  ${sets}
+  ${sets}${rset}
   set owned { type mark; }
   set serving { type mark; }
   chain ingress {
     type filter hook ingress device ${dev} priority ${INGRESS_PRIORITY}; policy accept;
     arp operation request arp daddr ip @addrs4 goto arp_request
-    meta protocol ip ip daddr @addrs4 meta mark set ${p.hashV4} goto bucket
-    meta protocol ip6 ip6 daddr @addrs6 meta mark set ${p.hashV6} goto bucket
+    ${toHash}
     ether daddr ${p.mac} meta protocol arp meta pkttype set host accept
     ether daddr ${p.mac} drop
-  }
+  }${returnChain}
   chain arp_request {
     meta mark set ${p.hashArp}
     meta mark != @owned drop
@@ -182,10 +234,10 @@ export function ruleset(p: Plan, comment: string): string {
   }
 }
 table arp ${t} {
-  ${sets.split('\n')[0]}
+  ${sets.split('\n')[0]}${rset}
   chain output {
     type filter hook output priority 0; policy accept;
-    meta oifname ${dev} arp operation reply arp saddr ip @addrs4 arp saddr ether set ${p.mac}
+    meta oifname ${dev} arp operation reply arp saddr ip @addrs4 arp saddr ether set ${p.mac}${arpReturn}
   }
 }
 table inet ${t} {
@@ -193,13 +245,12 @@ table inet ${t} {
   set draining { type mark; }
   chain prerouting {
     type filter hook prerouting priority ${PREROUTING_PRIORITY}; policy accept;
-    iifname ${dev} ip daddr @addrs4 goto cluster
-    iifname ${dev} ip6 daddr @addrs6 goto cluster
+    ${toCluster}
   }
   chain cluster {
     ct state invalid drop
     meta mark @draining meta l4proto != tcp drop
-    meta mark @draining ct state != { established, related } drop
+    meta mark @draining ct state != { established, related } drop${clearMark}
   }
 }
 `;
@@ -320,11 +371,17 @@ function joinIgmpGroup(ifname: string, index: number, group: string): number {
 // ---- crash recovery ----
 
 /** The comment on the netdev table: what removeClusterDataPath must undo after a crash. */
-function recoveryComment(ifname: string, mac: string, sysctls: Record<string, string>): string {
+function recoveryComment(ifname: string, mac: string, sysctls: Record<string, string>, rif?: string): string {
+  const name = (k: string) =>
+    k === TCP_LOOSE
+      ? 'tcp_loose'
+      : rif && k === keyOf({ kind: 'arp_announce', ifname: rif })
+        ? 'rarp_announce'
+        : 'arp_announce';
   const restore = Object.entries(sysctls)
-    .map(([k, v]) => `${k === TCP_LOOSE ? 'tcp_loose' : 'arp_announce'}=${v}`)
+    .map(([k, v]) => `${name(k)}=${v}`)
     .join(' ');
-  return `tandem cluster on ${ifname}; mac=${mac}; restore ${restore}`.slice(0, 250);
+  return `tandem cluster on ${ifname}; mac=${mac};${rif ? ` return=${rif};` : ''} restore ${restore}`.slice(0, 250);
 }
 
 function listTable(family: string, table: string): string | null {
@@ -372,9 +429,19 @@ export function removeClusterDataPath(host: ClusterHost, name: string, ifname: s
     // SIOCADDMULTI and the unicast filter outlive the process that asked for them: undo here.
     if (mac && (parseMac(mac)![0] & 1) === 1) quietly(() => host.leaveMulticast(ifname, mac));
     else if (mac) quietly(() => host.unicastFilter(ifname, mac, false));
-    const announce = /arp_announce=(\d)/.exec(comment)?.[1];
+    const announce = / arp_announce=(\d)/.exec(comment)?.[1];
     if (announce !== undefined && !held.has(keyOf({ kind: 'arp_announce', ifname })))
       quietly(() => writeInterfaceSysctl(ifname, 'arp_announce', announce));
+    // forward mode: the return path's addresses, MAC and sysctl
+    const rif = /return=([^;\s]+);/.exec(comment)?.[1];
+    if (rif && validIfname(rif)) {
+      for (const a of setElements(listing, 'raddrs4')) quietly(() => host.removeAddress(rif, `${a}/32`));
+      if (mac && (parseMac(mac)![0] & 1) === 1) quietly(() => host.leaveMulticast(rif, mac));
+      else if (mac) quietly(() => host.unicastFilter(rif, mac, false));
+      const rannounce = /rarp_announce=(\d)/.exec(comment)?.[1];
+      if (rannounce !== undefined && !held.has(keyOf({ kind: 'arp_announce', ifname: rif })))
+        quietly(() => writeInterfaceSysctl(rif, 'arp_announce', rannounce));
+    }
     const loose = /tcp_loose=(\d)/.exec(comment)?.[1];
     if (loose !== undefined && !held.has(TCP_LOOSE)) quietly(() => writeSysctl({ kind: 'tcp_loose' }, loose));
   }
@@ -395,6 +462,8 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
   const p = planOf(spec);
   const { ifname } = p;
   const index = host.index(ifname); // ENODEV named for this interface
+  const rif = p.forward?.rif;
+  const rindex = rif ? host.index(rif) : 0;
   if (p.v6.length && !host.link(V6_ADDRESS_LINK).up)
     throw fail('open-cluster', ifname, 'ENETDOWN', `IPv6 cluster addresses live on ${V6_ADDRESS_LINK}, which is down`);
   // A stale data path of this name (a crash, the journal not read yet) is replaced, not doubled.
@@ -404,7 +473,6 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
   const sysctls: Record<string, string> = {};
   const originals: Record<string, string> = {};
   let closed = false;
-  let igmpFd = -1;
   const nodeMac = host.getMac(ifname);
   const joinsMac = spec.macMode !== 'unicast';
   const runUndo = () => {
@@ -423,40 +491,56 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
     //    which would teach the segment the node's MAC for it (ip-sysctl.rst; measured 7.3 s of
     //    outage with 0). tcp_loose=0: a node that gets a bucket mid-stream drops the packets of
     //    TCP flows it does not track (ct state invalid) instead of picking them up and sending RST.
-    const announce: SysctlKey = { kind: 'arp_announce', ifname };
-    originals[keyOf(announce)] = holdSysctl(announce, '2');
-    sysctls[keyOf(announce)] = '2';
-    undo.push(() => releaseSysctl(announce));
+    for (const dev of rif ? [ifname, rif] : [ifname]) {
+      const announce: SysctlKey = { kind: 'arp_announce', ifname: dev };
+      originals[keyOf(announce)] = holdSysctl(announce, '2');
+      sysctls[keyOf(announce)] = '2';
+      undo.push(() => releaseSysctl(announce));
+    }
     const loose: SysctlKey = { kind: 'tcp_loose' };
     originals[TCP_LOOSE] = holdSysctl(loose, '0');
     sysctls[TCP_LOOSE] = '0';
     undo.push(() => releaseSysctl(loose));
 
     // 3. The bucket filter and the ARP rewrite, one transaction.
-    const comment = recoveryComment(ifname, p.mac, originals);
+    const comment = recoveryComment(ifname, p.mac, originals, rif);
     nftRun('open-cluster', ifname, netdevArp.replace('comment ""', `comment ${JSON.stringify(comment)}`));
 
     // 4. The cluster MAC in the NIC's filter; igmp mode also holds the group for snooping switches.
-    if (joinsMac) {
-      host.joinMulticast(ifname, p.mac);
-      undo.push(() => host.leaveMulticast(ifname, p.mac));
-    }
-    if (spec.macMode === 'unicast') {
-      host.unicastFilter(ifname, p.mac, true);
-      undo.push(() => host.unicastFilter(ifname, p.mac, false));
-    }
-    if (spec.macMode === 'igmp') {
-      igmpFd = joinIgmpGroup(ifname, index, igmpGroupOf(p.mac));
-      undo.push(() => c.close(igmpFd));
+    for (const [dev, devIndex] of rif
+      ? ([
+          [ifname, index],
+          [rif, rindex],
+        ] as const)
+      : ([[ifname, index]] as const)) {
+      if (joinsMac) {
+        host.joinMulticast(dev, p.mac);
+        undo.push(() => host.leaveMulticast(dev, p.mac));
+      }
+      if (spec.macMode === 'unicast') {
+        host.unicastFilter(dev, p.mac, true);
+        undo.push(() => host.unicastFilter(dev, p.mac, false));
+      }
+      if (spec.macMode === 'igmp') {
+        const fd = joinIgmpGroup(dev, devIndex, igmpGroupOf(p.mac));
+        undo.push(() => c.close(fd));
+      }
     }
 
     // 5. Addresses: IPv4 /32 on the interface, IPv6 /128 nodad on lo (top of file).
-    const present4 = new Set(host.listAddresses(ifname));
-    for (const a of p.v4) {
-      const cidr = `${a}/32`;
-      if (present4.has(cidr)) continue; // the operator's: not ours to remove
-      host.addAddress(ifname, cidr);
-      undo.push(() => host.removeAddress(ifname, cidr));
+    for (const [dev, addrs] of p.forward
+      ? ([
+          [ifname, p.v4],
+          [p.forward.rif, p.forward.r4],
+        ] as const)
+      : ([[ifname, p.v4]] as const)) {
+      const present4 = new Set(host.listAddresses(dev));
+      for (const a of addrs) {
+        const cidr = `${a}/32`;
+        if (present4.has(cidr)) continue; // the operator's: not ours to remove
+        host.addAddress(dev, cidr);
+        undo.push(() => host.removeAddress(dev, cidr));
+      }
     }
     if (p.v6.length) {
       const present6 = new Set(host.listAddresses(V6_ADDRESS_LINK));
@@ -487,7 +571,7 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
   const describe = () => ({
     table: p.table,
     mac: p.mac,
-    addresses: [...p.v4.map((a) => `${a}/32`), ...p.v6.map((a) => `${a}/128`)],
+    addresses: [...p.v4, ...(p.forward?.r4 ?? [])].map((a) => `${a}/32`).concat(p.v6.map((a) => `${a}/128`)),
     sysctls: { ...sysctls },
   });
   return {
@@ -496,7 +580,19 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
       nftRun('set-buckets', ifname, bucketCommands(p.table, p.buckets, owned, draining));
     },
     describe,
-    openConnections: () => openConnections(p.v4, p.v6),
+    openConnections: () =>
+      p.forward
+        ? openConnections(
+            null,
+            null,
+            new Set(
+              host
+                .listAddresses(ifname)
+                .concat(host.listAddresses(p.forward.rif))
+                .map((x) => x.slice(0, x.indexOf('/'))),
+            ),
+          )
+        : openConnections(p.v4, p.v6),
     close() {
       if (closed) return;
       closed = true;
@@ -512,15 +608,16 @@ const CONNTRACK_TIMEOUT_MS = 2_000;
 /** TCP connections to the cluster addresses that conntrack holds open: `conntrack -L -p tcp`, per
  *  family, original direction's src (client) and dst (service); TIME_WAIT and CLOSE are over. */
 async function openConnections(
-  v4: readonly string[],
-  v6: readonly string[],
+  v4: readonly string[] | null,
+  v6: readonly string[] | null,
+  own?: ReadonlySet<string>,
 ): Promise<{ client: string; service: string }[]> {
   const out: { client: string; service: string }[] = [];
   for (const [family, addrs] of [
     ['ipv4', v4],
     ['ipv6', v6],
   ] as const) {
-    if (!addrs.length) continue;
+    if (addrs ? !addrs.length : family === 'ipv6') continue;
     const text = await new Promise<string>((resolve, reject) =>
       execFile(
         'conntrack',
@@ -529,7 +626,7 @@ async function openConnections(
         (err, stdout) => (err ? reject(new Error(`conntrack -L: ${err.message}`)) : resolve(stdout)),
       ),
     );
-    out.push(...parseConntrackList(text, new Set(addrs.map(canonicalIp))));
+    out.push(...parseConntrackList(text, addrs ? new Set(addrs.map(canonicalIp)) : null, own));
   }
   return out;
 }
@@ -538,15 +635,22 @@ async function openConnections(
 const canonicalIp = (a: string) => (a.includes(':') ? new URL(`http://[${a}]/`).hostname.slice(1, -1) : a);
 
 /** Lines of `conntrack -L -p tcp`: "tcp 6 431999 ESTABLISHED src=A dst=B sport=.. dport=.. src=B
- *  dst=A ..."; the first src/dst pair is the original direction. */
-export function parseConntrackList(text: string, services: ReadonlySet<string>): { client: string; service: string }[] {
+ *  dst=A ..."; the first src/dst pair is the original direction. `services` null (forward mode):
+ *  every flow through the node, that is neither from nor to one of its `own` addresses. */
+export function parseConntrackList(
+  text: string,
+  services: ReadonlySet<string> | null,
+  own: ReadonlySet<string> = new Set(),
+): { client: string; service: string }[] {
   const out: { client: string; service: string }[] = [];
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f[0] !== 'tcp' || f[3] === 'TIME_WAIT' || f[3] === 'CLOSE') continue;
     const client = f.find((x) => x.startsWith('src='))?.slice(4);
     const service = f.find((x) => x.startsWith('dst='))?.slice(4);
-    if (client && service && services.has(canonicalIp(service))) out.push({ client, service });
+    if (!client || !service) continue;
+    if (services ? services.has(canonicalIp(service)) : !own.has(client) && !own.has(service))
+      out.push({ client, service });
   }
   return out;
 }

@@ -123,10 +123,28 @@ export interface ClusterConfig {
   preemptDelayMs: number; // a starting node listens at least this long before it takes buckets
   drainTimeoutMs: number; // how long a bucket given up keeps serving established flows
   macMode: 'multicast' | 'igmp' | 'unicast';
+  /** local: the addresses are services this node answers itself; forward: they are the clients'
+   *  gateway, and the node forwards (a firewall): every frame to the cluster MAC is hashed. */
+  mode: 'local' | 'forward';
+  /** forward: the interface the servers answer on, and the gateway addresses there; its frames
+   *  hash on the destination (the client), so both directions of a flow land on one node. */
+  returnPath?: { interface: string; addresses: VirtualAddress[] };
+  /** forward: conntrackd between every node, so a dead node's flows carry on (docs/cluster.md). */
+  stateSync?: ClusterStateSyncConfig;
   /** As for instances (keepalived's rule): a positive weight is added while up, a negative one
    *  while down (floor 0); without a weight, down sets the cluster weight to 0. */
   track: { interfaces: TrackedInterface[]; scripts: TrackedScript[] };
   line: number;
+}
+
+/** conntrackd among all the nodes of a cluster: NOTRACK over multicast on the sync link. */
+export interface ClusterStateSyncConfig {
+  interface: string;
+  local: string; // this node's IPv4 address on the sync link
+  group: string; // IPv4 multicast group
+  port: number;
+  conntrackd: string;
+  controlTimeoutMs: number;
 }
 
 export interface SyncGroupConfig {

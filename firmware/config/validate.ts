@@ -1147,7 +1147,19 @@ export const CLUSTER_KEYS = [
   'preempt_delay',
   'drain_timeout',
   'mac_mode',
+  'mode',
+  'return_path',
+  'state_sync',
   'track',
+] as const;
+export const CLUSTER_RETURN_PATH_KEYS = ['interface', 'addresses'] as const;
+export const CLUSTER_STATE_SYNC_KEYS = [
+  'interface',
+  'local',
+  'group',
+  'port',
+  'conntrackd',
+  'control_timeout',
 ] as const;
 const CLUSTER_DEFAULTS = { buckets: 64, weight: 100, advertIntervalMs: 100, drainTimeoutMs: 60_000 };
 
@@ -1193,27 +1205,49 @@ function validateClusters(
       if (first) ctx.error(idNode!, `cluster id ${id} on ${iface} is already used by cluster ${first}`);
       else wire.set(key, name ?? '?');
     }
-    const addrNode = get(m, 'addresses');
-    if (!addrNode) missing(ctx, m, 'addresses');
-    const addresses: VirtualAddress[] = [];
-    const addrSeq = asSeq(ctx, addrNode);
-    if (addrSeq && addrSeq.items.length === 0) ctx.error(addrSeq, 'needs at least one address');
-    for (const a of addrSeq?.items ?? []) {
-      const ip = asPrefixed(ctx, a);
-      if (!ip) continue;
-      if (ip.family === 6 && isLinkLocalV6(ip.bytes)) {
-        ctx.error(a, `${ip.address} is link-local: a cluster serves routable addresses`);
-        continue;
+    const addresses = clusterAddresses(ctx, m, name, vips, taken);
+    const mode = asEnum(ctx, get(m, 'mode'), ['local', 'forward'] as const) ?? 'local';
+    const hashNode = get(m, 'hash');
+    const hash = asEnum(ctx, hashNode, ['source', 'source-dest'] as const) ?? 'source';
+    const rpNode = get(m, 'return_path');
+    const ssNode = get(m, 'state_sync');
+    let returnPath: ClusterConfig['returnPath'];
+    let stateSync: ClusterConfig['stateSync'];
+    if (mode === 'forward') {
+      if (ctx.env.platform !== 'linux')
+        ctx.error(get(m, 'mode')!, `forward mode uses the Linux data path (nftables); not on ${ctx.env.platform}`);
+      if (hash !== 'source')
+        ctx.error(hashNode!, 'forward mode hashes the client: the source here, the destination on the return path');
+      for (const a of addresses)
+        if (a.address.includes(':'))
+          ctx.error(get(m, 'addresses')!, `${a.address}: forward mode is IPv4 only (IPv6 forwarding is not built yet)`);
+      const rp = asMap(ctx, rpNode);
+      if (!rpNode) missing(ctx, m, 'return_path');
+      if (rp) {
+        checkKeys(ctx, rp, CLUSTER_RETURN_PATH_KEYS);
+        if (!get(rp, 'interface')) missing(ctx, rp, 'interface');
+        const rif = resolveInterface(ctx, get(rp, 'interface'), board);
+        if (rif !== undefined && rif === iface)
+          ctx.error(get(rp, 'interface')!, `the return path must be another interface than ${iface}`);
+        const raddrs = clusterAddresses(ctx, rp, name, vips, taken);
+        for (const a of raddrs)
+          if (a.address.includes(':')) ctx.error(get(rp, 'addresses')!, `${a.address}: forward mode is IPv4 only`);
+        if (rif !== undefined) returnPath = { interface: rif, addresses: raddrs };
       }
-      const inst = vips.get(ip.address);
-      const other = taken.get(ip.address);
-      if (inst) ctx.error(a, `${ip.address} is also an address of instance ${inst}`);
-      else if (other) ctx.error(a, `${ip.address} is already an address of cluster ${other}`);
-      else if (addresses.some((x) => x.address === ip.address)) ctx.error(a, `${ip.address} is listed twice`);
-      else {
-        addresses.push({ address: ip.address, prefixLength: ip.prefixLength });
-        taken.set(ip.address, name ?? '?');
-      }
+      const ss = asMap(ctx, ssNode);
+      if (ss) stateSync = validateClusterStateSync(ctx, ss, board);
+    } else {
+      for (const [k, n] of [
+        ['return_path', rpNode],
+        ['state_sync', ssNode],
+      ] as const)
+        if (n)
+          ctx.error(
+            n,
+            k === 'state_sync'
+              ? 'state_sync needs mode: forward: in local mode the connections end in sockets on the dead node, which no table can move'
+              : 'return_path needs mode: forward',
+          );
     }
     const cfg: ClusterConfig = {
       name: name ?? '',
@@ -1221,18 +1255,85 @@ function validateClusters(
       id: id ?? 0,
       addresses,
       buckets: asInt(ctx, get(m, 'buckets'), 1, 1024) ?? CLUSTER_DEFAULTS.buckets,
-      hash: asEnum(ctx, get(m, 'hash'), ['source', 'source-dest'] as const) ?? 'source',
+      hash,
       weight: asInt(ctx, get(m, 'weight'), 0, 65535) ?? CLUSTER_DEFAULTS.weight,
       advertIntervalMs: asDuration(ctx, get(m, 'advert_interval'), 10, 65_535) ?? CLUSTER_DEFAULTS.advertIntervalMs,
       preemptDelayMs: asDuration(ctx, get(m, 'preempt_delay'), 0, 3_600_000) ?? 0,
       drainTimeoutMs: asDuration(ctx, get(m, 'drain_timeout'), 0, 86_400_000) ?? CLUSTER_DEFAULTS.drainTimeoutMs,
       macMode: asEnum(ctx, get(m, 'mac_mode'), ['multicast', 'igmp', 'unicast'] as const) ?? 'multicast',
+      mode,
+      ...(returnPath ? { returnPath } : {}),
+      ...(stateSync ? { stateSync } : {}),
       track: validateTrack(ctx, asMap(ctx, get(m, 'track')), board),
       line: m.line,
     };
     out.push(cfg);
   }
   return out;
+}
+
+/** A cluster's (or its return path's) `addresses`: routable, unique across instances and clusters. */
+function clusterAddresses(
+  ctx: Ctx,
+  m: MapNode,
+  name: string | undefined,
+  vips: Map<string, string>,
+  taken: Map<string, string>,
+): VirtualAddress[] {
+  const addrNode = get(m, 'addresses');
+  if (!addrNode) missing(ctx, m, 'addresses');
+  const addresses: VirtualAddress[] = [];
+  const addrSeq = asSeq(ctx, addrNode);
+  if (addrSeq && addrSeq.items.length === 0) ctx.error(addrSeq, 'needs at least one address');
+  for (const a of addrSeq?.items ?? []) {
+    const ip = asPrefixed(ctx, a);
+    if (!ip) continue;
+    if (ip.family === 6 && isLinkLocalV6(ip.bytes)) {
+      ctx.error(a, `${ip.address} is link-local: a cluster serves routable addresses`);
+      continue;
+    }
+    const inst = vips.get(ip.address);
+    const other = taken.get(ip.address);
+    if (inst) ctx.error(a, `${ip.address} is also an address of instance ${inst}`);
+    else if (other) ctx.error(a, `${ip.address} is already an address of cluster ${other}`);
+    else if (addresses.some((x) => x.address === ip.address)) ctx.error(a, `${ip.address} is listed twice`);
+    else {
+      addresses.push({ address: ip.address, prefixLength: ip.prefixLength });
+      taken.set(ip.address, name ?? '?');
+    }
+  }
+  return addresses;
+}
+
+/** A forward cluster's state_sync: conntrackd among every node, multicast on the sync link. */
+function validateClusterStateSync(ctx: Ctx, m: MapNode, board: BoardInfo | undefined): ClusterConfig['stateSync'] {
+  const before = ctx.errors.length;
+  checkKeys(ctx, m, CLUSTER_STATE_SYNC_KEYS);
+  const ifNode = get(m, 'interface');
+  if (!ifNode) missing(ctx, m, 'interface');
+  const iface = resolveInterface(ctx, ifNode, board);
+  const localNode = get(m, 'local');
+  if (!localNode) missing(ctx, m, 'local');
+  const local = asIp(ctx, localNode);
+  if (local && local.family !== 4) ctx.error(localNode!, `${local.address}: the cluster sync link is IPv4 (multicast)`);
+  const groupNode = get(m, 'group');
+  const group = asIp(ctx, groupNode);
+  if (group && (group.family !== 4 || group.bytes[0] < 224 || group.bytes[0] > 239))
+    ctx.error(groupNode!, `${group.address} is not an IPv4 multicast group (224.0.0.0/4)`);
+  const conntrackdNode = get(m, 'conntrackd');
+  const conntrackd = asAbsPath(ctx, conntrackdNode) ?? '/usr/sbin/conntrackd';
+  probeWarn(ctx, conntrackdNode ?? m, conntrackd, 'exec');
+  const port = asInt(ctx, get(m, 'port'), 1, 65535) ?? 3780;
+  const controlTimeoutMs = asDuration(ctx, get(m, 'control_timeout'), 100, 60_000) ?? 5_000;
+  if (ctx.errors.length !== before || iface === undefined || !local) return undefined;
+  return {
+    interface: iface,
+    local: local.address,
+    group: group?.address ?? '225.0.0.50',
+    port,
+    conntrackd,
+    controlTimeoutMs,
+  };
 }
 
 // ---- the rest of the file ----------------------------------------------------------------------
@@ -1644,6 +1745,18 @@ export function validateTree(
   const stateSyncMap = asMap(ctx, get(top, 'state_sync'));
   const stateSync = stateSyncMap ? validateStateSync(ctx, stateSyncMap, drafts, syncGroups, board) : undefined;
   const clusters = validateClusters(ctx, get(top, 'clusters'), board, drafts);
+  // One conntrackd per node (one connection table): either the VRRP pair's or one cluster's.
+  const syncedClusters = clusters.filter((c) => c.stateSync);
+  if (syncedClusters.length > 0 && stateSyncMap)
+    ctx.error(
+      stateSyncMap,
+      `cluster ${syncedClusters[0].name} (line ${syncedClusters[0].line}) already replicates connection tracking: one state_sync per node`,
+    );
+  else if (syncedClusters.length > 1)
+    ctx.error(
+      get(top, 'clusters')!,
+      `clusters ${syncedClusters.map((c) => c.name).join(' and ')} both have state_sync: one per node (one connection table)`,
+    );
 
   let telemetry: TandemConfig['telemetry'];
   const telMap = asMap(ctx, get(top, 'telemetry'));

@@ -126,6 +126,21 @@ export interface ClusterStatus {
   };
   drops: Partial<Record<ClusterDropReason, number>>;
   dataPath?: { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
+  mode: 'local' | 'forward';
+  /** forward clusters with state_sync: the conntrackd among the nodes (`conntrackd -s`). */
+  stateSync?: ClusterSyncStatus;
+}
+
+export interface ClusterSyncStatus {
+  conntrackdPid: number | null;
+  reachable: boolean; // conntrackd answered the last `-s`
+  internalCache: number | null; // this node's flows
+  externalCache: number | null; // the other nodes' flows, ready to commit
+  commits: number; // `conntrackd -c` runs (a member died)
+  commitFailures: number;
+  lastCommit: { ok: boolean; ms: number; atUnixMs: number; error?: string } | null;
+  restarts: number;
+  lastError: string | null;
 }
 
 /** Event-loop delay of the engine thread, in ms: how late its protocol timers ran. */

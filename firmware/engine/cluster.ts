@@ -23,6 +23,8 @@ import {
 import { parseIp } from '../core/packet/addr.ts';
 import type { ClusterStatus, EngineEvent } from '../core/status.ts';
 import type { Logger } from '../runtime/log.ts';
+import type { ConntrackdDriver } from '../../drivers/conntrackd.ts';
+import { ClusterStateSync } from './cluster-state-sync.ts';
 import type { Journal } from './journal.ts';
 import { TrackScript } from './scripts.ts';
 
@@ -43,6 +45,9 @@ export interface ClusterRunnerDeps {
   foreignAddresses: () => Set<string>;
   onEvent: (e: EngineEvent) => void;
   onChange: () => void;
+  /** Where a forward cluster's state sync writes conntrackd's files. */
+  stateDir: string;
+  conntrackd?: ConntrackdDriver; // tests stand one in
 }
 
 export class ClusterRunner {
@@ -61,6 +66,7 @@ export class ClusterRunner {
   private ownCarrier = true;
   private readonly trackedDown = new Set<string>();
   private scripts: TrackScript[] = [];
+  private sync: ClusterStateSync | undefined;
   maintenance = false;
   readonly mac: string;
   readonly drops: Partial<Record<ClusterDropReason, number>> = {};
@@ -114,6 +120,15 @@ export class ClusterRunner {
         buckets: c.buckets,
         hash: c.hash,
         seed: clusterSeed(c.id),
+        mode: c.mode,
+        ...(c.returnPath
+          ? {
+              returnPath: {
+                interface: c.returnPath.interface,
+                addresses: c.returnPath.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+              },
+            }
+          : {}),
       });
       this.channel = driver.openChannel(c.interface, { filter: CLUSTER_CAPTURE_FILTER });
     } catch (e) {
@@ -123,6 +138,17 @@ export class ClusterRunner {
       throw e;
     }
     this.channel.onFrame((f) => this.receive(f));
+    if (c.stateSync) {
+      this.sync = new ClusterStateSync(c.stateSync, {
+        cluster: c.name,
+        stateDir: this.deps.stateDir,
+        log: this.deps.log,
+        now,
+        emit: (e) => this.deps.onEvent(e),
+        ...(this.deps.conntrackd ? { driver: this.deps.conntrackd } : {}),
+      });
+      this.sync.start();
+    }
     this.machine = new ClusterMachine(
       {
         clusterId: c.id,
@@ -262,6 +288,9 @@ export class ClusterRunner {
           this.deps.onEvent({ cluster: this.name, reason: 'cluster-member-up', member: a.name });
           break;
         case 'member-down':
+          // Its flows (owned or draining) now come here or to another survivor: whoever gets
+          // them needs the state the dead member replicated.
+          void this.sync?.commit(`member ${a.name} down`);
           this.counters.memberDowns++;
           this.deps.log.warn({ cluster: this.name, member: a.name, why: a.reason }, 'cluster member down');
           this.deps.onEvent({ cluster: this.name, reason: 'cluster-member-down', member: a.name, why: a.reason });
@@ -402,6 +431,7 @@ export class ClusterRunner {
     while (!this.machine.drained && now() < deadline) await sleep(10);
     this.send(this.machine.farewell());
     this.dispose();
+    await this.sync?.stop();
   }
 
   /** Removes everything at once (no handover): the data path, the capture, the timer. */
@@ -410,6 +440,7 @@ export class ClusterRunner {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.drainCheck);
+    void this.sync?.stop(); // SIGTERM now; stop() awaits the end
     for (const s of this.scripts) s.stop();
     this.channel?.close();
     if (this.dataPath) {
@@ -432,12 +463,14 @@ export class ClusterRunner {
       id: c.id,
       mac: this.mac,
       macMode: c.macMode,
-      addresses: c.addresses.map((a) => `${a.address}/${a.prefixLength}`),
+      addresses: [...c.addresses, ...(c.returnPath?.addresses ?? [])].map((a) => `${a.address}/${a.prefixLength}`),
       bucketCount: c.buckets,
       configuredWeight: c.weight,
       maintenance: this.maintenance,
       counters: { ...this.counters },
       drops: { ...this.drops },
+      mode: c.mode,
+      ...(this.sync ? { stateSync: this.sync.status() } : {}),
     };
     if (!m) {
       return {

@@ -344,10 +344,14 @@ export class Engine {
       foreignAddresses: () =>
         new Set([
           ...this.config.instances.flatMap((i) => i.addresses.map((a) => a.address)),
-          ...(this.config.clusters ?? []).flatMap((x) => x.addresses.map((a) => a.address)),
+          ...(this.config.clusters ?? []).flatMap((x) =>
+            [...x.addresses, ...(x.returnPath?.addresses ?? [])].map((a) => a.address),
+          ),
         ]),
       onEvent: (e) => this.emit(e),
       onChange: () => this.changed(),
+      stateDir: this.config.stateDir,
+      ...(this.opts.conntrackd ? { conntrackd: this.opts.conntrackd } : {}),
     });
     this.clusters.set(c.name, r);
     try {

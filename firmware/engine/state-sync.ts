@@ -48,7 +48,7 @@ export const STATS_POLL_MS = 1_000;
 /** Restart backoff for a conntrackd that died: 1 s, doubling, at most 30 s; reset after a run of 60 s. */
 export const RESTART_MIN_MS = 1_000;
 export const RESTART_MAX_MS = 30_000;
-const RESTART_RESET_AFTER_MS = 60_000;
+export const RESTART_RESET_AFTER_MS = 60_000;
 /** How long `stop()` waits for a running step before stopping conntrackd. */
 const STOP_WAIT_MS = 5_000;
 /** The longest a takeover's addresses wait for the commit of the peer's connections. */

@@ -46,6 +46,7 @@ test('a file with clusters and no instances; every key and every default', () =>
       preemptDelayMs: 0,
       drainTimeoutMs: 60_000,
       macMode: 'multicast',
+      mode: 'local',
       track: { interfaces: [], scripts: [] },
       line: 2,
     },
@@ -61,6 +62,7 @@ test('a file with clusters and no instances; every key and every default', () =>
       preemptDelayMs: 2000,
       drainTimeoutMs: 300_000,
       macMode: 'igmp',
+      mode: 'local',
       track: { interfaces: [{ name: 'eth1', weight: -50 }, { name: 'eth2' }], scripts: [] },
       line: 6,
     },
@@ -76,6 +78,35 @@ test('a file without clusters has no clusters key (unchanged for instance-only f
   assert.ok(r.ok);
   if (r.ok) assert.is(r.config.clusters, undefined);
 });
+
+test('a forward cluster: return path and state sync, with their defaults', () => {
+  const text = `clusters:
+  - name: fw
+    interface: eth0
+    id: 3
+    addresses: [192.0.2.1/24]
+    mode: forward
+    return_path: { interface: eth1, addresses: [198.51.100.1/24] }
+    state_sync: { interface: sync0, local: 203.0.113.11 }
+`;
+  const r = parseConfig(text, 'c.yaml', OPTS);
+  if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
+  const c = r.config.clusters![0];
+  assert.is(c.mode, 'forward');
+  assert.equal(c.returnPath, { interface: 'eth1', addresses: [{ address: '198.51.100.1', prefixLength: 24 }] });
+  assert.equal(c.stateSync, {
+    interface: 'sync0',
+    local: '203.0.113.11',
+    group: '225.0.0.50',
+    port: 3780,
+    conntrackd: '/usr/sbin/conntrackd',
+    controlTimeoutMs: 5000,
+  });
+});
+
+const F = (extra = '') =>
+  `clusters:\n  - name: fw\n    interface: eth0\n    id: 3\n    addresses: [192.0.2.1/24]\n    mode: forward\n${extra}`;
+const RP = '    return_path: { interface: eth1, addresses: [198.51.100.1/24] }\n';
 
 const C = (extra = '', name = 'web', id = 1, addr = '192.0.2.80') =>
   `  - name: ${name}\n    interface: eth0\n    id: ${id}\n    addresses: [${addr}]\n${extra}`;
@@ -131,6 +162,41 @@ const BAD: [string, string, string[]][] = [
     'no addresses',
     'clusters:\n  - { name: web, interface: eth0, id: 1 }\n',
     ['bad.yaml:2: clusters[0].addresses: missing (required)'],
+  ],
+  ['forward without a return path', F(), ['bad.yaml:2: clusters[0].return_path: missing (required)']],
+  [
+    'a return path on the same interface',
+    F('    return_path: { interface: eth0, addresses: [198.51.100.1/24] }\n'),
+    ['bad.yaml:7: clusters[0].return_path.interface: the return path must be another interface than eth0'],
+  ],
+  [
+    'forward with an IPv6 address',
+    F(RP).replace('192.0.2.1/24', '2001:db8::1/64'),
+    ['bad.yaml:5: clusters[0].addresses: 2001:db8::1: forward mode is IPv4 only (IPv6 forwarding is not built yet)'],
+  ],
+  [
+    'forward with a source-dest hash',
+    F(`${RP}    hash: source-dest\n`),
+    [
+      'bad.yaml:8: clusters[0].hash: forward mode hashes the client: the source here, the destination on the return path',
+    ],
+  ],
+  [
+    'state sync on a local cluster',
+    `clusters:\n${C('    state_sync: { interface: sync0, local: 203.0.113.11 }\n')}`,
+    [
+      'bad.yaml:6: clusters[0].state_sync: state_sync needs mode: forward: in local mode the connections end in sockets on the dead node, which no table can move',
+    ],
+  ],
+  [
+    'a sync group that is not multicast',
+    F(`${RP}    state_sync: { interface: sync0, local: 203.0.113.11, group: 203.0.113.255 }\n`),
+    ['bad.yaml:8: clusters[0].state_sync.group: 203.0.113.255 is not an IPv4 multicast group (224.0.0.0/4)'],
+  ],
+  [
+    'a cluster state sync next to a VRRP state sync',
+    `instances: [{ name: gw, interface: eth2, vrid: 1, addresses: [192.0.2.10] }]\nstate_sync: { follows: gw, interface: sync0, local: 203.0.113.11, peer: 203.0.113.12 }\n${F(`${RP}    state_sync: { interface: sync0, local: 203.0.113.11 }\n`)}`,
+    ['bad.yaml:2: state_sync: cluster fw (line 4) already replicates connection tracking: one state_sync per node'],
   ],
   ['no instances and no clusters', 'node: x\n', ['bad.yaml:1: instances: missing (required): at least one instance']],
 ];

@@ -49,6 +49,17 @@ export function renderConntrackdConf(i: ConntrackdConfInput): string {
     '\t\tChecksum on',
     '\t}',
     '}',
+    ...generalSection(i, fam, [loopback, i.local, i.peer]),
+  ].join('\n');
+}
+
+/** The General section: caches, log, lock, control socket; the sync traffic itself is ignored. */
+function generalSection(
+  i: { lockFile: string; socketPath: string; logFile: string },
+  fam: 'IPv4' | 'IPv6',
+  ignore: string[],
+): string[] {
+  return [
     'General {',
     '\tHashSize 32768',
     '\tHashLimit 131072',
@@ -63,13 +74,52 @@ export function renderConntrackdConf(i: ConntrackdConfInput): string {
     '\tFilter From Userspace {',
     '\t\tAddress Ignore {',
     // The node's own sync traffic and loopback flows are nobody else's business.
-    `\t\t\t${fam}_address ${loopback}`,
-    `\t\t\t${fam}_address ${i.local}`,
-    `\t\t\t${fam}_address ${i.peer}`,
+    ...ignore.map((a) => `\t\t\t${fam}_address ${a}`),
     '\t\t}',
     '\t}',
     '}',
     '',
+  ];
+}
+
+export interface ClusterConntrackdConfInput {
+  interface: string;
+  local: string; // this node's IPv4 address on the sync link
+  group: string; // IPv4 multicast group
+  port: number;
+  lockFile: string;
+  socketPath: string;
+  logFile: string;
+}
+
+/**
+ * An active-active cluster's conntrackd.conf: every node sends its flows to one multicast group
+ * on the sync link and keeps everyone else's in its external cache. NOTRACK, not FTFW: FTFW's
+ * acknowledgements and resends are a protocol between two peers (conntrackd.conf(5) and the
+ * conntrack-tools manual describe it for a pair), and a cluster has N. NOTRACK repeats nothing,
+ * so a lost message is lost until the flow's next update: the sync link is a dedicated segment.
+ */
+export function renderClusterConntrackdConf(i: ClusterConntrackdConfInput): string {
+  for (const v of [i.interface, i.local, i.group, i.lockFile, i.socketPath, i.logFile])
+    if (!isConfToken(v)) throw new Error(`cannot write ${JSON.stringify(v)} into conntrackd.conf`);
+  return [
+    "# Written by tandem (a cluster's state_sync); rewritten at every start. Do not edit.",
+    'Sync {',
+    '\tMode NOTRACK {',
+    '\t\tDisableInternalCache off',
+    '\t\tDisableExternalCache off',
+    '\t}',
+    '\tMulticast {',
+    `\t\tIPv4_address ${i.group}`,
+    `\t\tGroup ${i.port}`,
+    `\t\tIPv4_interface ${i.local}`,
+    `\t\tInterface ${i.interface}`,
+    '\t\tSndSocketBuffer 1249280',
+    '\t\tRcvSocketBuffer 1249280',
+    '\t\tChecksum on',
+    '\t}',
+    '}',
+    ...generalSection(i, 'IPv4', ['127.0.0.1', i.local]),
   ].join('\n');
 }
 
