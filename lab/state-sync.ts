@@ -277,7 +277,7 @@ export async function failSilently(f: FirewallLab, index: 0 | 1, down = true): P
 }
 
 export interface FlowReport {
-  tcp: { error: string | null; maxGapMs: number; sinceLastMs: number | null; echoes: number }[];
+  tcp: { src: string; error: string | null; maxGapMs: number; sinceLastMs: number | null; echoes: number }[];
   udp: { received: number; maxGapMs: number; sinceLastMs: number | null };
 }
 
@@ -287,18 +287,22 @@ export interface Flows {
   report(): Promise<FlowReport>;
 }
 
-/** Start the server (once per lab) and the client's flows; resolves when every flow is up. */
-export async function startFlows(f: FirewallLab, tcp = 20, timeoutMs = 10_000): Promise<Flows> {
+/** Start the server (once per lab) and the client's flows; resolves when every flow is up.
+ *  `sources`: the client's addresses the TCP connections leave from, in turn. */
+export async function startFlows(
+  f: Pick<FirewallLab, 'lab' | 'client' | 'server'>,
+  tcp = 20,
+  timeoutMs = 10_000,
+  opts: { serverIp?: string; sources?: string[] } = {},
+): Promise<Flows> {
   if (!(f as { serverProc?: ChildProcess }).serverProc) {
     const sp = f.lab.spawn(f.server.ns, ['python3', FLOWS_PY, 'server', '--port', String(FLOW_PORT)]);
     (f as { serverProc?: ChildProcess }).serverProc = sp;
     await lineFrom(sp, 'listening', 5_000);
   }
-  const proc = f.lab.spawn(
-    f.client.ns,
-    ['python3', FLOWS_PY, 'client', '--server', SERVER_IP, '--port', String(FLOW_PORT), '--tcp', String(tcp)],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const argv = ['client', '--server', opts.serverIp ?? SERVER_IP, '--port', String(FLOW_PORT), '--tcp', String(tcp)];
+  if (opts.sources?.length) argv.push('--sources', opts.sources.join(','));
+  const proc = f.lab.spawn(f.client.ns, ['python3', FLOWS_PY, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
   await lineFrom(proc, 'ready', timeoutMs);
   return {
     proc,

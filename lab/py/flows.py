@@ -4,7 +4,8 @@
 server --port P: TCP echo on P; UDP on P: a datagram from a client subscribes it to a stream of
   numbered datagrams every 20 ms (the server speaks, the client only asked once: on a firewall
   without the flow's state the stream is new traffic from outside and is dropped).
-client --server IP --port P --tcp N [--interval S]: N TCP connections, each sending a line every
+client --server IP --port P --tcp N [--interval S] [--sources A,B,..]: N TCP connections (from the
+  sources in turn), each sending a line every
   interval and reading its echo, plus one UDP subscription. Prints "ready" once every connection
   echoed and the stream arrived; on "stop" (or EOF) on stdin prints one JSON line: per connection
   the error (reset, closed, ...) or null, the longest gap between echoes and the time since the last.
@@ -71,13 +72,15 @@ class Conn:
         self.echoes = 0
 
 
-def client(ip, port, n, interval):
+def client(ip, port, n, interval, sources):
     sel = selectors.DefaultSelector()
     conns = []
-    for _ in range(n):
-        s = socket.create_connection((ip, port), timeout=5)
+    for i in range(n):
+        src = (sources[i % len(sources)], 0) if sources else None
+        s = socket.create_connection((ip, port), timeout=5, source_address=src)
         s.setblocking(False)
         c = Conn(s)
+        c.src = s.getsockname()[0]
         conns.append(c)
         sel.register(s, selectors.EVENT_READ, c)
     us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -144,7 +147,7 @@ def report(conns, udp, now):
     ms = lambda v: None if v is None else round(v * 1000)
     out = {
         "tcp": [
-            {"error": c.error, "maxGapMs": ms(c.max_gap), "sinceLastMs": ms(None if c.last_rx is None else now - c.last_rx), "echoes": c.echoes}
+            {"src": c.src, "error": c.error, "maxGapMs": ms(c.max_gap), "sinceLastMs": ms(None if c.last_rx is None else now - c.last_rx), "echoes": c.echoes}
             for c in conns
         ],
         "udp": {"received": udp["received"], "maxGapMs": ms(udp["max_gap"]), "sinceLastMs": ms(None if udp["last"] is None else now - udp["last"])},
@@ -159,8 +162,9 @@ if __name__ == "__main__":
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--tcp", type=int, default=20)
     p.add_argument("--interval", type=float, default=0.1)
+    p.add_argument("--sources", default="", help="comma-separated source addresses, used in turn")
     a = p.parse_args()
     if a.mode == "server":
         server(a.port)
     else:
-        client(a.server, a.port, a.tcp, a.interval)
+        client(a.server, a.port, a.tcp, a.interval, [x for x in a.sources.split(",") if x])
