@@ -127,6 +127,57 @@ test('the BSD backend refuses a cluster data path with a clear ENOTSUP', () => {
   bsd.removeClusterDataPath('web', 'wm0');
 });
 
+const forward: ClusterDataPathSpec = {
+  ...spec,
+  name: 'fw',
+  addresses: ['192.0.2.1/24'],
+  mode: 'forward',
+  returnPath: { interface: 'wan', addresses: ['198.51.100.1/24'] },
+};
+
+test('forward mode: every IPv4 frame to the cluster MAC is hashed on the client, source inside and destination on the return path', () => {
+  const text = ruleset(planOf(forward), 'c');
+  assert.match(
+    text,
+    /ether daddr 01:00:5e:00:01:01 meta protocol ip meta mark set jhash ip saddr mod 64 seed 0x1234 goto bucket/,
+  );
+  assert.match(text, /hook ingress device "wan"[^}]*meta mark set jhash ip daddr mod 64 seed 0x1234 goto bucket/s);
+  assert.match(text, /arp daddr ip @raddrs4 goto arp_request/);
+  assert.match(
+    text,
+    /meta oifname "wan" arp operation reply arp saddr ip @raddrs4 arp saddr ether set 01:00:5e:00:01:01/,
+  );
+  assert.match(text, /iifname \{ "eth0", "wan" \} ether daddr 01:00:5e:00:01:01 goto cluster/);
+  assert.match(text, /meta mark @draining ct state != \{ established, related \} drop\n\s*meta mark set 0/);
+  assert.not.match(text, /ip daddr @addrs4 meta mark/, 'not only the gateway address: everything routed through it');
+  assert.not.match(text, /sport|dport|th /);
+  // local mode keeps the service-address rules and no return chain
+  const local = ruleset(planOf(spec), 'c');
+  assert.not.match(local, /ingress_return|raddrs4/);
+});
+
+test('forward mode refuses what it cannot do: no return path, the same interface, IPv6, a source-dest hash; a return path without forward', () => {
+  const no = (s: Partial<ClusterDataPathSpec>, re: RegExp) => refused({ ...forward, ...s }, re);
+  no({ returnPath: undefined }, /needs a return path/);
+  no({ returnPath: { interface: 'eth0', addresses: ['198.51.100.1/24'] } }, /its own, valid interface/);
+  no({ addresses: ['2001:db8::1/64'] }, /IPv4/);
+  no({ hash: 'source-dest' }, /hashes the client/);
+  no({ returnPath: { interface: 'wan', addresses: ['2001:db8::1/64'] } }, /not an IPv4 address/);
+  refused({ returnPath: { interface: 'wan', addresses: ['198.51.100.1/24'] } }, /needs forward mode/);
+});
+
+test('conntrack -L in forward mode: every flow through the node, none of its own', () => {
+  const text = [
+    'tcp      6 431999 ESTABLISHED src=192.0.2.150 dst=198.51.100.100 sport=40000 dport=5001 src=198.51.100.100 dst=192.0.2.150 sport=5001 dport=40000 [ASSURED] mark=0 use=1',
+    'tcp      6 431999 ESTABLISHED src=192.0.2.11 dst=198.51.100.100 sport=40001 dport=22 src=198.51.100.100 dst=192.0.2.11 sport=22 dport=40001 [ASSURED] mark=0 use=1',
+    'tcp      6 431999 ESTABLISHED src=192.0.2.151 dst=192.0.2.11 sport=40002 dport=22 src=192.0.2.11 dst=192.0.2.151 sport=22 dport=40002 [ASSURED] mark=0 use=1',
+    'tcp      6 119 TIME_WAIT src=192.0.2.152 dst=198.51.100.100 sport=40003 dport=5001 src=198.51.100.100 dst=192.0.2.152 sport=5001 dport=40003 [ASSURED] mark=0 use=1',
+  ].join('\n');
+  assert.equal(parseConntrackList(text, null, new Set(['192.0.2.11', '198.51.100.11'])), [
+    { client: '192.0.2.150', service: '198.51.100.100' },
+  ]);
+});
+
 test('conntrack -L lines: open TCP connections to the cluster addresses, original direction; TIME_WAIT and CLOSE are over', () => {
   const text = [
     'tcp      6 431999 ESTABLISHED src=198.51.100.10 dst=192.0.2.80 sport=40000 dport=80 src=192.0.2.80 dst=198.51.100.10 sport=80 dport=40000 [ASSURED] mark=7 use=1',

@@ -14,6 +14,7 @@ import {
   parseConntrackdStats,
   purgeScheduled,
   RESYNC_QUIET_MS,
+  renderClusterConntrackdConf,
   renderConntrackdConf,
   resyncRequested,
   type SequencerOutput,
@@ -240,6 +241,33 @@ test('conntrackd.conf: FTFW over UDP on the sync link, its own lock file and soc
       logFile: '/y',
     }),
   );
+});
+
+test('a cluster`s conntrackd.conf: NOTRACK over multicast on the sync link, both caches on; unsafe tokens refused', () => {
+  const i = {
+    interface: 'sync0',
+    local: '203.0.113.11',
+    group: '225.0.0.50',
+    port: 3780,
+    lockFile: '/run/tandem/conntrackd-fw.lock',
+    socketPath: '/run/tandem/conntrackd-fw.ctl',
+    logFile: '/run/tandem/conntrackd-fw.log',
+  };
+  const text = renderClusterConntrackdConf(i);
+  for (const line of [
+    'Mode NOTRACK {',
+    'DisableExternalCache off',
+    'Multicast {',
+    'IPv4_address 225.0.0.50',
+    'Group 3780',
+    'IPv4_interface 203.0.113.11',
+    'Interface sync0',
+    'LockFile /run/tandem/conntrackd-fw.lock',
+    'Path /run/tandem/conntrackd-fw.ctl',
+  ])
+    assert.ok(text.includes(line), line);
+  assert.not.ok(text.includes('Mode FTFW'));
+  assert.throws(() => renderClusterConntrackdConf({ ...i, interface: 'sync 0' }));
 });
 
 test.run();
