@@ -132,7 +132,7 @@ export function planOf(spec: ClusterDataPathSpec): Plan {
     const r4: string[] = [];
     for (const text of rp.addresses) {
       const cidr = parseCidr(text);
-      if (!cidr || cidr.family !== 4) throw fail(op, rp.interface, 'EINVAL', `'${text}' is not an IPv4 address/prefix`);
+      if (cidr?.family !== 4) throw fail(op, rp.interface, 'EINVAL', `'${text}' is not an IPv4 address/prefix`);
       r4.push(cidr.text.slice(0, cidr.text.indexOf('/')));
     }
     if (!r4.length) throw fail(op, rp.interface, 'EINVAL', 'the return path needs at least one address');
