@@ -122,7 +122,13 @@ export function formatClusters(list: NonNullable<EngineStatus['clusters']>): str
       );
       out += `  member ${m.node.padEnd(16)} weight ${String(m.weight).padStart(5)}  buckets ${String(m.buckets).padStart(4)}  draining ${String(m.draining).padStart(4)}${notes.length ? `  (${notes.join(', ')})` : ''}\n`;
     }
-    if (c.dataPath) out += `  data path: nft table ${c.dataPath.table}, mac ${c.dataPath.mac}\n`;
+    if (c.dataPath)
+      out += `  data path: nft table ${c.dataPath.table}, mac ${c.dataPath.mac}${c.mode === 'forward' ? ', forward mode' : ''}\n`;
+    const y = c.stateSync;
+    if (y) {
+      const n = (v: number | null) => (v === null ? '-' : String(v));
+      out += `  state sync: conntrackd ${y.conntrackdPid === null ? 'not running' : `pid ${y.conntrackdPid}`}${y.reachable ? '' : ' (unreachable)'}  caches internal ${n(y.internalCache)} external ${n(y.externalCache)}  commits ${y.commits} (${y.commitFailures} failed)  restarts ${y.restarts}${y.lastError ? `  last error: ${y.lastError}` : ''}\n`;
+    }
   }
   return out;
 }
