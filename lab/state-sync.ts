@@ -6,6 +6,7 @@
 //   client c1 192.0.2.101 --br0-- fw r1 eth0 192.0.2.11 / r2 .12, VIP 192.0.2.1 (vrid 51)
 //   server c2 203.0.113.100 --br1-- fw r1 wan 203.0.113.11 / r2 .12, VIP 203.0.113.1 (vrid 52)
 //   r1 sync0 198.51.100.1 <-- veth --> r2 sync0 198.51.100.2 (conntrackd FTFW, UDP 3780)
+//            2001:db8:5::1                   2001:db8:5::2 (the same link over IPv6)
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,9 @@ export async function createFirewallLab(prefix?: string): Promise<FirewallLab> {
     await x(null, ['ip', '-n', r1.ns, 'link', 'add', 'sync0', 'type', 'veth', 'peer', 'name', 'sync0', 'netns', r2.ns]);
     for (const [i, r] of [r1, r2].entries()) {
       await x(null, ['ip', '-n', r.ns, 'addr', 'add', `198.51.100.${1 + i}/24`, 'dev', 'sync0']);
+      // Also IPv6 (the lab's hosts have it off): a sync link of either family (SyncOptions.family).
+      await x(r.ns, ['sysctl', '-qw', 'net.ipv6.conf.sync0.disable_ipv6=0']);
+      await x(null, ['ip', '-n', r.ns, 'addr', 'add', `${SYNC6}${1 + i}/64`, 'dev', 'sync0', 'nodad']);
       await x(null, ['ip', '-n', r.ns, 'link', 'set', 'sync0', 'up']);
       await lab.exec(r.ns, ['nft', '-f', '-'], { input: RULESET });
       // Forwarding on; no mid-stream pickup: a firewall without a flow's state drops its packets
@@ -107,7 +111,12 @@ export async function createFirewallLab(prefix?: string): Promise<FirewallLab> {
   }
 }
 
+/** The sync link's IPv6 prefix (2001:db8::/32, documentation). */
+const SYNC6 = '2001:db8:5::';
+
 export interface SyncOptions {
+  /** The sync link's address family (default 4). */
+  family?: 4 | 6;
   stallAfter?: string;
   resyncTimeout?: string;
   stallPenalty?: number;
@@ -138,8 +147,8 @@ export function firewallYaml(index: 0 | 1, sync: SyncOptions | null): string {
       'state_sync:',
       '  follows: fw',
       '  interface: sync0',
-      `  local: 198.51.100.${1 + index}`,
-      `  peer: 198.51.100.${2 - index}`,
+      `  local: ${sync.family === 6 ? SYNC6 : '198.51.100.'}${1 + index}`,
+      `  peer: ${sync.family === 6 ? SYNC6 : '198.51.100.'}${2 - index}`,
       `  stall_after: ${sync.stallAfter ?? '2s'}`,
       `  resync_timeout: ${sync.resyncTimeout ?? '15s'}`,
       ...(sync.stallPenalty ? [`  stall_penalty: ${sync.stallPenalty}`] : []),

@@ -77,30 +77,31 @@ test('sync off: a silent failure of the master loses the connections (the test c
     await reset();
   }
 });
-test('sync on: every connection survives a silent failure of the master', async () => {
-  try {
-    const sync = {};
-    const [h1, h2] = await electPair(f!, sync);
-    handles.push(h1, h2);
-    const flows = await startFlows(f!, TCP);
-    await waitReplicated(h2, FLOWS);
-    await failSilently(f!, 0);
-    await waitForStatus(h2, (s) => groupState(s) === 'master', 3_000);
-    await sleep(2_000);
-    const rep = await flows.report();
-    const r = survivors(rep, GAP_BOUND_MS);
-    console.log(
-      `  sync on: ${r.tcp}/${TCP} TCP and UDP ${r.udp ? 'kept' : 'lost'}; worst gap ${r.worstGapMs} ms (bound ${GAP_BOUND_MS} ms)`,
-    );
-    assert.is(r.tcp, TCP, JSON.stringify(rep));
-    assert.ok(r.udp, JSON.stringify(rep.udp));
-    const s2 = syncOf(await h2.status());
-    assert.is(s2?.role, 'master');
-    assert.equal(s2?.lastSequence?.failed, [], 'commit, flush, resync and bulk send all succeeded');
-  } finally {
-    await reset();
-  }
-});
+for (const family of [4, 6] as const)
+  test(`sync on (sync link over IPv${family}): every connection survives a silent failure of the master`, async () => {
+    try {
+      const sync = { family };
+      const [h1, h2] = await electPair(f!, sync);
+      handles.push(h1, h2);
+      const flows = await startFlows(f!, TCP);
+      await waitReplicated(h2, FLOWS);
+      await failSilently(f!, 0);
+      await waitForStatus(h2, (s) => groupState(s) === 'master', 3_000);
+      await sleep(2_000);
+      const rep = await flows.report();
+      const r = survivors(rep, GAP_BOUND_MS);
+      console.log(
+        `  sync on, IPv${family} link: ${r.tcp}/${TCP} TCP and UDP ${r.udp ? 'kept' : 'lost'}; worst gap ${r.worstGapMs} ms (bound ${GAP_BOUND_MS} ms)`,
+      );
+      assert.is(r.tcp, TCP, JSON.stringify(rep));
+      assert.ok(r.udp, JSON.stringify(rep.udp));
+      const s2 = syncOf(await h2.status());
+      assert.is(s2?.role, 'master');
+      assert.equal(s2?.lastSequence?.failed, [], 'commit, flush, resync and bulk send all succeeded');
+    } finally {
+      await reset();
+    }
+  });
 test('conntrackd killed: restarted and reported; then a graceful handoff and the old master back after a resync keep every connection', async () => {
   try {
     const [h1, h2] = await electPair(f!, {});
