@@ -5,7 +5,8 @@
 //   client c1 192.0.2.101 + SOURCES --br0-- r1..r3 eth0 192.0.2.11-13, gateway 192.0.2.1 (cluster)
 //   server c2 198.51.100.100      --br1-- r1..r3 wan 198.51.100.11-13, gateway 198.51.100.1
 //   r1..r3 sync0 203.0.113.11-13  --br2-- (conntrackd, multicast 225.0.0.50)
-import { createLab, type Lab, type LabHost } from './netns.ts';
+import { bridgeCommand, createLab, type Lab, type LabHost } from './netns.ts';
+import { STATEFUL_FORWARD } from './state-sync.ts';
 
 export const GATEWAY = '192.0.2.1';
 export const RETURN_GATEWAY = '198.51.100.1';
@@ -20,11 +21,7 @@ export const SOURCES = Array.from({ length: 16 }, (_, i) => `192.0.2.${150 + i}`
  *  translated reply would no longer carry it): the WAN side only gets established flows. */
 const RULESET = `
 table inet sfw {
-  chain forward {
-    type filter hook forward priority 0; policy drop;
-    ct state established,related accept
-    iifname "eth0" oifname "wan" ct state new accept
-  }
+  ${STATEFUL_FORWARD}
 }
 `;
 
@@ -41,23 +38,8 @@ export interface ClusterFirewallLab {
 }
 
 async function bridge(lab: Lab, name: string): Promise<void> {
-  const sw = lab.switchNs;
-  await lab.exec(null, [
-    'ip',
-    '-n',
-    sw,
-    'link',
-    'add',
-    name,
-    'type',
-    'bridge',
-    'mcast_snooping',
-    '0',
-    'stp_state',
-    '0',
-  ]);
-  await lab.exec(null, ['ip', '-n', sw, 'link', 'set', name, 'type', 'bridge', 'forward_delay', '0']);
-  await lab.exec(null, ['ip', '-n', sw, 'link', 'set', name, 'up']);
+  await lab.exec(null, bridgeCommand(lab.switchNs, name));
+  await lab.exec(null, ['ip', '-n', lab.switchNs, 'link', 'set', name, 'up']);
 }
 
 export async function createClusterFirewallLab(n = 3): Promise<ClusterFirewallLab> {

@@ -71,6 +71,27 @@ export interface Lab {
   destroy(): Promise<void>;
 }
 
+/** `ip` argv adding a bridge in the switch namespace: snooping off (or 224.0.0.18 / ff02::12 may
+ *  not be flooded to every port), no STP, no forwarding delay. */
+export function bridgeCommand(sw: string, name: string): string[] {
+  return [
+    'ip',
+    '-n',
+    sw,
+    'link',
+    'add',
+    name,
+    'type',
+    'bridge',
+    'mcast_snooping',
+    '0',
+    'stp_state',
+    '0',
+    'forward_delay',
+    '0',
+  ];
+}
+
 export interface CreateLabOptions {
   routers: number;
   clients?: number;
@@ -368,22 +389,7 @@ export async function createLab(opts: CreateLabOptions): Promise<Lab> {
     await sysctls(sw, { 'net.ipv6.conf.all.disable_ipv6': 1, 'net.ipv6.conf.default.disable_ipv6': 1 });
     await execIn(null, ['ip', '-n', sw, 'link', 'set', 'lo', 'up']);
     // Snooping off, or 224.0.0.18 / ff02::12 may not be flooded to every port.
-    await execIn(null, [
-      'ip',
-      '-n',
-      sw,
-      'link',
-      'add',
-      lab.bridge,
-      'type',
-      'bridge',
-      'mcast_snooping',
-      '0',
-      'stp_state',
-      '0',
-      'forward_delay',
-      '0',
-    ]);
+    await execIn(null, bridgeCommand(sw, lab.bridge));
     await execIn(null, ['ip', '-n', sw, 'link', 'set', lab.bridge, 'up']);
 
     const addHost = async (kind: 'r' | 'c', index: number): Promise<LabHost> => {

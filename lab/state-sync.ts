@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { EngineStatus } from '../firmware/core/status.ts';
 import { request } from '../firmware/supervisor/control-socket.ts';
 import { tandemCommand } from './appliance.ts';
-import { createLab, type Lab, type LabHost } from './netns.ts';
+import { bridgeCommand, createLab, type Lab, type LabHost } from './netns.ts';
 
 export const LAN_VIP = '192.0.2.1';
 export const WAN_VIP = '203.0.113.1';
@@ -24,16 +24,19 @@ export const FLOW_PORT = 5001;
 export const ADVERT_MS = 100;
 const FLOWS_PY = fileURLToPath(new URL('./py/flows.py', import.meta.url));
 
-/** Stateful forwarding (the server side only gets established flows) and source NAT to the WAN
- *  VIP. Not `masquerade`: it takes each firewall's own WAN address, so the translated flows would
- *  differ between the two and could not survive a failover, replicated or not. */
-const RULESET = `
-table inet sfw {
-  chain forward {
+/** Stateful forwarding: the server side (wan) only gets established flows. */
+export const STATEFUL_FORWARD = `chain forward {
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
     iifname "eth0" oifname "wan" ct state new accept
-  }
+  }`;
+
+/** STATEFUL_FORWARD and source NAT to the WAN VIP. Not `masquerade`: it takes each firewall's own
+ *  WAN address, so the translated flows would differ between the two and could not survive a
+ *  failover, replicated or not. */
+const RULESET = `
+table inet sfw {
+  ${STATEFUL_FORWARD}
   chain postrouting {
     type nat hook postrouting priority 100;
     oifname "wan" snat ip to ${WAN_VIP}
@@ -59,22 +62,7 @@ export async function createFirewallLab(prefix?: string): Promise<FirewallLab> {
     const sw = lab.switchNs;
     const x = (ns: string | null, argv: string[]) => lab.exec(ns, argv);
     // The WAN: a second bridge; the server's port moves onto it.
-    await x(null, [
-      'ip',
-      '-n',
-      sw,
-      'link',
-      'add',
-      'br1',
-      'type',
-      'bridge',
-      'mcast_snooping',
-      '0',
-      'stp_state',
-      '0',
-      'forward_delay',
-      '0',
-    ]);
+    await x(null, bridgeCommand(sw, 'br1'));
     await x(null, ['ip', '-n', sw, 'link', 'set', 'br1', 'up']);
     await x(null, ['ip', '-n', sw, 'link', 'set', server.bridgePort, 'master', 'br1']);
     await x(null, ['ip', '-n', server.ns, 'addr', 'flush', 'dev', 'eth0']);
