@@ -201,7 +201,8 @@ export class FakeRawVrrp implements RawVrrpSocket {
 export class FakeClusterDataPath implements ClusterDataPath {
   owned: number[] = [];
   draining: number[] = [];
-  readonly history: { owned: number[]; draining: number[] }[] = [];
+  handing: number[] = [];
+  readonly history: { owned: number[]; draining: number[]; handing: number[] }[] = [];
   closed = false;
 
   constructor(
@@ -209,14 +210,15 @@ export class FakeClusterDataPath implements ClusterDataPath {
     readonly spec: ClusterDataPathSpec,
   ) {}
 
-  setBuckets(owned: readonly number[], draining: readonly number[]): void {
-    this.driver.record('cluster-set-buckets', [this.spec.name, [...owned], [...draining]]);
+  setBuckets(owned: readonly number[], draining: readonly number[], handing: readonly number[] = []): void {
+    this.driver.record('cluster-set-buckets', [this.spec.name, [...owned], [...draining], [...handing]]);
     if (this.closed) throw fail('cluster-set-buckets', this.spec.interface, 'EBADF', 'data path closed');
     this.driver.maybeFail('cluster-set-buckets', this.spec.interface);
     const own = new Set(owned);
     this.owned = [...own].sort((a, b) => a - b);
     this.draining = [...new Set(draining)].filter((b) => !own.has(b)).sort((a, b) => a - b);
-    this.history.push({ owned: this.owned, draining: this.draining });
+    this.handing = [...new Set(handing)].filter((b) => this.draining.includes(b)).sort((a, b) => a - b);
+    this.history.push({ owned: this.owned, draining: this.draining, handing: this.handing });
   }
 
   describe(): { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> } {

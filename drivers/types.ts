@@ -180,8 +180,10 @@ export interface ClusterDataPath {
   /** Sets, atomically (one libnftables transaction), which buckets this node serves:
    *  `owned`: every packet (new flows too); `draining`: only packets of flows this node already
    *  tracks (established/related), new ones dropped. Any other bucket: dropped.
-   *  A bucket in both lists counts as owned. */
-  setBuckets(owned: readonly number[], draining: readonly number[]): void;
+   *  A bucket in both lists counts as owned. `handing` (a subset of draining, default none):
+   *  UDP, ICMP and other non-TCP packets still pass, new TCP flows do not (the new owner has not
+   *  claimed the bucket yet). */
+  setBuckets(owned: readonly number[], draining: readonly number[], handing?: readonly number[]): void;
   /** What is installed, for `tandem status`: table name, joined MAC, addresses, sysctls changed. */
   describe(): { table: string; mac: string; addresses: string[]; sysctls: Record<string, string> };
   /** The TCP connections to the cluster addresses (forward mode: through the node) that connection tracking still holds open (not

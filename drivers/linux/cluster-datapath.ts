@@ -243,14 +243,15 @@ table arp ${t} {
 table inet ${t} {
   ${sets}
   set draining { type mark; }
+  set handing { type mark; }
   chain prerouting {
     type filter hook prerouting priority ${PREROUTING_PRIORITY}; policy accept;
     ${toCluster}
   }
   chain cluster {
     ct state invalid drop
-    meta mark @draining meta l4proto != tcp drop
-    meta mark @draining ct state != { established, related } drop${clearMark}
+    meta mark @draining meta l4proto tcp ct state != { established, related } drop
+    meta mark @draining meta mark != @handing meta l4proto != tcp drop${clearMark}
   }
 }
 `;
@@ -263,25 +264,36 @@ function splitRuleset(text: string): [string, string] {
 }
 
 /** The transaction that makes `owned`/`draining` current (flush and refill, atomic). */
-export function bucketCommands(table: string, buckets: number, owned: readonly number[], draining: readonly number[]) {
+export function bucketCommands(
+  table: string,
+  buckets: number,
+  owned: readonly number[],
+  draining: readonly number[],
+  handing: readonly number[] = [],
+) {
   const check = (b: number) => {
     if (!Number.isInteger(b) || b < 0 || b >= buckets)
       throw new DriverError('set-buckets', table, 0, 'EINVAL', `bucket ${b} is not in 0..${buckets - 1}`);
   };
   owned.forEach(check);
   draining.forEach(check);
+  handing.forEach(check);
   const own = [...new Set(owned)].sort((a, b) => a - b);
   const ownSet = new Set(own);
   const drain = [...new Set(draining)].filter((b) => !ownSet.has(b)).sort((a, b) => a - b);
+  const drainSet = new Set(drain);
+  const hand = [...new Set(handing)].filter((b) => drainSet.has(b)).sort((a, b) => a - b);
   const serving = [...own, ...drain].sort((a, b) => a - b);
   const lines = [
     `flush set netdev ${table} owned`,
     `flush set netdev ${table} serving`,
     `flush set inet ${table} draining`,
+    `flush set inet ${table} handing`,
   ];
   if (own.length) lines.push(`add element netdev ${table} owned { ${own.join(', ')} }`);
   if (serving.length) lines.push(`add element netdev ${table} serving { ${serving.join(', ')} }`);
   if (drain.length) lines.push(`add element inet ${table} draining { ${drain.join(', ')} }`);
+  if (hand.length) lines.push(`add element inet ${table} handing { ${hand.join(', ')} }`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -575,9 +587,9 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
     sysctls: { ...sysctls },
   });
   return {
-    setBuckets(owned, draining) {
+    setBuckets(owned, draining, handing = []) {
       if (closed) throw fail('set-buckets', ifname, 'EBADF', `cluster ${spec.name} is closed`);
-      nftRun('set-buckets', ifname, bucketCommands(p.table, p.buckets, owned, draining));
+      nftRun('set-buckets', ifname, bucketCommands(p.table, p.buckets, owned, draining, handing));
     },
     describe,
     openConnections: () =>

@@ -521,7 +521,7 @@ export class LinuxDriver implements Driver {
   openClusterDataPath(spec: ClusterDataPathSpec): ClusterDataPath {
     const dp = openClusterDataPath(this, spec);
     const wrapped: ClusterDataPath = {
-      setBuckets: (owned, draining) => dp.setBuckets(owned, draining),
+      setBuckets: (owned, draining, handing) => dp.setBuckets(owned, draining, handing),
       describe: () => dp.describe(),
       close: () => {
         if (this.clusters.delete(wrapped)) dp.close();

@@ -269,7 +269,7 @@ export class ClusterRunner {
     // member's last advert is never lost to its own down timer.
     setImmediate(() => {
       if (this.stopped) return;
-      if (this.dirty) this.applyBuckets(this.machine.owned, this.machine.draining.keys());
+      if (this.dirty) this.applyBuckets(this.machine.owned, this.machine.draining.keys(), this.machine.handing.keys());
       this.perform(this.machine.tick(this.deps.now()));
     });
   }
@@ -281,7 +281,7 @@ export class ClusterRunner {
           this.send(this.machine.advert());
           break;
         case 'set-buckets':
-          this.applyBuckets(a.owned, a.draining);
+          this.applyBuckets(a.owned, a.draining, a.handing);
           break;
         case 'member-up':
           this.deps.log.info({ cluster: this.name, member: a.name }, 'cluster member up');
@@ -323,10 +323,10 @@ export class ClusterRunner {
     this.arm();
   }
 
-  private applyBuckets(owned: Iterable<number>, draining: Iterable<number>): void {
+  private applyBuckets(owned: Iterable<number>, draining: Iterable<number>, handing: Iterable<number>): void {
     if (!this.dataPath) return;
     try {
-      this.dataPath.setBuckets([...owned], [...draining]);
+      this.dataPath.setBuckets([...owned], [...draining], [...handing]);
       this.dirty = false;
       this.watchDrains();
     } catch (e) {

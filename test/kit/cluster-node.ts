@@ -50,11 +50,11 @@ try {
   out({ ready: true, mac: driver.getMac(spec.interface) });
   const rl = createInterface({ input: process.stdin });
   for await (const line of rl) {
-    const cmd = JSON.parse(line) as { cmd: string; owned?: number[]; draining?: number[] };
+    const cmd = JSON.parse(line) as { cmd: string; owned?: number[]; draining?: number[]; handing?: number[] };
     try {
       if (cmd.cmd === 'set') {
         const t0 = performance.now();
-        dp.setBuckets(cmd.owned ?? [], cmd.draining ?? []);
+        dp.setBuckets(cmd.owned ?? [], cmd.draining ?? [], cmd.handing ?? []);
         out({ ok: true, ms: performance.now() - t0, at: performance.timeOrigin + t0 });
       } else if (cmd.cmd === 'describe') {
         out({ ok: true, describe: dp.describe() });

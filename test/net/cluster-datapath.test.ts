@@ -213,6 +213,26 @@ test('draining keeps an established TCP connection on the old owner; new connect
   await setAll([0, 1, 2].map((n) => split(n)));
 });
 
+test('a handing bucket (released, not claimed yet) still answers UDP on the old owner; plain draining does not', async () => {
+  const src = SOURCES4[2];
+  const b = bucketOf(src);
+  const from = b % 3;
+  const rest = split(from).filter((x) => x !== b);
+  const probe = async () =>
+    (
+      (await client.call({ cmd: 'probe', sources: [src], vip4: VIP4, vip6: VIP6, waitMs: 200 })).results as Record<
+        string,
+        { udp: string[] }
+      >
+    )[src].udp;
+  // Nobody else owns b: what answers is the old owner's handing state alone.
+  assert.ok((await nodes[from].call({ cmd: 'set', owned: rest, draining: [b], handing: [b] }, false)).ok);
+  assert.equal(await probe(), [`n${from}`], 'handing: UDP still answered by the old owner');
+  assert.ok((await nodes[from].call({ cmd: 'set', owned: rest, draining: [b], handing: [] }, false)).ok);
+  assert.equal(await probe(), [], 'draining only: UDP of the bucket is no longer served here');
+  await setAll([0, 1, 2].map((n) => split(n)));
+});
+
 test('close() leaves no table, multicast MAC, address or changed sysctl behind; nor does a crash and removeClusterDataPath', async () => {
   const d = await nodes[0].call({ cmd: 'describe' }, false);
   const desc = d.describe as { table: string; mac: string; sysctls: Record<string, string> };

@@ -72,11 +72,17 @@ test('bucketCommands is one flush-and-refill transaction; owned wins over draini
       'flush set netdev tandem_web owned',
       'flush set netdev tandem_web serving',
       'flush set inet tandem_web draining',
+      'flush set inet tandem_web handing',
       'add element netdev tandem_web owned { 1, 3 }',
       'add element netdev tandem_web serving { 1, 3, 5 }',
       'add element inet tandem_web draining { 5 }',
       '',
     ].join('\n'),
+  );
+  // handing is a subset of draining: an owned or unknown bucket is not handed
+  assert.match(
+    bucketCommands('tandem_web', 8, [3], [5, 6], [3, 5, 7]),
+    /add element inet tandem_web handing \{ 5 \}\n$/,
   );
   assert.throws(() => bucketCommands('tandem_web', 8, [8], []), /bucket 8 is not in 0..7/);
 });
@@ -148,7 +154,7 @@ test('forward mode: every IPv4 frame to the cluster MAC is hashed on the client,
     /meta oifname "wan" arp operation reply arp saddr ip @raddrs4 arp saddr ether set 01:00:5e:00:01:01/,
   );
   assert.match(text, /iifname \{ "eth0", "wan" \} ether daddr 01:00:5e:00:01:01 goto cluster/);
-  assert.match(text, /meta mark @draining ct state != \{ established, related \} drop\n\s*meta mark set 0/);
+  assert.match(text, /meta mark @draining meta mark != @handing meta l4proto != tcp drop\n\s*meta mark set 0/);
   assert.not.match(text, /ip daddr @addrs4 meta mark/, 'not only the gateway address: everything routed through it');
   assert.not.match(text, /sport|dport|th /);
   // local mode keeps the service-address rules and no return chain

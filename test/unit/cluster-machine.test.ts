@@ -198,6 +198,55 @@ test('join: the new node gets its share through draining; never two owners of a 
   assert.is(a.draining.size, 0, 'drain_timeout (1 s) has passed');
 });
 
+test('planned moves (a join, then a leave): every bucket is served (owned, or handing on the old owner) at every ms; handing ends at the new owner`s claim', () => {
+  const sim = new Sim(2);
+  sim.add('a');
+  sim.add('b');
+  sim.run(1000);
+  const served = () =>
+    Array.from({ length: BUCKETS }, (_, x) => sim.live().some(([, m]) => m.owned.has(x) || m.handing.has(x)));
+  const handingFor = new Map<string, number>(); // "node/bucket" -> since
+  let longest = 0;
+  const watch = (ms: number) => {
+    for (let t = 0; t < ms; t++) {
+      sim.run(sim.now + 1);
+      assert.ok(served().every(Boolean), `a bucket unserved at ${sim.now}`);
+      for (const [n, m] of sim.live()) {
+        for (const x of m.handing.keys()) if (!handingFor.has(`${n}/${x}`)) handingFor.set(`${n}/${x}`, sim.now);
+        for (const [k, since] of handingFor)
+          if (k.startsWith(`${n}/`) && !m.handing.has(Number(k.split('/')[1]))) {
+            longest = Math.max(longest, sim.now - since);
+            handingFor.delete(k);
+          }
+      }
+    }
+  };
+  const d = sim.add('d');
+  watch(1500);
+  assert.ok(d.owned.size >= 21, 'd took its share');
+  sim.perform('d', d.leave(sim.now));
+  watch(1500);
+  assert.is(d.owned.size, 0);
+  for (const [, m] of sim.live()) assert.is(m.handing.size, 0, 'nothing left handing');
+  // release -> the taker hears it (2 ms) -> its claim comes back (2 ms): handing ends then.
+  assert.ok(longest > 0 && longest <= 6, `the longest handing lasted ${longest} ms`);
+});
+
+test('handing ends after Member_Down_Interval when the new owner never claims', () => {
+  const sim = new Sim();
+  const a = sim.add('a', 100, 5000);
+  sim.run(1000);
+  sim.add('b', 100, 5000);
+  // The moment a releases b's share, the two stop hearing each other: b's claim never arrives.
+  while (a.handing.size === 0 && sim.now < 3000) sim.run(sim.now + 1);
+  assert.ok(a.handing.size > 0, 'a released buckets to b');
+  sim.group.set('b', 1);
+  const t0 = sim.now;
+  while (a.handing.size > 0 && sim.now < t0 + 1000) sim.run(sim.now + 1);
+  assert.is(a.handing.size, 0);
+  assert.ok(sim.now - t0 <= memberDownIntervalMs(INTERVAL) + 2, `handing ended after ${sim.now - t0} ms`);
+});
+
 test('draining lasts drain_timeout on the old owner, the new owner takes at once', () => {
   const sim = new Sim();
   const a = sim.add('a', 100, 5000);

@@ -281,11 +281,14 @@ test('a drain ends when connection tracking has no open connection of the bucket
     const mine = new Set(dp(a)!.owned);
     const client = Array.from({ length: 250 }, (_, i) => `198.51.100.${i + 1}`).find((ip) => mine.has(bucketOf(ip)))!;
     dp(a)!.connections = [{ client, service: '192.0.2.80' }];
+    // Drains of the start (one node took everything first, then handed half over) may have ended
+    // already and are counted: count from here.
+    const endedBefore = st(a).counters.drainsEnded;
     assert.equal(a.engine.maintenance(true, 'web'), ['web']);
     assert.is(dp(a)!.draining.length, mine.size, 'every bucket drains');
     await until("every drain but the open connection's ended", () => dp(a)!.draining.length === 1, 3_000);
     assert.equal(dp(a)!.draining, [bucketOf(client)]);
-    assert.is(st(a).counters.drainsEnded, mine.size - 1);
+    assert.is(st(a).counters.drainsEnded - endedBefore, mine.size - 1);
     assert.ok(a.events.some((e) => e.reason === 'cluster-drain-ended'));
     dp(a)!.connections = []; // the client closed it
     await until('its drain ended too', () => dp(a)!.draining.length === 0, 3_000);

@@ -58,8 +58,8 @@ export interface Member {
 
 export type ClusterAction =
   | { type: 'send-advert' }
-  /** owned / draining changed: tell the data path (setBuckets). */
-  | { type: 'set-buckets'; owned: number[]; draining: number[] }
+  /** owned / draining / handing changed: tell the data path (setBuckets). */
+  | { type: 'set-buckets'; owned: number[]; draining: number[]; handing: number[] }
   | { type: 'member-up'; nodeId: number; name: string }
   | { type: 'member-down'; nodeId: number; name: string; reason: 'timeout' | 'leaving' }
   /** Buckets this node took (`failover`: from a failed member, no draining) or gave up. */
@@ -77,6 +77,11 @@ export class ClusterMachine {
   readonly owned = new Set<number>();
   /** bucket -> when draining ends */
   readonly draining = new Map<number, number>();
+  /** Draining buckets whose new owner has not claimed them yet (bucket -> when to stop waiting
+   *  for the claim): their UDP and ICMP still pass here, so a planned move loses no datagram
+   *  in the one advert flight between the release and the take (new TCP flows wait for the new
+   *  owner: a SYN answered twice would reset the connection). */
+  readonly handing = new Map<number, number>();
   /** bucket -> when it is taken even if the old owner still claims it */
   readonly pending = new Map<number, number>();
   weight: number;
@@ -132,6 +137,7 @@ export class ClusterMachine {
     for (const m of this.members.values()) t = Math.min(t, m.downAtMs);
     for (const d of this.pending.values()) t = Math.min(t, d);
     for (const d of this.draining.values()) t = Math.min(t, d);
+    for (const d of this.handing.values()) t = Math.min(t, d);
     return t;
   }
 
@@ -258,6 +264,7 @@ export class ClusterMachine {
         if (take) {
           this.pending.delete(b);
           this.draining.delete(b);
+          this.handing.delete(b);
           this.owned.add(b);
           gained.push(b);
         }
@@ -265,11 +272,15 @@ export class ClusterMachine {
         this.pending.delete(b);
         if (this.owned.delete(b)) {
           this.draining.set(b, nowMs + this.p.drainTimeoutMs);
+          this.handing.set(b, nowMs + takeBoundMs);
           lost.push(b);
         }
       }
       const end = this.draining.get(b);
       if (end !== undefined && nowMs >= end) this.draining.delete(b);
+      // The new owner claimed it (it passes everything now), or never did within the bound.
+      const until = this.handing.get(b);
+      if (until !== undefined && (!this.draining.has(b) || claimed.has(b) || nowMs >= until)) this.handing.delete(b);
     }
     this.lastClaims = claimed;
     for (const b of this.owned) this.lastClaims.set(b, self);
@@ -278,7 +289,12 @@ export class ClusterMachine {
     const bucketsChanged = gained.length > 0 || lost.length > 0 || this.drainSig !== this.drainSignature();
     if (bucketsChanged) {
       this.drainSig = this.drainSignature();
-      out.push({ type: 'set-buckets', owned: sortedNums(this.owned), draining: sortedNums(this.draining.keys()) });
+      out.push({
+        type: 'set-buckets',
+        owned: sortedNums(this.owned),
+        draining: sortedNums(this.draining.keys()),
+        handing: sortedNums(this.handing.keys()),
+      });
     }
     if (gained.length || lost.length) {
       const failover = gained.filter((b) => failedBuckets.includes(b));
@@ -294,6 +310,6 @@ export class ClusterMachine {
 
   private drainSig = '';
   private drainSignature(): string {
-    return sortedNums(this.draining.keys()).join(',');
+    return `${sortedNums(this.draining.keys()).join(',')}|${sortedNums(this.handing.keys()).join(',')}`;
   }
 }
