@@ -571,7 +571,9 @@ export class FakeDriver implements Driver {
   openChannel(ifname: string, opts: PacketChannelOptions = {}): PacketChannel {
     this.record('open-channel', [ifname, opts]);
     this.maybeFail('open-channel', ifname);
-    this.need('open-channel', ifname);
+    // As libpcap on Linux (pcap_activate: "That device is not up"): no capture on an admin-down link.
+    if (!this.need('open-channel', ifname).up)
+      throw fail('open-channel', ifname, 'EIO', 'libpcap: That device is not up (as the real driver)');
     const ch = new FakeChannel(this, ifname, opts);
     this.chans.add(ch);
     return ch;

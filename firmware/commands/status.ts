@@ -76,6 +76,9 @@ export function formatStatus(s: EngineStatus): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(',') || '0',
   ]);
+  // Configured instances that could not start (a missing or admin-down interface): listed, not hidden.
+  for (const u of s.unstarted ?? [])
+    rows.push([u.name, u.interface, '-', '-', 'not-started', '-', '-', '-', '-', '-', '-', '-', '-']);
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) =>
     `${r
@@ -85,6 +88,8 @@ export function formatStatus(s: EngineStatus): string {
   let out = `node ${s.node}  tandem ${s.version}  up ${formatDuration(s.uptimeMs)}  loop delay p50 ${s.loopDelay.p50} ms, p99 ${s.loopDelay.p99} ms, max ${s.loopDelay.max} ms\n`;
   out += line(head) + rows.map(line).join('');
   for (const i of s.instances) out += formatBfdLine(i);
+  for (const u of s.unstarted ?? [])
+    out += `${u.name}: not started: ${u.error} (retried every 2 s, and at once when ${u.interface} comes up)\n`;
   for (const p of s.interfaces) {
     const d = Object.entries(p.drops);
     if (d.length) out += `${p.name}: dropped ${d.map(([k, v]) => `${k}=${v}`).join(', ')}\n`;

@@ -449,6 +449,19 @@ export class Engine {
 
   private onNetEvent(ev: NetEvent): void {
     for (const r of this.clusters.values()) r.netEvent(ev);
+    if (ev.type === 'link' && ev.up && !this.stopping) {
+      // An instance that could not start on this interface (admin-down: no capture opens on it)
+      // starts now rather than at the next 2 s retry.
+      for (const { cfg } of [...this.unstarted.values()]) {
+        const now = this.config.instances.find((c) => c.name === cfg.name);
+        if (now && now.interface === ev.ifname && !this.instances.has(now.name)) this.tryAddInstance(now);
+      }
+      if (this.unstarted.size === 0 && this.retryTimer) {
+        clearInterval(this.retryTimer);
+        this.retryTimer = undefined;
+        this.recomputeAll();
+      }
+    }
     if (ev.type === 'link') {
       for (const inst of this.instances.values()) {
         const t = this.tracking.get(inst.name)!;

@@ -1,5 +1,6 @@
-// Start-up with one configured interface missing (issue #12): the other instances run, the
-// missing one is reported in status (and as an event), and it starts once its interface appears.
+// Start-up with one configured interface missing (issue #12) or admin-down: the other instances
+// run, the missing one is reported in status (and as an event, and in the status table), and it
+// starts once its interface appears or comes up (at once on the link event, not at the 2 s retry).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { FakeDriver } from '../../drivers/fake.ts';
 import { loadConfig } from '../../firmware/config/index.ts';
 import type { EngineEvent } from '../../firmware/core/status.ts';
+import { formatStatus } from '../../firmware/commands/status.ts';
 import { Engine } from '../../firmware/engine/engine.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 
@@ -49,6 +51,40 @@ test('one missing NIC: the other instance runs, the missing one is reported, the
     assert.is(engine.status().unstarted, undefined);
     assert.ok(events.some((e) => e.instance === 'wan' && e.reason === 'instance-started'));
     assert.is(state('lan'), 'master');
+  } finally {
+    await engine.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an admin-down interface: listed as not started in the status table; up: started at once, in well under the 2 s retry', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-nic-'));
+  const yaml = `node: r1\nstate_dir: ${dir}\ninstances:
+  - { name: lan, interface: eth0, vrid: 51, priority: 200, advert_interval: 100ms, addresses: [192.0.2.254/24] }
+`;
+  const r = loadConfig('/virtual/r1.yaml', { hostname: 'r1', platform: 'linux', readFile: () => yaml });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const driver = new FakeDriver({ links: { eth0: { up: false } } });
+  driver.addAddress('eth0', '192.0.2.11/24');
+  const engine = new Engine({ driver, log: createLogger('silent'), config: r.config });
+  try {
+    engine.start();
+    const st = engine.status();
+    assert.equal(
+      st.unstarted?.map((u) => [u.name, u.interface]),
+      [['lan', 'eth0']],
+    );
+    assert.match(st.unstarted![0].error, /not up/);
+    const table = formatStatus(JSON.parse(JSON.stringify(st)));
+    assert.match(table, /^lan\s+eth0\s+-\s+-\s+not-started/m);
+    assert.match(table, /lan: not started: .*not up.*comes up/);
+    // Let the 2 s retry timer start its period, then bring the link up just after one retry.
+    await new Promise((res) => setTimeout(res, 2100));
+    const t0 = Date.now();
+    driver.setUp('eth0', true);
+    await until('lan runs', () => engine.status().instances.some((i) => i.name === 'lan'), 1500);
+    assert.ok(Date.now() - t0 < 500, `started ${Date.now() - t0} ms after the link came up`);
+    assert.is(engine.status().unstarted, undefined);
   } finally {
     await engine.stop();
     rmSync(dir, { recursive: true, force: true });
