@@ -474,8 +474,12 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
   const p = planOf(spec);
   const { ifname } = p;
   const index = host.index(ifname); // ENODEV named for this interface
-  const rif = p.forward?.rif;
-  const rindex = rif ? host.index(rif) : 0;
+  // The interfaces the cluster MAC, its sysctl and its IPv4 addresses go on: one, or two in
+  // forward mode (the return path too).
+  const sides = [
+    { dev: ifname, index, v4: p.v4 },
+    ...(p.forward ? [{ dev: p.forward.rif, index: host.index(p.forward.rif), v4: p.forward.r4 }] : []),
+  ];
   if (p.v6.length && !host.link(V6_ADDRESS_LINK).up)
     throw fail('open-cluster', ifname, 'ENETDOWN', `IPv6 cluster addresses live on ${V6_ADDRESS_LINK}, which is down`);
   // A stale data path of this name (a crash, the journal not read yet) is replaced, not doubled.
@@ -503,7 +507,7 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
     //    which would teach the segment the node's MAC for it (ip-sysctl.rst; measured 7.3 s of
     //    outage with 0). tcp_loose=0: a node that gets a bucket mid-stream drops the packets of
     //    TCP flows it does not track (ct state invalid) instead of picking them up and sending RST.
-    for (const dev of rif ? [ifname, rif] : [ifname]) {
+    for (const { dev } of sides) {
       const announce: SysctlKey = { kind: 'arp_announce', ifname: dev };
       originals[keyOf(announce)] = holdSysctl(announce, '2');
       sysctls[keyOf(announce)] = '2';
@@ -515,16 +519,11 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
     undo.push(() => releaseSysctl(loose));
 
     // 3. The bucket filter and the ARP rewrite, one transaction.
-    const comment = recoveryComment(ifname, p.mac, originals, rif);
+    const comment = recoveryComment(ifname, p.mac, originals, p.forward?.rif);
     nftRun('open-cluster', ifname, netdevArp.replace('comment ""', `comment ${JSON.stringify(comment)}`));
 
     // 4. The cluster MAC in the NIC's filter; igmp mode also holds the group for snooping switches.
-    for (const [dev, devIndex] of rif
-      ? ([
-          [ifname, index],
-          [rif, rindex],
-        ] as const)
-      : ([[ifname, index]] as const)) {
+    for (const { dev, index: devIndex } of sides) {
       if (joinsMac) {
         host.joinMulticast(dev, p.mac);
         undo.push(() => host.leaveMulticast(dev, p.mac));
@@ -540,14 +539,9 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
     }
 
     // 5. Addresses: IPv4 /32 on the interface, IPv6 /128 nodad on lo (top of file).
-    for (const [dev, addrs] of p.forward
-      ? ([
-          [ifname, p.v4],
-          [p.forward.rif, p.forward.r4],
-        ] as const)
-      : ([[ifname, p.v4]] as const)) {
+    for (const { dev, v4 } of sides) {
       const present4 = new Set(host.listAddresses(dev));
-      for (const a of addrs) {
+      for (const a of v4) {
         const cidr = `${a}/32`;
         if (present4.has(cidr)) continue; // the operator's: not ours to remove
         host.addAddress(dev, cidr);
@@ -583,7 +577,7 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
   const describe = () => ({
     table: p.table,
     mac: p.mac,
-    addresses: [...p.v4, ...(p.forward?.r4 ?? [])].map((a) => `${a}/32`).concat(p.v6.map((a) => `${a}/128`)),
+    addresses: sides.flatMap((s) => s.v4.map((a) => `${a}/32`)).concat(p.v6.map((a) => `${a}/128`)),
     sysctls: { ...sysctls },
   });
   return {
@@ -592,17 +586,13 @@ export function openClusterDataPath(host: ClusterHost, spec: ClusterDataPathSpec
       nftRun('set-buckets', ifname, bucketCommands(p.table, p.buckets, owned, draining, handing));
     },
     describe,
+    // forward mode: every flow through the node (none of its own addresses at either end)
     openConnections: () =>
       p.forward
         ? openConnections(
             null,
             null,
-            new Set(
-              host
-                .listAddresses(ifname)
-                .concat(host.listAddresses(p.forward.rif))
-                .map((x) => x.slice(0, x.indexOf('/'))),
-            ),
+            new Set(sides.flatMap((s) => host.listAddresses(s.dev).map((x) => x.split('/')[0]))),
           )
         : openConnections(p.v4, p.v6),
     close() {
