@@ -22,7 +22,7 @@ import { clusterSeed, memberDownIntervalMs } from '../../firmware/core/cluster/i
 import { parseIp } from '../../firmware/core/packet/addr.ts';
 import { nftJhashBucket } from '../kit/jhash.ts';
 import { waitFor } from '../kit/lab.ts';
-import { startTandem, stopAll, type TandemHandle } from '../kit/tandem.ts';
+import { runTandem, startTandem, stopAll, type TandemHandle } from '../kit/tandem.ts';
 
 const TCP = 32; // two per source address
 /** A flow survived: it never stalled longer than the failover (Member_Down_Interval and a load
@@ -155,6 +155,32 @@ test('with state sync, every connection survives the silent failure of the node 
   assert.ok(r.victimFlows >= 4, `the failed node carried ${r.victimFlows} connections`);
   assert.is(r.victimKept, r.victimFlows, JSON.stringify(r.report.tcp));
   assert.is(r.othersKept, r.othersTotal);
+});
+
+test('a forward node killed (SIGKILL) leaves its data path on both interfaces; its next start removes it, and a stop leaves the node as it was', async () => {
+  const r = f.nodes[0];
+  // What the node looks like without tandem: addresses, multicast MACs, arp_announce, nft tables.
+  const state = async () =>
+    (
+      await f.lab.exec(r.ns, [
+        'sh',
+        '-c',
+        'for d in eth0 wan; do ip -4 -o addr show dev $d | awk "{print \\$4}"; ip maddr show dev $d | grep link; sysctl -n net.ipv4.conf.$d.arp_announce; done; nft list tables',
+      ])
+    ).stdout;
+  const before = await state();
+  const h = await startTandem(f.lab, r, clusterFirewallYaml(0, false));
+  handles = [h];
+  const installed = await state();
+  assert.match(installed, /198\.51\.100\.1\/32/, 'the return path gateway is on wan');
+  assert.match(installed, /01:00:5e:7e:54:09/);
+  await h.stop('SIGKILL');
+  assert.is(await state(), installed, 'a crash leaves everything in place');
+  const again = await runTandem(f.lab, r, { dir: h.dir, configFile: h.configFile, socket: h.socket });
+  handles = [again];
+  await stopAll(handles);
+  handles = [];
+  assert.is(await state(), before);
 });
 
 test.run();
