@@ -15,9 +15,10 @@ cd "$(dirname "$0")"
 # test's lab; snmpd and snmp (snmpwalk) are the SNMP test's AgentX master and client;
 # conntrackd and conntrack replicate connection tracking (state_sync); nftables and libnftables1
 # carry accept_mode and the cluster data path (drivers/linux/nftables.ts loads libnftables.so.1);
-# gcc (cc) builds the stand-in BSD libc of test/unit/driver-bsd-koffi-symbols.test.ts.
+# gcc (cc) builds the stand-in BSD libc of test/unit/driver-bsd-koffi-symbols.test.ts; rt-tests
+# (cyclictest) measures the host's own wake-up latency during the bench soak.
 APT_PACKAGES=(libpcap-dev iproute2 keepalived frr ucarp tshark tcpdump mosquitto mosquitto-clients
-              openssl stress-ng libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
+              openssl stress-ng rt-tests libcap2-bin util-linux python3 python3-scapy make g++ prometheus curl
               snmpd snmp conntrackd conntrack nftables libnftables1 gcc)
 
 log() { printf '[build] %s\n' "$*" >&2; }

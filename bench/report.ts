@@ -1,7 +1,7 @@
 // Results: the JSON shape, the markdown report and the SVG chart. Pure (no I/O).
 import type { ImplName } from './impl.ts';
 import type { TreeUsage } from './procs.ts';
-import type { HotFunction } from './stats.ts';
+import type { HotFunction, WakeupLatency } from './stats.ts';
 import { compareMedians, masterDownIntervalMs, ratio, round, summarize } from './stats.ts';
 import { boxPlotSvg, type BoxPanel } from './svg.ts';
 import { renderClusterMarkdown, type ClusterBenchResult } from './cluster-report.ts';
@@ -45,6 +45,8 @@ export interface SoakResult {
   jitter: { gaps: number; p50: number; p99: number; max: number; min: number };
   masterExtra?: Record<string, unknown>;
   backupExtra?: Record<string, unknown>;
+  /** cyclictest on the host during the soak (absent in results written before it was measured). */
+  hostWakeup?: WakeupLatency;
   error?: string;
 }
 
@@ -337,6 +339,23 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
         const b = s.backupExtra?.bfd as typeof m;
         L.push(
           `| ${s.impl} | ${m?.states ?? '-'}, ${b?.states ?? '-'} | ${m?.down ?? '-'}, ${b?.down ?? '-'} | ${(m?.takeovers ?? 0) + (b?.takeovers ?? 0)} | ${(m?.damped ?? 0) + (b?.damped ?? 0)} |`,
+        );
+      }
+      L.push('');
+    }
+    const hosts = r.soak.filter((s) => s.hostWakeup);
+    if (hosts.length) {
+      const th = Object.keys(hosts[0].hostWakeup!.atLeast).map(Number);
+      L.push(
+        "The host's own wake-up latency during each soak, under the same load: cyclictest, one C thread per CPU at SCHED_RR 10 (tandem's engine thread priority), woken every 1 ms. No implementation's thread wakes sooner than this; a detection time shorter than the host's worst wake-up cannot hold here.",
+        '',
+        `| During the soak of | wake-ups per CPU | max per CPU (ms) | ${th.map((t) => `>= ${n(t / 1000, 0)} ms`).join(' | ')} |`,
+        `|---|---|---|${th.map(() => '---|').join('')}`,
+      );
+      for (const s of hosts) {
+        const h = s.hostWakeup!;
+        L.push(
+          `| ${s.impl} | ${h.samples.join(', ') || '-'} | ${h.maxUs.map((x) => n(x / 1000, 1)).join(', ')} | ${th.map((t) => (h.atLeast[t] ?? []).join(', ')).join(' | ')} |`,
         );
       }
       L.push('');

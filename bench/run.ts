@@ -18,7 +18,16 @@ import { TANDEM_BIN } from '../test/kit/tandem.ts';
 import { startImpl, type ImplName, type Running, type StateName, type VrSpec } from './impl.ts';
 import { measureTrees, type TreeUsage } from './procs.ts';
 import { clusterBench } from './cluster.ts';
-import { advertJitter, masterDownIntervalMs, round, topFunctions, type CpuProfile, type Summary } from './stats.ts';
+import {
+  advertJitter,
+  masterDownIntervalMs,
+  parseCyclictestHistogram,
+  round,
+  topFunctions,
+  type CpuProfile,
+  type Summary,
+  type WakeupLatency,
+} from './stats.ts';
 import {
   renderMarkdown,
   renderSvg,
@@ -329,6 +338,7 @@ async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakRe
       `${Math.ceil(soakMs / 1000) + 5}s`,
       '--quiet',
     ]);
+    const host = startWakeupLatency(lab, soakMs);
     const cap = startVrrpCapture(lab, lab.routers[0].ns, lab.routers[0].ifname);
     await cap.ready;
     const t0 = Date.now();
@@ -348,6 +358,7 @@ async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakRe
     base.backupTransitions = (await b.transitions()) - b0;
     base.finalStates = `${[...(await m.states()).values()].join('/')} + ${[...(await b.states()).values()].join('/')}`;
     base.jitter = jitterOf(rows, lab.routers[0].ipv4, VRID, advertMs);
+    base.hostWakeup = (await host) ?? undefined;
     if (impl === 'tandem') {
       base.masterExtra = await m.extra();
       base.backupExtra = await b.extra();
@@ -357,6 +368,29 @@ async function soakRun(lab: Lab, impl: ImplName, soakMs: number): Promise<SoakRe
     await stopPair(lab, m, b);
   }
 }
+
+/** The host's own wake-up latency under the soak's load: cyclictest (rt-tests), one C thread per
+ *  CPU at tandem's default engine priority (SCHED_RR 10, scheduling.realtime_priority), woken
+ *  every 1 ms. What no implementation on this host can do better than. `--laptop` leaves
+ *  /dev/cpu_dma_latency alone, so the run does not change the host it measures. */
+function startWakeupLatency(lab: Lab, soakMs: number): Promise<WakeupLatency | null> {
+  const seconds = Math.max(1, Math.floor(soakMs / 1000) - 1);
+  const argv = `cyclictest --policy=rr -p 10 -t ${cpus().length} -a -i 1000 -h 40000 -D ${seconds}s -q --laptop`;
+  const child = lab.spawn(null, argv.split(' '));
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), soakMs + 20_000);
+    child.on('error', () => resolve(null));
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(parseCyclictestHistogram(out, WAKEUP_THRESHOLDS_US));
+    });
+  });
+}
+
+/** 1 ms; 9 ms (BFD 3 ms x 3); 15 ms (5 ms x 3); 36 ms (Master_Down_Interval at 10 ms adverts, priority 100). */
+const WAKEUP_THRESHOLDS_US = [1000, 9000, 15_000, 36_000];
 
 // ---- CPU / RSS with K instances ----
 

@@ -272,3 +272,37 @@ export function compareMedians(
   const verdict = hi < 0 ? 'lower' : lo > 0 ? 'higher' : 'equal within noise';
   return { diff, lo, hi, verdict };
 }
+
+/** One cyclictest (rt-tests) run, from its `-h N -q` output: per measuring thread, the samples,
+ *  the largest wake-up latency and how many wake-ups were at least each threshold late. */
+export interface WakeupLatency {
+  threads: number;
+  samples: number[];
+  maxUs: number[];
+  /** Threshold in us -> wake-ups at or above it, per thread (histogram overflows count as above). */
+  atLeast: Record<number, number[]>;
+}
+
+export function parseCyclictestHistogram(text: string, thresholdsUs: readonly number[]): WakeupLatency | null {
+  const rows: number[][] = [];
+  let maxUs: number[] = [],
+    overflows: number[] = [],
+    total: number[] = [];
+  const nums = (line: string) => (line.split(':')[1] ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# Max Latencies:')) maxUs = nums(line);
+    else if (line.startsWith('# Histogram Overflows:')) overflows = nums(line);
+    else if (line.startsWith('# Total:')) total = nums(line);
+    else if (/^\d+\s/.test(line)) rows.push(line.trim().split(/\s+/).map(Number));
+  }
+  const threads = maxUs.length;
+  if (!threads || rows.some((r) => r.length !== threads + 1)) return null;
+  const atLeast: Record<number, number[]> = {};
+  for (const t of thresholdsUs) {
+    atLeast[t] = Array.from(
+      { length: threads },
+      (_, i) => rows.filter((r) => r[0] >= t).reduce((s, r) => s + r[i + 1], 0) + (overflows[i] ?? 0),
+    );
+  }
+  return { threads, samples: total.length === threads ? total : [], maxUs, atLeast };
+}

@@ -15,6 +15,7 @@ import {
   cpuSecondsPerMinute,
   topFunctions,
   ratio,
+  parseCyclictestHistogram,
   type CpuProfile,
 } from '../../bench/stats.ts';
 import { boxPlotSvg, niceStep } from '../../bench/svg.ts';
@@ -185,3 +186,30 @@ test('seededRandom repeats itself for a seed and stays in [0, 1)', () => {
 });
 
 test.run();
+
+test('parseCyclictestHistogram: per-thread maxima and wake-ups at or above each threshold', () => {
+  // A cyclictest -h 12 -q output cut down by hand: two threads, buckets in us, 2 overflows on thread 1.
+  const text = [
+    '# /dev/cpu_dma_latency set to 0us',
+    '# Histogram',
+    '000000 000000\t000000',
+    '000003 000005\t000001',
+    '000009 000002\t000000',
+    '000010 000001\t000003',
+    '000011 000000\t000001',
+    '# Total: 000000008 000000007',
+    '# Min Latencies: 00003 00003',
+    '# Avg Latencies: 00005 00009',
+    '# Max Latencies: 00010 00017',
+    '# Histogram Overflows: 00000 00002',
+  ].join('\n');
+  const r = parseCyclictestHistogram(text, [9, 11]);
+  assert.ok(r);
+  assert.is(r.threads, 2);
+  assert.equal(r.samples, [8, 7]);
+  assert.equal(r.maxUs, [10, 17]);
+  assert.equal(r.atLeast[9], [3, 6]); // thread 0: 2 + 1; thread 1: 3 + 1 + 2 overflows
+  assert.equal(r.atLeast[11], [0, 3]);
+  assert.is(parseCyclictestHistogram('no histogram here', [9]), null);
+  assert.is(parseCyclictestHistogram('000001 5 6\n# Max Latencies: 00001', [1]), null, 'row width differs');
+});
