@@ -73,6 +73,14 @@ export interface CpuResult {
   error?: string;
 }
 
+/** bench/node-floor.mjs: a Node.js process that only sends one datagram per advert interval. */
+export interface FloorResult {
+  variant: 'idle' | 'main-koffi' | 'worker-koffi';
+  advertMs: number;
+  windowMs: number;
+  usage: TreeUsage;
+}
+
 export interface ProfileResult {
   instances: number;
   advertMs: number;
@@ -103,12 +111,17 @@ export interface BenchResults {
   soak: SoakResult[];
   cpu: CpuResult[];
   profile: ProfileResult[];
+  /** Phase `cpu` with a 1-instance IPv4 set (absent in results written before it was measured). */
+  floor?: FloorResult[];
   /** Phase `cluster` (bench/cluster.ts). */
   cluster?: ClusterBenchResult;
 }
 
 // Numbers from the issue, to compare against.
 export const TARGETS = {
+  // issue #15: one instance at 100 ms
+  tandem1CpuSecPerMinMax: 0.15,
+  tandem1RssMbMax: 48,
   keepalivedOutage100MedianMs: 300,
   keepalived251CpuSecPerMin: 4.8,
   keepalived251RssMb: 13.8,
@@ -177,6 +190,26 @@ export function verdicts(r: BenchResults): { what: string; met: boolean | undefi
     what: `outage at 10 ms within ${TARGETS.boundSlack10Ms} ms of the protocol bound (${n(bound10)} ms)`,
     met: Number.isFinite(t10) ? t10 <= bound10 + TARGETS.boundSlack10Ms : undefined,
     detail: `tandem median ${n(t10)} ms`,
+  });
+  const one = r.cpu.find((x) => x.impl === 'tandem' && x.instances === 1 && x.family !== 6);
+  const floorOf = (v: FloorResult['variant']) => r.floor?.find((f) => f.variant === v)?.usage;
+  const shape = floorOf('worker-koffi');
+  const floorNote = shape
+    ? `; the Node.js floor in tandem's shape (a worker sending one datagram per interval): ${n(shape.cpuSecPerMin, 2)} CPU-s/min, ${n(shape.rssMaxMb)} MB`
+    : '';
+  for (const side of ['master', 'backup'] as const) {
+    const cpu = one?.[side]?.cpuSecPerMin ?? NaN;
+    out.push({
+      what: `1 instance at ${label(one?.advertMs ?? 100)}, ${side}: tandem CPU <= ${TARGETS.tandem1CpuSecPerMinMax} CPU-s/min`,
+      met: Number.isFinite(cpu) ? cpu <= TARGETS.tandem1CpuSecPerMinMax : undefined,
+      detail: `${n(cpu, 2)} CPU-s/min${floorNote}`,
+    });
+  }
+  const rss1 = one ? Math.max(one.master?.rssMaxMb ?? NaN, one.backup?.rssMaxMb ?? NaN) : NaN;
+  out.push({
+    what: `1 instance: tandem RSS <= ${TARGETS.tandem1RssMbMax} MB (peak)`,
+    met: Number.isFinite(rss1) ? rss1 <= TARGETS.tandem1RssMbMax : undefined,
+    detail: `largest ${n(rss1)} MB${floorNote}`,
   });
   const c = (impl: ImplName) => r.cpu.find((x) => x.impl === impl && x.instances === 251);
   const t = c('tandem'),
@@ -391,6 +424,17 @@ export function renderMarkdown(r: BenchResults, svgName: string, notes?: string)
           `| ${k} | ${c.impl} | ${n(c.master?.cpuSecPerMin, 2)} | ${n(c.master?.rssMb)} | ${n(c.backup?.cpuSecPerMin, 2)} | ${n(c.backup?.rssMb)} | ${rat} | ${rr} | ${c.error ? c.error : c.stable ? 'yes' : `**no** (transitions ${c.masterTransitions}/${c.backupTransitions}${c.unexpectedStates?.length ? `; ${c.unexpectedStates.length} not in the expected state, e.g. ${c.unexpectedStates.slice(0, 3).join(', ')}` : ''})`} | ${(c.master?.processes ?? []).length} |`,
         );
       }
+    }
+    if (r.floor?.length) {
+      L.push(
+        '',
+        `The Node.js floor, same run (bench/node-floor.mjs with tandem's Node flags, ${n(r.floor[0].windowMs / 1000, 0)} s): a process that does nothing but send one 46-byte datagram through libc every ${label(r.floor[0].advertMs)}. tandem runs its engine in a worker: it cannot cost less than \`worker-koffi\`, and a tandem with a single isolate not less than \`main-koffi\`.`,
+        '',
+        '| Variant | CPU-s/min | RSS MB | peak RSS MB |',
+        '|---|---|---|---|',
+      );
+      for (const f of r.floor)
+        L.push(`| ${f.variant} | ${n(f.usage.cpuSecPerMin, 2)} | ${n(f.usage.rssMb)} | ${n(f.usage.rssMaxMb)} |`);
     }
     L.push(
       '',

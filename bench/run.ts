@@ -37,7 +37,9 @@ import {
   type SoakResult,
   type CpuResult,
   type ProfileResult,
+  type FloorResult,
 } from './report.ts';
+import { NODE_FLAGS } from '../firmware/runtime/node-flags.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (...a: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -468,6 +470,27 @@ async function cpuRun(
   }
 }
 
+// ---- the Node.js floor ----
+
+const NODE_FLOOR = new URL('./node-floor.mjs', import.meta.url).pathname;
+const FLOOR_VARIANTS = ['idle', 'main-koffi', 'worker-koffi'] as const;
+
+/** bench/node-floor.mjs in each variant, with tandem's Node flags, side by side over one window:
+ *  what a Node.js process costs that only sends one small datagram per advert interval. */
+async function floorRun(lab: Lab, advertMs: number, windowMs: number): Promise<FloorResult[]> {
+  const kids = FLOOR_VARIANTS.map((variant) => ({
+    variant,
+    child: lab.spawn(null, [process.execPath, ...NODE_FLAGS, NODE_FLOOR, variant, String(advertMs)]),
+  }));
+  try {
+    await sleep(3000); // past start-up, as the daemons are
+    const use = await measureTrees(Object.fromEntries(kids.map((k) => [k.variant, k.child.pid!])), windowMs);
+    return kids.map((k) => ({ variant: k.variant, advertMs, windowMs, usage: use[k.variant] }));
+  } finally {
+    for (const k of kids) k.child.kill('SIGKILL');
+  }
+}
+
 function readProfiles(dir: string): { pid: number; profile: CpuProfile }[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
@@ -597,6 +620,12 @@ async function main(): Promise<void> {
           );
         }
       }
+    }
+    if (o.phases.has('cpu') && o.cpuSets.some((c) => c.k === 1 && c.family === 4)) {
+      const advertMs = Number(process.env.TANDEM_BENCH_CPU_ADVERT ?? 100);
+      results.floor = await floorRun(lab, advertMs, o.cpuWindowMs);
+      for (const f of results.floor)
+        log(`floor ${f.variant} x ${advertMs} ms: ${fmt(f.usage.cpuSecPerMin)} CPU-s/min ${fmt(f.usage.rssMb)} MB`);
     }
     if (o.phases.has('profile') && o.impls.includes('tandem')) {
       const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-prof-'));
