@@ -5,12 +5,13 @@
 // entry on their new owner instead of being dropped as INVALID. Planned moves need no commit:
 // the old owner drains its flows itself (cluster.ts).
 import { join } from 'node:path';
-import { type ConntrackdChild, type ConntrackdDriver, conntrackdDriver } from '../../drivers/conntrackd.ts';
+import { type ConntrackdDriver, conntrackdDriver } from '../../drivers/conntrackd.ts';
 import type { ClusterStateSyncConfig } from '../config/types.ts';
 import type { ClusterSyncStatus, EngineEvent } from '../core/status.ts';
 import { renderClusterConntrackdConf } from '../core/sync/index.ts';
 import type { Logger } from '../runtime/log.ts';
-import { RESTART_MAX_MS, RESTART_MIN_MS, RESTART_RESET_AFTER_MS, STATS_POLL_MS } from './state-sync.ts';
+import { SupervisedConntrackd } from './conntrackd-child.ts';
+import { STATS_POLL_MS } from './state-sync.ts';
 
 export interface ClusterStateSyncDeps {
   cluster: string;
@@ -31,11 +32,8 @@ export class ClusterStateSync {
   private readonly driver: ConntrackdDriver;
   private readonly confFile: string;
   private readonly lockFile: string;
-  private child: ConntrackdChild | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private child: SupervisedConntrackd | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private restartDelayMs = RESTART_MIN_MS;
-  private childStartedMs = 0;
   private stopping = false;
   private committing: Promise<void> | undefined;
   private commitAgain = false;
@@ -81,33 +79,28 @@ export class ClusterStateSync {
   }
 
   private spawn(): void {
-    this.childStartedMs = this.deps.now();
-    const child = this.driver.start(this.cfg.conntrackd, this.confFile, this.lockFile, (e) => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      this.st.conntrackdPid = null;
-      this.st.reachable = false;
-      if (this.stopping) return;
-      if (this.deps.now() - this.childStartedMs >= RESTART_RESET_AFTER_MS) this.restartDelayMs = RESTART_MIN_MS;
-      const inMs = this.restartDelayMs;
-      this.restartDelayMs = Math.min(RESTART_MAX_MS, inMs * 2);
-      this.st.lastError = `conntrackd exited (code ${e.code}, signal ${e.signal}): ${e.stderr}`;
-      this.deps.log.error({ cluster: this.deps.cluster, ...e, restartInMs: inMs }, 'conntrackd exited; restarting it');
-      this.deps.emit({ cluster: this.deps.cluster, reason: 'cluster-sync-conntrackd-exited', restartInMs: inMs });
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = undefined;
-        if (this.stopping) return;
-        this.st.restarts++;
-        this.spawn();
-        this.deps.log.warn({ cluster: this.deps.cluster, pid: this.child?.pid }, 'conntrackd restarted');
-      }, inMs);
+    const d = this.deps;
+    this.child = new SupervisedConntrackd(this.driver, this.cfg.conntrackd, this.confFile, this.lockFile, {
+      now: d.now,
+      exited: (e, _ranMs, inMs) => {
+        this.st.conntrackdPid = null;
+        this.st.reachable = false;
+        this.st.lastError = `conntrackd exited (code ${e.code}, signal ${e.signal}): ${e.stderr}`;
+        d.log.error({ cluster: d.cluster, ...e, restartInMs: inMs }, 'conntrackd exited; restarting it');
+        d.emit({ cluster: d.cluster, reason: 'cluster-sync-conntrackd-exited', restartInMs: inMs });
+      },
+      restarted: (pid, restarts) => {
+        this.st.restarts = restarts;
+        this.st.conntrackdPid = pid ?? null;
+        d.log.warn({ cluster: d.cluster, pid }, 'conntrackd restarted');
+      },
     });
-    this.child = child;
-    this.st.conntrackdPid = child.pid ?? null;
+    this.child.start();
+    this.st.conntrackdPid = this.child.pid ?? null;
   }
 
   private async poll(): Promise<void> {
-    if (!this.child) return;
+    if (!this.child?.running) return;
     const r = await this.driver.control(this.cfg.conntrackd, this.confFile, ['-s'], this.cfg.controlTimeoutMs);
     this.st.reachable = r.ok;
     if (!r.ok) return;
@@ -149,12 +142,10 @@ export class ClusterStateSync {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.restartTimer);
     clearInterval(this.pollTimer);
     await this.committing?.catch(() => {});
-    const c = this.child;
-    this.child = undefined;
-    await c?.stop();
+    await this.child?.stop();
     this.st.conntrackdPid = null;
+    this.st.reachable = false;
   }
 }

@@ -3,12 +3,7 @@
 // sequencer hands out, one at a time; it samples `conntrackd -s` each second for health, the
 // preemption hold and stall detection. See docs/state-sync.md.
 import { join } from 'node:path';
-import {
-  type ConntrackdChild,
-  type ConntrackdDriver,
-  type ControlResult,
-  conntrackdDriver,
-} from '../../drivers/conntrackd.ts';
+import { type ConntrackdDriver, type ControlResult, conntrackdDriver } from '../../drivers/conntrackd.ts';
 import type { StateSyncConfig } from '../config/types.ts';
 import type { TrackedThing } from '../core/policy/tracking.ts';
 import type { EngineEvent, StateSyncStatus } from '../core/status.ts';
@@ -42,13 +37,10 @@ import {
 } from '../core/sync/index.ts';
 import type { VrrpStateName } from '../core/vrrp/index.ts';
 import type { Logger } from '../runtime/log.ts';
+import { SupervisedConntrackd } from './conntrackd-child.ts';
 
 /** How often `conntrackd -s` is sampled. */
 export const STATS_POLL_MS = 1_000;
-/** Restart backoff for a conntrackd that died: 1 s, doubling, at most 30 s; reset after a run of 60 s. */
-export const RESTART_MIN_MS = 1_000;
-export const RESTART_MAX_MS = 30_000;
-export const RESTART_RESET_AFTER_MS = 60_000;
 /** How long `stop()` waits for a running step before stopping conntrackd. */
 const STOP_WAIT_MS = 5_000;
 /** The longest a takeover's addresses wait for the commit of the peer's connections. */
@@ -80,10 +72,7 @@ export class StateSync {
   private watch: LinkWatch;
   private stats: ConntrackdStats | undefined;
   private statsError: string | undefined;
-  private child: ConntrackdChild | undefined;
-  private childStartedMs = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private restartDelayMs = RESTART_MIN_MS;
+  private child: SupervisedConntrackd | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   /** conntrackd answered `-s` since it (re)started: steps may run. */
@@ -162,42 +151,29 @@ export class StateSync {
   // ---- the conntrackd child ----
 
   private spawn(): void {
-    this.ready = false;
-    this.childStartedMs = this.hooks.now();
-    const child = this.driver.start(this.cfg.conntrackd, this.confFile, this.lockFile, (e) => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      this.ready = false;
-      if (this.stopping) return;
-      const ranMs = this.hooks.now() - this.childStartedMs;
-      if (ranMs >= RESTART_RESET_AFTER_MS) this.restartDelayMs = RESTART_MIN_MS;
-      const inMs = this.restartDelayMs;
-      this.restartDelayMs = Math.min(RESTART_MAX_MS, this.restartDelayMs * 2);
-      this.log.error(
-        { code: e.code, signal: e.signal, stderr: e.stderr, ranMs: Math.round(ranMs), restartInMs: inMs },
-        'conntrackd exited; restarting it',
-      );
-      this.hooks.emit({
-        reason: 'state-sync-conntrackd-exited',
-        code: e.code,
-        signal: e.signal,
-        stderr: e.stderr,
-        restartInMs: inMs,
-      });
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = undefined;
-        if (this.stopping) return;
-        this.counters.restarts++;
-        this.spawn();
-        this.log.warn({ pid: this.child?.pid, restarts: this.counters.restarts }, 'conntrackd restarted');
+    this.child = new SupervisedConntrackd(this.driver, this.cfg.conntrackd, this.confFile, this.lockFile, {
+      now: this.hooks.now,
+      exited: (e, ranMs, inMs) => {
+        this.ready = false;
+        this.log.error(
+          { code: e.code, signal: e.signal, stderr: e.stderr, ranMs: Math.round(ranMs), restartInMs: inMs },
+          'conntrackd exited; restarting it',
+        );
         this.hooks.emit({
-          reason: 'state-sync-conntrackd-restarted',
-          pid: this.child?.pid,
-          restarts: this.counters.restarts,
+          reason: 'state-sync-conntrackd-exited',
+          code: e.code,
+          signal: e.signal,
+          stderr: e.stderr,
+          restartInMs: inMs,
         });
-      }, inMs);
+      },
+      restarted: (pid, restarts) => {
+        this.counters.restarts = restarts;
+        this.log.warn({ pid, restarts }, 'conntrackd restarted');
+        this.hooks.emit({ reason: 'state-sync-conntrackd-restarted', pid, restarts });
+      },
     });
-    this.child = child;
+    this.child.start();
   }
 
   // ---- transitions -> sequencer -> control steps ----
@@ -445,7 +421,6 @@ export class StateSync {
     while (!isIdle(this.seq) && this.hooks.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.stopping = true;
     clearInterval(this.pollTimer);
-    clearTimeout(this.restartTimer);
     await this.child?.stop();
     this.child = undefined;
     this.log.info('state sync stopped');

@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import type { ClusterStateSyncConfig } from '../../firmware/config/types.ts';
 import type { EngineEvent } from '../../firmware/core/status.ts';
 import { ClusterStateSync } from '../../firmware/engine/cluster-state-sync.ts';
-import { RESTART_MIN_MS, STATS_POLL_MS } from '../../firmware/engine/state-sync.ts';
+import { RESTART_MIN_MS } from '../../firmware/engine/conntrackd-child.ts';
+import { STATS_POLL_MS } from '../../firmware/engine/state-sync.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 import { FakeConntrackd, tick } from '../kit/fake-conntrackd.ts';
 

@@ -11,7 +11,8 @@ import type { VrrpStateName } from '../../firmware/core/vrrp/index.ts';
 import { createLogger } from '../../firmware/runtime/log.ts';
 import { PURGE_TIMEOUT_S } from '../../firmware/core/sync/index.ts';
 import { fakeInstance, stateIn, until, withFakeEngines } from '../kit/fake-engines.ts';
-import { RESTART_MIN_MS, StateSync, TAKEOVER_GATE_MAX_MS, roleOf } from '../../firmware/engine/state-sync.ts';
+import { RESTART_MIN_MS } from '../../firmware/engine/conntrackd-child.ts';
+import { StateSync, TAKEOVER_GATE_MAX_MS, roleOf } from '../../firmware/engine/state-sync.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
